@@ -1,0 +1,540 @@
+// cgroup v2 driver (runc's fs2): one directory per job in the unified tree. The delegation rules
+// decide what is possible: a child gets only the controllers in its parent's cgroup.subtree_control,
+// and a cgroup that holds processes cannot enable any for its children. So the instance parent (which
+// holds no process) enables what its parent delegates, and a cap whose controller is not delegated
+// is refused with the reason and the fix instead of being dropped.
+import path from 'node:path';
+import {
+  CgroupError,
+  type CgroupDriver,
+  type CgroupLimits,
+  type CgroupStats,
+  type FrozenHook,
+  type JobCgroup,
+  type SweepReport,
+} from './types.js';
+import {
+  CAP_FLAGS,
+  DELEGATION_FIX,
+  checkLimits,
+  findStaleInstances,
+  killEach,
+  mkdirError,
+  requestedCaps,
+  waitForEmpty,
+  writeLimit,
+} from './common.js';
+import {
+  cgroupDir,
+  childDirs,
+  errnoOf,
+  exists,
+  kernelDirOps,
+  readOptional,
+  readText,
+  removeTree,
+  removeTreeSync,
+  rmdirWithBackoff,
+  rmdirWithBackoffSync,
+  sleep,
+  writeText,
+  type DirOps,
+} from './fsutil.js';
+import { nextJobName } from './instance.js';
+import {
+  cpuWeightFromShares,
+  ioWeightFromBlkioWeight,
+  isFrozenEvents,
+  parseFlatKeyed,
+  parseLimit,
+  parseNameList,
+  parseNumber,
+  parsePids,
+  sumIoStat,
+} from './parse.js';
+
+export interface V2DriverOptions {
+  /** The cgroup2 mount point: /sys/fs/cgroup, or a fake tree in a tmp dir for tests. */
+  mountRoot: string;
+  /** Where the instance parent goes, relative to mountRoot: the own cgroup or --cgroup-parent. */
+  basePath: string;
+  /** `ringfence-<pid>-<starttime>-<threadId>`. */
+  instanceName: string;
+  /**
+   * basePath came from --cgroup-parent: create it where missing and enable controllers in its
+   * subtree_control where it can. The harness's own cgroup is never changed (it is someone else's).
+   */
+  explicitParent?: boolean;
+  /** For the stale-owner check (tests); default /proc. */
+  procRoot?: string;
+  /** mkdir/rmdir; a fake kernel in tests. */
+  dirOps?: DirOps;
+}
+
+/** The controllers enabled for job cgroups, in the order written to subtree_control. */
+const WANTED = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
+
+const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
+  memoryBytes: 'memory',
+  memorySwapBytes: 'memory',
+  cpus: 'cpu',
+  cpuShares: 'cpu',
+  cpusetCpus: 'cpuset',
+  pidsLimit: 'pids',
+  blkioWeight: 'io',
+};
+
+const CPU_PERIOD_US = 100_000;
+/** v2 freezing ends as soon as every task reaches a signal-delivery point; past this, kill unfrozen. */
+const FREEZE_TIMEOUT_MS = 500;
+
+function describeList(names: readonly string[]): string {
+  return names.length === 0 ? 'is empty' : `has only ${names.join(' ')}`;
+}
+
+export class V2Driver implements CgroupDriver {
+  readonly version = 2 as const;
+  readonly instancePaths: readonly string[];
+  private readonly enabled = new Set<string>();
+  private readonly base: string;
+  private readonly instance: string;
+  private readonly ops: DirOps;
+  private ready = false;
+  private readonly live = new Set<V2Job>();
+
+  constructor(private readonly options: V2DriverOptions) {
+    this.ops = options.dirOps ?? kernelDirOps;
+    this.base = cgroupDir(options.mountRoot, options.basePath);
+    this.instance = path.join(this.base, options.instanceName);
+    this.instancePaths = [this.instance];
+    for (const c of this.availableAtBase()) this.enabled.add(c);
+  }
+
+  /** What a job can use: before the first job, what the base passes down; after, what is enabled. */
+  get controllers(): ReadonlySet<string> {
+    return this.enabled;
+  }
+
+  create(limits: CgroupLimits): JobCgroup {
+    checkLimits(limits);
+    const needed = requestedCaps(limits).map(([key, cap]) => ({ cap, controller: CAP_CONTROLLER[key] }));
+    if (!this.ready) {
+      this.prepareBase();
+      // refuse before anything is made: nothing to roll back for the commonest error
+      this.checkDelegated(needed, this.availableAtBase());
+      this.ensureInstance();
+    }
+    this.checkDelegated(needed, this.enabled);
+
+    const name = nextJobName();
+    const dir = path.join(this.instance, name);
+    try {
+      this.ops.mkdir(dir);
+    } catch (err) {
+      throw mkdirError(dir, err);
+    }
+    try {
+      applyLimits(dir, limits);
+    } catch (err) {
+      try {
+        rmdirWithBackoffSync(dir, this.ops, 100);
+      } catch {
+        // the original error matters more; dispose() retries
+      }
+      throw err;
+    }
+    const job = new V2Job(name, dir, this.ops, () => this.live.delete(job));
+    this.live.add(job);
+    return job;
+  }
+
+  async sweepStale(): Promise<SweepReport> {
+    const report: SweepReport = { removed: [], killedPids: [] };
+    if (!exists(this.base)) return report;
+    const stale = findStaleInstances([this.base], this.options.instanceName, this.options.procRoot);
+    for (const dirs of stale.values()) {
+      for (const instanceDir of dirs) {
+        try {
+          await this.sweepInstance(instanceDir, report);
+        } catch {
+          // a process stuck in D state (or a concurrent sweeper) must not stop this start: the
+          // instance stays stale and the next start tries again
+        }
+      }
+    }
+    return report;
+  }
+
+  private async sweepInstance(instanceDir: string, report: SweepReport): Promise<void> {
+    for (const jobDir of childDirs(instanceDir)) {
+      report.killedPids.push(...(await sweepJob(new V2Job(path.basename(jobDir), jobDir, this.ops))));
+    }
+    // a parent should hold no process itself; if one does, it must not block the removal
+    report.killedPids.push(...(await sweepJob(new V2Job(path.basename(instanceDir), instanceDir, this.ops))));
+    await rmdirWithBackoff(instanceDir, this.ops);
+    report.removed.push(instanceDir);
+  }
+
+  dispose(): void {
+    for (const job of this.live) removeTreeSync(job.paths[0] ?? '', this.ops, 100);
+    this.live.clear();
+    rmdirWithBackoffSync(this.instance, this.ops);
+    this.ready = false;
+  }
+
+  /** Controllers the instance parent can get: the base's subtree_control, limited to those we use. */
+  private availableAtBase(): string[] {
+    const text = readOptional(path.join(this.base, 'cgroup.subtree_control'));
+    const delegated = new Set(parseNameList(text ?? ''));
+    return WANTED.filter((c) => delegated.has(c));
+  }
+
+  /** An explicit parent is created where missing and asked to pass controllers down; the own cgroup is left alone. */
+  private prepareBase(): void {
+    if (!this.options.explicitParent) {
+      if (!exists(this.base)) {
+        throw new CgroupError(
+          `the harness's own cgroup ${this.base} does not exist`,
+          'it was removed while ringfence ran; restart it',
+        );
+      }
+      return;
+    }
+    this.makeParents(this.base);
+    // all of them, not just what this job needs: the instance parent is set up once per driver
+    enableControllers(this.base, WANTED);
+  }
+
+  private makeParents(dir: string): void {
+    if (exists(dir)) return;
+    const parent = path.dirname(dir);
+    if (path.relative(this.options.mountRoot, parent).startsWith('..')) return;
+    this.makeParents(parent);
+    // the new level gets only what its parent enables: pass down what we use, where allowed
+    enableControllers(parent, WANTED);
+    try {
+      this.ops.mkdir(dir);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw mkdirError(dir, err);
+    }
+  }
+
+  private ensureInstance(): void {
+    try {
+      this.ops.mkdir(this.instance);
+    } catch (err) {
+      // EEXIST: a driver of this same thread made it and was not disposed; it is ours to reuse
+      if (errnoOf(err) !== 'EEXIST') throw mkdirError(this.instance, err);
+    }
+    this.enabled.clear();
+    for (const c of enableControllers(this.instance, this.availableAtBase())) this.enabled.add(c);
+    this.ready = true;
+  }
+
+  private checkDelegated(
+    needed: readonly { cap: string; controller: string }[],
+    have: Iterable<string>,
+  ): void {
+    const haveSet = new Set(have);
+    const missing = needed.find((n) => !haveSet.has(n.controller));
+    if (missing === undefined) return;
+    const { cap, controller } = missing;
+    const rel = this.options.basePath;
+    const baseControllers = parseNameList(readOptional(path.join(this.base, 'cgroup.controllers')) ?? '');
+    const baseSubtree = parseNameList(readOptional(path.join(this.base, 'cgroup.subtree_control')) ?? '');
+    let reason: string;
+    if (!baseControllers.includes(controller)) {
+      reason =
+        path.relative(this.options.mountRoot, this.base) === ''
+          ? `this kernel offers no ${controller} controller on cgroup v2 (the root's cgroup.controllers ${describeList(baseControllers)}; it may be bound to a v1 hierarchy)`
+          : `the ${controller} controller is not delegated to ${rel} (its parent's subtree_control ${describeList(baseControllers)})`;
+    } else if (!baseSubtree.includes(controller)) {
+      const holdsProcesses = parsePids(readOptional(path.join(this.base, 'cgroup.procs')) ?? '').length > 0;
+      reason = `the ${controller} controller reaches ${rel} but is not enabled for its children (its cgroup.subtree_control ${describeList(baseSubtree)})`;
+      reason += holdsProcesses
+        ? `, and ${rel} holds processes, which cgroup v2 forbids for a cgroup that enables controllers`
+        : this.options.explicitParent
+          ? ', and enabling it there failed'
+          : ', and ringfence does not change the harness’s own cgroup';
+    } else {
+      reason = `the ${controller} controller could not be enabled in ${this.instance}/cgroup.subtree_control`;
+    }
+    throw new CgroupError(`${cap} cannot be enforced: ${reason}`, DELEGATION_FIX, cap);
+  }
+}
+
+/**
+ * Writes "+a +b" to dir/cgroup.subtree_control; when the kernel refuses the batch (one of them not
+ * available, or the cgroup holds processes), tries each alone. Returns what is enabled afterwards.
+ */
+function enableControllers(dir: string, names: readonly string[]): string[] {
+  const file = path.join(dir, 'cgroup.subtree_control');
+  const current = new Set(parseNameList(readOptional(file) ?? ''));
+  const available = new Set(parseNameList(readOptional(path.join(dir, 'cgroup.controllers')) ?? ''));
+  // asking for one that is not in cgroup.controllers fails the whole batch (ENOENT): leave it out
+  const todo = names.filter((c) => !current.has(c) && available.has(c));
+  if (todo.length === 0) return names.filter((c) => current.has(c));
+  try {
+    writeText(file, todo.map((c) => `+${c}`).join(' '));
+    for (const c of todo) current.add(c);
+  } catch {
+    for (const c of todo) {
+      try {
+        writeText(file, `+${c}`);
+        current.add(c);
+      } catch {
+        // stays unavailable; a cap that needs it gets a CgroupError with the reason
+      }
+    }
+  }
+  return names.filter((c) => current.has(c));
+}
+
+function applyLimits(dir: string, limits: CgroupLimits): void {
+  const file = (name: string): string => path.join(dir, name);
+  const { memoryBytes, memorySwapBytes } = limits;
+  if (memoryBytes !== undefined) {
+    writeLimit(CAP_FLAGS.memoryBytes, file('memory.max'), memoryBytes, 'pass a larger --memory');
+    // v2 counts swap apart from memory: Docker's memory+swap total becomes the swap part alone
+    const swap =
+      memorySwapBytes === undefined
+        ? '0'
+        : memorySwapBytes === -1
+          ? 'max'
+          : String(memorySwapBytes - memoryBytes);
+    if (exists(file('memory.swap.max'))) {
+      writeLimit(CAP_FLAGS.memorySwapBytes, file('memory.swap.max'), swap);
+    } else if (swap !== '0') {
+      throw new CgroupError(
+        '--memory-swap needs swap accounting, and this kernel has no memory.swap.max',
+        'boot with swapaccount=1 (CONFIG_MEMCG_SWAP) or drop --memory-swap',
+        CAP_FLAGS.memorySwapBytes,
+      );
+    }
+  }
+  if (limits.cpus !== undefined) {
+    const quota = Math.round(limits.cpus * CPU_PERIOD_US);
+    writeLimit(CAP_FLAGS.cpus, file('cpu.max'), `${quota} ${CPU_PERIOD_US}`, 'pass --cpus of at least 0.01');
+  }
+  if (limits.cpuShares !== undefined) {
+    writeLimit(
+      CAP_FLAGS.cpuShares,
+      file('cpu.weight'),
+      cpuWeightFromShares(limits.cpuShares),
+      'pass --cpu-shares 2..262144',
+    );
+  }
+  if (limits.cpusetCpus !== undefined) {
+    // unlike v1, an empty v2 cpuset.mems means "the parent's", so only the CPUs are written
+    const parentCpus = (readOptional(path.join(path.dirname(dir), 'cpuset.cpus.effective')) ?? '').trim();
+    writeLimit(
+      CAP_FLAGS.cpusetCpus,
+      file('cpuset.cpus'),
+      limits.cpusetCpus,
+      parentCpus === ''
+        ? undefined
+        : `pass --cpuset-cpus within ${parentCpus} (the CPUs of the parent cgroup)`,
+    );
+  }
+  if (limits.pidsLimit !== undefined) {
+    writeLimit(CAP_FLAGS.pidsLimit, file('pids.max'), limits.pidsLimit, 'pass a positive --pids-limit');
+  }
+  if (limits.blkioWeight !== undefined) {
+    // runc fs2/io.go: BFQ's weight has the v1 range; io.weight (1..10000) gets the converted value
+    if (exists(file('io.bfq.weight'))) {
+      writeLimit(
+        CAP_FLAGS.blkioWeight,
+        file('io.bfq.weight'),
+        limits.blkioWeight,
+        'pass --blkio-weight 10..1000',
+      );
+    } else if (exists(file('io.weight'))) {
+      const weight = ioWeightFromBlkioWeight(limits.blkioWeight);
+      writeLimit(CAP_FLAGS.blkioWeight, file('io.weight'), weight, 'pass --blkio-weight 10..1000');
+    } else {
+      throw new CgroupError(
+        `--blkio-weight needs a proportional I/O controller, and ${dir} has neither io.weight nor io.bfq.weight`,
+        'switch the disk to bfq (echo bfq > /sys/block/<disk>/queue/scheduler) or drop --blkio-weight',
+        CAP_FLAGS.blkioWeight,
+      );
+    }
+  }
+}
+
+/** Kill, wait, remove one cgroup of a dead instance; returns the pids it found. */
+async function sweepJob(job: V2Job): Promise<number[]> {
+  const found = job.procs();
+  if (found.length > 0 || job.populated()) {
+    await job.killAll();
+    await job.waitEmpty(5000);
+  }
+  await job.destroy();
+  return found;
+}
+
+class V2Job implements JobCgroup {
+  readonly paths: readonly string[];
+
+  constructor(
+    readonly name: string,
+    private readonly dir: string,
+    private readonly ops: DirOps,
+    private readonly onDestroyed: () => void = () => undefined,
+  ) {
+    this.paths = [dir];
+  }
+
+  private file(name: string): string {
+    return path.join(this.dir, name);
+  }
+
+  addProcess(pid: number): void {
+    try {
+      writeText(this.file('cgroup.procs'), String(pid));
+    } catch (err) {
+      throw new CgroupError(
+        `cannot move pid ${pid} into ${this.dir} (${errnoOf(err) ?? String(err)})`,
+        errnoOf(err) === 'ESRCH' ? 'the process exited before it joined' : DELEGATION_FIX,
+      );
+    }
+  }
+
+  cpuUsageNs(): number {
+    return (parseFlatKeyed(readText(this.file('cpu.stat'))).get('usage_usec') ?? 0) * 1000;
+  }
+
+  oomKills(): number {
+    return parseFlatKeyed(readOptional(this.file('memory.events')) ?? '').get('oom_kill') ?? 0;
+  }
+
+  tasksCurrent(): number {
+    const current = readOptional(this.file('pids.current'));
+    return current === null ? this.procs().length : parseNumber(current);
+  }
+
+  procs(): number[] {
+    return parsePids(readOptional(this.file('cgroup.procs')) ?? '');
+  }
+
+  /** `populated` of cgroup.events also covers child cgroups the job made itself. */
+  populated(): boolean {
+    return parseFlatKeyed(readOptional(this.file('cgroup.events')) ?? '').get('populated') === 1;
+  }
+
+  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
+    const spare = options.spare ?? [];
+    const freezeFile = this.file('cgroup.freeze');
+    const killFile = this.file('cgroup.kill');
+    const canFreeze = exists(freezeFile);
+    const canKill = exists(killFile);
+    let hookError: unknown;
+    let frozen = false;
+    const signalled = new Set<number>();
+    try {
+      frozen = canFreeze && (await this.freeze(freezeFile));
+      const pids = this.procs();
+      try {
+        await options.onFrozen?.(pids);
+      } catch (err) {
+        // the kill matters more than the snapshot: report the hook's error after it
+        hookError = err;
+      }
+      for (const pid of killEach(pids, spare)) signalled.add(pid);
+      // nothing to spare: the kernel's own kill also reaches child cgroups and anything missed
+      if (canKill && spare.length === 0) writeText(killFile, '1');
+    } finally {
+      if (canFreeze) thaw(freezeFile);
+    }
+    if (spare.length > 0 || !canKill) {
+      // second layer only when needed: something neither spared nor signalled (a fork that raced an
+      // unfinished freeze) is still there
+      for (let round = 0; round < 100; round++) {
+        const rest = this.procs().filter((pid) => !spare.includes(pid) && !signalled.has(pid));
+        if (rest.length === 0) break;
+        if (canKill) {
+          writeText(killFile, '1');
+          break;
+        }
+        for (const pid of killEach(rest)) signalled.add(pid);
+        await sleep(frozen ? 0 : 1);
+      }
+    }
+    if (hookError !== undefined) throw hookError;
+  }
+
+  waitEmpty(timeoutMs: number): Promise<void> {
+    return waitForEmpty(
+      () => {
+        const left = this.procs();
+        // processes in child cgroups are not listed here, but keep `populated` at 1
+        return left.length === 0 && this.populated() ? [-1] : left;
+      },
+      timeoutMs,
+      `cgroup ${this.name}`,
+    );
+  }
+
+  stats(): CgroupStats {
+    const read = (name: string): string | null => readOptional(this.file(name));
+    const cpu = parseFlatKeyed(read('cpu.stat') ?? '');
+    const events = parseFlatKeyed(read('memory.events') ?? '');
+    const peak = read('memory.peak');
+    const max = read('memory.max');
+    const pidsPeak = read('pids.peak');
+    const pidsMax = read('pids.max');
+    const io = read('io.stat');
+    return {
+      cpu: {
+        totalNs: (cpu.get('usage_usec') ?? 0) * 1000,
+        userNs: (cpu.get('user_usec') ?? 0) * 1000,
+        systemNs: (cpu.get('system_usec') ?? 0) * 1000,
+      },
+      memory: {
+        peakBytes: peak === null ? null : parseNumber(peak),
+        failcnt: events.get('max') ?? 0,
+        oomKills: events.get('oom_kill') ?? 0,
+        limitBytes: max === null ? null : parseLimit(max),
+      },
+      pids: {
+        peak: pidsPeak === null ? null : parseNumber(pidsPeak),
+        limit: pidsMax === null ? null : parseLimit(pidsMax),
+      },
+      io: io === null ? null : sumIoStat(io),
+    };
+  }
+
+  async destroy(): Promise<void> {
+    await removeTree(this.dir, this.ops);
+    this.onDestroyed();
+  }
+
+  /** cgroup.freeze 1, then wait for `frozen 1` in cgroup.events; false: not frozen in time (thawed again). */
+  private async freeze(freezeFile: string): Promise<boolean> {
+    try {
+      writeText(freezeFile, '1');
+      const deadline = performance.now() + FREEZE_TIMEOUT_MS;
+      for (;;) {
+        if (isFrozenEvents(readText(this.file('cgroup.events')))) return true;
+        if (performance.now() >= deadline) break;
+        await sleep(1);
+      }
+    } catch {
+      // fall through: the kill goes ahead without the freeze
+    }
+    try {
+      thaw(freezeFile);
+    } catch {
+      // killAll thaws again in its finally and reports a failure there
+    }
+    return false;
+  }
+}
+
+function thaw(freezeFile: string): void {
+  try {
+    writeText(freezeFile, '0');
+  } catch (err) {
+    // a cgroup removed meanwhile is thawed enough
+    if (errnoOf(err) !== 'ENOENT') throw err;
+  }
+}

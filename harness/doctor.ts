@@ -1,0 +1,166 @@
+// What this host can do for ringfence, one check per capability, each with the fix when it is
+// missing. `ringfence doctor` prints them; the last check runs a real job, so "ok" means `run` works.
+import fs from 'node:fs';
+import { pidfdSupported } from '../native/bindings.js';
+import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
+import { launcherPath } from './launcher.js';
+import { runJob } from './sandbox.js';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** How to get it, when it is missing. */
+  fix?: string;
+  /** A missing required capability makes `run` fail; optional ones only disable a flag. */
+  required: boolean;
+}
+
+const NAMESPACES: [string, string, boolean][] = [
+  ['pid', 'PID namespace', true],
+  ['mnt', 'mount namespace', true],
+  ['uts', 'UTS namespace (hostname)', true],
+  ['ipc', 'IPC namespace', true],
+  ['net', 'network namespace', true],
+  ['cgroup', 'cgroup namespace (--cgroupns)', false],
+];
+
+export async function runChecks(options: { cgroupParent?: string } = {}): Promise<Check[]> {
+  const checks: Check[] = [];
+  let host: CgroupHost | null = null;
+  try {
+    host = detectCgroupHost();
+  } catch (error) {
+    checks.push({
+      name: 'cgroup',
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'mount cgroup v2 at /sys/fs/cgroup (or the v1 hierarchies)',
+      required: true,
+    });
+  }
+  if (host) checks.push(...cgroupChecks(host));
+  for (const [ns, label, required] of NAMESPACES) {
+    const ok = fs.existsSync(`/proc/self/ns/${ns}`);
+    checks.push({
+      name: label,
+      ok,
+      detail: ok ? 'supported' : 'missing',
+      fix: `a kernel built with CONFIG_${ns.toUpperCase()}_NS`,
+      required,
+    });
+  }
+  checks.push(userNamespaceCheck());
+  const pidfd = pidfdSupported();
+  checks.push({
+    name: 'pidfd',
+    ok: pidfd,
+    detail: pidfd ? 'pidfd_open/pidfd_send_signal work' : 'missing',
+    fix: 'Linux 5.3 or later',
+    required: true,
+  });
+  const launcher = launcherPath();
+  const built = fs.existsSync(launcher);
+  checks.push({
+    name: 'launcher',
+    ok: built,
+    detail: built ? launcher : `${launcher} missing`,
+    fix: 'npm install (builds native/launcher; needs a C compiler: apt-get install gcc)',
+    required: true,
+  });
+  if (built && host) checks.push(await trialRun(options.cgroupParent));
+  return checks;
+}
+
+function cgroupChecks(host: CgroupHost): Check[] {
+  const checks: Check[] = [];
+  const where = host.unified && host.version === 'v2' ? host.unified.mountPoint : '/sys/fs/cgroup';
+  const version =
+    host.version === 'hybrid'
+      ? 'v1 (hybrid: cgroup2 is mounted beside the v1 hierarchies but without controllers; the v1 driver is used)'
+      : host.version;
+  checks.push({ name: 'cgroup version', ok: true, detail: `${version} at ${where}`, required: true });
+  const wanted: [string, string, boolean][] =
+    host.version === 'v2'
+      ? [
+          ['memory', '--memory, OOM and peak accounting', true],
+          ['cpu', '--cpus, --cpu-shares, CPU accounting', false],
+          ['pids', '--pids-limit, pids peak', false],
+          ['cpuset', '--cpuset-cpus', false],
+          ['io', '--blkio-weight, I/O bytes', false],
+        ]
+      : [
+          ['memory', '--memory, OOM and peak accounting', true],
+          ['cpu', '--cpus, --cpu-shares', false],
+          ['cpuacct', 'CPU accounting and --cpu-time', true],
+          ['pids', '--pids-limit, pids peak', false],
+          ['freezer', 'freezing a job before the kill', true],
+          ['cpuset', '--cpuset-cpus', false],
+          ['blkio', '--blkio-weight, I/O bytes', false],
+        ];
+  for (const [controller, purpose, required] of wanted) {
+    const location = host.controllers[controller];
+    checks.push({
+      name: `cgroup ${controller}`,
+      ok: location !== undefined,
+      detail: location
+        ? `${purpose}: ${location.mountPoint}${location.ownPath === '/' ? '' : location.ownPath}`
+        : `${purpose}: not available`,
+      fix:
+        host.version === 'v2'
+          ? `delegate it: pass --cgroup-parent <cgroup whose subtree_control has +${controller}> (or RINGFENCE_CGROUP_PARENT), or run under a systemd scope with Delegate=yes`
+          : `mount the ${controller} hierarchy (mount -t cgroup -o ${controller} cgroup /sys/fs/cgroup/${controller})`,
+      required,
+    });
+  }
+  for (const problem of host.problems)
+    checks.push({ name: 'cgroup', ok: false, detail: problem, required: false });
+  return checks;
+}
+
+function userNamespaceCheck(): Check {
+  const read = (file: string): string | null => {
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  const max = read('/proc/sys/user/max_user_namespaces');
+  const apparmor = read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
+  const supported = fs.existsSync('/proc/self/ns/user') && max !== '0';
+  const detail = !supported
+    ? 'disabled (user.max_user_namespaces = 0)'
+    : apparmor === '1' && process.getuid?.() !== 0
+      ? 'restricted for unprivileged users by AppArmor'
+      : 'supported';
+  return {
+    name: 'user namespace (--userns)',
+    ok: detail === 'supported',
+    detail,
+    fix:
+      apparmor === '1'
+        ? 'sysctl kernel.apparmor_restrict_unprivileged_userns=0, or run as root'
+        : 'sysctl user.max_user_namespaces=15000',
+    required: false,
+  };
+}
+
+async function trialRun(cgroupParent: string | undefined): Promise<Check> {
+  const result = await runJob({
+    command: ['true'],
+    timeout: '10s',
+    memory: '64m',
+    ...(cgroupParent ? { cgroupParent } : {}),
+  });
+  const ok = result.status === 'passed';
+  return {
+    name: 'trial job',
+    ok,
+    detail: ok ? `/bin/true ran in a sandbox in ${Math.round(result.wallMs)} ms` : result.reason,
+    fix: ok
+      ? undefined
+      : 'see the failing check above; run as root or pass --cgroup-parent a delegated cgroup',
+    required: true,
+  };
+}

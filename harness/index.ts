@@ -1,0 +1,22 @@
+// The library API: run a job in a sandbox and get what it used.
+export { runJob, Sandbox, type RunOptions, type RunningJob } from './sandbox.js';
+export {
+  resolveJobSpec,
+  DEFAULTS,
+  type JobSpec,
+  type JobSpecInput,
+  type NetworkMode,
+  type StdinMode,
+  type Volume,
+} from './spec.js';
+export {
+  exitStatusFor,
+  type JobResult,
+  type JobStatus,
+  type JobError,
+  type ProcessInfo,
+  type Termination,
+} from './result.js';
+export { InputError, parseSize, parseDuration, parseCpus } from './units.js';
+export { CgroupError, type CgroupLimits, type CgroupStats } from './cgroup/types.js';
+export { runChecks, type Check } from './doctor.js';

@@ -1,0 +1,81 @@
+// The harness side of native/launcher: where the binary is, the command line it takes, and the
+// status lines it writes back (see native/launcher/proto.c).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { errnoName } from '../native/bindings.js';
+import type { JobSpec } from './spec.js';
+
+/** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
+export const GATE_FD = 3;
+export const STATUS_FD = 4;
+
+export function launcherPath(): string {
+  const fromEnv = process.env.RINGFENCE_LAUNCHER;
+  if (fromEnv) return fromEnv;
+  // harness/launcher.ts and dist/harness/launcher.js both sit two levels below the package root
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const candidate = path.join(dir, 'native', 'build', 'ringfence-launcher');
+    if (fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  return path.join(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    'native',
+    'build',
+    'ringfence-launcher',
+  );
+}
+
+export function launcherArgs(spec: JobSpec, scratchDir: string): string[] {
+  const args = [
+    `--gate-fd=${GATE_FD}`,
+    `--status-fd=${STATUS_FD}`,
+    `--parent-pid=${process.pid}`,
+    `--hostname=${spec.hostname}`,
+    `--net=${spec.network}`,
+    `--workdir=${spec.workdir}`,
+  ];
+  if (spec.tmpSizeBytes !== null) args.push(`--tmp-size=${spec.tmpSizeBytes}`);
+  else args.push(`--tmp-dir=${scratchDir}`);
+  if (spec.userns) args.push('--userns');
+  if (spec.cgroupns) args.push('--cgroupns');
+  if (spec.readOnly) args.push('--read-only');
+  for (const v of spec.volumes) args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
+  if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
+  // the keep-fds are inherited at these same numbers, after the gate and status fds
+  spec.keepFds.forEach((_fd, i) => args.push(`--keep-fd=${STATUS_FD + 1 + i}`));
+  args.push('--', ...spec.command);
+  return args;
+}
+
+export type LauncherReport =
+  | { kind: 'exit'; code: number; maxRssKiB: number; userUs: number; systemUs: number }
+  | { kind: 'signal'; signal: number; maxRssKiB: number; userUs: number; systemUs: number }
+  | { kind: 'error'; step: string; errno: number; code: string };
+
+/** Parses the launcher's status lines; unknown or partial lines are ignored (a killed launcher may cut one). */
+export function parseLauncherReports(text: string): LauncherReport[] {
+  const reports: LauncherReport[] = [];
+  for (const line of text.split('\n')) {
+    const [kind, a = '', b = '0', c = '0', d = '0'] = line.split('\t');
+    if (kind === 'error' && line.split('\t').length === 3) {
+      const errno = Number(b);
+      reports.push({ kind: 'error', step: a, errno, code: errnoName(errno) });
+    } else if ((kind === 'exit' || kind === 'signal') && line.split('\t').length === 5) {
+      const common = { maxRssKiB: Number(b), userUs: Number(c), systemUs: Number(d) };
+      if (kind === 'exit') reports.push({ kind, code: Number(a), ...common });
+      else reports.push({ kind, signal: Number(a), ...common });
+    }
+  }
+  return reports;
+}
+
+export function signalName(signo: number): string {
+  for (const [name, value] of Object.entries(os.constants.signals)) if (value === signo) return name;
+  return `SIG${signo}`;
+}

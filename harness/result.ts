@@ -1,0 +1,88 @@
+// JobResult: the contract between the sandbox and every reporter. Its JSON form is what `compare` and
+// `merge` read later, so fields are added, never renamed; numbers are in ms and bytes.
+
+export type JobStatus = 'passed' | 'failed' | 'timeout' | 'oom' | 'signaled' | 'error' | 'aborted';
+
+/** Why ringfence itself ended the job, when it did. */
+export type Termination = 'wall-timeout' | 'cpu-timeout' | 'abort';
+
+export interface ProcessInfo {
+  /** Host pid. */
+  pid: number;
+  ppid: number;
+  /** Pid inside the job's PID namespace. */
+  nsPid: number | null;
+  /** One-letter state from /proc/<pid>/stat (R, S, D, Z, T …). */
+  state: string;
+  rssBytes: number;
+  cmdline: string;
+}
+
+export interface JobError {
+  /** The setup step that failed (`mount /proc`, `exec node`, `cgroup`, `spawn launcher`). */
+  step: string;
+  /** Errno name when the failure came from a syscall (`EPERM`, `ENOENT`). */
+  code: string | null;
+  message: string;
+}
+
+export interface JobResult {
+  name: string;
+  command: string[];
+  status: JobStatus;
+  /** The job's exit code when it exited on its own. */
+  exitCode: number | null;
+  /** The signal that ended the job's main process (`SIGKILL`), when one did. */
+  signal: string | null;
+  /** One human line saying what happened, for logs and reports. */
+  reason: string;
+  termination: Termination | null;
+  startedAt: string;
+  wallMs: number;
+  cpu: { userMs: number; systemMs: number; totalMs: number };
+  memory: {
+    peakBytes: number | null;
+    limitBytes: number | null;
+    oomKills: number;
+    failcnt: number;
+    /** ru_maxrss of the job's main process (it differs from the cgroup peak: one process vs all, RSS vs charged pages). */
+    maxRssBytes: number | null;
+  };
+  pids: { peak: number | null; limit: number | null };
+  io: { readBytes: number; writeBytes: number } | null;
+  limits: { timeoutMs: number | null; cpuTimeMs: number | null; cpus: number | null };
+  stdout: string;
+  stderr: string;
+  stdoutTruncated: boolean;
+  stderrTruncated: boolean;
+  error: JobError | null;
+  diagnostics: {
+    /** null when no cgroup driver could be opened. */
+    cgroupVersion: 1 | 2 | null;
+    /** Every task of the job, read from /proc while it was frozen, when ringfence ended it. */
+    processTree: ProcessInfo[] | null;
+  };
+}
+
+/** Exit status the CLI uses for a result: the job's own, 124 timeout, 137 OOM, 125 could not start. */
+export function exitStatusFor(
+  result: Pick<JobResult, 'status' | 'exitCode' | 'signal'>,
+  signalNumber?: number,
+): number {
+  switch (result.status) {
+    case 'passed':
+      return 0;
+    case 'failed':
+      return result.exitCode ?? 1;
+    case 'timeout':
+      return 124;
+    case 'oom':
+      return 137;
+    case 'signaled':
+      return 128 + (signalNumber ?? 9);
+    case 'aborted':
+      return 130;
+    case 'error':
+      return 125;
+  }
+}

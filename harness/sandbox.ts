@@ -1,0 +1,449 @@
+// The one job lifecycle (DESIGN.md, "The one path every job takes"): cgroup → scratch → launcher held
+// at the gate until it is inside the cgroup → wait for exit or a deadline → on a deadline freeze,
+// snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob().
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Writable } from 'node:stream';
+import { Pidfd } from '../native/bindings.js';
+import { BoundedCapture } from './capture.js';
+import { openCgroupDriver } from './cgroup/index.js';
+import { CgroupError, type CgroupDriver, type CgroupStats, type JobCgroup } from './cgroup/types.js';
+import { formatBytes, formatDuration } from './format.js';
+import {
+  GATE_FD,
+  STATUS_FD,
+  launcherArgs,
+  launcherPath,
+  parseLauncherReports,
+  signalName,
+  type LauncherReport,
+} from './launcher.js';
+import { snapshotProcesses } from './proctree.js';
+import type { JobError, JobResult, JobStatus, ProcessInfo, Termination } from './result.js';
+import { createScratch, sweepStaleScratch, type Scratch } from './scratch.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+
+export interface RunOptions {
+  /** Aborting ends the job through the freezer path; the result's status is `aborted`. */
+  signal?: AbortSignal;
+  /** Live copies of the job's output (default: this process's stdout/stderr when spec.passthrough). */
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Written to the job's stdin when spec.stdin is `pipe`. */
+  stdinData?: string | Buffer;
+  /** Called once the launcher runs, e.g. to forward this process's signals to it. */
+  onStart?: (job: RunningJob) => void;
+}
+
+/** A handle on a started job, for forwarding signals. */
+export interface RunningJob {
+  readonly launcherPid: number;
+  /** Forwards a signal to the job's main process (through the launcher and its init). */
+  signal(signal: NodeJS.Signals): void;
+  /** Ends the job now through the freezer path. */
+  abort(): void;
+}
+
+/** How often the CPU-time deadline, OOM counter and (where the kernel keeps no peak) the task count are read. */
+const POLL_MS = 25;
+/** After the kill, how long the launcher gets to reap and exit before it is killed itself. */
+const LAUNCHER_GRACE_MS = 2000;
+
+/** One per thread: the cgroup driver (per --cgroup-parent) opened and stale leftovers swept once. */
+export class Sandbox {
+  private static readonly perParent = new Map<string, Sandbox>();
+  private static sweptScratch = false;
+
+  private constructor(readonly driver: CgroupDriver) {}
+
+  static async get(cgroupParent: string | null): Promise<Sandbox> {
+    const key = cgroupParent ?? '';
+    let sandbox = Sandbox.perParent.get(key);
+    if (!sandbox) {
+      const driver = openCgroupDriver(cgroupParent === null ? {} : { parent: cgroupParent });
+      await driver.sweepStale();
+      if (!Sandbox.sweptScratch) {
+        Sandbox.sweptScratch = true;
+        await sweepStaleScratch();
+      }
+      sandbox = new Sandbox(driver);
+      Sandbox.perParent.set(key, sandbox);
+    }
+    return sandbox;
+  }
+
+  /** Removes this thread's instance parents. Also runs at process exit. */
+  static disposeAll(): void {
+    for (const sandbox of Sandbox.perParent.values()) {
+      try {
+        sandbox.driver.dispose();
+      } catch {
+        // a job cgroup still present means a job is running; the next start sweeps it
+      }
+    }
+    Sandbox.perParent.clear();
+  }
+}
+
+process.once('exit', () => Sandbox.disposeAll());
+
+/** Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input. */
+export async function runJob(input: JobSpecInput | JobSpec, options: RunOptions = {}): Promise<JobResult> {
+  const spec = resolveJobSpec(input);
+  const startedAt = new Date();
+  let sandbox: Sandbox;
+  try {
+    sandbox = await Sandbox.get(spec.cgroupParent);
+  } catch (error) {
+    return failedToStart(spec, startedAt, 'cgroup', error, null);
+  }
+  const run = new JobRun(spec, sandbox.driver, options, startedAt);
+  return run.execute();
+}
+
+class JobRun {
+  private cgroup: JobCgroup | null = null;
+  private scratch: Scratch | null = null;
+  private child: ChildProcess | null = null;
+  private pidfd: Pidfd | null = null;
+  private termination: Termination | null = null;
+  private killing: Promise<void> | null = null;
+  private processTree: ProcessInfo[] | null = null;
+  private sampledPidsPeak = 0;
+  private readonly stdout: BoundedCapture;
+  private readonly stderr: BoundedCapture;
+  private statusText = '';
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly spec: JobSpec,
+    private readonly driver: CgroupDriver,
+    private readonly options: RunOptions,
+    private readonly startedAt: Date,
+  ) {
+    this.stdout = new BoundedCapture(spec.outputLimitBytes);
+    this.stderr = new BoundedCapture(spec.outputLimitBytes);
+  }
+
+  async execute(): Promise<JobResult> {
+    const launcher = launcherPath();
+    if (!fs.existsSync(launcher)) {
+      return failedToStart(
+        this.spec,
+        this.startedAt,
+        'launcher',
+        new Error(`${launcher} is missing — run npm install (it builds native/launcher with the C compiler)`),
+        this.driver.version,
+      );
+    }
+    try {
+      this.cgroup = this.driver.create(this.spec.limits);
+    } catch (error) {
+      return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
+    }
+    try {
+      this.scratch = await createScratch(this.spec.user !== null || this.spec.userns);
+      return await this.runLauncher(launcher, this.cgroup, this.scratch);
+    } finally {
+      await this.cleanup();
+    }
+  }
+
+  private async runLauncher(launcher: string, cgroup: JobCgroup, scratch: Scratch): Promise<JobResult> {
+    const { spec, options } = this;
+    if (options.signal?.aborted)
+      return failedToStart(
+        spec,
+        this.startedAt,
+        'abort',
+        new Error('aborted before start'),
+        this.driver.version,
+        'aborted',
+      );
+    const stdio: StdioOptions = [spec.stdin, 'pipe', 'pipe', 'pipe', 'pipe', ...spec.keepFds];
+    const child = spawn(launcher, launcherArgs(spec, scratch.path), {
+      stdio,
+      env: spec.env,
+      cwd: '/',
+      // a session of its own: a terminal's Ctrl-C reaches this process only, which forwards it once
+      detached: true,
+    });
+    this.child = child;
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>(
+      (resolve) => {
+        child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
+        child.once('close', (code, signal) => resolve({ code, signal }));
+      },
+    );
+    const pid = child.pid;
+    if (pid === undefined) {
+      const { spawnError } = await closed;
+      return failedToStart(
+        spec,
+        this.startedAt,
+        'spawn launcher',
+        spawnError ?? new Error('no pid'),
+        this.driver.version,
+      );
+    }
+    const live = spec.passthrough || options.stdout || options.stderr;
+    // both are pipes (stdio above), so the streams exist
+    if (child.stdout) this.stdout.attach(child.stdout, live ? (options.stdout ?? process.stdout) : undefined);
+    if (child.stderr) this.stderr.attach(child.stderr, live ? (options.stderr ?? process.stderr) : undefined);
+    const status = child.stdio[STATUS_FD] as NodeJS.ReadableStream;
+    status.setEncoding('utf8');
+    status.on('data', (text: string) => (this.statusText += text));
+    if (spec.stdin === 'pipe') child.stdin?.end(options.stdinData ?? '');
+
+    // The launcher blocks on the gate: nothing of the job exists until it is in every hierarchy.
+    const gate = child.stdio[GATE_FD] as Writable;
+    try {
+      cgroup.addProcess(pid);
+    } catch (error) {
+      gate.destroy(); // EOF on the gate: the launcher exits without starting anything
+      await closed;
+      return failedToStart(spec, this.startedAt, 'join cgroup', error, this.driver.version);
+    }
+    this.pidfd = Pidfd.open(pid);
+    const started = performance.now();
+    gate.end('g');
+
+    if (spec.timeoutMs !== null)
+      this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));
+    this.timers.push(setInterval(() => this.poll(), POLL_MS));
+    const onAbort = (): void => this.terminate('abort');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    options.onStart?.({
+      launcherPid: pid,
+      signal: (sig) => this.pidfd?.signal(sig),
+      abort: onAbort,
+    });
+
+    const exit = await closed;
+    const wallMs = performance.now() - started;
+    for (const timer of this.timers) clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (this.killing) await this.killing;
+    const stats = cgroup.stats();
+    return this.buildResult(wallMs, stats, parseLauncherReports(this.statusText), exit.code);
+  }
+
+  /** Checks the CPU-time deadline and samples the task count while the job runs. */
+  private poll(): void {
+    const cgroup = this.cgroup;
+    if (!cgroup || this.termination) return;
+    try {
+      if (this.spec.cpuTimeMs !== null && cgroup.cpuUsageNs() >= this.spec.cpuTimeMs * 1e6)
+        this.terminate('cpu-timeout');
+      this.sampledPidsPeak = Math.max(this.sampledPidsPeak, cgroup.tasksCurrent());
+    } catch {
+      // the cgroup can vanish under a poll that races the end of the job
+    }
+  }
+
+  /** freeze → snapshot → kill all but the launcher → thaw; the launcher then reaps and exits. */
+  private terminate(reason: Termination): void {
+    if (this.termination || !this.cgroup) return;
+    this.termination = reason;
+    const cgroup = this.cgroup;
+    const launcherPid = this.child?.pid;
+    this.killing = cgroup
+      .killAll({
+        spare: launcherPid === undefined ? [] : [launcherPid],
+        onFrozen: (pids) => {
+          this.processTree = snapshotProcesses(pids.filter((pid) => pid !== launcherPid));
+        },
+      })
+      .catch(() => {
+        this.pidfd?.signal('SIGKILL');
+      });
+    const fallback = setTimeout(() => this.pidfd?.signal('SIGKILL'), LAUNCHER_GRACE_MS);
+    fallback.unref();
+    this.timers.push(fallback);
+  }
+
+  private async cleanup(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.pidfd?.close();
+    if (this.cgroup) {
+      try {
+        await this.cgroup.waitEmpty(5000);
+      } catch {
+        await this.cgroup.killAll().catch(() => undefined);
+        await this.cgroup.waitEmpty(5000).catch(() => undefined);
+      }
+      await this.cgroup.destroy();
+    }
+    await this.scratch?.remove();
+  }
+
+  private buildResult(
+    wallMs: number,
+    stats: CgroupStats,
+    reports: LauncherReport[],
+    launcherCode: number | null,
+  ): JobResult {
+    const { spec } = this;
+    const setupError = reports.find((r) => r.kind === 'error');
+    const outcome = reports.find((r) => r.kind === 'exit' || r.kind === 'signal');
+    const oomKills = stats.memory.oomKills;
+    let status: JobStatus;
+    let exitCode: number | null = null;
+    let signal: string | null = null;
+    let error: JobError | null = null;
+    if (outcome?.kind === 'exit') exitCode = outcome.code;
+    if (outcome?.kind === 'signal') signal = signalName(outcome.signal);
+
+    if (setupError?.kind === 'error') {
+      status = 'error';
+      error = {
+        step: setupError.step,
+        code: setupError.code,
+        message: `${setupError.step}: ${setupError.code}`,
+      };
+    } else if (this.termination === 'abort') status = 'aborted';
+    else if (this.termination) status = 'timeout';
+    else if (outcome?.kind === 'exit')
+      status = outcome.code === 0 ? 'passed' : oomKills > 0 ? 'oom' : 'failed';
+    else if (outcome?.kind === 'signal') status = oomKills > 0 ? 'oom' : 'signaled';
+    else if (oomKills > 0) status = 'oom';
+    else {
+      status = 'error';
+      error = {
+        step: 'launcher',
+        code: null,
+        message: `the launcher exited with code ${launcherCode} without reporting the job's end`,
+      };
+    }
+
+    const memoryLimit = spec.limits.memoryBytes ?? null;
+    const peak = stats.memory.peakBytes;
+    const reason = describe(status, {
+      spec,
+      exitCode,
+      signal,
+      error,
+      termination: this.termination,
+      memoryLimit,
+      peak,
+      cpuMs: stats.cpu.totalNs / 1e6,
+      killed: this.processTree?.length ?? 0,
+    });
+    const rusage = outcome?.kind === 'exit' || outcome?.kind === 'signal' ? outcome : null;
+    return {
+      name: spec.name,
+      command: spec.command,
+      status,
+      exitCode,
+      signal,
+      reason,
+      termination: this.termination,
+      startedAt: this.startedAt.toISOString(),
+      wallMs: round(wallMs),
+      cpu: {
+        userMs: round(stats.cpu.userNs / 1e6),
+        systemMs: round(stats.cpu.systemNs / 1e6),
+        totalMs: round(stats.cpu.totalNs / 1e6),
+      },
+      memory: {
+        peakBytes: peak,
+        limitBytes: memoryLimit,
+        oomKills,
+        failcnt: stats.memory.failcnt,
+        maxRssBytes: rusage ? rusage.maxRssKiB * 1024 : null,
+      },
+      pids: { peak: stats.pids.peak ?? (this.sampledPidsPeak || null), limit: spec.limits.pidsLimit ?? null },
+      io: stats.io,
+      limits: { timeoutMs: spec.timeoutMs, cpuTimeMs: spec.cpuTimeMs, cpus: spec.limits.cpus ?? null },
+      stdout: this.stdout.text(),
+      stderr: this.stderr.text(),
+      stdoutTruncated: this.stdout.truncated,
+      stderrTruncated: this.stderr.truncated,
+      error,
+      diagnostics: { cgroupVersion: this.driver.version, processTree: this.processTree },
+    };
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+interface Facts {
+  spec: JobSpec;
+  exitCode: number | null;
+  signal: string | null;
+  error: JobError | null;
+  termination: Termination | null;
+  memoryLimit: number | null;
+  peak: number | null;
+  cpuMs: number;
+  killed: number;
+}
+
+function describe(status: JobStatus, f: Facts): string {
+  switch (status) {
+    case 'passed':
+      return 'exited 0';
+    case 'failed':
+      return `exited with code ${f.exitCode}`;
+    case 'signaled':
+      return `killed by ${f.signal}`;
+    case 'oom':
+      return `killed: memory limit ${f.memoryLimit === null ? '(none set)' : formatBytes(f.memoryLimit)} reached (OOM kill, peak ${f.peak === null ? 'unknown' : formatBytes(f.peak)})`;
+    case 'timeout':
+      return f.termination === 'cpu-timeout'
+        ? `exceeded CPU-time limit ${formatDuration(f.spec.cpuTimeMs ?? 0)} (used ${formatDuration(f.cpuMs)}); killed ${f.killed} processes`
+        : `exceeded wall-clock timeout ${formatDuration(f.spec.timeoutMs ?? 0)}; killed ${f.killed} processes`;
+    case 'aborted':
+      return `aborted; killed ${f.killed} processes`;
+    case 'error':
+      return `could not start: ${f.error?.message ?? 'unknown error'}`;
+  }
+}
+
+function failedToStart(
+  spec: JobSpec,
+  startedAt: Date,
+  step: string,
+  cause: unknown,
+  cgroupVersion: 1 | 2 | null,
+  status: JobStatus = 'error',
+): JobResult {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? null;
+  const error: JobError = {
+    step: cause instanceof CgroupError && cause.cap ? `cgroup (${cause.cap})` : step,
+    code,
+    message,
+  };
+  return {
+    name: spec.name,
+    command: spec.command,
+    status,
+    exitCode: null,
+    signal: null,
+    reason: status === 'aborted' ? 'aborted before start' : `could not start: ${message}`,
+    termination: status === 'aborted' ? 'abort' : null,
+    startedAt: startedAt.toISOString(),
+    wallMs: 0,
+    cpu: { userMs: 0, systemMs: 0, totalMs: 0 },
+    memory: {
+      peakBytes: null,
+      limitBytes: spec.limits.memoryBytes ?? null,
+      oomKills: 0,
+      failcnt: 0,
+      maxRssBytes: null,
+    },
+    pids: { peak: null, limit: spec.limits.pidsLimit ?? null },
+    io: null,
+    limits: { timeoutMs: spec.timeoutMs, cpuTimeMs: spec.cpuTimeMs, cpus: spec.limits.cpus ?? null },
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    error,
+    diagnostics: { cgroupVersion, processTree: null },
+  };
+}

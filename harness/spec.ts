@@ -1,0 +1,263 @@
+// JobSpec: what a job is, validated once, with every default in this one file. Every entry point
+// (CLI run, CLI ci, the Vitest pool, the library) builds a JobSpecInput and calls resolveJobSpec,
+// so a bad value is refused the same way everywhere: InputError naming the field (the CLI flag name
+// without dashes) and the reason, before anything runs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { CgroupLimits } from './cgroup/types.js';
+import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
+
+export type NetworkMode = 'none' | 'host';
+export type StdinMode = 'inherit' | 'ignore' | 'pipe';
+
+/** Loose, human form: sizes like "512m", durations like "30s" (a bare number of seconds), as in the CLI. */
+export interface JobSpecInput {
+  /** argv, or a string run by `/bin/sh -c`. */
+  command: readonly string[] | string;
+  name?: string;
+  /** Working directory inside the sandbox (the filesystem is the host's). Default: the caller's cwd. */
+  workdir?: string;
+  /** The job's whole environment. Default: this process's environment. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Variables added to (or overriding) `env`. */
+  extraEnv?: Readonly<Record<string, string>>;
+  memory?: string | number;
+  memorySwap?: string | number;
+  cpus?: string | number;
+  cpuShares?: string | number;
+  cpusetCpus?: string;
+  pidsLimit?: string | number;
+  blkioWeight?: string | number;
+  timeout?: string | number;
+  cpuTime?: string | number;
+  network?: NetworkMode;
+  hostname?: string;
+  /** `uid[:gid]` or `name[:group]` to run the job as. */
+  user?: string;
+  userns?: boolean;
+  cgroupns?: boolean;
+  readOnly?: boolean;
+  /** Make /tmp a tmpfs capped at this size instead of the job's scratch directory. */
+  tmpSize?: string | number;
+  /** `src:dst[:ro]` bind mounts. */
+  volumes?: readonly string[];
+  nofile?: string | number;
+  stdin?: StdinMode;
+  /** Cap on captured stdout and on captured stderr, each. */
+  outputLimit?: string | number;
+  /** Copy the job's output live to this process's stdout/stderr while capturing it. */
+  passthrough?: boolean;
+  /** Inherited fds the job keeps besides 0, 1, 2 (they must be open in this process). */
+  keepFds?: readonly number[];
+  /** Docker's --cgroup-parent; also RINGFENCE_CGROUP_PARENT. */
+  cgroupParent?: string;
+}
+
+export interface Volume {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+/** The validated, normalised form the sandbox runs. */
+export interface JobSpec {
+  name: string;
+  command: string[];
+  workdir: string;
+  env: Record<string, string>;
+  limits: CgroupLimits;
+  timeoutMs: number | null;
+  cpuTimeMs: number | null;
+  network: NetworkMode;
+  hostname: string;
+  user: { uid: number; gid: number } | null;
+  userns: boolean;
+  cgroupns: boolean;
+  readOnly: boolean;
+  tmpSizeBytes: number | null;
+  volumes: Volume[];
+  nofile: number | null;
+  stdin: StdinMode;
+  outputLimitBytes: number;
+  passthrough: boolean;
+  keepFds: number[];
+  cgroupParent: string | null;
+}
+
+export const DEFAULTS = {
+  hostname: 'ringfence',
+  network: 'none' as NetworkMode,
+  outputLimitBytes: 1024 * 1024,
+  /** ringfence's own launcher and init count against the pids cap, so a cap must leave room for a job. */
+  minPidsLimit: 3,
+} as const;
+
+/** CPUs this process may run on (affinity-aware). */
+export function availableCpus(): number {
+  return os.availableParallelism();
+}
+
+function isResolved(input: JobSpecInput | JobSpec): input is JobSpec {
+  return 'limits' in input && Array.isArray(input.command) && 'timeoutMs' in input;
+}
+
+export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
+  if (isResolved(input)) return input;
+  const command = resolveCommand(input.command);
+  const cpuCount = os.cpus().length;
+  const limits: CgroupLimits = {};
+  if (input.memory !== undefined) limits.memoryBytes = parseSize('memory', input.memory);
+  if (input.memorySwap !== undefined) {
+    if (input.memorySwap === -1 || input.memorySwap === '-1') limits.memorySwapBytes = -1;
+    else {
+      const swap = parseSize('memory-swap', input.memorySwap);
+      if (limits.memoryBytes === undefined) throw new InputError('memory-swap', 'needs --memory as well');
+      if (swap < limits.memoryBytes)
+        throw new InputError('memory-swap', 'must be at least --memory (it is memory plus swap)');
+      limits.memorySwapBytes = swap;
+    }
+  }
+  if (input.cpus !== undefined) limits.cpus = parseCpus('cpus', input.cpus, availableCpus());
+  if (input.cpuShares !== undefined)
+    limits.cpuShares = parseInteger('cpu-shares', input.cpuShares, 2, 262144);
+  if (input.cpusetCpus !== undefined)
+    limits.cpusetCpus = parseCpuset('cpuset-cpus', input.cpusetCpus, cpuCount);
+  if (input.pidsLimit !== undefined) {
+    limits.pidsLimit = parseInteger('pids-limit', input.pidsLimit, DEFAULTS.minPidsLimit, 4_194_304);
+  }
+  if (input.blkioWeight !== undefined)
+    limits.blkioWeight = parseInteger('blkio-weight', input.blkioWeight, 10, 1000);
+
+  const network = input.network ?? DEFAULTS.network;
+  if (network !== 'none' && network !== 'host')
+    throw new InputError('network', `must be none or host, got ${JSON.stringify(network)}`);
+  const hostname = input.hostname ?? DEFAULTS.hostname;
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) {
+    throw new InputError(
+      'hostname',
+      `invalid hostname ${JSON.stringify(hostname)} (letters, digits, '.', '-'; at most 63)`,
+    );
+  }
+  const workdir = path.resolve(input.workdir ?? process.cwd());
+  const stdin = input.stdin ?? 'ignore';
+  if (!['inherit', 'ignore', 'pipe'].includes(stdin))
+    throw new InputError('stdin', `must be inherit, ignore or pipe`);
+
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(input.env ?? process.env))
+    if (value !== undefined) env[key] = value;
+  Object.assign(env, input.extraEnv ?? {});
+  for (const key of Object.keys(env)) {
+    if (key === '' || key.includes('=') || key.includes('\0') || env[key]?.includes('\0')) {
+      throw new InputError('env', `invalid variable ${JSON.stringify(key)}`);
+    }
+  }
+  // the job's /tmp is private: point TMPDIR at it so tools don't write into a host path they can't see
+  env.TMPDIR = '/tmp';
+
+  const keepFds = [...(input.keepFds ?? [])];
+  for (const fd of keepFds)
+    if (!Number.isInteger(fd) || fd < 3)
+      throw new InputError('keep-fd', `must be an fd number of 3 or more, got ${fd}`);
+
+  return {
+    name: input.name ?? command.join(' '),
+    command,
+    workdir,
+    env,
+    limits,
+    timeoutMs: input.timeout === undefined ? null : parseDuration('timeout', input.timeout),
+    cpuTimeMs: input.cpuTime === undefined ? null : parseDuration('cpu-time', input.cpuTime),
+    network,
+    hostname,
+    user: input.user === undefined ? null : parseUser(input.user),
+    userns: input.userns ?? false,
+    cgroupns: input.cgroupns ?? false,
+    readOnly: input.readOnly ?? false,
+    tmpSizeBytes: input.tmpSize === undefined ? null : parseSize('tmp-size', input.tmpSize),
+    volumes: (input.volumes ?? []).map(parseVolume),
+    nofile: input.nofile === undefined ? null : parseInteger('nofile', input.nofile, 16, 1 << 20),
+    stdin,
+    outputLimitBytes:
+      input.outputLimit === undefined
+        ? DEFAULTS.outputLimitBytes
+        : parseSize('output-limit', input.outputLimit),
+    passthrough: input.passthrough ?? false,
+    keepFds,
+    cgroupParent: input.cgroupParent ?? process.env.RINGFENCE_CGROUP_PARENT ?? null,
+  };
+}
+
+function resolveCommand(command: readonly string[] | string): string[] {
+  if (typeof command === 'string') {
+    if (command.trim() === '') throw new InputError('command', 'is empty');
+    return ['/bin/sh', '-c', command];
+  }
+  if (command.length === 0 || command[0] === '')
+    throw new InputError('command', 'is empty: give the program to run after --');
+  if (command.some((arg) => typeof arg !== 'string' || arg.includes('\0')))
+    throw new InputError('command', 'arguments must be strings without NUL');
+  return [...command];
+}
+
+function parseVolume(text: string): Volume {
+  const parts = text.split(':');
+  const [source, target, mode] = parts;
+  if (
+    parts.length < 2 ||
+    parts.length > 3 ||
+    !source ||
+    !target ||
+    (mode !== undefined && mode !== 'ro' && mode !== 'rw')
+  ) {
+    throw new InputError('volume', `invalid ${JSON.stringify(text)} (expected SRC:DST or SRC:DST:ro)`);
+  }
+  if (!path.isAbsolute(target))
+    throw new InputError('volume', `target ${JSON.stringify(target)} must be an absolute path`);
+  const absSource = path.resolve(source);
+  if (!fs.existsSync(absSource))
+    throw new InputError('volume', `source ${JSON.stringify(absSource)} does not exist`);
+  return { source: absSource, target, readOnly: mode === 'ro' };
+}
+
+/** `uid[:gid]` or names from /etc/passwd and /etc/group, as Docker's --user. */
+function parseUser(text: string): { uid: number; gid: number } {
+  const [userPart = '', groupPart] = text.split(':');
+  const passwd = readDb('/etc/passwd');
+  let uid: number;
+  let gid: number | undefined;
+  if (/^\d+$/.test(userPart)) {
+    uid = Number(userPart);
+    const row = passwd.find((entry) => entry[2] === userPart);
+    gid = row?.[3] === undefined ? undefined : Number(row[3]);
+  } else {
+    const row = passwd.find((entry) => entry[0] === userPart);
+    if (!row) throw new InputError('user', `no user ${JSON.stringify(userPart)} in /etc/passwd`);
+    uid = Number(row[2]);
+    gid = Number(row[3]);
+  }
+  if (groupPart !== undefined) {
+    if (/^\d+$/.test(groupPart)) gid = Number(groupPart);
+    else {
+      const row = readDb('/etc/group').find((entry) => entry[0] === groupPart);
+      if (!row) throw new InputError('user', `no group ${JSON.stringify(groupPart)} in /etc/group`);
+      gid = Number(row[2]);
+    }
+  }
+  if (!Number.isSafeInteger(uid) || uid > 0xfffffffe)
+    throw new InputError('user', `invalid uid in ${JSON.stringify(text)}`);
+  return { uid, gid: gid ?? uid };
+}
+
+function readDb(file: string): string[][] {
+  try {
+    return fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'))
+      .map((line) => line.split(':'));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,94 @@
+// Builds native/build/ringfence-launcher from native/launcher/*.c at `npm install`.
+// Node stdlib only: this runs before any dependency is guaranteed to exist.
+// One compiler call for all sources (a few hundred ms), skipped when up to date.
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const srcDir = join(here, 'launcher');
+const outDir = join(here, 'build');
+const output = join(outDir, 'ringfence-launcher');
+const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
+
+function fail(message) {
+  process.stderr.write(`ringfence: ${message}\n`);
+  process.exit(1);
+}
+
+function isExecutable(path) {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name) {
+  if (name.includes('/')) return isExecutable(name) ? name : null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && isExecutable(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
+// $CC may carry arguments ("ccache gcc", "gcc -m64"): its first word must exist.
+function findCompiler() {
+  const envCc = (process.env.CC ?? '').trim().split(/\s+/).filter(Boolean);
+  const candidates = [...(envCc.length ? [envCc] : []), ['cc'], ['gcc'], ['clang']];
+  for (const [cmd, ...args] of candidates) {
+    if (onPath(cmd)) return [cmd, ...args];
+  }
+  return null;
+}
+
+function upToDate(sources) {
+  let built;
+  try {
+    built = statSync(output).mtimeMs;
+  } catch {
+    return false;
+  }
+  const inputs = [
+    ...sources,
+    ...readdirSync(srcDir)
+      .filter((f) => f.endsWith('.h'))
+      .map((f) => join(srcDir, f)),
+  ];
+  inputs.push(fileURLToPath(import.meta.url));
+  return inputs.every((f) => statSync(f).mtimeMs < built);
+}
+
+const sources = readdirSync(srcDir)
+  .filter((f) => f.endsWith('.c'))
+  .sort()
+  .map((f) => join(srcDir, f));
+if (sources.length === 0) fail(`no C sources in ${srcDir}`);
+
+const shown = isAbsolute(output) ? relative(process.cwd(), output) || output : output;
+if (upToDate(sources)) {
+  process.stdout.write(`ringfence: launcher up to date (${shown})\n`);
+  process.exit(0);
+}
+
+const compiler = findCompiler();
+if (!compiler) {
+  const tried = process.env.CC ? `${process.env.CC}, cc, gcc, clang` : 'cc, gcc, clang';
+  fail(`no C compiler found (tried ${tried}) — install one: apt-get install gcc`);
+}
+
+mkdirSync(outDir, { recursive: true });
+// Build to a temporary name, then rename: a half-written binary never sits at `output`.
+const partial = `${output}.tmp-${process.pid}`;
+const [cmd, ...ccArgs] = compiler;
+const result = spawnSync(cmd, [...ccArgs, ...flags, '-o', partial, ...sources], { stdio: 'inherit' });
+if (result.error || result.status !== 0) {
+  rmSync(partial, { force: true });
+  fail(
+    `compiling the launcher with ${cmd} failed${result.error ? `: ${result.error.message}` : ' (see above)'}`,
+  );
+}
+renameSync(partial, output);
+process.stdout.write(`ringfence: built ${shown}\n`);

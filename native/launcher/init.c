@@ -1,0 +1,133 @@
+/*
+ * init.c — PID 1 inside the sandbox: builds the environment, forks the job,
+ * reaps, relays signals, reports the job's result.
+ *
+ * Why a separate PID 1 (not exec the job as PID 1): a job's PID 1 would have
+ * to reap orphans and would ignore SIGTERM it did not install a handler for.
+ * Ours exits as soon as the job's main process is reaped, and the kernel then
+ * kills whatever else is left in the namespace — daemonized leftovers die
+ * with the job, as in Docker.
+ */
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "job.h"
+#include "mounts.h"
+#include "net.h"
+#include "proto.h"
+#include "signals.h"
+#include "userns.h"
+#include "util.h"
+
+struct job_state {
+	pid_t pid;
+	bool setup_failed; /* the job child already wrote an error line */
+	bool done;
+	int status;
+	struct rusage ru;
+};
+
+static void build_sandbox(struct options *o)
+{
+	mounts_setup(o);
+	uts_setup(o->hostname);
+	if (o->net == NET_NONE)
+		net_lo_up();
+}
+
+/*
+ * The job reports its own setup failures (it knows the step). A CLOEXEC pipe
+ * tells init whether it did: a byte means "failed", EOF means exec happened.
+ */
+static void spawn_job(struct options *o, const sigset_t *saved_mask, struct job_state *js)
+{
+	int fail_pipe[2];
+
+	if (pipe2(fail_pipe, O_CLOEXEC) < 0)
+		die_step(errno, "fork", NULL);
+	js->pid = fork();
+	if (js->pid < 0)
+		die_step(errno, "fork", NULL);
+	if (js->pid == 0) {
+		close(fail_pipe[0]);
+		job_exec(o, saved_mask, fail_pipe[1]);
+	}
+	close(fail_pipe[1]);
+	js->setup_failed = read_byte(fail_pipe[0]) == 1;
+	close(fail_pipe[0]);
+}
+
+/* PID 1 inherits every orphan: reap them all, note the job's own status. */
+static void reap(struct job_state *js)
+{
+	for (;;) {
+		int status;
+		struct rusage ru;
+		pid_t pid = wait4(-1, &status, WNOHANG, &ru);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			return;
+		if (pid == js->pid) {
+			js->done = true;
+			js->status = status;
+			js->ru = ru;
+		}
+	}
+}
+
+static noreturn void finish(const struct job_state *js)
+{
+	if (js->setup_failed)
+		_exit(EXIT_LAUNCH_FAILED);
+	if (WIFSIGNALED(js->status)) {
+		proto_signal(WTERMSIG(js->status), &js->ru);
+		_exit(128 + WTERMSIG(js->status));
+	}
+	proto_exit(WEXITSTATUS(js->status), &js->ru);
+	_exit(WEXITSTATUS(js->status));
+}
+
+static noreturn void supervise_job(struct job_state *js)
+{
+	sigset_t set;
+
+	signals_forwarded(&set);
+	sigaddset(&set, SIGCHLD);
+	reap(js); /* the job may have died before we got here */
+	while (!js->done) {
+		int sig = sigwaitinfo(&set, NULL);
+
+		if (sig == SIGCHLD)
+			reap(js);
+		else if (sig > 0)
+			kill(js->pid, sig);
+	}
+	finish(js);
+}
+
+noreturn void init_main(struct options *o, int sync_fd, const sigset_t *saved_mask)
+{
+	struct job_state js = {0};
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* EOF: the outer process died before (or while) writing our maps. */
+	if (read_byte(sync_fd) != 1)
+		_exit(EXIT_LAUNCH_FAILED);
+	close(sync_fd);
+	if (o->userns)
+		userns_become_root();
+	build_sandbox(o);
+	spawn_job(o, saved_mask, &js);
+	supervise_job(&js);
+}

@@ -1,0 +1,149 @@
+/*
+ * main.c — the outer process: the part of ringfence that stays in the host's
+ * namespaces.
+ *
+ * Why it exists at all (instead of Node unsharing directly): only a process
+ * that was already placed in the job's cgroups may create the job, and only
+ * a parent can write a child's uid/gid maps. So the harness spawns this, puts
+ * it in the cgroups, opens the gate; this clones init into fresh namespaces,
+ * then just relays signals and mirrors init's exit status.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdnoreturn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "init.h"
+#include "options.h"
+#include "proto.h"
+#include "signals.h"
+#include "userns.h"
+#include "util.h"
+
+/* The harness writes the byte once our pid is in every cgroup.procs. */
+static void wait_gate(int gate_fd)
+{
+	if (gate_fd < 0)
+		return;
+	if (read_byte(gate_fd) != 1)
+		_exit(EXIT_LAUNCH_FAILED); /* harness gave up on us: nothing to report */
+	close(gate_fd);
+}
+
+/* Bazel's pattern: arm PDEATHSIG, then make sure the parent did not die before. */
+static void tie_to_parent(pid_t parent_pid)
+{
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (parent_pid && getppid() != parent_pid)
+		die_step(ESRCH, "pdeathsig", NULL);
+}
+
+static unsigned long clone_flags(const struct options *o)
+{
+	unsigned long flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+
+	if (o->net == NET_NONE)
+		flags |= CLONE_NEWNET;
+	if (o->userns)
+		flags |= CLONE_NEWUSER;
+	if (o->cgroupns)
+		flags |= CLONE_NEWCGROUP;
+	return flags;
+}
+
+static noreturn void abort_child(pid_t child, int err, const char *step)
+{
+	proto_error(err, step, NULL);
+	kill(child, SIGKILL);
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	_exit(EXIT_LAUNCH_FAILED);
+}
+
+/*
+ * All namespaces in one clone(): created together, they are all owned by the
+ * new user namespace (when there is one), so init holds full capabilities
+ * over each of them. Raw syscall for fork semantics without a stack.
+ */
+static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
+{
+	int sync[2];
+	pid_t child;
+
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		die_step(errno, "clone", NULL);
+	child = (pid_t)syscall(SYS_clone, clone_flags(o), 0, 0, 0, 0);
+	if (child < 0)
+		die_step(errno, "clone", NULL);
+	if (child == 0) {
+		close(sync[1]);
+		init_main(o, sync[0], saved_mask);
+	}
+	close(sync[0]);
+	if (o->userns) {
+		const char *step = "uid_map";
+		int err = userns_write_maps(child, &step);
+
+		if (err)
+			abort_child(child, err, step);
+	}
+	if (write(sync[1], "g", 1) != 1)
+		abort_child(child, errno, "clone");
+	close(sync[1]);
+	return child;
+}
+
+static int exit_code_of(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+/* Relay signals to init until it exits; its status becomes ours. */
+static int supervise(pid_t child)
+{
+	sigset_t set;
+
+	signals_forwarded(&set);
+	sigaddset(&set, SIGCHLD);
+	for (;;) {
+		int status;
+		int sig = sigwaitinfo(&set, NULL);
+
+		if (sig == SIGCHLD || sig < 0) {
+			pid_t r = waitpid(child, &status, WNOHANG);
+
+			if (r == child)
+				return exit_code_of(status);
+			if (r < 0 && errno != EINTR)
+				return EXIT_LAUNCH_FAILED;
+			continue;
+		}
+		kill(child, sig);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	const char *why = NULL;
+	sigset_t saved_mask;
+	int err = options_parse(argc, argv, &o, &why);
+
+	proto_init(o.status_fd);
+	if (err)
+		die_step(err, "args", o.status_fd < 0 ? why : NULL);
+	wait_gate(o.gate_fd);
+	tie_to_parent(o.parent_pid);
+	/* Keep the OOM killer on the job, never on its supervisors (root only). */
+	(void)write_file("/proc/self/oom_score_adj", "-1000");
+	signals_block(&saved_mask);
+	return supervise(spawn_init(&o, &saved_mask));
+}

@@ -1,0 +1,255 @@
+/*
+ * options.c — parses the command line the harness builds.
+ *
+ * Why strict: a typo in a sandbox flag must stop the job (error "args"),
+ * never run it with less isolation than asked. Parsing never stops at the
+ * first problem, so a bad flag before --status-fd is still reported there.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+	OPT_GATE_FD = 256,
+	OPT_STATUS_FD,
+	OPT_PARENT_PID,
+	OPT_HOSTNAME,
+	OPT_NET,
+	OPT_USERNS,
+	OPT_CGROUPNS,
+	OPT_TMP_DIR,
+	OPT_TMP_SIZE,
+	OPT_READ_ONLY,
+	OPT_VOLUME,
+	OPT_WORKDIR,
+	OPT_NOFILE,
+	OPT_UID,
+	OPT_GID,
+	OPT_KEEP_FD,
+};
+
+static const struct option long_opts[] = {
+	{"gate-fd", required_argument, NULL, OPT_GATE_FD},
+	{"status-fd", required_argument, NULL, OPT_STATUS_FD},
+	{"parent-pid", required_argument, NULL, OPT_PARENT_PID},
+	{"hostname", required_argument, NULL, OPT_HOSTNAME},
+	{"net", required_argument, NULL, OPT_NET},
+	{"userns", no_argument, NULL, OPT_USERNS},
+	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
+	{"tmp-dir", required_argument, NULL, OPT_TMP_DIR},
+	{"tmp-size", required_argument, NULL, OPT_TMP_SIZE},
+	{"read-only", no_argument, NULL, OPT_READ_ONLY},
+	{"volume", required_argument, NULL, OPT_VOLUME},
+	{"workdir", required_argument, NULL, OPT_WORKDIR},
+	{"nofile", required_argument, NULL, OPT_NOFILE},
+	{"uid", required_argument, NULL, OPT_UID},
+	{"gid", required_argument, NULL, OPT_GID},
+	{"keep-fd", required_argument, NULL, OPT_KEEP_FD},
+	{NULL, 0, NULL, 0},
+};
+
+struct parse_state {
+	int err;
+	const char *why;
+};
+
+static void fail(struct parse_state *ps, int err, const char *why)
+{
+	if (!ps->err) {
+		ps->err = err;
+		ps->why = why;
+	}
+}
+
+/* Decimal only, whole string, within [min, max]. */
+static bool parse_num(const char *s, unsigned long long min, unsigned long long max,
+		      unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int parse_fd(struct parse_state *ps, const char *s, const char *why)
+{
+	unsigned long long v;
+
+	if (!parse_num(s, 0, INT_MAX, &v)) {
+		fail(ps, EINVAL, why);
+		return -1;
+	}
+	return (int)v;
+}
+
+/* SRC:DST[:ro|:rw]. Both absolute; the first ':' separates them, as in Docker. */
+static void parse_volume(struct parse_state *ps, char *spec, struct volume *v)
+{
+	size_t len = strlen(spec);
+	char *colon;
+
+	v->ro = false;
+	v->staged.fd = -1;
+	if (len > 3 && (!strcmp(spec + len - 3, ":ro") || !strcmp(spec + len - 3, ":rw"))) {
+		v->ro = spec[len - 2] == 'r' && spec[len - 1] == 'o';
+		spec[len - 3] = '\0';
+	}
+	colon = strchr(spec, ':');
+	if (!colon) {
+		fail(ps, EINVAL, "--volume wants SRC:DST[:ro]");
+		return;
+	}
+	*colon = '\0';
+	v->src = spec;
+	v->dst = colon + 1;
+	if (v->src[0] != '/' || v->dst[0] != '/')
+		fail(ps, EINVAL, "--volume paths must be absolute");
+}
+
+static void parse_one(struct parse_state *ps, int opt, char *arg, struct options *o)
+{
+	unsigned long long v;
+
+	switch (opt) {
+	case OPT_GATE_FD:
+		o->gate_fd = parse_fd(ps, arg, "--gate-fd wants a fd number");
+		break;
+	case OPT_STATUS_FD:
+		o->status_fd = parse_fd(ps, arg, "--status-fd wants a fd number");
+		break;
+	case OPT_PARENT_PID:
+		if (parse_num(arg, 1, INT_MAX, &v))
+			o->parent_pid = (pid_t)v;
+		else
+			fail(ps, EINVAL, "--parent-pid wants a pid");
+		break;
+	case OPT_HOSTNAME:
+		o->hostname = arg;
+		if (!*arg || strlen(arg) > HOST_NAME_MAX)
+			fail(ps, EINVAL, "--hostname must be 1 to 64 bytes");
+		break;
+	case OPT_NET:
+		if (!strcmp(arg, "none"))
+			o->net = NET_NONE;
+		else if (!strcmp(arg, "host"))
+			o->net = NET_HOST;
+		else
+			fail(ps, EINVAL, "--net wants none or host");
+		break;
+	case OPT_USERNS:
+		o->userns = true;
+		break;
+	case OPT_CGROUPNS:
+		o->cgroupns = true;
+		break;
+	case OPT_TMP_DIR:
+		o->tmp_dir = arg;
+		if (arg[0] != '/')
+			fail(ps, EINVAL, "--tmp-dir must be absolute");
+		break;
+	case OPT_TMP_SIZE:
+		if (!parse_num(arg, 1, ULLONG_MAX, &o->tmp_size))
+			fail(ps, EINVAL, "--tmp-size wants a byte count");
+		break;
+	case OPT_READ_ONLY:
+		o->read_only = true;
+		break;
+	case OPT_VOLUME:
+		parse_volume(ps, arg, &o->volumes[o->n_volumes++]);
+		break;
+	case OPT_WORKDIR:
+		o->workdir = arg;
+		break;
+	case OPT_NOFILE:
+		if (parse_num(arg, 1, LONG_MAX, &v))
+			o->nofile = (long)v;
+		else
+			fail(ps, EINVAL, "--nofile wants a positive number");
+		break;
+	case OPT_UID:
+		if (parse_num(arg, 0, UINT_MAX - 1, &v)) {
+			o->set_uid = true;
+			o->uid = (uid_t)v;
+		} else {
+			fail(ps, EINVAL, "--uid wants a number");
+		}
+		break;
+	case OPT_GID:
+		if (parse_num(arg, 0, UINT_MAX - 1, &v)) {
+			o->set_gid = true;
+			o->gid = (gid_t)v;
+		} else {
+			fail(ps, EINVAL, "--gid wants a number");
+		}
+		break;
+	case OPT_KEEP_FD:
+		o->keep_fds[o->n_keep_fds] = parse_fd(ps, arg, "--keep-fd wants a fd number");
+		if (o->keep_fds[o->n_keep_fds] >= 0)
+			o->n_keep_fds++;
+		break;
+	default:
+		fail(ps, EINVAL, "unknown option or missing value");
+	}
+}
+
+static bool fd_open(int fd) { return fd < 0 || fcntl(fd, F_GETFD) >= 0; }
+
+static void check_combination(struct parse_state *ps, struct options *o)
+{
+	if (o->tmp_dir && o->tmp_size)
+		fail(ps, EINVAL, "--tmp-dir and --tmp-size exclude each other");
+	if (!fd_open(o->gate_fd) || !fd_open(o->status_fd))
+		fail(ps, EBADF, "--gate-fd/--status-fd is not an open fd");
+	for (size_t i = 0; i < o->n_keep_fds; i++)
+		if (!fd_open(o->keep_fds[i]))
+			fail(ps, EBADF, "--keep-fd is not an open fd");
+}
+
+static void set_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->gate_fd = -1;
+	o->status_fd = -1;
+	o->hostname = "ringfence";
+	o->net = NET_NONE;
+	o->nofile = -1;
+	o->tmp_dir_staged.fd = -1;
+}
+
+int options_parse(int argc, char **argv, struct options *o, const char **why)
+{
+	struct parse_state ps = {0, NULL};
+	int opt;
+
+	set_defaults(o);
+	/* Each repeatable option takes at least one argv slot: argc bounds them. */
+	o->volumes = calloc((size_t)argc, sizeof(*o->volumes));
+	o->keep_fds = calloc((size_t)argc, sizeof(*o->keep_fds));
+	if (!o->volumes || !o->keep_fds) {
+		*why = "out of memory";
+		return ENOMEM;
+	}
+	opterr = 0;
+	/* '+': stop at PROGRAM, so the job's own flags are never ours. */
+	while ((opt = getopt_long(argc, argv, "+", long_opts, NULL)) != -1)
+		parse_one(&ps, opt, optarg, o);
+	if (optind >= argc)
+		fail(&ps, EINVAL, "missing -- PROGRAM");
+	o->argv = argv + optind;
+	check_combination(&ps, o);
+	*why = ps.why;
+	return ps.err;
+}

@@ -1,0 +1,59 @@
+/*
+ * options.h — the launcher's command line, parsed once in the outer process.
+ *
+ * Why a plain struct: the clone()d init and the forked job both read it
+ * after fork, so it must be self-contained memory (pointers into argv only).
+ */
+#ifndef RINGFENCE_OPTIONS_H
+#define RINGFENCE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Docker's convention: 125 means "the sandbox itself could not run the job". */
+#define EXIT_LAUNCH_FAILED 125
+
+/* A bind source captured early, before the root turns read-only (binds.c). */
+struct staged_bind {
+	int fd;        /* -1: not staged yet */
+	bool detached; /* fd is an open_tree() clone; else an O_PATH fd of the source */
+};
+
+struct volume {
+	const char *src;
+	const char *dst;
+	bool ro;
+	struct staged_bind staged;
+};
+
+enum net_mode { NET_NONE, NET_HOST };
+
+struct options {
+	int gate_fd;   /* -1: no gate */
+	int status_fd; /* -1: report to stderr instead */
+	pid_t parent_pid; /* 0: not checked */
+	const char *hostname;
+	enum net_mode net;
+	bool userns;
+	bool cgroupns;
+	const char *tmp_dir;
+	unsigned long long tmp_size; /* 0: no tmpfs */
+	bool read_only;
+	struct volume *volumes;
+	size_t n_volumes;
+	struct staged_bind tmp_dir_staged;
+	const char *workdir;
+	long nofile; /* -1: leave as is */
+	bool set_uid, set_gid;
+	uid_t uid;
+	gid_t gid;
+	int *keep_fds;
+	size_t n_keep_fds;
+	char **argv; /* PROGRAM ARGS..., NULL-terminated */
+};
+
+/* Returns 0, or an errno value (EINVAL, EBADF) with *why set to a short text. */
+int options_parse(int argc, char **argv, struct options *o, const char **why);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * proto.c — writes the tab-separated status lines.
+ *
+ * Why so careful: a step may carry a user path, and a tab or newline in it
+ * would break the line format the harness splits on, so those are replaced.
+ * Lines are capped well below PIPE_BUF so each write() stays atomic.
+ */
+#include "proto.h"
+#include "options.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LINE_MAX_BYTES 3072
+
+static int status_fd = -1;
+static int failure_fd = -1;
+
+void proto_init(int fd)
+{
+	status_fd = fd;
+	if (fd >= 0)
+		(void)fcntl(fd, F_SETFD, FD_CLOEXEC); /* the job must never inherit it */
+}
+
+int proto_status_fd(void) { return status_fd; }
+
+void proto_set_failure_fd(int fd) { failure_fd = fd; }
+
+static void write_all_once(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = write(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+}
+
+static void sanitize(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\t' || *s == '\n' || *s == '\r')
+			*s = '?';
+}
+
+void proto_error(int err, const char *step, const char *detail)
+{
+	char what[LINE_MAX_BYTES - 64];
+	char line[LINE_MAX_BYTES];
+	int saved = errno;
+
+	snprintf(what, sizeof(what), "%s%s%s", step, detail ? " " : "", detail ? detail : "");
+	sanitize(what);
+	if (status_fd >= 0) {
+		int n = snprintf(line, sizeof(line), "error\t%s\t%d\n", what, err);
+		write_all_once(status_fd, line, (size_t)n);
+	} else {
+		/* No harness listening (manual use): say it to a human instead. */
+		int n = snprintf(line, sizeof(line), "ringfence-launcher: %s: %s\n", what, strerror(err));
+		write_all_once(STDERR_FILENO, line, (size_t)n);
+	}
+	if (failure_fd >= 0)
+		write_all_once(failure_fd, "!", 1);
+	errno = saved;
+}
+
+noreturn void die_step(int err, const char *step, const char *detail)
+{
+	proto_error(err, step, detail);
+	_exit(EXIT_LAUNCH_FAILED);
+}
+
+static long long usec(const struct timeval *tv)
+{
+	return (long long)tv->tv_sec * 1000000LL + tv->tv_usec;
+}
+
+static void result_line(const char *kind, int value, const struct rusage *ru)
+{
+	char line[256];
+	int n;
+
+	if (status_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s\t%d\t%ld\t%lld\t%lld\n", kind, value, ru->ru_maxrss,
+		     usec(&ru->ru_utime), usec(&ru->ru_stime));
+	write_all_once(status_fd, line, (size_t)n);
+}
+
+void proto_exit(int code, const struct rusage *ru) { result_line("exit", code, ru); }
+
+void proto_signal(int signo, const struct rusage *ru) { result_line("signal", signo, ru); }

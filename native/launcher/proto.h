@@ -1,0 +1,31 @@
+/*
+ * proto.h — the status-fd protocol, the launcher's only channel to the harness.
+ *
+ * Why a fd and not stderr: stderr belongs to the job. Every line is one
+ * write() of less than PIPE_BUF bytes, so lines from the outer process, init
+ * and the job never interleave.
+ */
+#ifndef RINGFENCE_PROTO_H
+#define RINGFENCE_PROTO_H
+
+#include <stdnoreturn.h>
+#include <sys/resource.h>
+
+void proto_init(int status_fd);
+int proto_status_fd(void);
+
+/*
+ * The job child also pokes this fd (a CLOEXEC pipe to init) when it reports
+ * a setup error, so init knows not to write an "exit" line for it as well.
+ */
+void proto_set_failure_fd(int fd);
+
+/* "error\t<step>[ <detail>]\t<errno>" */
+void proto_error(int err, const char *step, const char *detail);
+/* proto_error, then _exit(125): every setup failure ends the same way. */
+noreturn void die_step(int err, const char *step, const char *detail);
+
+void proto_exit(int code, const struct rusage *ru);
+void proto_signal(int signo, const struct rusage *ru);
+
+#endif

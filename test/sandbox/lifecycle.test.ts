@@ -1,0 +1,129 @@
+// The job lifecycle's edges: exit codes and signals, setup errors, output caps, stdin, abort, scratch.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { runJob } from '../../harness/sandbox.js';
+import { FIXTURES, NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
+
+describeSandbox('job lifecycle', () => {
+  afterEach(() => {
+    expect(leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  it("passes the job's exit code through as failed", async () => {
+    const result = await runJob({ command: ['sh', '-c', 'echo out; echo err >&2; exit 3'] });
+    expect(result).toMatchObject({
+      status: 'failed',
+      exitCode: 3,
+      signal: null,
+      stdout: 'out\n',
+      stderr: 'err\n',
+    });
+  });
+
+  it('reports a job killed by a signal as signaled with the signal name', async () => {
+    const result = await runJob({ command: ['sh', '-c', 'kill -SEGV $$'] });
+    expect(result).toMatchObject({ status: 'signaled', signal: 'SIGSEGV', exitCode: null });
+  });
+
+  it('a missing program is an error naming the step and errno, not a failed job', async () => {
+    const result = await runJob({ command: ['/no/such/program'] });
+    expect(result.status).toBe('error');
+    expect(result.error).toMatchObject({ step: 'exec /no/such/program', code: 'ENOENT' });
+  });
+
+  it('a missing workdir is an error at the chdir step', async () => {
+    const result = await runJob({ command: ['true'], workdir: '/no/such/dir' });
+    expect(result.status).toBe('error');
+    expect(result.error?.step).toBe('chdir /no/such/dir');
+  });
+
+  it('caps captured output, marks the truncation, and keeps draining so the job is not blocked', async () => {
+    const result = await runJob({
+      command: ['node', path.join(FIXTURES, 'output-flood.js'), '8'],
+      outputLimit: '1m',
+    });
+    expect(result.status).toBe('passed');
+    expect(result.stdoutTruncated).toBe(true);
+    expect(result.stdout.length).toBeLessThan(1024 * 1024 + 200);
+    expect(result.stdout).toMatch(/\[ringfence: output truncated: 7340032 more bytes not kept\]\n$/);
+  });
+
+  it('passes stdin through', async () => {
+    const result = await runJob({ command: ['cat'], stdin: 'pipe' }, { stdinData: 'hello sandbox' });
+    expect(result.stdout).toBe('hello sandbox');
+  });
+
+  it('an abort ends the job through the freezer path', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const result = await runJob({ command: ['sleep', '30'] }, { signal: controller.signal });
+    expect(result.status).toBe('aborted');
+    expect(result.wallMs).toBeLessThan(1000);
+    expect(result.diagnostics.processTree?.map((p) => p.cmdline)).toContain('sleep 30');
+  });
+
+  it('forwards a signal to the job, which can handle it', async () => {
+    const result = await runJob(
+      { command: ['sh', '-c', 'trap "echo got-term; exit 7" TERM; sleep 30 & wait'] },
+      { onStart: (job) => setTimeout(() => job.signal('SIGTERM'), 300) },
+    );
+    expect(result).toMatchObject({ status: 'failed', exitCode: 7 });
+    expect(result.stdout).toBe('got-term\n');
+  });
+
+  it('/tmp is the private scratch dir, removed afterwards without following symlinks the job left', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-test-target-'));
+    fs.writeFileSync(path.join(outside, 'keep.txt'), 'host data');
+    try {
+      const result = await runJob({
+        command: [
+          'sh',
+          '-c',
+          `echo data > /tmp/file; ln -s ${outside} /tmp/link-dir; ln -s ${outside}/keep.txt /tmp/link-file; ln -s / /tmp/root; ls /tmp | tr "\\n" " "`,
+        ],
+      });
+      expect(result.stdout.trim().split(' ').sort()).toEqual(['file', 'link-dir', 'link-file', 'root']);
+      expect(fs.readFileSync(path.join(outside, 'keep.txt'), 'utf8')).toBe('host data');
+      expect(fs.existsSync('/etc/passwd')).toBe(true);
+    } finally {
+      fs.rmSync(outside, { recursive: true });
+    }
+  });
+
+  it('--tmp-size caps /tmp as a tmpfs', async () => {
+    const result = await runJob({
+      command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=20 2>&1; exit 0'],
+      tmpSize: '4m',
+    });
+    expect(result.stdout).toMatch(/No space left on device/);
+  });
+
+  it('--read-only makes the host filesystem read-only inside while /tmp stays writable', async () => {
+    const result = await runJob({
+      command: [
+        'sh',
+        '-c',
+        `touch ${FIXTURES}/should-not-exist 2>/dev/null && echo wrote-host; touch /tmp/ok && echo wrote-tmp`,
+      ],
+      readOnly: true,
+    });
+    expect(result.stdout.trim()).toBe('wrote-tmp');
+    expect(fs.existsSync(path.join(FIXTURES, 'should-not-exist'))).toBe(false);
+  });
+
+  it('--volume binds a host directory, read-only with :ro', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-test-vol-'));
+    fs.writeFileSync(path.join(dir, 'in.txt'), 'from host');
+    try {
+      const result = await runJob({
+        command: ['sh', '-c', 'cat /mnt/in.txt; echo x > /mnt/new 2>/dev/null && echo wrote'],
+        volumes: [`${dir}:/mnt:ro`],
+      });
+      expect(result.stdout).toBe('from host');
+    } finally {
+      fs.rmSync(dir, { recursive: true });
+    }
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS, resolveJobSpec } from '../harness/spec.js';
+
+describe('resolveJobSpec', () => {
+  it('fills every default in one place', () => {
+    const spec = resolveJobSpec({ command: ['true'], env: { PATH: '/bin' } });
+    expect(spec).toMatchObject({
+      command: ['true'],
+      name: 'true',
+      network: 'none',
+      hostname: DEFAULTS.hostname,
+      timeoutMs: null,
+      cpuTimeMs: null,
+      limits: {},
+      user: null,
+      outputLimitBytes: 1024 * 1024,
+      env: { PATH: '/bin', TMPDIR: '/tmp' },
+      workdir: process.cwd(),
+    });
+  });
+
+  it('runs a string command through /bin/sh -c', () => {
+    expect(resolveJobSpec({ command: 'echo hi && true' }).command).toEqual([
+      '/bin/sh',
+      '-c',
+      'echo hi && true',
+    ]);
+  });
+
+  it('converts human units to kernel units', () => {
+    const spec = resolveJobSpec({
+      command: ['x'],
+      memory: '64m',
+      memorySwap: '128m',
+      cpus: '0.5',
+      pidsLimit: 32,
+      timeout: '1.5s',
+      cpuTime: 2,
+    });
+    expect(spec.limits).toEqual({
+      memoryBytes: 64 * 1024 ** 2,
+      memorySwapBytes: 128 * 1024 ** 2,
+      cpus: 0.5,
+      pidsLimit: 32,
+    });
+    expect(spec.timeoutMs).toBe(1500);
+    expect(spec.cpuTimeMs).toBe(2000);
+  });
+
+  it.each([
+    [{ memory: '12zz' }, /^memory: invalid size/],
+    [{ memorySwap: '1g' }, /^memory-swap: needs --memory/],
+    [{ memory: '1g', memorySwap: '512m' }, /^memory-swap: must be at least/],
+    [{ pidsLimit: 2 }, /^pids-limit: must be between 3/],
+    [{ timeout: 'soon' }, /^timeout: invalid duration/],
+    [{ hostname: 'bad host' }, /^hostname: invalid hostname/],
+    [{ network: 'bridge' as 'none' }, /^network: must be none or host/],
+    [{ volumes: ['/nonexistent-src:/mnt'] }, /^volume: source/],
+    [{ volumes: ['/tmp:relative'] }, /^volume: target/],
+    [{ user: 'no-such-user-here' }, /^user: no user/],
+    [{ command: [] }, /^command: is empty/],
+  ])('refuses %j naming the field', (patch, message) => {
+    expect(() => resolveJobSpec({ command: ['true'], ...patch })).toThrow(message);
+  });
+
+  it('resolves users by name and number', () => {
+    expect(resolveJobSpec({ command: ['x'], user: 'nobody' }).user).toEqual({ uid: 65534, gid: 65534 });
+    expect(resolveJobSpec({ command: ['x'], user: '1234:5678' }).user).toEqual({ uid: 1234, gid: 5678 });
+  });
+});

@@ -1,0 +1,117 @@
+// Shared by every test that needs the real sandbox: whether it can run here, and the leftovers check
+// (cgroups, launcher processes, scratch dirs, mounts) that every such test ends with.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe } from 'vitest';
+import { isInstanceStale, parseInstanceName } from '../../harness/cgroup/instance.js';
+import { Sandbox } from '../../harness/sandbox.js';
+import { launcherPath } from '../../harness/launcher.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const FIXTURES = path.join(ROOT, 'fixtures');
+
+/** Why the sandbox cannot run here, or null when it can. */
+export function sandboxUnavailable(): string | null {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'not root (cgroup creation and namespaces need it here)';
+  if (!fs.existsSync(launcherPath())) return `launcher not built (${launcherPath()}): run npm install`;
+  if (!fs.existsSync('/sys/fs/cgroup')) return 'no /sys/fs/cgroup';
+  return null;
+}
+
+/**
+ * describe() for suites that need the sandbox: skipped where it cannot run, but with
+ * RINGFENCE_REQUIRE_SANDBOX=1 (CI) they run anyway and fail loudly.
+ */
+export function describeSandbox(name: string, body: () => void): void {
+  const why = sandboxUnavailable();
+  if (why && process.env.RINGFENCE_REQUIRE_SANDBOX !== '1') describe.skip(`${name} (skipped: ${why})`, body);
+  else
+    describe(name, () => {
+      // vitest ends its workers with SIGTERM, which skips 'exit' handlers: remove the instance parents here
+      afterAll(() => Sandbox.disposeAll());
+      body();
+    });
+}
+
+export interface Leftovers {
+  cgroups: string[];
+  launchers: number[];
+  scratch: string[];
+  mounts: string[];
+}
+
+function findDirs(
+  root: string,
+  depth: number,
+  match: (name: string) => boolean,
+  out: string[] = [],
+): string[] {
+  if (depth < 0) return out;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(root, { withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    const full = path.join(root, entry.name);
+    if (match(entry.name)) out.push(full);
+    else findDirs(full, depth - 1, match, out);
+  }
+  return out;
+}
+
+/**
+ * Everything ringfence may leave behind. Between jobs a live process keeps its empty instance parent
+ * (`ringfence-<pid>-<start>-<thread>`, reused by the next job); `strict` counts those too, for the
+ * end of the suite when every worker has gone.
+ */
+export function leftovers(options: { strict?: boolean } = {}): Leftovers {
+  const mine = (name: string): boolean => name.startsWith('ringfence-');
+  const allowed = (dir: string): boolean => {
+    if (options.strict) return false;
+    const id = parseInstanceName(path.basename(dir));
+    return (
+      id !== null &&
+      !isInstanceStale(id) &&
+      fs.readdirSync(dir, { withFileTypes: true }).every((e) => !e.isDirectory())
+    );
+  };
+  const launcher = launcherPath();
+  const launchers: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const exe = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0];
+      if (exe === launcher) launchers.push(Number(name));
+    } catch {
+      // exited while listing
+    }
+  }
+  return {
+    cgroups: findDirs('/sys/fs/cgroup', 6, mine).filter((dir) => !allowed(dir)),
+    launchers,
+    scratch: fs
+      .readdirSync(os.tmpdir())
+      .filter(mine)
+      .map((name) => path.join(os.tmpdir(), name)),
+    mounts: fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((line) => line.includes('ringfence')),
+  };
+}
+
+export const NO_LEFTOVERS: Leftovers = { cgroups: [], launchers: [], scratch: [], mounts: [] };
+
+export function pidAlive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) Z /.test(stat); // a zombie is dead, only not yet reaped
+  } catch {
+    return false;
+  }
+}
