@@ -1,6 +1,9 @@
 // Per-job overhead of a trivial job (/bin/true): ringfence's runJob beside bare child_process.spawn,
 // `unshare` with the same namespaces, and `bwrap` with the same namespaces, all in one run, rounds
-// interleaved so a noisy neighbour hits every contender alike. Prints medians and ratios.
+// interleaved so a noisy neighbour hits every contender alike. The order rotates every round: the
+// kernel tears network namespaces down asynchronously, and whoever runs right after a contender that
+// made one pays for that teardown, so no contender may always follow the same one.
+// Prints medians and ratios.
 //   npm run bench -- [--runs 200]
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -85,7 +88,8 @@ contenders.push({
 
 const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
 for (let round = 0; round < WARMUP + RUNS; round++) {
-  for (const contender of contenders) {
+  const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
+  for (const contender of order) {
     const start = performance.now();
     await contender.run();
     const ms = performance.now() - start;

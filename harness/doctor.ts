@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { pidfdSupported } from '../native/bindings.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
 import { launcherPath } from './launcher.js';
-import { runJob } from './sandbox.js';
+import { Sandbox, runJob } from './sandbox.js';
 
 export interface Check {
   name: string;
@@ -147,12 +147,16 @@ function userNamespaceCheck(): Check {
 }
 
 async function trialRun(cgroupParent: string | undefined): Promise<Check> {
-  const result = await runJob({
-    command: ['true'],
-    timeout: '10s',
-    memory: '64m',
-    ...(cgroupParent ? { cgroupParent } : {}),
-  });
+  const result = await runJob(
+    {
+      command: ['true'],
+      timeout: '10s',
+      memory: '64m',
+      ...(cgroupParent ? { cgroupParent } : {}),
+    },
+    { prepareNext: false },
+  );
+  await Sandbox.settle();
   const ok = result.status === 'passed';
   return {
     name: 'trial job',

@@ -1,18 +1,16 @@
 // The one job lifecycle (DESIGN.md, "The one path every job takes"): cgroup → scratch → launcher held
 // at the gate until it is inside the cgroup → wait for exit or a deadline → on a deadline freeze,
 // snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob().
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { Pidfd } from '../native/bindings.js';
 import { BoundedCapture } from './capture.js';
+import { pendingLauncherArgs, startLauncher, type LauncherProcess } from './launch.js';
 import { openCgroupDriver } from './cgroup/index.js';
 import { CgroupError, type CgroupDriver, type CgroupStats, type JobCgroup } from './cgroup/types.js';
 import { formatBytes, formatDuration } from './format.js';
 import {
-  GATE_FD,
-  STATUS_FD,
   launcherArgs,
   launcherPath,
   parseLauncherReports,
@@ -21,7 +19,13 @@ import {
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
 import type { JobError, JobResult, JobStatus, ProcessInfo, Termination } from './result.js';
-import { createScratch, sweepStaleScratch, type Scratch } from './scratch.js';
+import {
+  createScratch,
+  prepareSpareScratch,
+  releaseSpareScratch,
+  sweepStaleScratch,
+  type Scratch,
+} from './scratch.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
 
 export interface RunOptions {
@@ -32,6 +36,11 @@ export interface RunOptions {
   stderr?: Writable;
   /** Written to the job's stdin when spec.stdin is `pipe`. */
   stdinData?: string | Buffer;
+  /**
+   * Start the next job's launcher while this one runs (default true). A one-off caller such as
+   * `ringfence run` turns it off: nothing would use the spare.
+   */
+  prepareNext?: boolean;
   /** Called once the launcher runs, e.g. to forward this process's signals to it. */
   onStart?: (job: RunningJob) => void;
 }
@@ -50,10 +59,32 @@ const POLL_MS = 25;
 /** After the kill, how long the launcher gets to reap and exit before it is killed itself. */
 const LAUNCHER_GRACE_MS = 2000;
 
-/** One per thread: the cgroup driver (per --cgroup-parent) opened and stale leftovers swept once. */
+/** A launcher started ahead of its job, already inside a fresh cgroup, waiting at its gate. */
+interface Spare {
+  cgroup: JobCgroup;
+  proc: LauncherProcess;
+}
+
+/**
+ * One per thread and --cgroup-parent: the cgroup driver, opened and swept once, and the spare for
+ * the next job. Starting a launcher and moving it into a cgroup are the slow steps of a job start
+ * (the cgroup.procs write waits for an RCU grace period); done while the previous job runs, they
+ * cost the next job nothing.
+ */
 export class Sandbox {
   private static readonly perParent = new Map<string, Sandbox>();
   private static sweptScratch = false;
+  private spare: Spare | null = null;
+  /** A spare whose move into its cgroup is still in flight. */
+  private pending: Promise<void> | null = null;
+  /** Ended jobs whose directories are being removed. */
+  private readonly removals = new Set<{
+    cgroup: JobCgroup | null;
+    scratch: Scratch | null;
+    done: Promise<void> | null;
+  }>();
+  /** Set once disposed: a spare that finishes joining afterwards is discarded, not kept. */
+  private released = false;
 
   private constructor(readonly driver: CgroupDriver) {}
 
@@ -73,9 +104,111 @@ export class Sandbox {
     return sandbox;
   }
 
-  /** Removes this thread's instance parents. Also runs at process exit. */
-  static disposeAll(): void {
+  /**
+   * Starts the next job's launcher in a cgroup of its own; the move into the cgroup completes in the
+   * background. A failure only means no spare.
+   */
+  prepareSpare(): void {
+    prepareSpareScratch();
+    if (this.spare || this.pending) return;
+    let cgroup: JobCgroup | null = null;
+    let proc: LauncherProcess | null = null;
+    try {
+      cgroup = this.driver.create({});
+      proc = startLauncher(launcherPath(), pendingLauncherArgs(), {}, 'ignore', []);
+    } catch {
+      proc?.cancelSync();
+      if (cgroup) removeEmptyCgroupSync(cgroup);
+      return;
+    }
+    proc.setRef(false);
+    const spare = { cgroup, proc };
+    this.pending = cgroup.addProcessAsync(proc.pid).then(
+      () => {
+        this.pending = null;
+        if (this.released) this.discard(spare);
+        else this.spare = spare;
+      },
+      () => {
+        this.pending = null;
+        this.discard(spare);
+      },
+    );
+  }
+
+  /** The spare, with the job's caps applied, when it can run this job; null otherwise. */
+  async takeSpare(spec: JobSpec): Promise<Spare | null> {
+    if (spec.stdin !== 'ignore' || spec.keepFds.length > 0) return null;
+    if (this.pending) await this.pending;
+    const spare = this.spare;
+    if (!spare) return null;
+    try {
+      if (!this.driver.applyToSpare(spare.cgroup, spec.limits)) return null;
+    } catch (error) {
+      this.releaseSpare(); // half its caps may be set: it is no longer blank
+      throw error;
+    }
+    this.spare = null;
+    spare.proc.setRef(true);
+    return spare;
+  }
+
+  private discard(spare: Spare): void {
+    spare.proc.cancelSync();
+    removeEmptyCgroupSync(spare.cgroup);
+  }
+
+  /** Ends the spare launcher and removes its cgroup, synchronously (exit handlers, tests). */
+  releaseSpare(): void {
+    const spare = this.spare;
+    this.spare = null;
+    if (spare) this.discard(spare);
+  }
+
+  /** Removes an ended job's (empty) cgroup and its scratch dir in the background. */
+  track(cgroup: JobCgroup | null, scratch: Scratch | null): void {
+    const entry = { cgroup, scratch, done: null as Promise<void> | null };
+    entry.done = (async () => {
+      try {
+        await cgroup?.destroy();
+      } finally {
+        await scratch?.remove();
+        this.removals.delete(entry);
+      }
+    })();
+    this.removals.add(entry);
+  }
+
+  /** Removes what was made ahead for the next job (synchronously). */
+  static releaseSpares(): void {
+    releaseSpareScratch();
+    for (const sandbox of Sandbox.perParent.values()) sandbox.releaseSpare();
+  }
+
+  /**
+   * Waits until every ended job's directories are removed and drops the spares: afterwards ringfence
+   * holds nothing on the host but its (empty) instance parents. Tests call it before their leftovers
+   * check; the CLI and Harness.close() before they finish.
+   */
+  static async settle(): Promise<void> {
     for (const sandbox of Sandbox.perParent.values()) {
+      if (sandbox.pending) await sandbox.pending;
+      await Promise.all([...sandbox.removals].map((entry) => entry.done?.catch(() => undefined)));
+    }
+    Sandbox.releaseSpares();
+  }
+
+  /** Removes this thread's spares and instance parents. Also runs at process exit. */
+  static disposeAll(): void {
+    Sandbox.releaseSpares();
+    for (const sandbox of Sandbox.perParent.values()) {
+      sandbox.released = true;
+      // removals still in flight at exit: finish them synchronously
+      for (const { cgroup, scratch } of sandbox.removals) {
+        if (cgroup) removeEmptyCgroupSync(cgroup);
+        if (scratch) fs.rmSync(scratch.path, { recursive: true, force: true });
+      }
+      sandbox.removals.clear();
       try {
         sandbox.driver.dispose();
       } catch {
@@ -83,6 +216,22 @@ export class Sandbox {
       }
     }
     Sandbox.perParent.clear();
+  }
+}
+
+function removeEmptyCgroupSync(cgroup: JobCgroup): void {
+  for (const dir of cgroup.paths) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      try {
+        fs.rmdirSync(dir);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY') throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+      }
+    }
   }
 }
 
@@ -98,14 +247,14 @@ export async function runJob(input: JobSpecInput | JobSpec, options: RunOptions 
   } catch (error) {
     return failedToStart(spec, startedAt, 'cgroup', error, null);
   }
-  const run = new JobRun(spec, sandbox.driver, options, startedAt);
+  const run = new JobRun(spec, sandbox, options, startedAt);
   return run.execute();
 }
 
 class JobRun {
   private cgroup: JobCgroup | null = null;
   private scratch: Scratch | null = null;
-  private child: ChildProcess | null = null;
+  private launcherPid: number | null = null;
   private pidfd: Pidfd | null = null;
   private termination: Termination | null = null;
   private killing: Promise<void> | null = null;
@@ -116,12 +265,15 @@ class JobRun {
   private statusText = '';
   private timers: NodeJS.Timeout[] = [];
 
+  private readonly driver: CgroupDriver;
+
   constructor(
     private readonly spec: JobSpec,
-    private readonly driver: CgroupDriver,
+    private readonly sandbox: Sandbox,
     private readonly options: RunOptions,
     private readonly startedAt: Date,
   ) {
+    this.driver = sandbox.driver;
     this.stdout = new BoundedCapture(spec.outputLimitBytes);
     this.stderr = new BoundedCapture(spec.outputLimitBytes);
   }
@@ -137,77 +289,65 @@ class JobRun {
         this.driver.version,
       );
     }
+    if (this.options.signal?.aborted) {
+      const error = new Error('aborted before start');
+      return failedToStart(this.spec, this.startedAt, 'abort', error, this.driver.version, 'aborted');
+    }
+    let spare: Spare | null;
     try {
-      this.cgroup = this.driver.create(this.spec.limits);
+      spare = await this.sandbox.takeSpare(this.spec);
+      this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
     } catch (error) {
       return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
     }
     try {
-      this.scratch = await createScratch(this.spec.user !== null || this.spec.userns);
-      return await this.runLauncher(launcher, this.cgroup, this.scratch);
+      this.scratch = createScratch(this.spec.user !== null || this.spec.userns);
+      return await this.runLauncher(launcher, this.cgroup, this.scratch, spare?.proc ?? null);
     } finally {
       await this.cleanup();
     }
   }
 
-  private async runLauncher(launcher: string, cgroup: JobCgroup, scratch: Scratch): Promise<JobResult> {
+  private async runLauncher(
+    launcher: string,
+    cgroup: JobCgroup,
+    scratch: Scratch,
+    started: LauncherProcess | null,
+  ): Promise<JobResult> {
     const { spec, options } = this;
-    if (options.signal?.aborted)
-      return failedToStart(
-        spec,
-        this.startedAt,
-        'abort',
-        new Error('aborted before start'),
-        this.driver.version,
-        'aborted',
-      );
-    const stdio: StdioOptions = [spec.stdin, 'pipe', 'pipe', 'pipe', 'pipe', ...spec.keepFds];
-    const child = spawn(launcher, launcherArgs(spec, scratch.path), {
-      stdio,
-      env: spec.env,
-      cwd: '/',
-      // a session of its own: a terminal's Ctrl-C reaches this process only, which forwards it once
-      detached: true,
-    });
-    this.child = child;
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>(
-      (resolve) => {
-        child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
-        child.once('close', (code, signal) => resolve({ code, signal }));
-      },
-    );
-    const pid = child.pid;
-    if (pid === undefined) {
-      const { spawnError } = await closed;
-      return failedToStart(
-        spec,
-        this.startedAt,
-        'spawn launcher',
-        spawnError ?? new Error('no pid'),
-        this.driver.version,
-      );
+    const args = launcherArgs(spec, scratch.path);
+    let proc: LauncherProcess;
+    try {
+      proc = started ?? startLauncher(launcher, args, spec.env, spec.stdin, spec.keepFds);
+    } catch (error) {
+      return failedToStart(spec, this.startedAt, 'spawn launcher', error, this.driver.version);
     }
+    this.launcherPid = proc.pid;
+    const pid = proc.pid;
     const live = spec.passthrough || options.stdout || options.stderr;
-    // both are pipes (stdio above), so the streams exist
-    if (child.stdout) this.stdout.attach(child.stdout, live ? (options.stdout ?? process.stdout) : undefined);
-    if (child.stderr) this.stderr.attach(child.stderr, live ? (options.stderr ?? process.stderr) : undefined);
-    const status = child.stdio[STATUS_FD] as NodeJS.ReadableStream;
-    status.setEncoding('utf8');
-    status.on('data', (text: string) => (this.statusText += text));
-    if (spec.stdin === 'pipe') child.stdin?.end(options.stdinData ?? '');
+    this.stdout.attach(proc.stdout, live ? (options.stdout ?? process.stdout) : undefined);
+    this.stderr.attach(proc.stderr, live ? (options.stderr ?? process.stderr) : undefined);
+    proc.status.setEncoding('utf8');
+    proc.status.on('data', (text: string) => (this.statusText += text));
+    if (proc.stdin) proc.stdin.end(options.stdinData ?? '');
 
     // The launcher blocks on the gate: nothing of the job exists until it is in every hierarchy.
-    const gate = child.stdio[GATE_FD] as Writable;
-    try {
-      cgroup.addProcess(pid);
-    } catch (error) {
-      gate.destroy(); // EOF on the gate: the launcher exits without starting anything
-      await closed;
-      return failedToStart(spec, this.startedAt, 'join cgroup', error, this.driver.version);
+    // (A spare launcher joined its cgroup when it was made.)
+    if (!started) {
+      try {
+        cgroup.addProcess(pid);
+      } catch (error) {
+        proc.cancel();
+        await proc.exited;
+        return failedToStart(spec, this.startedAt, 'join cgroup', error, this.driver.version);
+      }
     }
     this.pidfd = Pidfd.open(pid);
-    const started = performance.now();
-    gate.end('g');
+    const startedAt = performance.now();
+    if (started) proc.releaseWithConfig(args, spec.env);
+    else proc.releaseGate();
+    // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
+    if (options.prepareNext !== false) this.sandbox.prepareSpare();
 
     if (spec.timeoutMs !== null)
       this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));
@@ -220,13 +360,18 @@ class JobRun {
       abort: onAbort,
     });
 
-    const exit = await closed;
-    const wallMs = performance.now() - started;
+    const exit = await proc.exited;
+    const wallMs = performance.now() - startedAt;
     for (const timer of this.timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     if (this.killing) await this.killing;
     const stats = cgroup.stats();
-    return this.buildResult(wallMs, stats, parseLauncherReports(this.statusText), exit.code);
+    return this.buildResult(
+      wallMs,
+      stats,
+      parseLauncherReports(this.statusText),
+      exit.code ?? 128 + (exit.signal ?? 0),
+    );
   }
 
   /** Checks the CPU-time deadline and samples the task count while the job runs. */
@@ -247,7 +392,7 @@ class JobRun {
     if (this.termination || !this.cgroup) return;
     this.termination = reason;
     const cgroup = this.cgroup;
-    const launcherPid = this.child?.pid;
+    const launcherPid = this.launcherPid ?? undefined;
     this.killing = cgroup
       .killAll({
         spare: launcherPid === undefined ? [] : [launcherPid],
@@ -273,9 +418,11 @@ class JobRun {
         await this.cgroup.killAll().catch(() => undefined);
         await this.cgroup.waitEmpty(5000).catch(() => undefined);
       }
-      await this.cgroup.destroy();
     }
-    await this.scratch?.remove();
+    // Every process of the job is gone now. The directories go next, off this job's critical path:
+    // the caller gets its result a millisecond sooner, and Sandbox.settle() (tests, Harness.close,
+    // the CLI) or the exit handler waits for the removal.
+    this.sandbox.track(this.cgroup, this.scratch);
   }
 
   private buildResult(

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dir } from 'tmp-promise';
+import { dirSync } from 'tmp-promise';
 import { formatInstanceName, isInstanceStale, ownInstanceId } from './cgroup/instance.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
@@ -19,17 +19,39 @@ export interface Scratch {
  * `shared` widens the mode to 1777 for jobs that run as another uid (--user, --userns) and must
  * write their /tmp; otherwise only root, which the job is, can enter it.
  */
-export async function createScratch(shared: boolean): Promise<Scratch> {
-  const made = await dir({ prefix: `${formatInstanceName(ownInstanceId())}-`, mode: 0o700 });
-  if (shared) await fs.promises.chmod(made.path, 0o1777);
-  return {
-    path: made.path,
-    remove: () => removeTree(made.path),
-  };
+let prefix: string | null = null;
+/** A directory made while the previous job ran (see prepareSpareScratch). */
+let spare: string | null = null;
+
+function makeDir(): string {
+  // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not
+  prefix ??= `${formatInstanceName(ownInstanceId())}-`;
+  return dirSync({ prefix, mode: 0o700 }).name;
+}
+
+export function createScratch(shared: boolean): Scratch {
+  const dir = spare ?? makeDir();
+  spare = null;
+  if (shared) fs.chmodSync(dir, 0o1777);
+  return { path: dir, remove: () => removeTree(dir) };
+}
+
+/** Makes the next job's scratch dir now, while the harness waits on a running job. */
+export function prepareSpareScratch(): void {
+  spare ??= makeDir();
+}
+
+export function releaseSpareScratch(): void {
+  if (spare) fs.rmdirSync(spare);
+  spare = null;
 }
 
 export async function removeTree(target: string): Promise<void> {
-  await fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 });
+  try {
+    fs.rmdirSync(target); // the common case: the job left its /tmp empty
+  } catch {
+    await fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 });
+  }
 }
 
 /** Removes scratch dirs of ringfence processes that are gone; returns the paths removed. */

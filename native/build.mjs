@@ -1,4 +1,5 @@
-// Builds native/build/ringfence-launcher from native/launcher/*.c at `npm install`.
+// Builds native/build/ringfence-launcher (native/launcher/*.c) and native/build/libringfence-spawn.so
+// (native/spawn/*.c) at `npm install`.
 // Node stdlib only: this runs before any dependency is guaranteed to exist.
 // One compiler call for all sources (a few hundred ms), skipped when up to date.
 import { spawnSync } from 'node:child_process';
@@ -7,10 +8,19 @@ import { delimiter, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const srcDir = join(here, 'launcher');
 const outDir = join(here, 'build');
-const output = join(outDir, 'ringfence-launcher');
 const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
+
+// The launcher (an executable run once per job) and the spawn shim the harness loads through koffi.
+const targets = [
+  { what: 'launcher', srcDir: join(here, 'launcher'), output: join(outDir, 'ringfence-launcher'), extra: [] },
+  {
+    what: 'spawn library',
+    srcDir: join(here, 'spawn'),
+    output: join(outDir, 'libringfence-spawn.so'),
+    extra: ['-shared', '-fPIC'],
+  },
+];
 
 function fail(message) {
   process.stderr.write(`ringfence: ${message}\n`);
@@ -44,51 +54,56 @@ function findCompiler() {
   return null;
 }
 
-function upToDate(sources) {
+function sourcesOf(srcDir) {
+  return readdirSync(srcDir)
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => join(srcDir, f));
+}
+
+function upToDate({ srcDir, output }) {
   let built;
   try {
     built = statSync(output).mtimeMs;
   } catch {
     return false;
   }
-  const inputs = [
-    ...sources,
-    ...readdirSync(srcDir)
-      .filter((f) => f.endsWith('.h'))
-      .map((f) => join(srcDir, f)),
-  ];
+  const inputs = readdirSync(srcDir)
+    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
+    .map((f) => join(srcDir, f));
   inputs.push(fileURLToPath(import.meta.url));
   return inputs.every((f) => statSync(f).mtimeMs < built);
 }
 
-const sources = readdirSync(srcDir)
-  .filter((f) => f.endsWith('.c'))
-  .sort()
-  .map((f) => join(srcDir, f));
-if (sources.length === 0) fail(`no C sources in ${srcDir}`);
-
-const shown = isAbsolute(output) ? relative(process.cwd(), output) || output : output;
-if (upToDate(sources)) {
-  process.stdout.write(`ringfence: launcher up to date (${shown})\n`);
-  process.exit(0);
+let compiler = null;
+for (const target of targets) {
+  const shown = isAbsolute(target.output)
+    ? relative(process.cwd(), target.output) || target.output
+    : target.output;
+  if (upToDate(target)) {
+    process.stdout.write(`ringfence: ${target.what} up to date (${shown})\n`);
+    continue;
+  }
+  const sources = sourcesOf(target.srcDir);
+  if (sources.length === 0) fail(`no C sources in ${target.srcDir}`);
+  compiler ??= findCompiler();
+  if (!compiler) {
+    const tried = process.env.CC ? `${process.env.CC}, cc, gcc, clang` : 'cc, gcc, clang';
+    fail(`no C compiler found (tried ${tried}) — install one: apt-get install gcc`);
+  }
+  mkdirSync(outDir, { recursive: true });
+  // Build to a temporary name, then rename: a half-written binary never sits at `output`.
+  const partial = `${target.output}.tmp-${process.pid}`;
+  const [cmd, ...ccArgs] = compiler;
+  const result = spawnSync(cmd, [...ccArgs, ...flags, ...target.extra, '-o', partial, ...sources], {
+    stdio: 'inherit',
+  });
+  if (result.error || result.status !== 0) {
+    rmSync(partial, { force: true });
+    fail(
+      `compiling the ${target.what} with ${cmd} failed${result.error ? `: ${result.error.message}` : ' (see above)'}`,
+    );
+  }
+  renameSync(partial, target.output);
+  process.stdout.write(`ringfence: built ${shown}\n`);
 }
-
-const compiler = findCompiler();
-if (!compiler) {
-  const tried = process.env.CC ? `${process.env.CC}, cc, gcc, clang` : 'cc, gcc, clang';
-  fail(`no C compiler found (tried ${tried}) — install one: apt-get install gcc`);
-}
-
-mkdirSync(outDir, { recursive: true });
-// Build to a temporary name, then rename: a half-written binary never sits at `output`.
-const partial = `${output}.tmp-${process.pid}`;
-const [cmd, ...ccArgs] = compiler;
-const result = spawnSync(cmd, [...ccArgs, ...flags, '-o', partial, ...sources], { stdio: 'inherit' });
-if (result.error || result.status !== 0) {
-  rmSync(partial, { force: true });
-  fail(
-    `compiling the launcher with ${cmd} failed${result.error ? `: ${result.error.message}` : ' (see above)'}`,
-  );
-}
-renameSync(partial, output);
-process.stdout.write(`ringfence: built ${shown}\n`);

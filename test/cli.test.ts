@@ -1,6 +1,7 @@
 // The CLI's acceptance behaviour, run as a user would (the built dist, through node), with the
 // exit statuses Docker and GNU timeout users expect.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,12 +23,13 @@ describe('ringfence CLI: bad input is refused with 125 before anything runs', ()
     [['--pids-limit', 'many'], /--pids-limit: expected a whole number/],
     [['--network', 'bridge'], /--network.*bridge.*Allowed choices are none, host/],
     [['--no-such-flag'], /unknown option '--no-such-flag'/],
-  ])('%j', (flags, message) => {
+  ])('%j', async (flags, message) => {
     const marker = path.join(os.tmpdir(), `rf-never-${process.pid}`);
     const out = ringfence('run', ...flags, '--', 'touch', marker);
     expect(out.status).toBe(125);
     expect(out.stderr).toMatch(message);
-    expect(leftovers()).toEqual(NO_LEFTOVERS);
+    expect(fs.existsSync(marker)).toBe(false); // refused before anything ran
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 
   it('a run without a command is refused', () => {
@@ -38,8 +40,8 @@ describe('ringfence CLI: bad input is refused with 125 before anything runs', ()
 });
 
 describeSandbox('ringfence CLI: acceptance', () => {
-  afterEach(() => {
-    expect(leftovers()).toEqual(NO_LEFTOVERS);
+  afterEach(async () => {
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 
   it('run --memory 64m -- node fixtures/memory-hog.js 200 exits 137 and --json says oom', () => {

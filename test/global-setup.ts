@@ -9,9 +9,9 @@ export function setup(): void {
   }
 }
 
-export function teardown(): void {
+export async function teardown(): Promise<void> {
   if (sandboxUnavailable()) return;
-  const found = leftovers({ strict: true });
+  const found = await leftovers({ strict: true });
   if (JSON.stringify(found) !== JSON.stringify(NO_LEFTOVERS)) {
     throw new Error(`ringfence left things behind after the suite: ${JSON.stringify(found, null, 2)}`);
   }

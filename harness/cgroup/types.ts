@@ -51,6 +51,11 @@ export interface JobCgroup {
   readonly paths: readonly string[];
   /** Moves a process into the cgroup in every hierarchy (writes cgroup.procs). Synchronous: it is on the hot path. */
   addProcess(pid: number): void;
+  /**
+   * addProcess off the calling thread, all hierarchies at once: a cgroup.procs write can wait for an
+   * RCU grace period (milliseconds), which must not stall the event loop when nothing waits on it.
+   */
+  addProcessAsync(pid: number): Promise<void>;
   /** Total CPU time used so far in ns (v1 cpuacct.usage, v2 cpu.stat usage_usec). Cheap; polled for --cpu-time. */
   cpuUsageNs(): number;
   /** OOM kills so far (cheap; polled). */
@@ -91,6 +96,13 @@ export interface CgroupDriver {
    * if it fails half-way.
    */
   create(limits: CgroupLimits): JobCgroup;
+  /**
+   * Applies limits to a job cgroup that create({}) made ahead of time (the harness prepares the next
+   * job's cgroup, with its launcher already inside, while the current job runs). Returns false when
+   * that cgroup cannot carry these caps (v1: a hierarchy it never joined) and create() must be used.
+   * Throws CgroupError as create() does.
+   */
+  applyToSpare(job: JobCgroup, limits: CgroupLimits): boolean;
   /** Removes stale `ringfence-*` parents whose owner process is gone (killing what they hold). */
   sweepStale(): Promise<SweepReport>;
   /** Removes this instance's parent directories (they must be empty of job cgroups). Idempotent. */

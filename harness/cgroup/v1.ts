@@ -1,7 +1,8 @@
 // cgroup v1 driver: one directory per hierarchy, small per-controller helpers as runc's fs package.
-// A job joins memory, cpu, cpuacct, pids and freezer (those mounted) always, for accounting and the
-// kill; cpuset and blkio only when a cap needs them, because every hierarchy is one more mkdir,
-// write and rmdir per job.
+// A job joins memory, cpuacct, pids, freezer and blkio (those mounted) always, for accounting and the
+// kill; cpu and cpuset only when a cap needs them, because every hierarchy is one more mkdir, write
+// and rmdir per job.
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   CgroupError,
@@ -59,10 +60,13 @@ export interface V1DriverOptions {
   procRoot?: string;
 }
 
-/** Hierarchies every job joins (when mounted). */
-const ALWAYS = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer'] as const;
+/**
+ * Hierarchies every job joins (when mounted): memory, pids and cpuacct for the caps and accounting,
+ * freezer for the kill, blkio for I/O bytes. cpu (quota, shares) and cpuset only when a cap needs them.
+ */
+const ALWAYS = ['memory', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
 /** The controllers this driver uses at all. */
-const USED = new Set<string>([...ALWAYS, 'cpuset', 'blkio']);
+const USED = new Set<string>([...ALWAYS, 'cpu', 'cpuset']);
 
 const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
   memoryBytes: 'memory',
@@ -123,17 +127,7 @@ export class V1Driver implements CgroupDriver {
   }
 
   create(limits: CgroupLimits): JobCgroup {
-    checkLimits(limits);
-    for (const [key, cap] of requestedCaps(limits)) {
-      const controller = CAP_CONTROLLER[key];
-      if (!this.byController.has(controller)) {
-        throw new CgroupError(
-          `${cap} needs the ${controller} controller, and no cgroup v1 hierarchy here carries it (/proc/self/mountinfo)`,
-          `mount it (mount -t cgroup -o ${controller} cgroup /sys/fs/cgroup/${controller}) or drop ${cap}`,
-          cap,
-        );
-      }
-    }
+    this.checkAvailable(limits);
     const wanted = new Set<Hierarchy>();
     for (const c of ALWAYS) {
       const h = this.byController.get(c);
@@ -141,8 +135,8 @@ export class V1Driver implements CgroupDriver {
     }
     const cpuset = this.byController.get('cpuset');
     if (limits.cpusetCpus !== undefined && cpuset !== undefined) wanted.add(cpuset);
-    const blkio = this.byController.get('blkio');
-    if (limits.blkioWeight !== undefined && blkio !== undefined) wanted.add(blkio);
+    const cpu = this.byController.get('cpu');
+    if ((limits.cpus !== undefined || limits.cpuShares !== undefined) && cpu !== undefined) wanted.add(cpu);
 
     for (const h of wanted) this.ensureInstance(h);
 
@@ -175,6 +169,16 @@ export class V1Driver implements CgroupDriver {
     const job = new V1Job(name, dirs, this.ops, () => this.live.delete(job));
     this.live.add(job);
     return job;
+  }
+
+  applyToSpare(job: JobCgroup, limits: CgroupLimits): boolean {
+    if (!(job instanceof V1Job)) return false;
+    this.checkAvailable(limits);
+    // caps of the cpu and cpuset hierarchies need a directory the spare never joined
+    const needed = requestedCaps(limits).map(([key]) => CAP_CONTROLLER[key]);
+    if (!needed.every((controller) => job.dirs.has(controller))) return false;
+    applyLimits(job.dirs, limits);
+    return true;
   }
 
   async sweepStale(): Promise<SweepReport> {
@@ -215,6 +219,20 @@ export class V1Driver implements CgroupDriver {
     for (const h of this.hierarchies) {
       rmdirWithBackoffSync(h.instance, this.ops);
       h.ready = false;
+    }
+  }
+
+  private checkAvailable(limits: CgroupLimits): void {
+    checkLimits(limits);
+    for (const [key, cap] of requestedCaps(limits)) {
+      const controller = CAP_CONTROLLER[key];
+      if (!this.byController.has(controller)) {
+        throw new CgroupError(
+          `${cap} needs the ${controller} controller, and no cgroup v1 hierarchy here carries it (/proc/self/mountinfo)`,
+          `mount it (mount -t cgroup -o ${controller} cgroup /sys/fs/cgroup/${controller}) or drop ${cap}`,
+          cap,
+        );
+      }
     }
   }
 
@@ -386,7 +404,8 @@ class V1Job implements JobCgroup {
 
   constructor(
     readonly name: string,
-    dirs: JobDirs,
+    /** controller → directory; the driver's applyToSpare reads it. */
+    readonly dirs: JobDirs,
     private readonly ops: DirOps,
     private readonly onDestroyed: () => void = () => undefined,
   ) {
@@ -412,6 +431,19 @@ class V1Job implements JobCgroup {
         );
       }
     }
+  }
+
+  async addProcessAsync(pid: number): Promise<void> {
+    await Promise.all(
+      this.procsFiles.map((file) =>
+        fs.promises.writeFile(file, String(pid)).catch((err: unknown) => {
+          throw new CgroupError(
+            `cannot move pid ${pid} into ${path.dirname(file)} (${errnoOf(err) ?? String(err)})`,
+            'check the cgroup still exists and is writable',
+          );
+        }),
+      ),
+    );
   }
 
   cpuUsageNs(): number {

@@ -3,6 +3,7 @@
 // and a cgroup that holds processes cannot enable any for its children. So the instance parent (which
 // holds no process) enables what its parent delegates, and a cap whose controller is not delegated
 // is refused with the reason and the fix instead of being dropped.
+import fs from 'node:fs';
 import path from 'node:path';
 import {
   CgroupError,
@@ -146,6 +147,15 @@ export class V2Driver implements CgroupDriver {
     const job = new V2Job(name, dir, this.ops, () => this.live.delete(job));
     this.live.add(job);
     return job;
+  }
+
+  applyToSpare(job: JobCgroup, limits: CgroupLimits): boolean {
+    if (!(job instanceof V2Job)) return false;
+    checkLimits(limits);
+    const needed = requestedCaps(limits).map(([key, cap]) => ({ cap, controller: CAP_CONTROLLER[key] }));
+    this.checkDelegated(needed, this.enabled);
+    applyLimits(job.dir, limits);
+    return true;
   }
 
   async sweepStale(): Promise<SweepReport> {
@@ -377,7 +387,7 @@ class V2Job implements JobCgroup {
 
   constructor(
     readonly name: string,
-    private readonly dir: string,
+    readonly dir: string,
     private readonly ops: DirOps,
     private readonly onDestroyed: () => void = () => undefined,
   ) {
@@ -397,6 +407,19 @@ class V2Job implements JobCgroup {
         errnoOf(err) === 'ESRCH' ? 'the process exited before it joined' : DELEGATION_FIX,
       );
     }
+  }
+
+  async addProcessAsync(pid: number): Promise<void> {
+    await Promise.all(
+      [this.file('cgroup.procs')].map((file) =>
+        fs.promises.writeFile(file, String(pid)).catch((err: unknown) => {
+          throw new CgroupError(
+            `cannot move pid ${pid} into ${path.dirname(file)} (${errnoOf(err) ?? String(err)})`,
+            'check the cgroup still exists and is writable',
+          );
+        }),
+      ),
+    );
   }
 
   cpuUsageNs(): number {

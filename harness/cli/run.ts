@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { exitStatusFor, type JobResult } from '../result.js';
-import { runJob, type RunningJob } from '../sandbox.js';
+import { Sandbox, runJob, type RunningJob } from '../sandbox.js';
 import { resolveJobSpec, type JobSpecInput, type NetworkMode } from '../spec.js';
 import { InputError } from '../units.js';
 
@@ -124,6 +124,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
   try {
     result = await runJob(input, {
       signal: controller.signal,
+      prepareNext: false,
       stdout: jsonToStdout ? process.stderr : process.stdout,
       stderr: process.stderr,
       onStart: (running) => (job = running),
@@ -132,6 +133,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  await Sandbox.settle();
   const json = `${JSON.stringify(result, null, 2)}\n`;
   if (jsonFile) writeAtomically(jsonFile, json);
   if (jsonToStdout) process.stdout.write(json);

@@ -11,6 +11,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdnoreturn.h>
@@ -26,14 +30,90 @@
 #include "userns.h"
 #include "util.h"
 
-/* The harness writes the byte once our pid is in every cgroup.procs. */
-static void wait_gate(int gate_fd)
+extern char **environ;
+
+/*
+ * Splits a config blob — argv entries, an empty entry, then environment entries, each
+ * NUL-terminated — into a new argv (argv0 kept) and environ.
+ */
+static void apply_config(char *buf, size_t len, char *argv0, int *argc_out, char ***argv_out)
 {
+	size_t count = 0;
+	char **vec;
+	size_t n = 0;
+	bool in_env = false;
+
+	for (size_t i = 0; i < len; i++)
+		count += buf[i] == '\0';
+	vec = calloc(count + 3, sizeof(char *));
+	if (!vec)
+		die_step(ENOMEM, "config", NULL);
+	vec[n++] = argv0;
+	for (size_t i = 0; i < len;) {
+		char *entry = buf + i;
+		size_t l = strnlen(entry, len - i);
+
+		i += l + 1;
+		if (!in_env && l == 0) {
+			/* the environment goes into the same vector, after argv's NULL */
+			in_env = true;
+			*argc_out = (int)n;
+			vec[n++] = NULL;
+			environ = vec + n;
+			continue;
+		}
+		vec[n++] = entry;
+	}
+	vec[n] = NULL;
+	if (!in_env)
+		*argc_out = (int)n;
+	*argv_out = vec;
+}
+
+/*
+ * The harness writes to the gate once our pid is in every cgroup.procs, then closes it. A lone "g"
+ * means go with the command line we were started with; anything longer is the job's whole config
+ * (a launcher started ahead of its job, while the previous one ran, learns what to run only now).
+ * Returns true when a config arrived. EOF with nothing: the harness gave up on us.
+ */
+static bool wait_gate(int gate_fd, char *argv0, int *argc, char ***argv)
+{
+	size_t cap = 4096, len = 0;
+	char *buf;
+
 	if (gate_fd < 0)
-		return;
-	if (read_byte(gate_fd) != 1)
-		_exit(EXIT_LAUNCH_FAILED); /* harness gave up on us: nothing to report */
+		return false;
+	buf = malloc(cap);
+	if (!buf)
+		die_step(ENOMEM, "gate", NULL);
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *bigger = realloc(buf, cap *= 2);
+
+			if (!bigger)
+				die_step(ENOMEM, "gate", NULL);
+			buf = bigger;
+		}
+		n = read(gate_fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(EXIT_LAUNCH_FAILED);
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
 	close(gate_fd);
+	if (len == 0)
+		_exit(EXIT_LAUNCH_FAILED); /* harness gave up on us: nothing to report */
+	if (len == 1 && buf[0] == 'g') {
+		free(buf);
+		return false;
+	}
+	apply_config(buf, len, argv0, argc, argv);
+	return true;
 }
 
 /* Bazel's pattern: arm PDEATHSIG, then make sure the parent did not die before. */
@@ -140,7 +220,12 @@ int main(int argc, char **argv)
 	proto_init(o.status_fd);
 	if (err)
 		die_step(err, "args", o.status_fd < 0 ? why : NULL);
-	wait_gate(o.gate_fd);
+	if (wait_gate(o.gate_fd, argv[0], &argc, &argv)) {
+		optind = 0; /* glibc: a full re-initialisation of getopt */
+		err = options_parse(argc, argv, &o, &why);
+		if (err)
+			die_step(err, "args", NULL);
+	}
 	tie_to_parent(o.parent_pid);
 	/* Keep the OOM killer on the job, never on its supervisors (root only). */
 	(void)write_file("/proc/self/oom_score_adj", "-1000");

@@ -7,8 +7,8 @@ import { runJob } from '../../harness/sandbox.js';
 import { FIXTURES, NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
 
 describeSandbox('job lifecycle', () => {
-  afterEach(() => {
-    expect(leftovers()).toEqual(NO_LEFTOVERS);
+  afterEach(async () => {
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 
   it("passes the job's exit code through as failed", async () => {

@@ -8,8 +8,8 @@ const MiB = 1024 * 1024;
 const fixture = (name: string): string => path.join(FIXTURES, name);
 
 describeSandbox('caps and accounting', () => {
-  afterEach(() => {
-    expect(leftovers()).toEqual(NO_LEFTOVERS);
+  afterEach(async () => {
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 
   it('memory: a hog past the cap is OOM-killed and reported as oom by the kernel counter', async () => {

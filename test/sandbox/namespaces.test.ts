@@ -35,8 +35,8 @@ const CAP_SYS_MODULE = 16n;
 const CAP_NET_RAW = 13n;
 
 describeSandbox('namespaces', () => {
-  afterEach(() => {
-    expect(leftovers()).toEqual(NO_LEFTOVERS);
+  afterEach(async () => {
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 
   it('UTS: the job gets its own hostname and the host keeps its own', async () => {

@@ -69,7 +69,8 @@ function findDirs(
  * (`ringfence-<pid>-<start>-<thread>`, reused by the next job); `strict` counts those too, for the
  * end of the suite when every worker has gone.
  */
-export function leftovers(options: { strict?: boolean } = {}): Leftovers {
+export async function leftovers(options: { strict?: boolean } = {}): Promise<Leftovers> {
+  await Sandbox.settle();
   const mine = (name: string): boolean => name.startsWith('ringfence-');
   const allowed = (dir: string): boolean => {
     if (options.strict) return false;

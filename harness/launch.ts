@@ -1,0 +1,189 @@
+// Starts the launcher for one job: pipes for its stdio, its gate and its status line, then the
+// constant-cost spawn of native/spawn. The launcher blocks on the gate until released.
+import fs from 'node:fs';
+import net from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../native/spawn.js';
+import { GATE_FD, STATUS_FD } from './launcher.js';
+import type { StdinMode } from './spec.js';
+
+export interface LauncherProcess {
+  readonly pid: number;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly status: Readable;
+  readonly stdin: Writable | null;
+  /** Lets the launcher go on (it is inside the cgroup now). */
+  releaseGate(): void;
+  /**
+   * Lets a launcher that was started ahead of its job go on, handing it the job's whole command line
+   * and environment through the gate (see wait_gate in native/launcher/main.c).
+   */
+  releaseWithConfig(args: readonly string[], env: Readonly<Record<string, string>>): void;
+  /** Closes the gate unreleased: the launcher exits without starting anything. */
+  cancel(): void;
+  /** Resolves once the launcher has exited, been reaped, and its output pipes are drained. */
+  readonly exited: Promise<WaitStatus>;
+  /** For a launcher still at its gate: cancel it and reap it before returning (exit handlers). */
+  cancelSync(): void;
+  /**
+   * Whether this launcher keeps the event loop alive. A spare waiting for a job that may never come
+   * must not hold a process open; it is ref'd again when a job takes it.
+   */
+  setRef(ref: boolean): void;
+}
+
+/** Arguments of a launcher started before its job is known: the real ones arrive through the gate. */
+export function pendingLauncherArgs(): string[] {
+  return [
+    `--gate-fd=${GATE_FD}`,
+    `--status-fd=${STATUS_FD}`,
+    `--parent-pid=${process.pid}`,
+    '--',
+    'ringfence-pending',
+  ];
+}
+
+/** NUL-separated argv, an empty entry, then the environment: what wait_gate() parses. */
+function configBlob(args: readonly string[], env: Readonly<Record<string, string>>): Buffer {
+  const entries = [
+    ...args.filter((arg) => !arg.startsWith('--gate-fd=')),
+    '',
+    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+  ];
+  return Buffer.from(entries.map((entry) => `${entry}\0`).join(''), 'utf8');
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function readStream(fd: number): net.Socket {
+  return new net.Socket({ fd, readable: true, writable: false });
+}
+
+/**
+ * Reaps after EOF: the pipes close during exit, a moment (microseconds) before the process is a
+ * zombie. Retries on the next loop turns first — a timer's 1 ms floor would dominate a short job —
+ * then backs off to timers in case the exit is held up.
+ */
+function reapWhenExited(pid: number): Promise<WaitStatus> {
+  return new Promise((resolve, reject) => {
+    const attempt = (tries: number): void => {
+      try {
+        const status = reapChild(pid);
+        if (status) resolve(status);
+        else if (tries < 100) setImmediate(() => attempt(tries + 1));
+        else setTimeout(() => attempt(tries + 1), Math.min(tries - 99, 20));
+      } catch (error) {
+        reject(error);
+      }
+    };
+    attempt(0);
+  });
+}
+
+function closed(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed) resolve();
+    else stream.once('close', () => resolve());
+  });
+}
+
+export function startLauncher(
+  file: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  stdinMode: StdinMode,
+  keepFds: readonly number[],
+): LauncherProcess {
+  const parentEnds: number[] = [];
+  const childEnds: number[] = [];
+  const pipe = (childReads: boolean): number => {
+    const [r, w] = makePipe();
+    childEnds.push(childReads ? r : w);
+    parentEnds.push(childReads ? w : r);
+    return childReads ? w : r;
+  };
+  let stdinFd: number;
+  let stdinWriteEnd: number | null = null;
+  let devNull: number | null = null;
+  try {
+    if (stdinMode === 'inherit') stdinFd = 0;
+    else if (stdinMode === 'ignore') stdinFd = devNull = fs.openSync('/dev/null', 'r');
+    else {
+      stdinWriteEnd = pipe(true);
+      stdinFd = childEnds[childEnds.length - 1] ?? -1;
+    }
+    const stdoutRead = pipe(false);
+    const stdoutChild = childEnds[childEnds.length - 1] ?? -1;
+    const stderrRead = pipe(false);
+    const stderrChild = childEnds[childEnds.length - 1] ?? -1;
+    const gateWrite = pipe(true);
+    const gateChild = childEnds[childEnds.length - 1] ?? -1;
+    const statusRead = pipe(false);
+    const statusChild = childEnds[childEnds.length - 1] ?? -1;
+
+    const pid = spawnWithFds(file, [file, ...args], env, [
+      stdinFd,
+      stdoutChild,
+      stderrChild,
+      gateChild,
+      statusChild,
+      ...keepFds,
+    ]);
+    for (const fd of childEnds) fs.closeSync(fd);
+    if (devNull !== null) fs.closeSync(devNull);
+
+    const stdout = readStream(stdoutRead);
+    const stderr = readStream(stderrRead);
+    const status = readStream(statusRead);
+    const stdin =
+      stdinWriteEnd === null ? null : new net.Socket({ fd: stdinWriteEnd, readable: false, writable: true });
+    let gateOpen = true;
+    const closeGate = (data: string | Buffer | null): void => {
+      if (!gateOpen) return;
+      gateOpen = false;
+      try {
+        // a blocking pipe: a config longer than the pipe buffer is read by the launcher meanwhile
+        const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+        for (let off = 0; bytes && off < bytes.length;) off += fs.writeSync(gateWrite, bytes, off);
+      } finally {
+        fs.closeSync(gateWrite);
+      }
+    };
+    let reaped: WaitStatus | null = null;
+    const exited = Promise.all([closed(stdout), closed(stderr), closed(status)]).then(async () => {
+      reaped ??= await reapWhenExited(pid);
+      return reaped;
+    });
+    return {
+      pid,
+      stdout,
+      stderr,
+      status,
+      stdin,
+      releaseGate: () => closeGate('g'),
+      releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
+      cancel: () => closeGate(null),
+      exited,
+      setRef: (ref) => {
+        for (const stream of [stdout, stderr, status, stdin]) {
+          if (ref) stream?.ref();
+          else stream?.unref();
+        }
+      },
+      cancelSync: () => {
+        closeGate(null);
+        for (const stream of [stdout, stderr, status, stdin]) stream?.destroy();
+        // it exits at once on EOF at its gate
+        for (let waited = 0; reaped === null && waited < 2000; waited++) {
+          reaped = reapChild(pid);
+          if (reaped === null) Atomics.wait(sleeper, 0, 0, 1);
+        }
+      },
+    };
+  } catch (error) {
+    for (const fd of [...childEnds, ...parentEnds]) fs.closeSync(fd);
+    if (devNull !== null) fs.closeSync(devNull);
+    throw error;
+  }
+}
