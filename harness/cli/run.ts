@@ -135,7 +135,14 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
   }
   await Sandbox.settle();
   const json = `${JSON.stringify(result, null, 2)}\n`;
-  if (jsonFile) writeAtomically(jsonFile, json);
+  if (jsonFile) {
+    try {
+      writeAtomically(jsonFile, json);
+    } catch (error) {
+      process.stderr.write(`ringfence: --json: cannot write ${jsonFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      return 125;
+    }
+  }
   if (jsonToStdout) process.stdout.write(json);
   if (!flags.quiet && result.status !== 'passed')
     process.stderr.write(`ringfence: ${result.status}: ${result.reason}\n`);
