@@ -139,7 +139,9 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     try {
       writeAtomically(jsonFile, json);
     } catch (error) {
-      process.stderr.write(`ringfence: --json: cannot write ${jsonFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`);
+      process.stderr.write(
+        `ringfence: --json: cannot write ${jsonFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}\n`,
+      );
       return 125;
     }
   }
