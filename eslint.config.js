@@ -16,6 +16,7 @@ export default tseslint.config(
         setInterval: 'readonly',
         clearInterval: 'readonly',
         URL: 'readonly',
+        performance: 'readonly',
       },
     },
     rules: {

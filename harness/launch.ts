@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
+import { closeFd } from '../native/bindings.js';
 import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../native/spawn.js';
 import { GATE_FD, STATUS_FD } from './launcher.js';
 import type { StdinMode } from './spec.js';
@@ -130,7 +131,7 @@ export function startLauncher(
       statusChild,
       ...keepFds,
     ]);
-    for (const fd of childEnds) fs.closeSync(fd);
+    for (const fd of childEnds) closeFd(fd);
     if (devNull !== null) fs.closeSync(devNull);
 
     const stdout = readStream(stdoutRead);
@@ -147,7 +148,7 @@ export function startLauncher(
         const bytes = typeof data === 'string' ? Buffer.from(data) : data;
         for (let off = 0; bytes && off < bytes.length;) off += fs.writeSync(gateWrite, bytes, off);
       } finally {
-        fs.closeSync(gateWrite);
+        closeFd(gateWrite);
       }
     };
     let reaped: WaitStatus | null = null;
@@ -182,7 +183,7 @@ export function startLauncher(
       },
     };
   } catch (error) {
-    for (const fd of [...childEnds, ...parentEnds]) fs.closeSync(fd);
+    for (const fd of [...childEnds, ...parentEnds]) closeFd(fd);
     if (devNull !== null) fs.closeSync(devNull);
     throw error;
   }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { errnoName } from '../native/bindings.js';
-import type { JobSpec } from './spec.js';
+import type { JobSpec, Volume } from './spec.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
 export const GATE_FD = 3;
@@ -30,7 +30,24 @@ export function launcherPath(): string {
   );
 }
 
-export function launcherArgs(spec: JobSpec, scratchDir: string): string[] {
+/**
+ * The job's /tmp is private, which would hide a workdir that lives under the host's /tmp (a project
+ * checked out there, a test's temp project). Such a workdir is bound back in at the same path; its
+ * mount point is made inside the scratch dir that becomes /tmp. Returns the extra volumes.
+ */
+export function exposeHiddenWorkdir(spec: JobSpec, scratchDir: string): Volume[] {
+  const relative = path.relative('/tmp', spec.workdir);
+  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return [];
+  if (spec.volumes.some((v) => v.target === spec.workdir)) return [];
+  fs.mkdirSync(path.join(scratchDir, relative), { recursive: true });
+  return [{ source: spec.workdir, target: spec.workdir, readOnly: false }];
+}
+
+export function launcherArgs(
+  spec: JobSpec,
+  scratchDir: string,
+  extraVolumes: readonly Volume[] = [],
+): string[] {
   const args = [
     `--gate-fd=${GATE_FD}`,
     `--status-fd=${STATUS_FD}`,
@@ -44,7 +61,8 @@ export function launcherArgs(spec: JobSpec, scratchDir: string): string[] {
   if (spec.userns) args.push('--userns');
   if (spec.cgroupns) args.push('--cgroupns');
   if (spec.readOnly) args.push('--read-only');
-  for (const v of spec.volumes) args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  for (const v of [...spec.volumes, ...extraVolumes])
+    args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
   // the keep-fds are inherited at these same numbers, after the gate and status fds

@@ -11,6 +11,7 @@ import { openCgroupDriver } from './cgroup/index.js';
 import { CgroupError, type CgroupDriver, type CgroupStats, type JobCgroup } from './cgroup/types.js';
 import { formatBytes, formatDuration } from './format.js';
 import {
+  exposeHiddenWorkdir,
   launcherArgs,
   launcherPath,
   parseLauncherReports,
@@ -315,7 +316,11 @@ class JobRun {
     started: LauncherProcess | null,
   ): Promise<JobResult> {
     const { spec, options } = this;
-    const args = launcherArgs(spec, scratch.path);
+    const args = launcherArgs(
+      spec,
+      scratch.path,
+      spec.tmpSizeBytes === null ? exposeHiddenWorkdir(spec, scratch.path) : [],
+    );
     let proc: LauncherProcess;
     try {
       proc = started ?? startLauncher(launcher, args, spec.env, spec.stdin, spec.keepFds);
@@ -550,7 +555,8 @@ function describe(status: JobStatus, f: Facts): string {
   }
 }
 
-function failedToStart(
+/** A result for a job that never ran: it could not start, or was aborted first. */
+export function failedToStart(
   spec: JobSpec,
   startedAt: Date,
   step: string,

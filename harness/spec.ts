@@ -161,6 +161,14 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     if (!Number.isInteger(fd) || fd < 3)
       throw new InputError('keep-fd', `must be an fd number of 3 or more, got ${fd}`);
 
+  const tmpSizeBytes = input.tmpSize === undefined ? null : parseSize('tmp-size', input.tmpSize);
+  if (tmpSizeBytes !== null && (workdir === '/tmp' || workdir.startsWith('/tmp/'))) {
+    throw new InputError(
+      'workdir',
+      `${workdir} is under /tmp, which --tmp-size replaces with an empty tmpfs: use a workdir outside /tmp, or drop --tmp-size`,
+    );
+  }
+
   return {
     name: input.name ?? command.join(' '),
     command,
@@ -175,7 +183,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     userns: input.userns ?? false,
     cgroupns: input.cgroupns ?? false,
     readOnly: input.readOnly ?? false,
-    tmpSizeBytes: input.tmpSize === undefined ? null : parseSize('tmp-size', input.tmpSize),
+    tmpSizeBytes,
     volumes: (input.volumes ?? []).map(parseVolume),
     nofile: input.nofile === undefined ? null : parseInteger('nofile', input.nofile, 16, 1 << 20),
     stdin,

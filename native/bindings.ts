@@ -82,6 +82,14 @@ export class Pidfd {
   }
 }
 
+/**
+ * close(2) for fds this module or native/spawn made. Not fs.closeSync: in a worker thread Node warns
+ * about closing an fd it did not open there.
+ */
+export function closeFd(fd: number): void {
+  if (load().close(fd) !== 0) throw new SyscallError('close', load().errno());
+}
+
 /** Whether pidfds work on this kernel (Linux >= 5.3). */
 export function pidfdSupported(): boolean {
   try {

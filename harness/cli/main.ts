@@ -4,6 +4,8 @@
 import { Command, CommanderError } from 'commander';
 import { runCommand } from './run.js';
 import { doctorCommand } from './doctor.js';
+import { ciCommand } from './ci.js';
+import { mergeCommand } from './merge.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_USAGE = 125;
@@ -18,12 +20,15 @@ export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   runCommand(program, (code) => (exitCode = code));
   doctorCommand(program, (code) => (exitCode = code));
+  ciCommand(program, (code) => (exitCode = code));
+  mergeCommand(program, (code) => (exitCode = code));
   try {
     await program.parseAsync(argv, { from: 'node' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version arrive here too, with exit code 0
-      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+      // --help and --version arrive here too, with exit code 0; ci and merge document 2 for bad input
+      if (error.exitCode === 0) return 0;
+      return ['ci', 'merge'].includes(argv[2] ?? '') ? 2 : EXIT_USAGE;
     }
     throw error;
   }

@@ -92,6 +92,21 @@ describeSandbox('job lifecycle', () => {
     }
   });
 
+  it('a workdir under the host /tmp stays visible though /tmp is private', async () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-test-project-'));
+    fs.writeFileSync(path.join(project, 'input.txt'), 'project file');
+    try {
+      const result = await runJob({
+        command: ['sh', '-c', 'pwd; cat input.txt; echo out > output.txt'],
+        workdir: project,
+      });
+      expect(result.stdout).toBe(`${project}\nproject file`);
+      expect(fs.readFileSync(path.join(project, 'output.txt'), 'utf8')).toBe('out\n');
+    } finally {
+      fs.rmSync(project, { recursive: true });
+    }
+  });
+
   it('--tmp-size caps /tmp as a tmpfs', async () => {
     const result = await runJob({
       command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=20 2>&1; exit 0'],

@@ -1,0 +1,596 @@
+// Reads a CI manifest (YAML or JSON, one schema) into a Manifest whose every job has passed
+// resolveJobSpec, whose `needs` name existing jobs and form no cycle. Anything wrong is one
+// ManifestError naming the file, the job, the field (the CLI flag name) and, where known, the line.
+import fs from 'node:fs';
+import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { z } from 'zod';
+import { resolveJobSpec, type JobSpecInput, type NetworkMode } from '../spec.js';
+import { InputError } from '../units.js';
+import { findCycle, suggest } from './graph.js';
+import { ManifestError, type Manifest, type ManifestJob } from './types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Schema (the same for YAML and JSON). Types only: values are judged by resolveJobSpec, as the CLI's.
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a map';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return String(value);
+}
+
+/** Zod error options: "expected WHAT, got VALUE", or "is required" for a missing key. */
+function expecting(what: string): { error: (issue: { input?: unknown }) => string } {
+  return {
+    error: (issue) =>
+      issue.input === undefined ? 'is required' : `expected ${what}, got ${describe(issue.input)}`,
+  };
+}
+
+const NAME_PATTERN = /^[\p{L}\p{N}._:/@+-]+(?: +[\p{L}\p{N}._:/@+-]+)*$/u;
+const NAME_RULE = 'letters, digits, spaces (not leading or trailing) and . _ : / @ + -';
+
+const jobName = z.string(expecting('a job name')).superRefine((name, ctx) => {
+  if (!NAME_PATTERN.test(name)) {
+    ctx.addIssue({ code: 'custom', message: `invalid job name ${describe(name)} (use ${NAME_RULE})` });
+  }
+});
+
+const text = (what: string) => z.union([z.string(), z.number()], expecting(what));
+const size = text('a size such as 512m, or a number of bytes');
+const duration = text('a duration such as 30s, or a number of seconds');
+const whole = text('a whole number');
+const flag = z.boolean(expecting('true or false'));
+
+/** Every option a job or `defaults` may set, by its CLI flag name without dashes. */
+const OPTIONS = {
+  cwd: z.string(expecting('a directory (relative to the manifest)')),
+  env: z.record(
+    z.string(),
+    z.union([z.string(), z.number(), z.boolean()], expecting('a string, number or boolean')),
+    expecting('a map of NAME: value'),
+  ),
+  memory: size,
+  'memory-swap': size,
+  cpus: text('a number of CPUs such as 1.5'),
+  'cpu-shares': whole,
+  'cpuset-cpus': text('a CPU list such as 0-1 or 0,2'),
+  'pids-limit': whole,
+  'blkio-weight': whole,
+  timeout: duration,
+  'cpu-time': duration,
+  network: z.string(expecting('none or host')),
+  hostname: text('a host name'),
+  user: text('uid[:gid] or name[:group]'),
+  userns: flag,
+  cgroupns: flag,
+  'read-only': flag,
+  'tmp-size': size,
+  volumes: z.array(z.string(expecting('SRC:DST[:ro]')), expecting('a list of SRC:DST[:ro]')),
+  nofile: whole,
+  'output-limit': size,
+  retries: z.number(expecting('a whole number from 0 to 10')).int().min(0).max(10),
+};
+
+const optional = <T extends Record<string, z.ZodType>>(shape: T) =>
+  Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.optional()])) as {
+    [K in keyof T]: z.ZodOptional<T[K]>;
+  };
+
+const defaultsSchema = z.strictObject(optional(OPTIONS), expecting('a map of job options'));
+
+const jobFields = {
+  command: z.union(
+    [z.string(), z.array(z.union([z.string(), z.number(), z.boolean()])).min(1, 'is an empty list')],
+    expecting('a string (run by /bin/sh -c) or a list of arguments'),
+  ),
+  needs: z
+    .union([z.string(), z.array(z.string())], expecting('a job name or a list of job names'))
+    .optional(),
+  ...optional(OPTIONS),
+};
+const listedJobSchema = z.strictObject({ name: jobName, ...jobFields }, expecting('a map of job fields'));
+const keyedJobSchema = z.strictObject(
+  { name: jobName.optional(), ...jobFields },
+  expecting('a map of job fields'),
+);
+const topSchema = z.strictObject(
+  {
+    name: z.string(expecting('a name')).min(1, 'is empty').optional(),
+    defaults: z.unknown().optional(),
+    jobs: z.unknown().optional(),
+  },
+  expecting('a map with a `jobs` key'),
+);
+
+type Options = z.infer<typeof defaultsSchema>;
+type JobFields = z.infer<typeof keyedJobSchema>;
+type PathKey = string | number;
+
+const DEFAULTS_KEYS = Object.keys(OPTIONS);
+const JOB_KEYS = ['name', 'command', 'needs', ...DEFAULTS_KEYS];
+
+// ---------------------------------------------------------------------------------------------
+// Where things are in the file.
+
+type ParsedDocument = ReturnType<typeof parseDocument>;
+
+/** Finds the line of a value (or of its key) by its path; knows nothing when the text was not YAML-parsed. */
+class Source {
+  constructor(
+    readonly file: string,
+    private readonly doc?: ParsedDocument,
+    private readonly lines?: LineCounter,
+  ) {}
+
+  /** The line of the node at `at` (or of the deepest ancestor found). */
+  line(at: readonly PathKey[], which: 'value' | 'key' = 'value'): number | undefined {
+    const found = this.walk(at);
+    const node = which === 'key' ? (found.key ?? found.value) : found.value;
+    const offset = node?.range?.[0];
+    return offset === undefined || !this.lines ? undefined : this.lines.linePos(offset).line;
+  }
+
+  /** The keys of the map at `at` in file order (JS objects put integer-like keys first). */
+  keys(at: readonly PathKey[]): string[] | undefined {
+    const node = this.walk(at).value;
+    return isMap(node) ? node.items.map((pair) => keyText(pair.key)) : undefined;
+  }
+
+  private walk(at: readonly PathKey[]): { value?: Node; key?: Node } {
+    if (!this.doc) return {};
+    let current: unknown = this.doc.contents;
+    let found: { value?: Node; key?: Node } = isNode(current) ? { value: current } : {};
+    for (const step of at) {
+      if (isAlias(current)) current = current.resolve(this.doc);
+      if (isMap(current)) {
+        const pair = current.items.find((item) => keyText(item.key) === String(step));
+        if (!pair) break;
+        const key = isNode(pair.key) ? pair.key : undefined;
+        found = { key, value: isNode(pair.value) && pair.value.range ? pair.value : key };
+        current = pair.value;
+      } else if (isSeq(current) && typeof step === 'number') {
+        const item: unknown = current.items[step];
+        if (!isNode(item)) break;
+        found = { value: item };
+        current = item;
+      } else break;
+    }
+    return found;
+  }
+}
+
+function keyText(key: unknown): string {
+  return isScalar(key) ? String(key.value) : String(key);
+}
+
+function errnoText(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  const what = /^[A-Z0-9_]+: ([^,]+)/.exec(message)?.[1];
+  return code ? `${code}${what ? ` (${what})` : ''}` : String(message);
+}
+
+function yamlError(file: string, doc: ParsedDocument, lines: LineCounter): ManifestError | undefined {
+  const error = doc.errors[0];
+  if (!error) return undefined;
+  const first = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
+  const pos = error.linePos?.[0] ?? lines.linePos(error.pos[0]);
+  return new ManifestError(
+    file,
+    `invalid YAML: ${first} (column ${pos.col})`,
+    undefined,
+    undefined,
+    pos.line,
+  );
+}
+
+function parseYaml(file: string, text: string): { data: unknown; source: Source } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, merge: true, uniqueKeys: true });
+  const error = yamlError(file, doc, lines);
+  if (error) throw error;
+  return { data: doc.toJS({ maxAliasCount: 100 }), source: new Source(file, doc, lines) };
+}
+
+function parseJson(file: string, text: string): { data: unknown; source: Source } {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message.replace(/\s+/g, ' ');
+    const given = /at position (\d+)/.exec(message)?.[1];
+    const position = given === undefined ? jsonErrorOffset(text) : Number(given);
+    const line = position === undefined ? undefined : text.slice(0, position).split('\n').length;
+    const reason = `invalid JSON: ${message.replace(/(?: in JSON)? at position \d+.*$/, '')}`;
+    throw new ManifestError(file, reason, undefined, undefined, line);
+  }
+  // JSON is YAML: parse it again as YAML for line numbers, when both parsers agree on the value
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  const agree = doc.errors.length === 0 && isDeepStrictEqual(doc.toJS(), data);
+  return { data, source: agree ? new Source(file, doc, lines) : new Source(file) };
+}
+
+/** Where strict JSON first goes wrong (V8 does not always say): a small recursive-descent scan. */
+function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const token = (pattern: RegExp): boolean => {
+    pattern.lastIndex = i;
+    if (!pattern.test(text)) return false;
+    i = pattern.lastIndex;
+    return true;
+  };
+  const space = () => token(/[ \t\n\r]*/y);
+  const expect = (char: string) => {
+    space();
+    if (text[i] !== char) throw i;
+    i++;
+  };
+  const value = (): void => {
+    space();
+    const open = text[i];
+    if (open === '{' || open === '[') {
+      const close = open === '{' ? '}' : ']';
+      i++;
+      space();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (open === '{') {
+          space();
+          if (!token(STRING)) throw i;
+          expect(':');
+        }
+        value();
+        space();
+        if (text[i] === close) {
+          i++;
+          return;
+        }
+        expect(',');
+      }
+    }
+    if (!token(STRING) && !token(/-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y)) throw i;
+  };
+  try {
+    value();
+    space();
+    return i < text.length ? i : undefined;
+  } catch (offset) {
+    return typeof offset === 'number' ? offset : undefined;
+  }
+}
+
+// eslint-disable-next-line no-control-regex -- JSON strings may not hold raw control characters
+const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+
+function parseText(file: string, text: string): { data: unknown; source: Source } {
+  const extension = path.extname(file).toLowerCase();
+  if (extension === '.json') return parseJson(file, text);
+  if (extension === '.yml' || extension === '.yaml') return parseYaml(file, text);
+  try {
+    JSON.parse(text);
+  } catch {
+    return parseYaml(file, text);
+  }
+  return parseJson(file, text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation.
+
+interface RawJob {
+  name: string;
+  /** Path of the job in the document: ['jobs', index] or ['jobs', key]. */
+  at: PathKey[];
+  /** Named by its key (map form): job-level errors point at the key. */
+  keyed: boolean;
+  fields: JobFields;
+  needs: string[];
+}
+
+function check<T>(source: Source, schema: z.ZodType<T>, value: unknown, at: PathKey[], job?: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0] as z.core.$ZodIssue;
+  let where: PathKey[] = [
+    ...at,
+    ...issue.path.map((step) => (typeof step === 'symbol' ? String(step) : step)),
+  ];
+  let which: 'value' | 'key' = 'value';
+  let reason = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] as string;
+    where = [...where, key];
+    which = 'key';
+    const known =
+      where[0] === 'defaults' ? DEFAULTS_KEYS : where[0] === 'jobs' ? JOB_KEYS : ['name', 'defaults', 'jobs'];
+    reason = `unknown key ${JSON.stringify(key)}${suggest(key, known) || ` (known keys: ${known.join(', ')})`}`;
+  }
+  // the field: the key under a job or under defaults, or the top-level key
+  const field =
+    where[0] === 'jobs' || where[0] === 'defaults' ? where[where[0] === 'jobs' ? 2 : 1] : where[0];
+  return fail(
+    source,
+    reason,
+    job,
+    field === undefined ? undefined : String(field),
+    source.line(where, which),
+  );
+}
+
+function fail(source: Source, reason: string, job?: string, field?: string, line?: number): never {
+  throw new ManifestError(source.file, reason, job, field, line);
+}
+
+function jobLine(source: Source, job: RawJob): number | undefined {
+  return source.line(job.at, job.keyed ? 'key' : 'value');
+}
+
+function isPlainMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readJobs(source: Source, jobs: unknown): RawJob[] {
+  if (jobs === undefined)
+    fail(source, 'is required: give a list (or map) of jobs', undefined, 'jobs', source.line([]));
+  const raw: RawJob[] = [];
+  if (Array.isArray(jobs)) {
+    jobs.forEach((value: unknown, index) => {
+      const at = ['jobs', index];
+      const named = isPlainMap(value) && typeof value.name === 'string' ? value.name : undefined;
+      const fields = check(source, listedJobSchema, value, at, named);
+      raw.push({ name: fields.name, at, keyed: false, fields, needs: needsOf(fields) });
+    });
+  } else if (isPlainMap(jobs)) {
+    const inFile = (source.keys(['jobs']) ?? []).filter((key) => Object.hasOwn(jobs, key));
+    const keys = [...inFile, ...Object.keys(jobs).filter((key) => !inFile.includes(key))];
+    for (const key of keys) {
+      const at = ['jobs', key];
+      const named = jobName.safeParse(key);
+      if (!named.success)
+        fail(source, named.error.issues[0]?.message ?? 'invalid', key, 'name', source.line(at, 'key'));
+      const fields = check(source, keyedJobSchema, jobs[key], at, key);
+      if (fields.name !== undefined && fields.name !== key) {
+        fail(
+          source,
+          `is ${describe(fields.name)} but the job's key is ${describe(key)}: drop one`,
+          key,
+          'name',
+          source.line([...at, 'name']),
+        );
+      }
+      raw.push({ name: key, at, keyed: true, fields, needs: needsOf(fields) });
+    }
+  } else {
+    fail(
+      source,
+      `expected a list or a map of jobs, got ${describe(jobs)}`,
+      undefined,
+      'jobs',
+      source.line(['jobs']),
+    );
+  }
+  if (raw.length === 0)
+    fail(source, 'is empty: a manifest needs at least one job', undefined, 'jobs', source.line(['jobs']));
+  return raw;
+}
+
+/** `needs` as written, as a list (a position in it is a position in the file). */
+function needsAsWritten(fields: JobFields): string[] {
+  return fields.needs === undefined ? [] : typeof fields.needs === 'string' ? [fields.needs] : fields.needs;
+}
+
+function needsOf(fields: JobFields): string[] {
+  return [...new Set(needsAsWritten(fields))];
+}
+
+function put<K extends keyof JobSpecInput>(
+  out: Partial<JobSpecInput>,
+  key: K,
+  value: JobSpecInput[K] | undefined,
+): void {
+  if (value !== undefined) out[key] = value;
+}
+
+function str(value: string | number | undefined): string | undefined {
+  return value === undefined ? undefined : String(value);
+}
+
+/** `src:dst[:ro]` with src made absolute against the manifest's directory. */
+function volumeFrom(dir: string, volume: string): string {
+  const parts = volume.split(':');
+  if (parts.length < 2 || parts.length > 3 || !parts[0]) return volume; // resolveJobSpec says why
+  return [path.resolve(dir, parts[0]), ...parts.slice(1)].join(':');
+}
+
+function envFrom(env: Record<string, string | number | boolean>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)]));
+}
+
+/** Options in JobSpecInput form (sizes and durations as written; paths absolute). */
+function specFields(options: Options, dir: string): Partial<JobSpecInput> {
+  const out: Partial<JobSpecInput> = {};
+  put(out, 'workdir', options.cwd === undefined ? undefined : path.resolve(dir, options.cwd));
+  put(out, 'extraEnv', options.env === undefined ? undefined : envFrom(options.env));
+  put(out, 'memory', options.memory);
+  put(out, 'memorySwap', options['memory-swap']);
+  put(out, 'cpus', options.cpus);
+  put(out, 'cpuShares', options['cpu-shares']);
+  put(out, 'cpusetCpus', str(options['cpuset-cpus']));
+  put(out, 'pidsLimit', options['pids-limit']);
+  put(out, 'blkioWeight', options['blkio-weight']);
+  put(out, 'timeout', options.timeout);
+  put(out, 'cpuTime', options['cpu-time']);
+  // judged by resolveJobSpec just below, with the CLI's message
+  put(out, 'network', options.network as NetworkMode | undefined);
+  put(out, 'hostname', str(options.hostname));
+  put(out, 'user', str(options.user));
+  put(out, 'userns', options.userns);
+  put(out, 'cgroupns', options.cgroupns);
+  put(out, 'readOnly', options['read-only']);
+  put(out, 'tmpSize', options['tmp-size']);
+  put(
+    out,
+    'volumes',
+    options.volumes?.map((volume) => volumeFrom(dir, volume)),
+  );
+  put(out, 'nofile', options.nofile);
+  put(out, 'outputLimit', options['output-limit']);
+  return out;
+}
+
+/** Does resolveJobSpec refuse this much on its own? (to point at one volume or variable) */
+function refuses(part: Partial<JobSpecInput>): boolean {
+  try {
+    resolveJobSpec({ command: ['true'], env: {}, ...part });
+    return false;
+  } catch (error) {
+    if (error instanceof InputError) return true;
+    throw error;
+  }
+}
+
+/** The line of the value behind resolveJobSpec's refusal of `field` for `job`: the job's own, else defaults'. */
+function blame(
+  source: Source,
+  dir: string,
+  job: RawJob,
+  defaults: Options,
+  field: string,
+): number | undefined {
+  const owners: { at: PathKey[]; options: Options }[] = [
+    { at: job.at, options: job.fields },
+    { at: ['defaults'], options: defaults },
+  ];
+  if (field === 'volumes') {
+    for (const { at, options } of owners) {
+      const index = options.volumes?.findIndex((volume) => refuses({ volumes: [volumeFrom(dir, volume)] }));
+      if (index !== undefined && index >= 0) return source.line([...at, 'volumes', index]);
+    }
+  }
+  if (field === 'env') {
+    for (const { at, options } of owners) {
+      const key = Object.entries(envFrom(options.env ?? {})).find(([k, v]) =>
+        refuses({ extraEnv: { [k]: v } }),
+      )?.[0];
+      if (key !== undefined) return source.line([...at, 'env', key], 'key');
+    }
+  }
+  const owner = owners.find(({ options }) => Object.hasOwn(options, field));
+  return owner ? source.line([...owner.at, field]) : jobLine(source, job);
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function resolveJob(source: Source, dir: string, job: RawJob, defaults: Options): ManifestJob {
+  const own = specFields(job.fields, dir);
+  const base = specFields(defaults, dir);
+  const command = job.fields.command;
+  const workdir = own.workdir ?? base.workdir ?? dir;
+  const spec: JobSpecInput = {
+    ...base,
+    ...own,
+    name: job.name,
+    command: typeof command === 'string' ? command : command.map(String),
+    workdir,
+  };
+  if (base.extraEnv !== undefined || own.extraEnv !== undefined)
+    spec.extraEnv = { ...base.extraEnv, ...own.extraEnv };
+  if (!isDirectory(workdir)) {
+    const reason = `${JSON.stringify(workdir)} is not a directory`;
+    fail(source, reason, job.name, 'cwd', blame(source, dir, job, defaults, 'cwd'));
+  }
+  try {
+    resolveJobSpec(spec);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const field = error.field === 'volume' ? 'volumes' : error.field;
+    fail(source, error.reason, job.name, field, blame(source, dir, job, defaults, field));
+  }
+  return { name: job.name, spec, needs: job.needs, retries: job.fields.retries ?? defaults.retries ?? 0 };
+}
+
+function checkGraph(source: Source, jobs: RawJob[]): void {
+  const names = jobs.map((job) => job.name);
+  for (const job of jobs) {
+    job.needs.forEach((need) => {
+      const line = source.line([...job.at, 'needs', needsAsWritten(job.fields).indexOf(need)]);
+      if (need === job.name) fail(source, 'a job cannot need itself', job.name, 'needs', line);
+      if (!names.includes(need)) {
+        fail(
+          source,
+          `needs ${JSON.stringify(need)}, but no job has that name${suggest(need, names)}`,
+          job.name,
+          'needs',
+          line,
+        );
+      }
+    });
+  }
+  const cycle = findCycle(jobs);
+  if (cycle) {
+    const [first, second] = cycle as [string, string];
+    const job = jobs.find((candidate) => candidate.name === first) as RawJob;
+    const line = source.line([...job.at, 'needs', needsAsWritten(job.fields).indexOf(second)]);
+    fail(source, `needs form a cycle: ${cycle.join(' → ')}`, first, 'needs', line);
+  }
+}
+
+/** Reads and validates a manifest (.yml/.yaml as YAML, .json as JSON, anything else: JSON, else YAML). */
+export function loadManifest(file: string): Manifest {
+  const absolute = path.resolve(file);
+  const dir = path.dirname(absolute);
+  let content: string;
+  try {
+    content = fs.readFileSync(absolute, 'utf8');
+  } catch (error) {
+    throw new ManifestError(file, `cannot read the manifest: ${errnoText(error)}`);
+  }
+  const { data, source } = parseText(file, content.replace(/^\uFEFF/, ''));
+  if (!isPlainMap(data))
+    fail(
+      source,
+      `expected a map with a \`jobs\` key at the top level, got ${describe(data)}`,
+      undefined,
+      undefined,
+      source.line([]),
+    );
+  const top = check(source, topSchema, data, []);
+  const defaults =
+    top.defaults === undefined || top.defaults === null
+      ? {}
+      : check(source, defaultsSchema, top.defaults, ['defaults']);
+  const raw = readJobs(source, top.jobs);
+
+  const seen = new Map<string, RawJob>();
+  for (const job of raw) {
+    const earlier = seen.get(job.name);
+    if (earlier) {
+      const where = jobLine(source, earlier);
+      const reason = `duplicate job name: an earlier job${where === undefined ? '' : ` (line ${where})`} has it`;
+      fail(source, reason, job.name, 'name', source.line([...job.at, 'name']));
+    }
+    seen.set(job.name, job);
+  }
+  const jobs = raw.map((job) => resolveJob(source, dir, job, defaults));
+  checkGraph(source, raw);
+
+  return {
+    file: absolute,
+    name: top.name ?? path.basename(absolute, path.extname(absolute)),
+    defaults: specFields(defaults, dir),
+    jobs,
+  };
+}

@@ -1,0 +1,118 @@
+// Harness: many jobs in parallel, each through the one job lifecycle, on a piscina pool of worker
+// threads. A worker that dies turns its job into an `error` result and the pool carries on.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { usableCpus } from './cpus.js';
+import type { JobResult } from './result.js';
+import { failedToStart } from './sandbox.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+import type { DisposeTask, JobTask } from './worker.js';
+
+export interface HarnessOptions {
+  /** Jobs at once. Default: the CPUs this process may use (affinity and cgroup quota). */
+  concurrency?: number;
+  /** Options every job gets unless it sets its own. */
+  defaults?: Partial<JobSpecInput>;
+}
+
+export type ProgressEvent =
+  | { type: 'start'; index: number; spec: JobSpec }
+  | { type: 'end'; index: number; spec: JobSpec; result: JobResult };
+
+/** The compiled worker: piscina loads plain JS, so from the TypeScript sources it is dist/'s. */
+function workerFile(): string {
+  const here = fileURLToPath(import.meta.url);
+  const sibling = path.join(path.dirname(here), 'worker.js');
+  if (fs.existsSync(sibling)) return sibling;
+  const built = path.resolve(path.dirname(here), '..', 'dist', 'harness', 'worker.js');
+  if (fs.existsSync(built)) return built;
+  throw new Error(`ringfence: ${built} is missing — run npm run build`);
+}
+
+export class Harness {
+  readonly concurrency: number;
+  private readonly pool: Piscina;
+  private readonly defaults: Partial<JobSpecInput>;
+  private closed: Promise<void> | null = null;
+
+  constructor(options: HarnessOptions = {}) {
+    this.concurrency = Math.max(1, Math.floor(options.concurrency ?? usableCpus()));
+    this.defaults = options.defaults ?? {};
+    this.pool = new Piscina({
+      filename: workerFile(),
+      minThreads: this.concurrency,
+      maxThreads: this.concurrency,
+      concurrentTasksPerWorker: 1,
+      // workers must keep their event loop turning between tasks (spare launchers, cleanup)
+      atomics: 'disabled',
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // a worker's garbage is small and short-lived (one job's pipes and result at a time): a small
+      // young generation keeps each thread's heap from growing to V8's default before it collects
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
+  }
+
+  /** Resolves the spec against the defaults; throws InputError (before anything runs) when invalid. */
+  resolve(input: JobSpecInput | JobSpec): JobSpec {
+    return 'limits' in input ? resolveJobSpec(input) : resolveJobSpec({ ...this.defaults, ...input });
+  }
+
+  async run(
+    input: JobSpecInput | JobSpec,
+    options: { signal?: AbortSignal; onStart?: () => void } = {},
+  ): Promise<JobResult> {
+    const spec = this.resolve(input);
+    const startedAt = new Date();
+    if (options.signal?.aborted) {
+      return failedToStart(spec, startedAt, 'abort', new Error('aborted before start'), null, 'aborted');
+    }
+    const { port1, port2 } = new MessageChannel();
+    const onAbort = (): void => port1.postMessage('abort');
+    port1.on('message', (message) => {
+      if (message === 'started') options.onStart?.();
+    });
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const task: JobTask = { kind: 'job', spec, port: port2 };
+      return (await this.pool.run(task, { transferList: [port2] })) as JobResult;
+    } catch (error) {
+      // the worker thread died (or the pool was closed): the job is an error, the pool goes on
+      return failedToStart(spec, startedAt, 'worker', error, null);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      port1.close();
+    }
+  }
+
+  /** Runs every job, `concurrency` at a time; results in input order. */
+  async runAll(
+    inputs: readonly (JobSpecInput | JobSpec)[],
+    options: { signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void } = {},
+  ): Promise<JobResult[]> {
+    const specs = inputs.map((input) => this.resolve(input));
+    return Promise.all(
+      specs.map(async (spec, index) => {
+        const result = await this.run(spec, {
+          signal: options.signal,
+          onStart: () => options.onProgress?.({ type: 'start', index, spec }),
+        });
+        options.onProgress?.({ type: 'end', index, spec, result });
+        return result;
+      }),
+    );
+  }
+
+  /** Waits for running jobs, removes every worker's cgroups and spares, and stops the threads. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      const barrier = new SharedArrayBuffer(4);
+      const task: DisposeTask = { kind: 'dispose', barrier, workers: this.pool.threads.length };
+      await Promise.allSettled(this.pool.threads.map(() => this.pool.run(task)));
+      await this.pool.destroy();
+    })();
+    return this.closed;
+  }
+}

@@ -1,0 +1,46 @@
+// The piscina worker: runs one job at a time through the same runJob as `ringfence run`. Aborts
+// arrive on a MessagePort (piscina's own abort terminates the thread, which would skip the freezer
+// path and the cleanup); a `dispose` task removes this thread's spares and cgroup parents before the
+// pool is destroyed.
+import type { MessagePort } from 'node:worker_threads';
+import type { JobResult } from './result.js';
+import { Sandbox, runJob } from './sandbox.js';
+import type { JobSpec } from './spec.js';
+
+export interface JobTask {
+  kind: 'job';
+  spec: JobSpec;
+  /** 'abort' on this port ends the job through the freezer path. */
+  port: MessagePort;
+}
+
+/** One per worker at close: all wait on the barrier so that each worker takes exactly one. */
+export interface DisposeTask {
+  kind: 'dispose';
+  barrier: SharedArrayBuffer;
+  workers: number;
+}
+
+export default async function task(input: JobTask | DisposeTask): Promise<JobResult | null> {
+  if (input.kind === 'dispose') return dispose(input);
+  const controller = new AbortController();
+  input.port.once('message', () => controller.abort());
+  input.port.postMessage('started');
+  try {
+    return await runJob(input.spec, { signal: controller.signal });
+  } finally {
+    input.port.close();
+  }
+}
+
+async function dispose({ barrier, workers }: DisposeTask): Promise<null> {
+  const arrived = new Int32Array(barrier);
+  Atomics.add(arrived, 0, 1);
+  // hold this worker until every worker has taken its dispose task (2 s at most)
+  for (let waited = 0; Atomics.load(arrived, 0) < workers && waited < 2000; waited += 5) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  await Sandbox.settle();
+  Sandbox.disposeAll();
+  return null;
+}

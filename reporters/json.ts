@@ -1,0 +1,186 @@
+// The JSON results file (`ringfence.results/1`): the source of truth that JUnit, `merge` and
+// `compare` read. Written atomically; read back through a zod schema, so a truncated, foreign or
+// hand-edited file is refused with the file and the first bad field named, never half-used.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { z } from 'zod';
+import { RESULTS_SCHEMA, type RunReport } from './types.js';
+import { writeFileAtomic } from './atomic.js';
+
+// Objects are loose: a file from a newer writer of the same schema version (fields are added, never
+// renamed) keeps its extra fields through read → merge → write instead of silently losing them.
+const obj = z.looseObject;
+const int = () => z.number().int();
+const isoDate = () => z.iso.datetime({ offset: true });
+
+const jobStatus = z.enum(['passed', 'failed', 'timeout', 'oom', 'signaled', 'error', 'aborted']);
+
+const processInfo = obj({
+  pid: int(),
+  ppid: int(),
+  nsPid: int().nullable(),
+  state: z.string(),
+  rssBytes: z.number(),
+  cmdline: z.string(),
+});
+
+const jobResult = obj({
+  name: z.string(),
+  command: z.array(z.string()),
+  status: jobStatus,
+  exitCode: int().nullable(),
+  signal: z.string().nullable(),
+  reason: z.string(),
+  termination: z.enum(['wall-timeout', 'cpu-timeout', 'abort']).nullable(),
+  startedAt: isoDate(),
+  wallMs: z.number(),
+  cpu: obj({ userMs: z.number(), systemMs: z.number(), totalMs: z.number() }),
+  memory: obj({
+    peakBytes: z.number().nullable(),
+    limitBytes: z.number().nullable(),
+    oomKills: z.number(),
+    failcnt: z.number(),
+    maxRssBytes: z.number().nullable(),
+  }),
+  pids: obj({ peak: z.number().nullable(), limit: z.number().nullable() }),
+  io: obj({ readBytes: z.number(), writeBytes: z.number() }).nullable(),
+  limits: obj({
+    timeoutMs: z.number().nullable(),
+    cpuTimeMs: z.number().nullable(),
+    cpus: z.number().nullable(),
+  }),
+  stdout: z.string(),
+  stderr: z.string(),
+  stdoutTruncated: z.boolean(),
+  stderrTruncated: z.boolean(),
+  error: obj({ step: z.string(), code: z.string().nullable(), message: z.string() }).nullable(),
+  diagnostics: obj({
+    cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),
+    processTree: z.array(processInfo).nullable(),
+  }),
+});
+
+const jobEntry = obj({
+  id: z.string(),
+  suite: z.string(),
+  outcome: z.enum([...jobStatus.options, 'flaky', 'skipped']),
+  result: jobResult.nullable(),
+  attempts: z.array(jobResult),
+  skipReason: z.string().optional(),
+  repeat: int().nonnegative().optional(),
+});
+
+/** The zod schema of a `ringfence.results/1` file; its output type is checked against RunReport. */
+export const runReportSchema = obj({
+  schema: z.literal(RESULTS_SCHEMA),
+  ringfence: obj({ version: z.string() }),
+  host: obj({
+    hostname: z.string(),
+    kernel: z.string(),
+    arch: z.string(),
+    cpus: int().nonnegative(),
+    cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),
+  }),
+  startedAt: isoDate(),
+  finishedAt: isoDate(),
+  wallMs: z.number(),
+  git: obj({ commit: z.string(), branch: z.string().nullable() }).nullable(),
+  manifest: obj({ file: z.string(), name: z.string() }).nullable(),
+  shard: obj({ index: int().nonnegative(), total: int().positive() }).nullable(),
+  limits: obj({ defaults: z.record(z.string(), z.unknown()), concurrency: int().positive() }),
+  interrupted: z.boolean(),
+  jobs: z.array(jobEntry),
+}) satisfies z.ZodType<RunReport>;
+
+/** `jobs[3].result.memory.peakBytes: Invalid input: expected number, received string` */
+function firstIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid';
+  let where = '';
+  for (const key of issue.path) {
+    where += typeof key === 'number' ? `[${key}]` : `${where ? '.' : ''}${String(key)}`;
+  }
+  return `${where || '(top level)'}: ${issue.message}`;
+}
+
+/**
+ * Writes the results file atomically (temp file + fsync + rename). The report is validated first:
+ * a file this function writes is always one readResultsFile accepts (a NaN would become `null`).
+ */
+export function writeResultsFile(file: string, report: RunReport): void {
+  const checked = runReportSchema.safeParse(report);
+  if (!checked.success) {
+    throw new Error(
+      `refusing to write ${file}: not a valid ${RESULTS_SCHEMA} report: ${firstIssue(checked.error)}`,
+    );
+  }
+  writeFileAtomic(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** Reads and validates a results file; throws an Error naming the file and the first bad field. */
+export function readResultsFile(file: string): RunReport {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(`cannot read results file ${file}: ${code} (${(err as Error).message})`, { cause: err });
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    const what = text.trim() === '' ? 'it is empty' : (err as Error).message;
+    throw new Error(`results file ${file} is not valid JSON (truncated or not a results file?): ${what}`, {
+      cause: err,
+    });
+  }
+  const found = (data as { schema?: unknown } | null)?.schema;
+  if (typeof found === 'string' && found !== RESULTS_SCHEMA) {
+    throw new Error(`results file ${file} has schema "${found}"; this ringfence reads ${RESULTS_SCHEMA}`);
+  }
+  const parsed = runReportSchema.safeParse(data);
+  if (!parsed.success) {
+    throw new Error(
+      `results file ${file} is not a valid ${RESULTS_SCHEMA} file: ${firstIssue(parsed.error)}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** The host part of a RunReport. `cgroupVersion` comes from the caller's cgroup detection. */
+export function hostInfo(cgroupVersion: 1 | 2 | null): RunReport['host'] {
+  return {
+    hostname: os.hostname(),
+    kernel: os.release(),
+    arch: os.arch(),
+    // what the jobs can actually use (CPU affinity included), not every CPU the machine has
+    cpus: os.availableParallelism(),
+    cgroupVersion,
+  };
+}
+
+function git(cwd: string, args: string[]): string | null {
+  try {
+    const out = execFileSync('git', args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 10_000,
+    }).trim();
+    return out === '' ? null : out;
+  } catch {
+    // not a repository, no commit yet, git missing (ENOENT), or cwd gone
+    return null;
+  }
+}
+
+/** Commit and branch of the repository at `cwd`; null when it is not one or git is missing. */
+export function gitInfo(cwd: string): RunReport['git'] {
+  const commit = git(cwd, ['rev-parse', 'HEAD']);
+  if (commit === null) return null;
+  const branch = git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']);
+  // a detached HEAD prints "HEAD": there is no branch to name
+  return { commit, branch: branch === 'HEAD' ? null : branch };
+}

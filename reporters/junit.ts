@@ -1,0 +1,290 @@
+// JUnit XML as Jenkins, GitLab and GitHub test reporters read it, built with junit-report-builder and
+// valid against the Jenkins xunit plugin's junit-10.xsd (../shared/schemas/junit-10.xsd). What that
+// schema allows decided the layout:
+//
+// - Resource figures go in the TESTSUITE's <properties>, one `ringfence.<id>.<figure>` per figure and
+//   job (`ringfence.<id>#<repeat>.<figure>` for entries of a repeated run): junit-10.xsd gives
+//   <testcase> no <properties> child, so per-testcase properties would not validate.
+// - Flaky jobs: the xsd does allow <flakyFailure> in a testcase, but junit-report-builder 5 has no way
+//   to emit it, so a flaky job is a passing testcase with `ringfence.<id>.flaky=true` and
+//   `ringfence.<id>.attempts=<n>`, and each failed attempt's reason is listed in its <system-out>.
+// - `aborted` is not a JUnit outcome: an aborted job is reported as <skipped message="aborted: …">.
+// - Two fix-ups of the builder's text, both outside CDATA and checked: it writes a `skipped` count on
+//   the root <testsuites>, which the xsd does not allow (removed); and its <skipped/> takes no
+//   message, so the message is added to each <skipped/> in document order.
+import jrb, { type Builder, type TestCase, type TestSuite } from 'junit-report-builder';
+import type { JobResult, ProcessInfo } from '../harness/result.js';
+import type { JobEntry, RunReport } from './types.js';
+import { writeFileAtomic } from './atomic.js';
+
+/** Each of system-out / system-err keeps at most the last this many bytes of the captured output. */
+export const MAX_OUTPUT_BYTES = 64 * 1024;
+
+// The package's types declare an ES default export, but its CommonJS file sets `module.exports` to the
+// builder itself, which is what Node's ESM import hands us; accept either shape.
+function isBuilder(x: unknown): x is Builder {
+  return (
+    typeof x === 'object' && x !== null && typeof (x as { newBuilder?: unknown }).newBuilder === 'function'
+  );
+}
+const imported: unknown = jrb;
+const rootBuilder: Builder = isBuilder(imported) ? imported : jrb.default;
+
+// ANSI / VT100 escape sequences: CSI (ESC [ … or the 8-bit CSI), OSC (ESC ] … BEL or ST), DCS/SOS/PM/APC
+// strings, and the two-or-three character ESC sequences (charset selection, keypad modes, RIS …).
+const ANSI =
+  // eslint-disable-next-line no-control-regex
+  /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b\n]*(?:\u0007|\u001b\\)?|[PX^_][^\u001b\n]*(?:\u001b\\)?|[ -/]*[0-~])|\u009b[0-?]*[ -/]*[@-~]/g;
+// Characters XML 1.0 forbids: C0 controls but \t \n \r, U+FFFE, U+FFFF, and (with the `u` flag, which
+// leaves well-formed surrogate pairs alone) lone surrogates.
+// eslint-disable-next-line no-control-regex
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udfff]/gu;
+
+/** Text made safe for any XML 1.0 attribute or text node: ANSI escapes stripped, forbidden chars removed. */
+export function xmlSafe(text: string): string {
+  return text.replace(ANSI, '').replace(NOT_XML, '');
+}
+
+/**
+ * Text for a CDATA section. junit-report-builder puts output in CDATA, and xmlbuilder splits only the
+ * FIRST `]]>` of a text; a second would end the section early and let job output become markup. So
+ * each `]]>` becomes `]]&gt;` (shown literally — the one change made to the job's text).
+ */
+function cdataSafe(text: string): string {
+  return xmlSafe(text).replaceAll(']]>', ']]&gt;');
+}
+
+/** The last `max` bytes of `text` (cut on a character boundary), with a line saying so when cut. */
+function keepTail(text: string, max: number, what: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  let start = bytes.length - max;
+  while (start < bytes.length && ((bytes[start] ?? 0) & 0xc0) === 0x80) start++;
+  return (
+    `[ringfence: ${what} cut to its last ${max / 1024} KiB: the first ${start} of ${bytes.length} bytes are not shown]\n` +
+    bytes.subarray(start).toString('utf8')
+  );
+}
+
+function mib(bytes: number): string {
+  return `${Math.round((bytes / 1024 ** 2) * 10) / 10} MiB`;
+}
+
+/** Seconds for a `time` attribute: millisecond precision, never exponent notation (the xsd's pattern). */
+function seconds(ms: number): number {
+  return Math.round(Math.max(0, ms)) / 1000;
+}
+
+/** `2024-05-01T12:00:00`: the surefire / Jenkins timestamp form (no zone), in UTC. */
+function timestamp(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? iso : new Date(ms).toISOString().slice(0, 19);
+}
+
+function oomMessage(r: JobResult): string {
+  const { limitBytes, peakBytes } = r.memory;
+  const peak = peakBytes === null ? '' : ` (peak ${mib(peakBytes)})`;
+  return limitBytes === null
+    ? `killed by the OOM killer with no memory limit set${peak}`
+    : `exceeded memory limit ${mib(limitBytes)}${peak}`;
+}
+
+/** `ringfence.<figure>` → value, for the figures the result has (nulls left out). */
+function figures(entry: JobEntry): [string, string | number][] {
+  const out: [string, string | number | null][] = [];
+  const r = entry.result;
+  if (r) {
+    out.push(
+      ['wall_ms', r.wallMs],
+      ['cpu.user_ms', r.cpu.userMs],
+      ['cpu.system_ms', r.cpu.systemMs],
+      ['cpu.total_ms', r.cpu.totalMs],
+      ['memory.peak_bytes', r.memory.peakBytes],
+      ['memory.limit_bytes', r.memory.limitBytes],
+      ['memory.oom_kills', r.memory.oomKills],
+      ['pids.peak', r.pids.peak],
+      ['pids.limit', r.pids.limit],
+      ['io.read_bytes', r.io?.readBytes ?? null],
+      ['io.write_bytes', r.io?.writeBytes ?? null],
+    );
+  }
+  out.push(['status', entry.outcome]);
+  if (entry.outcome === 'flaky') out.push(['flaky', 'true']);
+  if (entry.outcome === 'flaky' || entry.attempts.length > 1) out.push(['attempts', entry.attempts.length]);
+  return out.filter((f): f is [string, string | number] => f[1] !== null);
+}
+
+function processTreeText(tree: ProcessInfo[], status: string): string {
+  const lines = [
+    `--- ringfence: the job's processes when it was stopped (${status}) ---`,
+    `${'PID'.padStart(8)} ${'PPID'.padStart(8)} S ${'RSS'.padStart(11)} CMDLINE`,
+  ];
+  for (const p of tree) {
+    lines.push(
+      `${String(p.pid).padStart(8)} ${String(p.ppid).padStart(8)} ${p.state || '?'} ${mib(p.rssBytes).padStart(11)} ${p.cmdline}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function attemptsText(entry: JobEntry): string {
+  const n = entry.attempts.length;
+  const lines = [
+    entry.outcome === 'flaky'
+      ? `--- ringfence: flaky: passed on attempt ${n} of ${n}; the failed attempts were ---`
+      : `--- ringfence: ${n} attempts ---`,
+  ];
+  entry.attempts.forEach((a, i) => {
+    if (entry.outcome !== 'flaky' || a.status !== 'passed')
+      lines.push(`attempt ${i + 1}: ${a.status}: ${a.reason}`);
+  });
+  return lines.join('\n');
+}
+
+function systemOut(entry: JobEntry): string {
+  const r = entry.result;
+  const parts: string[] = [];
+  if (r && r.stdout !== '') parts.push(keepTail(xmlSafe(r.stdout), MAX_OUTPUT_BYTES, 'stdout'));
+  if (entry.attempts.length > 1) parts.push(attemptsText(entry));
+  if (r?.diagnostics.processTree?.length) parts.push(processTreeText(r.diagnostics.processTree, r.status));
+  return cdataSafe(parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
+}
+
+/** Sets the outcome on the testcase; returns the <skipped> message when it is skipped. */
+function setOutcome(tc: TestCase, entry: JobEntry): string | null {
+  const r = entry.result;
+  const fallback = r?.reason ?? entry.skipReason ?? entry.outcome;
+  switch (entry.outcome) {
+    case 'passed':
+    case 'flaky':
+      return null;
+    case 'failed':
+      tc.failure(xmlSafe(r?.exitCode != null ? `exited with code ${r.exitCode}` : fallback), 'exit');
+      return null;
+    case 'timeout':
+      tc.failure(xmlSafe(fallback), 'timeout');
+      return null;
+    case 'oom':
+      tc.failure(xmlSafe(r ? oomMessage(r) : fallback), 'oom');
+      return null;
+    case 'signaled':
+      tc.failure(xmlSafe(r?.signal ? `killed by ${r.signal}` : fallback), 'signal');
+      return null;
+    case 'error': {
+      const e = r?.error;
+      const detail = e ? `step: ${e.step}\ncode: ${e.code ?? '-'}\n${e.message}` : undefined;
+      tc.error(xmlSafe(fallback), 'error', detail === undefined ? undefined : cdataSafe(detail));
+      return null;
+    }
+    case 'skipped':
+      tc.skipped();
+      return xmlSafe(entry.skipReason ?? 'skipped');
+    case 'aborted':
+      // JUnit has no "aborted": the run was interrupted, so the job reads as skipped, and says why
+      tc.skipped();
+      return xmlSafe(`aborted: ${entry.skipReason ?? r?.reason ?? 'the run was interrupted'}`);
+  }
+}
+
+function addCase(suite: TestSuite, name: string, entry: JobEntry): string | null {
+  const r = entry.result;
+  const tc = suite
+    .testCase()
+    .className(xmlSafe(name))
+    .name(xmlSafe(entry.id))
+    .time(seconds(r?.wallMs ?? 0));
+  const skipMessage = setOutcome(tc, entry);
+  const out = systemOut(entry);
+  if (out !== '') tc.standardOutput(out);
+  if (r && r.stderr !== '')
+    tc.standardError(cdataSafe(keepTail(xmlSafe(r.stderr), MAX_OUTPUT_BYTES, 'stderr')));
+  return skipMessage;
+}
+
+function escapeAttr(value: string): string {
+  return value
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll('\t', '&#x9;')
+    .replaceAll('\n', '&#xA;')
+    .replaceAll('\r', '&#xD;');
+}
+
+/** The two fix-ups described at the top, applied outside CDATA sections only. */
+function fixUp(xml: string, skipMessages: string[]): string {
+  const rootAt = xml.indexOf('<testsuites');
+  const rootEnd = xml.indexOf('>', rootAt);
+  if (rootAt < 0 || rootEnd < 0) throw new Error('junit-report-builder wrote no <testsuites> root');
+  let out = xml.slice(0, rootAt) + xml.slice(rootAt, rootEnd).replace(/ skipped="\d+"/, '');
+  let at = rootEnd;
+  let n = 0;
+  for (;;) {
+    const skipped = xml.indexOf('<skipped/>', at);
+    const cdata = xml.indexOf('<![CDATA[', at);
+    if (cdata >= 0 && (skipped < 0 || cdata < skipped)) {
+      const end = xml.indexOf(']]>', cdata);
+      if (end < 0) throw new Error('junit-report-builder wrote an unterminated CDATA section');
+      out += xml.slice(at, end + 3);
+      at = end + 3;
+    } else if (skipped >= 0) {
+      const message = skipMessages[n++];
+      if (message === undefined)
+        throw new Error('junit-report-builder wrote more <skipped/> than ringfence asked');
+      out += `${xml.slice(at, skipped)}<skipped message="${escapeAttr(message)}"/>`;
+      at = skipped + '<skipped/>'.length;
+    } else break;
+  }
+  if (n !== skipMessages.length) {
+    throw new Error(
+      `junit-report-builder wrote ${n} <skipped/> where ringfence asked for ${skipMessages.length}`,
+    );
+  }
+  return out + xml.slice(at);
+}
+
+/** The report as a JUnit XML document: one <testsuite> per suite, one <testcase> per job entry. */
+export function renderJUnit(report: RunReport): string {
+  // a fresh builder per report: the package's default export is one shared, stateful instance
+  const b = rootBuilder.newBuilder();
+  b.name(xmlSafe(report.manifest?.name ?? 'ringfence'));
+
+  const suites = new Map<string, JobEntry[]>();
+  for (const entry of report.jobs) {
+    const list = suites.get(entry.suite);
+    if (list) list.push(entry);
+    else suites.set(entry.suite, [entry]);
+  }
+
+  const skipMessages: string[] = [];
+  for (const [name, entries] of suites) {
+    const starts = entries
+      .flatMap((e) => [...e.attempts, ...(e.result ? [e.result] : [])])
+      .map((r) => r.startedAt)
+      .filter((s) => !Number.isNaN(Date.parse(s)))
+      .sort((a, b2) => Date.parse(a) - Date.parse(b2));
+    const wallMs = entries.reduce((sum, e) => sum + Math.round(Math.max(0, e.result?.wallMs ?? 0)), 0);
+    const suite = b
+      .testSuite()
+      .name(xmlSafe(name))
+      .timestamp(timestamp(starts[0] ?? report.startedAt))
+      .time(wallMs / 1000);
+    for (const entry of entries) {
+      const key = entry.repeat === undefined ? entry.id : `${entry.id}#${entry.repeat}`;
+      for (const [figure, value] of figures(entry)) {
+        suite.property(xmlSafe(`ringfence.${key}.${figure}`), xmlSafe(String(value)));
+      }
+    }
+    for (const entry of entries) {
+      const message = addCase(suite, name, entry);
+      if (message !== null) skipMessages.push(message);
+    }
+  }
+  return `${fixUp(b.build(), skipMessages)}\n`;
+}
+
+/** Writes renderJUnit(report) to `file` atomically (temp file + fsync + rename). */
+export function writeJUnitFile(file: string, report: RunReport): void {
+  writeFileAtomic(file, renderJUnit(report));
+}

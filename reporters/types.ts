@@ -1,0 +1,46 @@
+// The JSON results schema of a run: the source of truth every other report (JUnit, Markdown, HTML)
+// and `ringfence merge` / `compare` read. Versioned by `schema`; fields are added, never renamed.
+import type { JobResult } from '../harness/result.js';
+
+export const RESULTS_SCHEMA = 'ringfence.results/1' as const;
+
+/**
+ * A job's outcome in a run: a JobResult status, or one only the runner can give — `flaky` (failed,
+ * then passed on a retry), `skipped` (a need did not pass, or --only left it out of this run's
+ * needs), `aborted` (the run was interrupted before or while it ran).
+ */
+export type JobOutcome = JobResult['status'] | 'flaky' | 'skipped';
+
+export interface JobEntry {
+  /** Stable id: the job name (manifest) or the test file path (Vitest). */
+  id: string;
+  /** The testsuite it belongs to (manifest name, or the Vitest project). */
+  suite: string;
+  outcome: JobOutcome;
+  /** The last attempt's result; null when the job never started (skipped, aborted before start). */
+  result: JobResult | null;
+  /** Every attempt, in order (retries of a flaky or failed job included). */
+  attempts: JobResult[];
+  /** Why it was skipped or aborted, in words. */
+  skipReason?: string;
+  /** Which of `repeat` runs this entry belongs to (0-based), when a run repeats jobs (ci --repeat). */
+  repeat?: number;
+}
+
+export interface RunReport {
+  schema: typeof RESULTS_SCHEMA;
+  ringfence: { version: string };
+  host: { hostname: string; kernel: string; arch: string; cpus: number; cgroupVersion: 1 | 2 | null };
+  startedAt: string;
+  finishedAt: string;
+  wallMs: number;
+  git: { commit: string; branch: string | null } | null;
+  /** The manifest this run came from; null for a Vitest run. */
+  manifest: { file: string; name: string } | null;
+  shard: { index: number; total: number } | null;
+  /** The defaults in force (JobSpecInput form) and the concurrency used. */
+  limits: { defaults: Record<string, unknown>; concurrency: number };
+  /** True when the run was interrupted (SIGINT/SIGTERM): unfinished jobs are `aborted`. */
+  interrupted: boolean;
+  jobs: JobEntry[];
+}
