@@ -45,13 +45,10 @@ export function pendingLauncherArgs(): string[] {
   ];
 }
 
-/** NUL-separated argv, an empty entry, then the environment: what wait_gate() parses. */
+/** NUL-terminated entries: the argument count, the arguments, the environment (apply_config parses it). */
 function configBlob(args: readonly string[], env: Readonly<Record<string, string>>): Buffer {
-  const entries = [
-    ...args.filter((arg) => !arg.startsWith('--gate-fd=')),
-    '',
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-  ];
+  const argv = args.filter((arg) => !arg.startsWith('--gate-fd='));
+  const entries = [String(argv.length), ...argv, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
   return Buffer.from(entries.map((entry) => `${entry}\0`).join(''), 'utf8');
 }
 
@@ -105,6 +102,7 @@ export function startLauncher(
     return childReads ? w : r;
   };
   let stdinFd: number;
+  let pid = 0;
   let stdinWriteEnd: number | null = null;
   let devNull: number | null = null;
   try {
@@ -123,7 +121,7 @@ export function startLauncher(
     const statusRead = pipe(false);
     const statusChild = childEnds[childEnds.length - 1] ?? -1;
 
-    const pid = spawnWithFds(file, [file, ...args], env, [
+    pid = spawnWithFds(file, [file, ...args], env, [
       stdinFd,
       stdoutChild,
       stderrChild,
@@ -131,8 +129,9 @@ export function startLauncher(
       statusChild,
       ...keepFds,
     ]);
-    for (const fd of childEnds) closeFd(fd);
+    for (const fd of childEnds.splice(0)) closeFd(fd);
     if (devNull !== null) fs.closeSync(devNull);
+    devNull = null;
 
     const stdout = readStream(stdoutRead);
     const stderr = readStream(stderrRead);
@@ -147,6 +146,9 @@ export function startLauncher(
         // a blocking pipe: a config longer than the pipe buffer is read by the launcher meanwhile
         const bytes = typeof data === 'string' ? Buffer.from(data) : data;
         for (let off = 0; bytes && off < bytes.length;) off += fs.writeSync(gateWrite, bytes, off);
+      } catch (error) {
+        // EPIPE: the launcher already exited (a bad argument, reported on its status pipe)
+        if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
       } finally {
         closeFd(gateWrite);
       }
@@ -183,8 +185,10 @@ export function startLauncher(
       },
     };
   } catch (error) {
-    for (const fd of [...childEnds, ...parentEnds]) closeFd(fd);
+    for (const fd of childEnds) closeFd(fd);
     if (devNull !== null) fs.closeSync(devNull);
+    // once spawned, the parent ends belong to their streams; the launcher exits on its closed gate
+    if (pid === 0) for (const fd of parentEnds) closeFd(fd);
     throw error;
   }
 }

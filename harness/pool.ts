@@ -1,5 +1,6 @@
 // Harness: many jobs in parallel, each through the one job lifecycle, on a piscina pool of worker
 // threads. A worker that dies turns its job into an `error` result and the pool carries on.
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +54,12 @@ export class Harness {
       // young generation keeps each thread's heap from growing to V8's default before it collects
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
+    // a worker that dies while idle surfaces here; its tasks already became error results
+    this.pool.on('error', (error: unknown) => {
+      process.stderr.write(
+        `ringfence: a worker thread died: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+    });
   }
 
   /** Resolves the spec against the defaults; throws InputError (before anything runs) when invalid. */
@@ -93,6 +100,8 @@ export class Harness {
     options: { signal?: AbortSignal; onProgress?: (event: ProgressEvent) => void } = {},
   ): Promise<JobResult[]> {
     const specs = inputs.map((input) => this.resolve(input));
+    // every job listens on the one signal
+    if (options.signal) setMaxListeners(0, options.signal);
     return Promise.all(
       specs.map(async (spec, index) => {
         const result = await this.run(spec, {
@@ -105,12 +114,19 @@ export class Harness {
     );
   }
 
-  /** Waits for running jobs, removes every worker's cgroups and spares, and stops the threads. */
+  /**
+   * Waits for running jobs, removes every worker's cgroups and spares, and stops the threads. Each
+   * worker must run one dispose task; a round in which a busy worker missed out is repeated.
+   */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      const barrier = new SharedArrayBuffer(4);
-      const task: DisposeTask = { kind: 'dispose', barrier, workers: this.pool.threads.length };
-      await Promise.allSettled(this.pool.threads.map(() => this.pool.run(task)));
+      const disposed = new Set<number>();
+      for (let round = 0; round < 5 && disposed.size < this.pool.threads.length; round++) {
+        const workers = this.pool.threads.length;
+        const task: DisposeTask = { kind: 'dispose', barrier: new SharedArrayBuffer(4), workers };
+        const answers = await Promise.allSettled(Array.from({ length: workers }, () => this.pool.run(task)));
+        for (const answer of answers) if (answer.status === 'fulfilled') disposed.add(answer.value as number);
+      }
       await this.pool.destroy();
     })();
     return this.closed;

@@ -74,6 +74,8 @@ interface Spare {
  */
 export class Sandbox {
   private static readonly perParent = new Map<string, Sandbox>();
+  /** Opening is async (the sweep): concurrent first jobs share one opening, not one Sandbox each. */
+  private static readonly opening = new Map<string, Promise<Sandbox>>();
   private static sweptScratch = false;
   private spare: Spare | null = null;
   /** A spare whose move into its cgroup is still in flight. */
@@ -89,20 +91,26 @@ export class Sandbox {
 
   private constructor(readonly driver: CgroupDriver) {}
 
-  static async get(cgroupParent: string | null): Promise<Sandbox> {
+  static get(cgroupParent: string | null): Promise<Sandbox> {
     const key = cgroupParent ?? '';
-    let sandbox = Sandbox.perParent.get(key);
-    if (!sandbox) {
-      const driver = openCgroupDriver(cgroupParent === null ? {} : { parent: cgroupParent });
-      await driver.sweepStale();
-      if (!Sandbox.sweptScratch) {
-        Sandbox.sweptScratch = true;
-        await sweepStaleScratch();
-      }
-      sandbox = new Sandbox(driver);
-      Sandbox.perParent.set(key, sandbox);
+    const open = Sandbox.perParent.get(key);
+    if (open) return Promise.resolve(open);
+    let opening = Sandbox.opening.get(key);
+    if (!opening) {
+      opening = (async () => {
+        const driver = openCgroupDriver(cgroupParent === null ? {} : { parent: cgroupParent });
+        await driver.sweepStale();
+        if (!Sandbox.sweptScratch) {
+          Sandbox.sweptScratch = true;
+          await sweepStaleScratch();
+        }
+        const sandbox = new Sandbox(driver);
+        Sandbox.perParent.set(key, sandbox);
+        return sandbox;
+      })().finally(() => Sandbox.opening.delete(key));
+      Sandbox.opening.set(key, opening);
     }
-    return sandbox;
+    return opening;
   }
 
   /**
@@ -110,7 +118,11 @@ export class Sandbox {
    * background. A failure only means no spare.
    */
   prepareSpare(): void {
-    prepareSpareScratch();
+    try {
+      prepareSpareScratch();
+    } catch {
+      // only an optimisation: the next job makes its own
+    }
     if (this.spare || this.pending) return;
     let cgroup: JobCgroup | null = null;
     let proc: LauncherProcess | null = null;
@@ -155,8 +167,12 @@ export class Sandbox {
   }
 
   private discard(spare: Spare): void {
-    spare.proc.cancelSync();
-    removeEmptyCgroupSync(spare.cgroup);
+    try {
+      spare.proc.cancelSync();
+      removeEmptyCgroupSync(spare.cgroup);
+    } catch (error) {
+      warnLeftover(spare.cgroup.paths.join(', '), error);
+    }
   }
 
   /** Ends the spare launcher and removes its cgroup, synchronously (exit handlers, tests). */
@@ -176,7 +192,7 @@ export class Sandbox {
         await scratch?.remove();
         this.removals.delete(entry);
       }
-    })();
+    })().catch((error: unknown) => warnLeftover([...(cgroup?.paths ?? []), scratch?.path].join(', '), error));
     this.removals.add(entry);
   }
 
@@ -206,8 +222,12 @@ export class Sandbox {
       sandbox.released = true;
       // removals still in flight at exit: finish them synchronously
       for (const { cgroup, scratch } of sandbox.removals) {
-        if (cgroup) removeEmptyCgroupSync(cgroup);
-        if (scratch) fs.rmSync(scratch.path, { recursive: true, force: true });
+        try {
+          if (cgroup) removeEmptyCgroupSync(cgroup);
+          if (scratch) fs.rmSync(scratch.path, { recursive: true, force: true });
+        } catch (error) {
+          warnLeftover([...(cgroup?.paths ?? []), scratch?.path].join(', '), error);
+        }
       }
       sandbox.removals.clear();
       try {
@@ -220,6 +240,16 @@ export class Sandbox {
   }
 }
 
+/**
+ * A directory ringfence could not remove: said once on stderr, never thrown from the background
+ * (that would crash a worker thread). The next start's sweep removes it once its owner is gone.
+ */
+function warnLeftover(what: string, error: unknown): void {
+  process.stderr.write(
+    `ringfence: could not remove ${what}: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+}
+
 function removeEmptyCgroupSync(cgroup: JobCgroup): void {
   for (const dir of cgroup.paths) {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -229,7 +259,7 @@ function removeEmptyCgroupSync(cgroup: JobCgroup): void {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') break;
-        if (code !== 'EBUSY') throw error;
+        if (code !== 'EBUSY' || attempt === 49) throw error;
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
       }
     }
@@ -302,8 +332,7 @@ class JobRun {
       return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
     }
     try {
-      this.scratch = createScratch(this.spec.user !== null || this.spec.userns);
-      return await this.runLauncher(launcher, this.cgroup, this.scratch, spare?.proc ?? null);
+      return await this.runLauncher(launcher, this.cgroup, spare?.proc ?? null);
     } finally {
       await this.cleanup();
     }
@@ -312,45 +341,64 @@ class JobRun {
   private async runLauncher(
     launcher: string,
     cgroup: JobCgroup,
-    scratch: Scratch,
     started: LauncherProcess | null,
   ): Promise<JobResult> {
     const { spec, options } = this;
-    const args = launcherArgs(
-      spec,
-      scratch.path,
-      spec.tmpSizeBytes === null ? exposeHiddenWorkdir(spec, scratch.path) : [],
-    );
-    let proc: LauncherProcess;
+    let proc: LauncherProcess | null = started;
+    let step = 'scratch';
+    // Until the gate opens nothing of the job exists: any failure here cancels the launcher (it exits
+    // at its closed gate) and is a result, never a launcher left waiting inside the cgroup.
     try {
-      proc = started ?? startLauncher(launcher, args, spec.env, spec.stdin, spec.keepFds);
+      this.scratch = createScratch(spec.user !== null || spec.userns);
+      const scratchPath = this.scratch.path;
+      const extraVolumes = spec.tmpSizeBytes === null ? exposeHiddenWorkdir(spec, scratchPath) : [];
+      const args = launcherArgs(spec, scratchPath, extraVolumes);
+      step = 'spawn launcher';
+      proc ??= startLauncher(launcher, args, spec.env, spec.stdin, spec.keepFds);
+      this.launcherPid = proc.pid;
+      const live = spec.passthrough || options.stdout || options.stderr;
+      this.stdout.attach(proc.stdout, live ? (options.stdout ?? process.stdout) : undefined);
+      this.stderr.attach(proc.stderr, live ? (options.stderr ?? process.stderr) : undefined);
+      proc.status.setEncoding('utf8');
+      proc.status.on('data', (text: string) => (this.statusText += text));
+      // a job that does not read all its stdin closes the pipe: that is its business, not an error here
+      proc.stdin?.on('error', () => undefined);
+      proc.stdin?.end(options.stdinData ?? '');
+      // (a spare launcher joined its cgroup when it was made)
+      step = 'join cgroup';
+      if (!started) cgroup.addProcess(proc.pid);
+      step = 'pidfd';
+      this.pidfd = Pidfd.open(proc.pid);
+      if (options.signal?.aborted) throw new AbortedBeforeStart();
+      step = 'release gate';
+      if (started) proc.releaseWithConfig(args, spec.env);
+      else proc.releaseGate();
     } catch (error) {
-      return failedToStart(spec, this.startedAt, 'spawn launcher', error, this.driver.version);
-    }
-    this.launcherPid = proc.pid;
-    const pid = proc.pid;
-    const live = spec.passthrough || options.stdout || options.stderr;
-    this.stdout.attach(proc.stdout, live ? (options.stdout ?? process.stdout) : undefined);
-    this.stderr.attach(proc.stderr, live ? (options.stderr ?? process.stderr) : undefined);
-    proc.status.setEncoding('utf8');
-    proc.status.on('data', (text: string) => (this.statusText += text));
-    if (proc.stdin) proc.stdin.end(options.stdinData ?? '');
-
-    // The launcher blocks on the gate: nothing of the job exists until it is in every hierarchy.
-    // (A spare launcher joined its cgroup when it was made.)
-    if (!started) {
-      try {
-        cgroup.addProcess(pid);
-      } catch (error) {
+      if (proc) {
         proc.cancel();
         await proc.exited;
-        return failedToStart(spec, this.startedAt, 'join cgroup', error, this.driver.version);
       }
+      const aborted = error instanceof AbortedBeforeStart;
+      // a launcher that exited on a bad argument said why on its status pipe: that is the cause
+      const fromLauncher = parseLauncherReports(this.statusText).find((r) => r.kind === 'error');
+      let cause = error;
+      if (fromLauncher?.kind === 'error') {
+        step = fromLauncher.step;
+        cause = Object.assign(new Error(`${fromLauncher.step}: ${fromLauncher.code}`), {
+          code: fromLauncher.code,
+        });
+      }
+      return failedToStart(
+        spec,
+        this.startedAt,
+        aborted ? 'abort' : step,
+        cause,
+        this.driver.version,
+        aborted ? 'aborted' : 'error',
+      );
     }
-    this.pidfd = Pidfd.open(pid);
+    const pid = proc.pid;
     const startedAt = performance.now();
-    if (started) proc.releaseWithConfig(args, spec.env);
-    else proc.releaseGate();
     // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
     if (options.prepareNext !== false) this.sandbox.prepareSpare();
 
@@ -359,6 +407,7 @@ class JobRun {
     this.timers.push(setInterval(() => this.poll(), POLL_MS));
     const onAbort = (): void => this.terminate('abort');
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (options.signal?.aborted) onAbort(); // aborted while the gate opened: the listener came too late
     options.onStart?.({
       launcherPid: pid,
       signal: (sig) => this.pidfd?.signal(sig),
@@ -552,6 +601,12 @@ function describe(status: JobStatus, f: Facts): string {
       return `aborted; killed ${f.killed} processes`;
     case 'error':
       return `could not start: ${f.error?.message ?? 'unknown error'}`;
+  }
+}
+
+class AbortedBeforeStart extends Error {
+  constructor() {
+    super('aborted before start');
   }
 }
 

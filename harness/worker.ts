@@ -2,7 +2,7 @@
 // arrive on a MessagePort (piscina's own abort terminates the thread, which would skip the freezer
 // path and the cleanup); a `dispose` task removes this thread's spares and cgroup parents before the
 // pool is destroyed.
-import type { MessagePort } from 'node:worker_threads';
+import { threadId, type MessagePort } from 'node:worker_threads';
 import type { JobResult } from './result.js';
 import { Sandbox, runJob } from './sandbox.js';
 import type { JobSpec } from './spec.js';
@@ -21,7 +21,7 @@ export interface DisposeTask {
   workers: number;
 }
 
-export default async function task(input: JobTask | DisposeTask): Promise<JobResult | null> {
+export default async function task(input: JobTask | DisposeTask): Promise<JobResult | number> {
   if (input.kind === 'dispose') return dispose(input);
   const controller = new AbortController();
   input.port.once('message', () => controller.abort());
@@ -33,7 +33,8 @@ export default async function task(input: JobTask | DisposeTask): Promise<JobRes
   }
 }
 
-async function dispose({ barrier, workers }: DisposeTask): Promise<null> {
+/** Returns this worker's threadId, so the pool can tell which workers are done. */
+async function dispose({ barrier, workers }: DisposeTask): Promise<number> {
   const arrived = new Int32Array(barrier);
   Atomics.add(arrived, 0, 1);
   // hold this worker until every worker has taken its dispose task (2 s at most)
@@ -42,5 +43,5 @@ async function dispose({ barrier, workers }: DisposeTask): Promise<null> {
   }
   await Sandbox.settle();
   Sandbox.disposeAll();
-  return null;
+  return threadId;
 }

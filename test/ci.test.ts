@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../reporters/types.js';
-import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
+import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
 const CLI = path.join(ROOT, 'dist', 'harness', 'cli', 'main.js');
-const XSD = path.resolve(ROOT, '..', 'shared', 'schemas', 'junit-10.xsd');
+const XSD = JUNIT_XSD;
 let dir: string;
 
 beforeAll(() => {

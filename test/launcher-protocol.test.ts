@@ -22,6 +22,7 @@ describe('launcher status protocol', () => {
       volumes: ['/tmp:/mnt:ro'],
       user: '1:2',
       nofile: 100,
+      workdir: '/',
     });
     const args = launcherArgs(spec, '/scratch');
     expect(args).toEqual(

@@ -1,6 +1,7 @@
 // Runs a manifest's jobs on a Harness: at most `concurrency` at once, each only after its needs
 // passed, retries for flaky ones, fail-fast and interruption. What it returns is one JobEntry per
 // job — every job accounted for, whether it ran, was skipped or was aborted.
+import { setMaxListeners } from 'node:events';
 import type { Harness } from '../pool.js';
 import type { JobResult } from '../result.js';
 import type { ManifestJob } from '../manifest/types.js';
@@ -32,6 +33,7 @@ export async function runScheduled(
   const waiting = new Set(jobs.map((job) => job.name));
   const running = new Map<string, Promise<void>>();
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every running job listens on it
   const onOuterAbort = (): void => stop.abort();
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
   if (options.signal?.aborted) stop.abort();
@@ -42,6 +44,16 @@ export async function runScheduled(
   };
 
   const runOne = async (job: ManifestJob): Promise<void> => {
+    try {
+      await attemptAll(job);
+    } catch (error) {
+      // a bug in a progress callback must not leave the other jobs running unwatched
+      stop.abort();
+      throw error;
+    }
+  };
+
+  const attemptAll = async (job: ManifestJob): Promise<void> => {
     const attempts: JobResult[] = [];
     for (let attempt = 1; attempt <= job.retries + 1; attempt++) {
       options.onEvent?.({ type: 'start', job, attempt });
@@ -102,7 +114,12 @@ export async function runScheduled(
         dispatch();
       } while (waiting.size !== before);
       if (running.size === 0) break;
-      await Promise.race(running.values());
+      try {
+        await Promise.race(running.values());
+      } catch (error) {
+        await Promise.allSettled(running.values()); // the rest end through the abort above
+        throw error;
+      }
     }
   } finally {
     options.signal?.removeEventListener('abort', onOuterAbort);

@@ -75,7 +75,13 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     }
     throw error;
   }
-  const harness = new Harness(p.concurrency === undefined ? {} : { concurrency: p.concurrency });
+  let harness: Harness;
+  try {
+    harness = new Harness(p.concurrency === undefined ? {} : { concurrency: p.concurrency });
+  } catch (error) {
+    process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
+    return 1;
+  }
   const interrupt = new AbortController();
   const onSignal = (): void => interrupt.abort();
   process.once('SIGINT', onSignal);

@@ -33,40 +33,41 @@
 extern char **environ;
 
 /*
- * Splits a config blob — argv entries, an empty entry, then environment entries, each
- * NUL-terminated — into a new argv (argv0 kept) and environ.
+ * Splits a config blob into a new argv (argv0 kept) and environ. The blob is NUL-terminated entries:
+ * first the number of arguments N in decimal, then N arguments, then environment entries. A count
+ * rather than a separator, because an argument may itself be empty.
  */
 static void apply_config(char *buf, size_t len, char *argv0, int *argc_out, char ***argv_out)
 {
-	size_t count = 0;
-	char **vec;
-	size_t n = 0;
-	bool in_env = false;
+	size_t count = 0, n = 0, i = 0;
+	char **vec, *end;
+	unsigned long nargs;
 
-	for (size_t i = 0; i < len; i++)
-		count += buf[i] == '\0';
+	for (size_t k = 0; k < len; k++)
+		count += buf[k] == '\0';
+	if (len == 0 || buf[len - 1] != '\0')
+		die_step(EINVAL, "config", "not NUL-terminated");
+	nargs = strtoul(buf, &end, 10);
+	if (*end != '\0' || nargs + 1 > count)
+		die_step(EINVAL, "config", "bad argument count");
+	i = strlen(buf) + 1;
 	vec = calloc(count + 3, sizeof(char *));
 	if (!vec)
 		die_step(ENOMEM, "config", NULL);
 	vec[n++] = argv0;
-	for (size_t i = 0; i < len;) {
-		char *entry = buf + i;
-		size_t l = strnlen(entry, len - i);
-
-		i += l + 1;
-		if (!in_env && l == 0) {
-			/* the environment goes into the same vector, after argv's NULL */
-			in_env = true;
-			*argc_out = (int)n;
-			vec[n++] = NULL;
-			environ = vec + n;
-			continue;
-		}
-		vec[n++] = entry;
+	for (unsigned long a = 0; a < nargs; a++) {
+		vec[n++] = buf + i;
+		i += strlen(buf + i) + 1;
+	}
+	*argc_out = (int)n;
+	/* the environment goes into the same vector, after argv's NULL */
+	vec[n++] = NULL;
+	environ = vec + n;
+	while (i < len) {
+		vec[n++] = buf + i;
+		i += strlen(buf + i) + 1;
 	}
 	vec[n] = NULL;
-	if (!in_env)
-		*argc_out = (int)n;
 	*argv_out = vec;
 }
 
@@ -219,12 +220,12 @@ int main(int argc, char **argv)
 
 	proto_init(o.status_fd);
 	if (err)
-		die_step(err, "args", o.status_fd < 0 ? why : NULL);
+		die_step(err, "args", why);
 	if (wait_gate(o.gate_fd, argv[0], &argc, &argv)) {
 		optind = 0; /* glibc: a full re-initialisation of getopt */
 		err = options_parse(argc, argv, &o, &why);
 		if (err)
-			die_step(err, "args", NULL);
+			die_step(err, "args", why);
 	}
 	tie_to_parent(o.parent_pid);
 	/* Keep the OOM killer on the job, never on its supervisors (root only). */

@@ -12,9 +12,10 @@ import { RESULTS_SCHEMA } from '../../reporters/types.js';
 import { gitInfo, hostInfo, readResultsFile, writeResultsFile } from '../../reporters/json.js';
 import { MAX_OUTPUT_BYTES, renderJUnit, writeJUnitFile, xmlSafe } from '../../reporters/junit.js';
 import { mergeReports } from '../../reporters/merge.js';
+import { JUNIT_XSD, SHARED_JUNIT_XSD, VENDORED_XSD } from '../support/sandbox.js';
 
 const MiB = 1024 ** 2;
-const XSD = path.resolve(import.meta.dirname, '../../../shared/schemas/junit-10.xsd');
+const XSD = JUNIT_XSD;
 
 // ---------------------------------------------------------------------------------------------
 // factory: JobResults as the sandbox produces them
@@ -244,6 +245,13 @@ function lsTemp(d: string): string[] {
 // ---------------------------------------------------------------------------------------------
 
 describe('JUnit', () => {
+  it('validates against the same schema as ../shared (the vendored copy is identical)', () => {
+    if (fs.existsSync(SHARED_JUNIT_XSD)) {
+      expect(fs.readFileSync(VENDORED_XSD, 'utf8')).toBe(fs.readFileSync(SHARED_JUNIT_XSD, 'utf8'));
+    }
+    expect(fs.existsSync(XSD)).toBe(true);
+  });
+
   it('writes every outcome as a file that validates against junit-10.xsd', () => {
     const file = validJUnit(everyOutcome());
     const tc = (id: string) => `//testcase[@name="${id}"]`;

@@ -27,6 +27,28 @@ describeSandbox('job lifecycle', () => {
     expect(result).toMatchObject({ status: 'signaled', signal: 'SIGSEGV', exitCode: null });
   });
 
+  it('passes empty arguments through, also to a launcher started ahead of its job', async () => {
+    // the second job runs on the spare launcher the first one left, which gets its argv via the gate
+    for (let i = 0; i < 2; i++) {
+      const result = await runJob({
+        command: ['printf', '%s|', '', 'x', ''],
+        extraEnv: { RF_PROBE: 'kept' },
+      });
+      expect(result.stdout).toBe('|x||');
+    }
+    const env = await runJob({ command: ['sh', '-c', 'echo "$RF_PROBE"'], extraEnv: { RF_PROBE: 'kept' } });
+    expect(env.stdout).toBe('kept\n');
+  });
+
+  it('a job aborted before it starts never runs', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const marker = path.join(os.tmpdir(), `rf-never-ran-${process.pid}`);
+    const result = await runJob({ command: ['touch', marker] }, { signal: controller.signal });
+    expect(result.status).toBe('aborted');
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   it('a missing program is an error naming the step and errno, not a failed job', async () => {
     const result = await runJob({ command: ['/no/such/program'] });
     expect(result.status).toBe('error');
@@ -83,6 +105,7 @@ describeSandbox('job lifecycle', () => {
           '-c',
           `echo data > /tmp/file; ln -s ${outside} /tmp/link-dir; ln -s ${outside}/keep.txt /tmp/link-file; ln -s / /tmp/root; ls /tmp | tr "\\n" " "`,
         ],
+        workdir: '/', // (a workdir under /tmp would add its mount point to the listing)
       });
       expect(result.stdout.trim().split(' ').sort()).toEqual(['file', 'link-dir', 'link-file', 'root']);
       expect(fs.readFileSync(path.join(outside, 'keep.txt'), 'utf8')).toBe('host data');
@@ -111,21 +134,24 @@ describeSandbox('job lifecycle', () => {
     const result = await runJob({
       command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=20 2>&1; exit 0'],
       tmpSize: '4m',
+      workdir: '/', // a checkout under /tmp could not be the workdir of a tmpfs /tmp
     });
     expect(result.stdout).toMatch(/No space left on device/);
   });
 
   it('--read-only makes the host filesystem read-only inside while /tmp stays writable', async () => {
+    const hostFile = `/var/tmp/rf-should-not-exist-${process.pid}`;
     const result = await runJob({
       command: [
         'sh',
         '-c',
-        `touch ${FIXTURES}/should-not-exist 2>/dev/null && echo wrote-host; touch /tmp/ok && echo wrote-tmp`,
+        `touch ${hostFile} 2>/dev/null && echo wrote-host; touch /tmp/ok && echo wrote-tmp`,
       ],
       readOnly: true,
+      workdir: '/',
     });
     expect(result.stdout.trim()).toBe('wrote-tmp');
-    expect(fs.existsSync(path.join(FIXTURES, 'should-not-exist'))).toBe(false);
+    expect(fs.existsSync(hostFile)).toBe(false);
   });
 
   it('--volume binds a host directory, read-only with :ro', async () => {

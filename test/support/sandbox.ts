@@ -11,6 +11,16 @@ import { launcherPath } from '../../harness/launcher.js';
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
 
+/**
+ * The JUnit schema every report must validate against: ../shared/schemas/junit-10.xsd where the
+ * project's shared folder sits beside the checkout (development, CI), else the identical copy in
+ * test/fixtures (a clone anywhere else); test/reporters checks the two are the same.
+ */
+const SHARED_XSD = path.resolve(ROOT, '..', 'shared', 'schemas', 'junit-10.xsd');
+export const VENDORED_XSD = path.join(ROOT, 'test', 'fixtures', 'junit-10.xsd');
+export const JUNIT_XSD = fs.existsSync(SHARED_XSD) ? SHARED_XSD : VENDORED_XSD;
+export const SHARED_JUNIT_XSD = SHARED_XSD;
+
 /** Why the sandbox cannot run here, or null when it can. */
 export function sandboxUnavailable(): string | null {
   if (process.platform !== 'linux') return 'not Linux';
