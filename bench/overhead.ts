@@ -5,33 +5,14 @@
 // made one pays for that teardown, so no contender may always follow the same one.
 // Prints medians and ratios.
 //   npm run bench -- [--runs 200]
-import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { execFileSync } from 'node:child_process';
+import { bwrapArgv, spawnAndWait, which } from './support.js';
 import { runJob } from '../harness/sandbox.js';
 import { resolveJobSpec } from '../harness/spec.js';
 
 const runsFlag = process.argv.indexOf('--runs');
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 200;
 const WARMUP = 10;
-
-function which(program: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-function spawnAndWait(argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}`)),
-    );
-  });
-}
 
 type Contender = { name: string; run: () => Promise<void> };
 
@@ -57,22 +38,7 @@ const bwrap = which('bwrap');
 if (bwrap) {
   contenders.push({
     name: 'bwrap',
-    run: () =>
-      spawnAndWait([
-        bwrap,
-        '--unshare-pid',
-        '--unshare-uts',
-        '--unshare-ipc',
-        '--unshare-net',
-        '--bind',
-        '/',
-        '/',
-        '--proc',
-        '/proc',
-        '--dev',
-        '/dev',
-        '/bin/true',
-      ]),
+    run: () => spawnAndWait(bwrapArgv(bwrap, ['/bin/true'])),
   });
 } else {
   console.log('bwrap not found (apt-get install bubblewrap): its column is left out');

@@ -2,8 +2,8 @@
 // sandbox and cgroup) beside bare child_process.spawn and bwrap with the same namespaces, the same
 // number at once, in one run. Prints jobs/s and ratios.
 //   npm run bench:throughput -- [--jobs 300] [--concurrency 2]
-import { execFileSync, spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { bwrapArgv, spawnAndWait, which } from './support.js';
 import { Harness } from '../harness/pool.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -12,24 +12,6 @@ const arg = (name: string, fallback: number): number => {
 };
 const JOBS = arg('--jobs', 300);
 const CONCURRENCY = arg('--concurrency', 2);
-
-function which(program: string): string | null {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${program}`], { encoding: 'utf8' }).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-function spawnAndWait(argv: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${argv.join(' ')} exited ${code}`)),
-    );
-  });
-}
 
 /** Runs `count` tasks, `concurrency` at a time; returns jobs per second. */
 async function rate(count: number, concurrency: number, task: () => Promise<void>): Promise<number> {
@@ -47,21 +29,7 @@ const rates = new Map<string, number>();
 rates.set('bare spawn', await rate(JOBS, CONCURRENCY, () => spawnAndWait(['/bin/true'])));
 const bwrap = which('bwrap');
 if (bwrap) {
-  const argv = [
-    bwrap,
-    '--unshare-pid',
-    '--unshare-uts',
-    '--unshare-ipc',
-    '--unshare-net',
-    '--bind',
-    '/',
-    '/',
-    '--proc',
-    '/proc',
-    '--dev',
-    '/dev',
-    '/bin/true',
-  ];
+  const argv = bwrapArgv(bwrap, ['/bin/true']);
   rates.set('bwrap', await rate(JOBS, CONCURRENCY, () => spawnAndWait(argv)));
 } else console.log('bwrap not found (apt-get install bubblewrap): its row is left out');
 const harness = new Harness({ concurrency: CONCURRENCY });
