@@ -1,6 +1,8 @@
 // Starts the launcher for one job: pipes for its stdio, its gate and its status line, then the
 // constant-cost spawn of native/spawn. The launcher blocks on the gate until released.
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { closeFd } from '../native/bindings.js';
@@ -191,4 +193,62 @@ export function startLauncher(
     if (pid === 0) for (const fd of parentEnds) closeFd(fd);
     throw error;
   }
+}
+
+/**
+ * Starts the launcher with a Node IPC channel at fd 3 that the job keeps (NODE_CHANNEL_FD=3 reaches
+ * it through the environment), for jobs that are Node workers talking to this process — the Vitest
+ * pool. child_process does the spawn here because only it can own the parent end of a Node channel;
+ * the gate and the status pipe sit at fds 4 and 5 (IPC_FD_LAYOUT).
+ */
+export function startLauncherWithIpc(
+  file: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+  serialization: 'json' | 'advanced',
+): LauncherProcess & { child: ChildProcess } {
+  const child = spawn(file, args, {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe', 'pipe'],
+    env,
+    serialization,
+    cwd: '/',
+    detached: true,
+  });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`cannot start ${file}`);
+  const gate = child.stdio[4] as Writable;
+  const status = (child.stdio as unknown as Readable[])[5] as Readable;
+  const stdout = child.stdout as Readable;
+  const stderr = child.stderr as Readable;
+  let gateOpen = true;
+  const closeGate = (data: string | Buffer | null): void => {
+    if (!gateOpen) return;
+    gateOpen = false;
+    gate.on('error', () => undefined); // EPIPE: the launcher already exited and said why
+    if (data) gate.end(data);
+    else gate.destroy();
+  };
+  const exited = new Promise<WaitStatus>((resolve) => {
+    child.once('close', (code, signal) =>
+      resolve(
+        code !== null
+          ? { code, signal: null }
+          : { code: null, signal: signal ? (os.constants.signals[signal] ?? 9) : 9 },
+      ),
+    );
+  });
+  return {
+    child,
+    pid,
+    stdout,
+    stderr,
+    status,
+    stdin: null,
+    releaseGate: () => closeGate('g'),
+    releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
+    cancel: () => closeGate(null),
+    exited,
+    cancelSync: () => closeGate(null),
+    setRef: () => undefined,
+  };
 }

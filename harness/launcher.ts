@@ -11,6 +11,24 @@ import type { JobSpec, Volume } from './spec.js';
 export const GATE_FD = 3;
 export const STATUS_FD = 4;
 
+/**
+ * Where the launcher finds its gate and status pipe, and which inherited fds the job keeps. The
+ * default puts the caller's keep-fds after the status pipe; a Node IPC job keeps its channel at fd 3
+ * (where NODE_CHANNEL_FD points), so the gate and status move up.
+ */
+export interface FdLayout {
+  gate: number;
+  status: number;
+  keep: number[];
+}
+
+export function defaultFdLayout(spec: JobSpec): FdLayout {
+  return { gate: GATE_FD, status: STATUS_FD, keep: spec.keepFds.map((_fd, i) => STATUS_FD + 1 + i) };
+}
+
+/** Node's IPC channel at fd 3, then the gate and the status pipe. */
+export const IPC_FD_LAYOUT: FdLayout = { gate: 4, status: 5, keep: [3] };
+
 export function launcherPath(): string {
   const fromEnv = process.env.RINGFENCE_LAUNCHER;
   if (fromEnv) return fromEnv;
@@ -47,10 +65,11 @@ export function launcherArgs(
   spec: JobSpec,
   scratchDir: string,
   extraVolumes: readonly Volume[] = [],
+  fds: FdLayout = defaultFdLayout(spec),
 ): string[] {
   const args = [
-    `--gate-fd=${GATE_FD}`,
-    `--status-fd=${STATUS_FD}`,
+    `--gate-fd=${fds.gate}`,
+    `--status-fd=${fds.status}`,
     `--parent-pid=${process.pid}`,
     `--hostname=${spec.hostname}`,
     `--net=${spec.network}`,
@@ -65,8 +84,7 @@ export function launcherArgs(
     args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
-  // the keep-fds are inherited at these same numbers, after the gate and status fds
-  spec.keepFds.forEach((_fd, i) => args.push(`--keep-fd=${STATUS_FD + 1 + i}`));
+  for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);
   args.push('--', ...spec.command);
   return args;
 }

@@ -1,16 +1,18 @@
 // The one job lifecycle (DESIGN.md, "The one path every job takes"): cgroup → scratch → launcher held
 // at the gate until it is inside the cgroup → wait for exit or a deadline → on a deadline freeze,
 // snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob().
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { Pidfd } from '../native/bindings.js';
 import { BoundedCapture } from './capture.js';
-import { pendingLauncherArgs, startLauncher, type LauncherProcess } from './launch.js';
+import { pendingLauncherArgs, startLauncher, startLauncherWithIpc, type LauncherProcess } from './launch.js';
 import { openCgroupDriver } from './cgroup/index.js';
 import { CgroupError, type CgroupDriver, type CgroupStats, type JobCgroup } from './cgroup/types.js';
 import { formatBytes, formatDuration } from './format.js';
 import {
+  IPC_FD_LAYOUT,
   exposeHiddenWorkdir,
   launcherArgs,
   launcherPath,
@@ -42,6 +44,11 @@ export interface RunOptions {
    * `ringfence run` turns it off: nothing would use the spare.
    */
   prepareNext?: boolean;
+  /**
+   * Give the job a Node IPC channel (fd 3, NODE_CHANNEL_FD) with this serialization; `onStart`'s
+   * `ipc` is then the ChildProcess to send() to and hear 'message' from. For Node workers (Vitest).
+   */
+  ipc?: 'json' | 'advanced';
   /** Called once the launcher runs, e.g. to forward this process's signals to it. */
   onStart?: (job: RunningJob) => void;
 }
@@ -53,6 +60,8 @@ export interface RunningJob {
   signal(signal: NodeJS.Signals): void;
   /** Ends the job now through the freezer path. */
   abort(): void;
+  /** With RunOptions.ipc: the channel to the job (send, 'message'). */
+  ipc: ChildProcess | null;
 }
 
 /** How often the CPU-time deadline, OOM counter and (where the kernel keeps no peak) the task count are read. */
@@ -286,6 +295,7 @@ class JobRun {
   private cgroup: JobCgroup | null = null;
   private scratch: Scratch | null = null;
   private launcherPid: number | null = null;
+  private ipc: ChildProcess | null = null;
   private pidfd: Pidfd | null = null;
   private termination: Termination | null = null;
   private killing: Promise<void> | null = null;
@@ -326,7 +336,7 @@ class JobRun {
     }
     let spare: Spare | null;
     try {
-      spare = await this.sandbox.takeSpare(this.spec);
+      spare = this.options.ipc ? null : await this.sandbox.takeSpare(this.spec);
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
     } catch (error) {
       return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
@@ -352,8 +362,13 @@ class JobRun {
       this.scratch = createScratch(spec.user !== null || spec.userns);
       const scratchPath = this.scratch.path;
       const extraVolumes = spec.tmpSizeBytes === null ? exposeHiddenWorkdir(spec, scratchPath) : [];
-      const args = launcherArgs(spec, scratchPath, extraVolumes);
+      const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined);
       step = 'spawn launcher';
+      if (options.ipc) {
+        const withIpc = startLauncherWithIpc(launcher, args, spec.env, options.ipc);
+        this.ipc = withIpc.child;
+        proc = withIpc;
+      }
       proc ??= startLauncher(launcher, args, spec.env, spec.stdin, spec.keepFds);
       this.launcherPid = proc.pid;
       const live = spec.passthrough || options.stdout || options.stderr;
@@ -412,6 +427,7 @@ class JobRun {
       launcherPid: pid,
       signal: (sig) => this.pidfd?.signal(sig),
       abort: onAbort,
+      ipc: this.ipc,
     });
 
     const exit = await proc.exited;
