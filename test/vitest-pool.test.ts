@@ -1,11 +1,23 @@
 // The Vitest pool as a user meets it: fixtures/vitest-demo run by Vitest's CLI with `pool: ringfence()`.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import type { RunReport } from '../reporters/types.js';
 import { expect, it } from 'vitest';
-import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
+import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
 describeSandbox('ringfence Vitest pool', () => {
   it('runs every demo file sandboxed: leak, hang and runaway fail with their cause, the rest pass', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-demo-'));
+    const json = path.join(dir, 'results.json');
+    const xml = path.join(dir, 'junit.xml');
+    // a Vitest started from inside a Vitest worker must not believe it is one (VITEST_*, TEST, NODE_ENV)
+    const env: Record<string, string | undefined> = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([key]) => !key.startsWith('VITEST') && key !== 'TEST' && key !== 'NODE_ENV',
+      ),
+    );
     const started = performance.now();
     const out = spawnSync(
       process.execPath,
@@ -19,7 +31,13 @@ describeSandbox('ringfence Vitest pool', () => {
         cwd: ROOT,
         encoding: 'utf8',
         timeout: 120_000,
-        env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+        env: {
+          ...env,
+          NO_COLOR: '1',
+          FORCE_COLOR: '0',
+          RINGFENCE_VITEST_JSON: json,
+          RINGFENCE_VITEST_JUNIT: xml,
+        },
       },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -36,6 +54,24 @@ describeSandbox('ringfence Vitest pool', () => {
     expect(output).toMatch(/Test Files\s+3 failed \| 2 passed \(5\)/);
     // host.test.ts asserts from inside that it sees no host process, only lo, its own hostname
     expect(output).toMatch(/✓ host\.test\.ts/);
+
+    // the reporter: each file's outcome and what its sandbox used, as JSON results and valid JUnit
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    const byFile = Object.fromEntries(report.jobs.map((job) => [job.id, job]));
+    expect(Object.fromEntries(report.jobs.map((job) => [job.id, job.outcome]))).toEqual({
+      'hang.test.ts': 'timeout',
+      'host.test.ts': 'passed',
+      'leak.test.ts': 'oom',
+      'pass.test.ts': 'passed',
+      'runaway.test.ts': 'timeout',
+    });
+    expect(byFile['leak.test.ts']?.result?.memory.peakBytes).toBe(256 * 1024 * 1024);
+    for (const job of report.jobs) expect(job.result?.memory.peakBytes).toBeGreaterThan(1024 * 1024);
+    const lint = spawnSync('xmllint', ['--noout', '--schema', JUNIT_XSD, xml], { encoding: 'utf8' });
+    expect(lint.status, lint.stderr).toBe(0);
+    for (const file of Object.keys(byFile))
+      expect(fs.readFileSync(xml, 'utf8')).toContain(`ringfence.${file}.memory.peak_bytes`);
+    fs.rmSync(dir, { recursive: true });
     expect(await leftovers({ strict: true })).toEqual(NO_LEFTOVERS);
   }, 120_000);
 });

@@ -12,7 +12,7 @@ import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
 import type { JobSpecInput } from '../spec.js';
 import { parseSize } from '../units.js';
-import { recordFile } from './results.js';
+import { recordFile, trackRun } from './results.js';
 
 export interface RingfenceVitestOptions {
   /** Memory cap per test file (default 1g). V8's heap is capped at 75% of it. */
@@ -125,6 +125,7 @@ class RingfencePoolWorker implements PoolWorker {
         started();
       },
     });
+    trackRun(this.run);
     void this.run.then((result) => this.ended_(result));
     // a sandbox that could not start resolves the run without ever calling onStart
     await Promise.race([running, this.run.then(() => undefined)]);
@@ -148,7 +149,7 @@ class RingfencePoolWorker implements PoolWorker {
    */
   private ended_(result: JobResult): void {
     this.ended = true;
-    for (const file of this.files) recordFile(file, result);
+    for (const file of this.files) recordFile(file, { result, stoppedByVitest: this.stopping });
     if (this.stopping) return;
     const project = this.poolOptions.project;
     const root = project.config.root;

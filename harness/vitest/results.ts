@@ -2,12 +2,28 @@
 // main one). Keyed by the file's absolute path, the stable id reports and `compare` match on.
 import type { JobResult } from '../result.js';
 
-const perFile = new Map<string, JobResult>();
-
-export function recordFile(file: string, result: JobResult): void {
-  perFile.set(file, result);
+export interface FileRecord {
+  result: JobResult;
+  /** Vitest itself stopped the worker (its normal end): the sandbox's SIGTERM is no verdict. */
+  stoppedByVitest: boolean;
 }
 
-export function fileResults(): ReadonlyMap<string, JobResult> {
+const perFile = new Map<string, FileRecord>();
+const running = new Set<Promise<unknown>>();
+
+export function recordFile(file: string, record: FileRecord): void {
+  perFile.set(file, record);
+}
+
+/** A worker's sandbox run, so the reporter can wait until every one has ended and been recorded. */
+export function trackRun(run: Promise<unknown>): void {
+  running.add(run);
+  void run.finally(() => running.delete(run));
+}
+
+/** Every file's record, once the sandboxes still ending (Vitest stops workers lazily) are done. */
+export async function fileResults(timeoutMs = 10_000): Promise<ReadonlyMap<string, FileRecord>> {
+  const timeout = new Promise((resolve) => setTimeout(resolve, timeoutMs).unref());
+  await Promise.race([Promise.allSettled([...running]), timeout]);
   return perFile;
 }
