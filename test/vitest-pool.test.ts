@@ -7,41 +7,69 @@ import type { RunReport } from '../reporters/types.js';
 import { expect, it } from 'vitest';
 import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
+const DEMO = path.join(ROOT, 'fixtures', 'vitest-demo');
+
+/** Runs Vitest's CLI on the demo; a Vitest started from inside a Vitest worker must not believe it is one. */
+function vitest(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): { status: number | null; output: string } {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('VITEST') && key !== 'TEST' && key !== 'NODE_ENV',
+    ),
+  );
+  const out = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', DEMO, ...args],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extraEnv },
+    },
+  );
+  return { status: out.status, output: out.stdout + out.stderr };
+}
+
 describeSandbox('ringfence Vitest pool', () => {
+  it('v8 coverage comes back from sandboxed files exactly as from the forks pool', () => {
+    const args = [
+      '--coverage',
+      '--coverage.provider=v8',
+      '--coverage.reporter=text',
+      '--coverage.include=sum.ts',
+      'pass.test.ts',
+    ];
+    const coverageLine = (output: string): string | undefined =>
+      /^\s*sum\.ts\s*\|.*$/m.exec(output)?.[0].trim();
+    const ours = vitest(args);
+    const forks = vitest([...args, '--pool', 'forks']);
+    expect(ours.status, ours.output).toBe(0);
+    expect(coverageLine(ours.output)).toMatch(/sum\.ts\s*\|\s*50\s*\|\s*100\s*\|\s*50\s*\|\s*50\s*\|\s*6/);
+    expect(coverageLine(ours.output)).toBe(coverageLine(forks.output));
+  });
+
+  it('--shard splits the files between runs', () => {
+    const files = ['pass.test.ts', 'host.test.ts'];
+    const ran = [1, 2].map((i) => vitest(['--shard', `${i}/2`, ...files]).output);
+    for (const output of ran) expect(output).toMatch(/Test Files\s+1 passed \(1\)/);
+    expect(
+      ran
+        .join('\n')
+        .match(/✓ (pass|host)\.test\.ts/g)
+        ?.sort(),
+    ).toEqual(['✓ host.test.ts', '✓ pass.test.ts']);
+  });
+
   it('runs every demo file sandboxed: leak, hang and runaway fail with their cause, the rest pass', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-demo-'));
     const json = path.join(dir, 'results.json');
     const xml = path.join(dir, 'junit.xml');
-    // a Vitest started from inside a Vitest worker must not believe it is one (VITEST_*, TEST, NODE_ENV)
-    const env: Record<string, string | undefined> = Object.fromEntries(
-      Object.entries(process.env).filter(
-        ([key]) => !key.startsWith('VITEST') && key !== 'TEST' && key !== 'NODE_ENV',
-      ),
-    );
     const started = performance.now();
-    const out = spawnSync(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
-        'run',
-        '--root',
-        path.join(ROOT, 'fixtures', 'vitest-demo'),
-      ],
-      {
-        cwd: ROOT,
-        encoding: 'utf8',
-        timeout: 120_000,
-        env: {
-          ...env,
-          NO_COLOR: '1',
-          FORCE_COLOR: '0',
-          RINGFENCE_VITEST_JSON: json,
-          RINGFENCE_VITEST_JUNIT: xml,
-        },
-      },
-    );
+    const out = vitest([], { RINGFENCE_VITEST_JSON: json, RINGFENCE_VITEST_JUNIT: xml });
     const seconds = (performance.now() - started) / 1000;
-    const output = out.stdout + out.stderr;
+    const output = out.output;
     expect(out.status, output).toBe(1);
     expect(seconds).toBeLessThan(60); // bounded: nothing hangs
     expect(output).toMatch(
