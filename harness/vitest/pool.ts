@@ -160,7 +160,8 @@ class RingfencePoolWorker implements PoolWorker {
       const id = generateFileHash(name, projectName);
       const error = { name: 'RingfenceError', message: `ringfence: ${name} was killed: ${cause}`, stack: '' };
       const failed = { state: 'fail', errors: [error], duration: result.wallMs };
-      if (!this.collected.has(id)) {
+      const collected = this.collected.has(id);
+      if (!collected) {
         const file: Record<string, unknown> = {
           id,
           name,
@@ -177,7 +178,12 @@ class RingfencePoolWorker implements PoolWorker {
         file.file = file;
         this.rpc('onCollected', [[file]]);
       }
-      this.rpc('onTaskUpdate', [[[id, failed, {}]], []]);
+      // the module's end event is what reporters print from (Vitest 5 relies on it): a file the worker
+      // had collected ends as a suite; one it never reached failed "early", as an import error does
+      this.rpc('onTaskUpdate', [
+        [[id, failed, {}]],
+        [[id, collected ? 'suite-finished' : 'suite-failed-early', undefined]],
+      ]);
     }
     this.events.emit('message', { __vitest_worker_response__: true, type: 'testfileFinished' });
   }
