@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { RunReport } from '../reporters/types.js';
-import { expect, it } from 'vitest';
+import { expect, it, onTestFinished } from 'vitest';
 import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
 const DEMO = path.join(ROOT, 'fixtures', 'vitest-demo');
@@ -64,6 +64,7 @@ describeSandbox('ringfence Vitest pool', () => {
 
   it('runs every demo file sandboxed: leak, hang and runaway fail with their cause, the rest pass', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-demo-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
     const json = path.join(dir, 'results.json');
     const xml = path.join(dir, 'junit.xml');
     const started = performance.now();
@@ -99,7 +100,6 @@ describeSandbox('ringfence Vitest pool', () => {
     expect(lint.status, lint.stderr).toBe(0);
     for (const file of Object.keys(byFile))
       expect(fs.readFileSync(xml, 'utf8')).toContain(`ringfence.${file}.memory.peak_bytes`);
-    fs.rmSync(dir, { recursive: true });
     expect(await leftovers({ strict: true })).toEqual(NO_LEFTOVERS);
   }, 120_000);
 });
