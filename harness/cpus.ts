@@ -1,15 +1,15 @@
 // How many CPUs this process may really use: the affinity mask (cpuset) and, unlike os.cpus(), its
 // own cgroup's CPU quota. A CI container limited to 2 CPUs on a 64-core host must not run 64 jobs.
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { detectCgroupHost } from './cgroup/detect.js';
+import { readOptional as readFileOrNull } from './cgroup/fsutil.js';
 
 function readOptional(file: string): string | null {
   try {
-    return fs.readFileSync(file, 'utf8').trim();
+    return readFileOrNull(file)?.trim() ?? null;
   } catch {
-    return null;
+    return null; // unreadable counts as unlimited: the quota only ever lowers the default
   }
 }
 

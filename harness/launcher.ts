@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { errnoName } from '../native/bindings.js';
+import { nativeBuild } from '../native/paths.js';
 import type { JobSpec, Volume } from './spec.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
@@ -30,22 +30,7 @@ export function defaultFdLayout(spec: JobSpec): FdLayout {
 export const IPC_FD_LAYOUT: FdLayout = { gate: 4, status: 5, keep: [3] };
 
 export function launcherPath(): string {
-  const fromEnv = process.env.RINGFENCE_LAUNCHER;
-  if (fromEnv) return fromEnv;
-  // harness/launcher.ts and dist/harness/launcher.js both sit two levels below the package root
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = path.join(dir, 'native', 'build', 'ringfence-launcher');
-    if (fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  return path.join(
-    path.dirname(fileURLToPath(import.meta.url)),
-    '..',
-    'native',
-    'build',
-    'ringfence-launcher',
-  );
+  return process.env.RINGFENCE_LAUNCHER || nativeBuild('ringfence-launcher');
 }
 
 /**

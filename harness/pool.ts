@@ -3,9 +3,9 @@
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import { packageRoot } from '../native/paths.js';
 import { usableCpus } from './cpus.js';
 import type { JobResult } from './result.js';
 import { failedToStart } from './sandbox.js';
@@ -25,10 +25,7 @@ export type ProgressEvent =
 
 /** The compiled worker: piscina loads plain JS, so from the TypeScript sources it is dist/'s. */
 function workerFile(): string {
-  const here = fileURLToPath(import.meta.url);
-  const sibling = path.join(path.dirname(here), 'worker.js');
-  if (fs.existsSync(sibling)) return sibling;
-  const built = path.resolve(path.dirname(here), '..', 'dist', 'harness', 'worker.js');
+  const built = path.join(packageRoot(), 'dist', 'harness', 'worker.js');
   if (fs.existsSync(built)) return built;
   throw new Error(`ringfence: ${built} is missing — run npm run build`);
 }

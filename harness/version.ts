@@ -1,20 +1,17 @@
-// ringfence's own version, read from the package.json above this file (source and dist sit at
-// different depths, so it is found by walking up rather than by a fixed relative path).
+// ringfence's own version, from the package.json at the package root.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../native/paths.js';
 
 function findVersion(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const file = path.join(dir, 'package.json');
-    if (fs.existsSync(file)) {
-      const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'ringfence' && pkg.version) return pkg.version;
-    }
-    dir = path.dirname(dir);
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
   }
-  return '0.0.0';
 }
 
 export const VERSION = findVersion();

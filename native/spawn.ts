@@ -1,10 +1,8 @@
 // koffi bindings to native/spawn/spawn.c (libringfence-spawn.so): a constant-cost spawn that does not
 // fork the Node process (see the C file for why), its reaper, and close-on-exec pipes.
 import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import fs from 'node:fs';
 import { SyscallError } from './bindings.js';
+import { nativeBuild } from './paths.js';
 
 type Koffi = typeof import('koffi');
 
@@ -26,16 +24,7 @@ interface SpawnLib {
 let lib: SpawnLib | null = null;
 
 export function spawnLibraryPath(): string {
-  // native/spawn.ts and dist/native/spawn.js: the build sits in native/build of the package root
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    const candidate = path.join(dir, 'native', 'build', 'libringfence-spawn.so');
-    if (fs.existsSync(candidate)) return candidate;
-    const sibling = path.join(dir, 'build', 'libringfence-spawn.so');
-    if (fs.existsSync(sibling)) return sibling;
-    dir = path.dirname(dir);
-  }
-  return path.join(path.dirname(fileURLToPath(import.meta.url)), 'build', 'libringfence-spawn.so');
+  return nativeBuild('libringfence-spawn.so');
 }
 
 function load(): SpawnLib {

@@ -6,9 +6,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../reporters/types.js';
-import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
+import {
+  CLI,
+  describeSandbox,
+  JUNIT_XSD,
+  leftovers,
+  NO_LEFTOVERS,
+  ringfence,
+  ROOT,
+} from './support/sandbox.js';
 
-const CLI = path.join(ROOT, 'dist', 'harness', 'cli', 'main.js');
 const XSD = JUNIT_XSD;
 let dir: string;
 
@@ -18,11 +25,6 @@ beforeAll(() => {
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function ringfence(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const out = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
-}
 
 function writeManifest(name: string, text: string): string {
   const file = path.join(dir, name);

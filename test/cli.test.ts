@@ -1,19 +1,17 @@
 // The CLI's acceptance behaviour, run as a user would (the built dist, through node), with the
 // exit statuses Docker and GNU timeout users expect.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, NO_LEFTOVERS, ROOT, describeSandbox, leftovers, pidAlive } from './support/sandbox.js';
-
-const CLI = path.join(ROOT, 'dist', 'harness', 'cli', 'main.js');
-
-function ringfence(...args: string[]): { status: number | null; stdout: string; stderr: string; ms: number } {
-  const start = performance.now();
-  const out = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
-  return { status: out.status, stdout: out.stdout, stderr: out.stderr, ms: performance.now() - start };
-}
+import {
+  describeSandbox,
+  FIXTURES,
+  leftovers,
+  NO_LEFTOVERS,
+  pidAlive,
+  ringfence,
+} from './support/sandbox.js';
 
 describe('ringfence CLI: bad input is refused with 125 before anything runs', () => {
   it.each([

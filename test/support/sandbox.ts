@@ -1,5 +1,6 @@
 // Shared by every test that needs the real sandbox: whether it can run here, and the leftovers check
 // (cgroups, launcher processes, scratch dirs, mounts) that every such test ends with.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,19 @@ import { launcherPath } from '../../harness/launcher.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
+export const CLI = path.join(ROOT, 'dist', 'harness', 'cli', 'main.js');
+
+/** The built CLI as a user runs it, from the repository root; `ms` is the whole command's wall time. */
+export function ringfence(...args: string[]): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+} {
+  const start = performance.now();
+  const out = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr, ms: performance.now() - start };
+}
 
 /**
  * The JUnit schema every report must validate against: ../shared/schemas/junit-10.xsd where the
