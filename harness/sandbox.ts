@@ -9,6 +9,7 @@ import { Pidfd } from '../native/bindings.js';
 import { BoundedCapture } from './capture.js';
 import { pendingLauncherArgs, startLauncher, startLauncherWithIpc, type LauncherProcess } from './launch.js';
 import { openCgroupDriver } from './cgroup/index.js';
+import { formatInstanceName, ownInstanceId } from './cgroup/instance.js';
 import { CgroupError, type CgroupDriver, type CgroupStats, type JobCgroup } from './cgroup/types.js';
 import { formatBytes, formatDuration } from './format.js';
 import {
@@ -26,6 +27,7 @@ import {
   createScratch,
   prepareSpareScratch,
   releaseSpareScratch,
+  removeInstanceScratch,
   sweepStaleScratch,
   type Scratch,
 } from './scratch.js';
@@ -97,6 +99,8 @@ export class Sandbox {
   }>();
   /** Set once disposed: a spare that finishes joining afterwards is discarded, not kept. */
   private released = false;
+  /** Jobs running now: what the exit handler must end and remove if the process exits under them. */
+  private readonly running = new Set<RunningEntry>();
 
   private constructor(readonly driver: CgroupDriver) {}
 
@@ -205,6 +209,12 @@ export class Sandbox {
     this.removals.add(entry);
   }
 
+  /** Marks a job's cgroup (and, once made, its scratch dir) as in use until the returned release is called. */
+  hold(entry: RunningEntry): () => void {
+    this.running.add(entry);
+    return () => this.running.delete(entry);
+  }
+
   /** Removes what was made ahead for the next job (synchronously). */
   static releaseSpares(): void {
     releaseSpareScratch();
@@ -239,6 +249,20 @@ export class Sandbox {
         }
       }
       sandbox.removals.clear();
+      // The process is exiting under running jobs (Ctrl-C of a test runner, process.exit): end them
+      // now, or their launchers would outlive us until PR_SET_PDEATHSIG fires and their directories
+      // would wait for the next start's sweep
+      for (const entry of sandbox.running) {
+        try {
+          killRunningSync(entry.cgroup);
+          removeEmptyCgroupSync(entry.cgroup);
+          const scratch = entry.scratch();
+          if (scratch) fs.rmSync(scratch.path, { recursive: true, force: true });
+        } catch (error) {
+          warnLeftover(entry.cgroup.paths.join(', '), error);
+        }
+      }
+      sandbox.running.clear();
       try {
         sandbox.driver.dispose();
       } catch {
@@ -259,6 +283,34 @@ function warnLeftover(what: string, error: unknown): void {
   );
 }
 
+/** A running job, as the exit handler sees it. */
+interface RunningEntry {
+  cgroup: JobCgroup;
+  scratch: () => Scratch | null;
+}
+
+/**
+ * SIGKILL to every process of the cgroup, then wait (briefly, synchronously: this runs in an exit
+ * handler) until it is empty. No freeze is needed here: the launcher and the job's init are among the
+ * processes, and the kernel ends a PID namespace whole when its init dies, forks in flight included.
+ */
+function killRunningSync(cgroup: JobCgroup, timeoutMs = 2000): void {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const pids = cgroup.procs();
+    if (pids.length === 0) return;
+    if (performance.now() > deadline) throw new Error(`${pids.length} processes still in the cgroup`);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+}
+
 function removeEmptyCgroupSync(cgroup: JobCgroup): void {
   for (const dir of cgroup.paths) {
     for (let attempt = 0; attempt < 50; attempt++) {
@@ -276,6 +328,30 @@ function removeEmptyCgroupSync(cgroup: JobCgroup): void {
 }
 
 process.once('exit', () => Sandbox.disposeAll());
+
+/**
+ * What a worker thread of this process left when it died mid-job (piscina replaces it; the job
+ * became an `error` result): its instance parent under each cgroup parent it may have used, the job
+ * cgroups in it (the launchers were tied to that thread and died with it; anything left is killed)
+ * and its scratch dirs. The stale sweep cannot take them while this process lives.
+ */
+export async function reapDeadThread(
+  threadId: number,
+  cgroupParents: Iterable<string | null>,
+): Promise<void> {
+  const instance = { ...ownInstanceId(), threadId };
+  const errors: unknown[] = [];
+  for (const parent of new Set(cgroupParents)) {
+    try {
+      const driver = openCgroupDriver(parent === null ? {} : { parent });
+      await driver.reapInstance(formatInstanceName(instance));
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  await removeInstanceScratch(instance);
+  if (errors.length > 0) throw errors[0];
+}
 
 /** Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input. */
 export async function runJob(input: JobSpecInput | JobSpec, options: RunOptions = {}): Promise<JobResult> {
@@ -341,10 +417,12 @@ class JobRun {
     } catch (error) {
       return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
     }
+    const release = this.sandbox.hold({ cgroup: this.cgroup, scratch: () => this.scratch });
     try {
       return await this.runLauncher(launcher, this.cgroup, spare?.proc ?? null);
     } finally {
       await this.cleanup();
+      release();
     }
   }
 

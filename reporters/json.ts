@@ -69,6 +69,16 @@ const jobEntry = obj({
   attempts: z.array(jobResult),
   skipReason: z.string().optional(),
   repeat: int().nonnegative().optional(),
+  tests: z
+    .array(
+      obj({
+        name: z.string(),
+        outcome: z.enum(['passed', 'failed', 'skipped']),
+        durationMs: z.number(),
+        message: z.string().optional(),
+      }),
+    )
+    .optional(),
 });
 
 /** The zod schema of a `ringfence.results/1` file; its output type is checked against RunReport. */

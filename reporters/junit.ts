@@ -14,7 +14,7 @@
 //   message, so the message is added to each <skipped/> in document order.
 import jrb, { type Builder, type TestCase, type TestSuite } from 'junit-report-builder';
 import type { JobResult, ProcessInfo } from '../harness/result.js';
-import type { JobEntry, RunReport } from './types.js';
+import type { JobEntry, RunReport, TestCaseEntry } from './types.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** Each of system-out / system-err keeps at most the last this many bytes of the captured output. */
@@ -201,6 +201,42 @@ function addCase(suite: TestSuite, name: string, entry: JobEntry): string | null
   return skipMessage;
 }
 
+/**
+ * A job that knows its tests (a Vitest file) becomes one <testcase> per test, classname = the job's id
+ * (the file, as Vitest's own JUnit reporter does). The sandbox's output, process tree and stderr go
+ * with the first test that failed (the one a kill ended, when the sandbox ended the file), else the
+ * first test. Returns the <skipped> messages in document order.
+ */
+function addTestCases(suite: TestSuite, entry: JobEntry, tests: TestCaseEntry[]): string[] {
+  const r = entry.result;
+  const skipMessages: string[] = [];
+  const carrier = Math.max(
+    0,
+    tests.findIndex((t) => t.outcome === 'failed'),
+  );
+  tests.forEach((test, i) => {
+    const tc = suite
+      .testCase()
+      .className(xmlSafe(entry.id))
+      .name(xmlSafe(test.name))
+      .time(seconds(test.durationMs));
+    if (test.outcome === 'failed') {
+      // a failure the sandbox caused is typed by its outcome (oom, timeout …), a test's own as assertion
+      const sandboxEnded = !['passed', 'failed', 'flaky', 'skipped'].includes(entry.outcome);
+      tc.failure(xmlSafe(test.message ?? 'failed'), sandboxEnded ? entry.outcome : 'assertion');
+    } else if (test.outcome === 'skipped') {
+      tc.skipped();
+      skipMessages.push(xmlSafe(test.message ?? 'skipped'));
+    }
+    if (i !== carrier) return;
+    const out = systemOut(entry);
+    if (out !== '') tc.standardOutput(out);
+    if (r && r.stderr !== '')
+      tc.standardError(cdataSafe(keepTail(xmlSafe(r.stderr), MAX_OUTPUT_BYTES, 'stderr')));
+  });
+  return skipMessages;
+}
+
 function escapeAttr(value: string): string {
   return value
     .replaceAll('&', '&amp;')
@@ -244,7 +280,10 @@ function fixUp(xml: string, skipMessages: string[]): string {
   return out + xml.slice(at);
 }
 
-/** The report as a JUnit XML document: one <testsuite> per suite, one <testcase> per job entry. */
+/**
+ * The report as a JUnit XML document: one <testsuite> per suite, one <testcase> per job entry — or per
+ * test, for an entry that lists its tests.
+ */
 export function renderJUnit(report: RunReport): string {
   // a fresh builder per report: the package's default export is one shared, stateful instance
   const b = rootBuilder.newBuilder();
@@ -277,6 +316,10 @@ export function renderJUnit(report: RunReport): string {
       }
     }
     for (const entry of entries) {
+      if (entry.tests?.length) {
+        skipMessages.push(...addTestCases(suite, entry, entry.tests));
+        continue;
+      }
       const message = addCase(suite, name, entry);
       if (message !== null) skipMessages.push(message);
     }

@@ -25,6 +25,18 @@ export interface JobEntry {
   skipReason?: string;
   /** Which of `repeat` runs this entry belongs to (0-based), when a run repeats jobs (ci --repeat). */
   repeat?: number;
+  /** The test cases inside the job, where the runner knows them (a Vitest file's tests). */
+  tests?: TestCaseEntry[];
+}
+
+/** One test inside a job (a Vitest test): JUnit writes each as its own <testcase>. */
+export interface TestCaseEntry {
+  /** The describe blocks and the test's own name, joined by " > " as Vitest prints them. */
+  name: string;
+  outcome: 'passed' | 'failed' | 'skipped';
+  durationMs: number;
+  /** Why it failed or was skipped. */
+  message?: string;
 }
 
 export interface RunReport {

@@ -5,32 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RunReport } from '../reporters/types.js';
 import { expect, it, onTestFinished } from 'vitest';
-import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
-
-const DEMO = path.join(ROOT, 'fixtures', 'vitest-demo');
-
-/** Runs Vitest's CLI on the demo; a Vitest started from inside a Vitest worker must not believe it is one. */
-function vitest(
-  args: string[],
-  extraEnv: Record<string, string> = {},
-): { status: number | null; output: string } {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([key]) => !key.startsWith('VITEST') && key !== 'TEST' && key !== 'NODE_ENV',
-    ),
-  );
-  const out = spawnSync(
-    process.execPath,
-    [path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--root', DEMO, ...args],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extraEnv },
-    },
-  );
-  return { status: out.status, output: out.stdout + out.stderr };
-}
+import { JUNIT_XSD, NO_LEFTOVERS, describeSandbox, leftovers } from './support/sandbox.js';
+import { vitestRun } from './support/vitest.js';
 
 describeSandbox('ringfence Vitest pool', () => {
   it('v8 coverage comes back from sandboxed files exactly as from the forks pool', () => {
@@ -43,8 +19,8 @@ describeSandbox('ringfence Vitest pool', () => {
     ];
     const coverageLine = (output: string): string | undefined =>
       /^\s*sum\.ts\s*\|.*$/m.exec(output)?.[0].trim();
-    const ours = vitest(args);
-    const forks = vitest([...args, '--pool', 'forks']);
+    const ours = vitestRun(args);
+    const forks = vitestRun([...args, '--pool', 'forks']);
     expect(ours.status, ours.output).toBe(0);
     expect(coverageLine(ours.output)).toMatch(/sum\.ts\s*\|\s*50\s*\|\s*100\s*\|\s*50\s*\|\s*50\s*\|\s*6/);
     expect(coverageLine(ours.output)).toBe(coverageLine(forks.output));
@@ -52,7 +28,7 @@ describeSandbox('ringfence Vitest pool', () => {
 
   it('--shard splits the files between runs', () => {
     const files = ['pass.test.ts', 'host.test.ts'];
-    const ran = [1, 2].map((i) => vitest(['--shard', `${i}/2`, ...files]).output);
+    const ran = [1, 2].map((i) => vitestRun(['--shard', `${i}/2`, ...files]).output);
     for (const output of ran) expect(output).toMatch(/Test Files\s+1 passed \(1\)/);
     expect(
       ran
@@ -68,7 +44,7 @@ describeSandbox('ringfence Vitest pool', () => {
     const json = path.join(dir, 'results.json');
     const xml = path.join(dir, 'junit.xml');
     const started = performance.now();
-    const out = vitest([], { RINGFENCE_VITEST_JSON: json, RINGFENCE_VITEST_JUNIT: xml });
+    const out = vitestRun([], { RINGFENCE_VITEST_JSON: json, RINGFENCE_VITEST_JUNIT: xml });
     const seconds = (performance.now() - started) / 1000;
     const output = out.output;
     expect(out.status, output).toBe(1);
@@ -98,8 +74,21 @@ describeSandbox('ringfence Vitest pool', () => {
     for (const job of report.jobs) expect(job.result?.memory.peakBytes).toBeGreaterThan(1024 * 1024);
     const lint = spawnSync('xmllint', ['--noout', '--schema', JUNIT_XSD, xml], { encoding: 'utf8' });
     expect(lint.status, lint.stderr).toBe(0);
-    for (const file of Object.keys(byFile))
-      expect(fs.readFileSync(xml, 'utf8')).toContain(`ringfence.${file}.memory.peak_bytes`);
+    const junit = fs.readFileSync(xml, 'utf8');
+    for (const file of Object.keys(byFile)) expect(junit).toContain(`ringfence.${file}.memory.peak_bytes`);
+    // a <testcase> per Vitest test, named as Vitest names it; a killed file's test fails of the kill
+    expect(byFile['pass.test.ts']?.tests?.map((test) => [test.name, test.outcome])).toEqual([
+      ['sum > adds', 'passed'],
+      ['sum > adds negative numbers', 'passed'],
+    ]);
+    expect(junit).toMatch(/<testcase classname="pass\.test\.ts" name="sum > adds" time="[\d.]+"\/>/);
+    expect(junit).toMatch(/<testcase classname="pass\.test\.ts" name="sum > adds negative numbers"/);
+    expect(junit).toMatch(
+      /<testcase classname="leak\.test\.ts" name="leaks" time="[\d.]+">\s*<failure message="ringfence: leak\.test\.ts was killed: memory limit 256 MiB reached \(OOM kill, peak \d+ MiB\)" type="oom"/,
+    );
+    expect(junit).toMatch(
+      /<testcase classname="hang\.test\.ts" name="hangs"[^>]*>\s*<failure [^>]*type="timeout"/,
+    );
     expect(await leftovers({ strict: true })).toEqual(NO_LEFTOVERS);
   }, 120_000);
 });

@@ -12,7 +12,7 @@ import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
 import type { JobSpecInput } from '../spec.js';
 import { parseSize } from '../units.js';
-import { recordFile, trackRun } from './results.js';
+import { killedMessage, recordFile, trackRun } from './results.js';
 
 export interface RingfenceVitestOptions {
   /** Memory cap per test file (default 1g). V8's heap is capped at 75% of it. */
@@ -154,11 +154,10 @@ class RingfencePoolWorker implements PoolWorker {
     const project = this.poolOptions.project;
     const root = project.config.root;
     const projectName = project.config.name ?? '';
-    const cause = describeEnd(result);
     for (const filepath of this.files) {
       const name = path.relative(root, filepath);
       const id = generateFileHash(name, projectName);
-      const error = { name: 'RingfenceError', message: `ringfence: ${name} was killed: ${cause}`, stack: '' };
+      const error = { name: 'RingfenceError', message: killedMessage(name, result), stack: '' };
       const failed = { state: 'fail', errors: [error], duration: result.wallMs };
       const collected = this.collected.has(id);
       if (!collected) {
@@ -191,18 +190,5 @@ class RingfencePoolWorker implements PoolWorker {
   /** A birpc event as the worker would have sent it. */
   private rpc(method: string, args: unknown[]): void {
     this.events.emit('message', { t: 'q', m: method, a: args });
-  }
-}
-
-function describeEnd(result: JobResult): string {
-  const mib = (bytes: number | null): string =>
-    bytes === null ? 'unknown' : `${Math.round(bytes / 1024 / 1024)} MiB`;
-  switch (result.status) {
-    case 'oom':
-      return `memory limit ${mib(result.memory.limitBytes)} reached (OOM kill, peak ${mib(result.memory.peakBytes)})`;
-    case 'timeout':
-      return result.reason;
-    default:
-      return result.reason;
   }
 }

@@ -5,24 +5,29 @@
 //   reporters: ['default', new RingfenceReporter({ json: 'ringfence.json', junit: 'ringfence.xml' })]
 import os from 'node:os';
 import path from 'node:path';
-import type { Reporter, TestModule } from 'vitest/node';
+import type { Reporter, TestModule, Vitest } from 'vitest/node';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { writeJUnitFile } from '../../reporters/junit.js';
-import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';
+import { RESULTS_SCHEMA, type JobEntry, type RunReport, type TestCaseEntry } from '../../reporters/types.js';
 import { VERSION } from '../version.js';
-import { fileResults } from './results.js';
+import { fileResults, killedMessage, type FileRecord } from './results.js';
 
 export interface RingfenceReporterOptions {
-  /** Write the JSON results here. */
+  /** Write the JSON results here (relative to Vitest's root, as Vitest's own outputFile). */
   json?: string;
-  /** Write JUnit XML here. */
+  /** Write JUnit XML here: a <testcase> per test, each file's ringfence.* figures on the testsuite. */
   junit?: string;
 }
 
 export class RingfenceReporter implements Reporter {
   private startedAt = new Date();
+  private root = process.cwd();
 
   constructor(private readonly options: RingfenceReporterOptions = {}) {}
+
+  onInit(vitest: Vitest): void {
+    this.root = vitest.config.root;
+  }
 
   onTestRunStart(): void {
     this.startedAt = new Date();
@@ -50,6 +55,7 @@ export class RingfenceReporter implements Reporter {
         outcome,
         result,
         attempts: result ? [result] : [],
+        tests: testsOf(module, record),
         ...(outcome === 'skipped' ? { skipReason: 'skipped by Vitest' } : {}),
       };
     });
@@ -67,9 +73,43 @@ export class RingfenceReporter implements Reporter {
       interrupted: false,
       jobs,
     };
-    if (this.options.json) writeResultsFile(path.resolve(this.options.json), report);
-    if (this.options.junit) writeJUnitFile(path.resolve(this.options.junit), report);
+    if (this.options.json) writeResultsFile(path.resolve(this.root, this.options.json), report);
+    if (this.options.junit) writeJUnitFile(path.resolve(this.root, this.options.junit), report);
   }
+}
+
+/**
+ * The file's tests as Vitest saw them. When the sandbox ended the file (OOM kill, timeout, crash),
+ * every test that had not finished failed of that, with the same message Vitest prints for the file.
+ */
+function testsOf(module: TestModule, record: FileRecord | undefined): TestCaseEntry[] {
+  const killed = record && !record.stoppedByVitest && record.result.status !== 'passed';
+  const killMessage = killed ? killedMessage(module.relativeModuleId, record.result) : undefined;
+  return [...module.children.allTests()].map((test) => {
+    const result = test.result();
+    const durationMs = test.diagnostic()?.duration ?? 0;
+    switch (result.state) {
+      case 'passed':
+        return { name: test.fullName, outcome: 'passed', durationMs };
+      case 'skipped':
+        return { name: test.fullName, outcome: 'skipped', durationMs, message: result.note ?? 'skipped' };
+      case 'failed':
+        return {
+          name: test.fullName,
+          outcome: 'failed',
+          durationMs,
+          message: result.errors[0]?.message ?? 'failed',
+        };
+      case 'pending':
+        // still running when the file ended: it ran for as long as the file's sandbox did
+        return {
+          name: test.fullName,
+          outcome: 'failed',
+          durationMs: killed ? record.result.wallMs : durationMs,
+          message: killMessage ?? 'did not finish',
+        };
+    }
+  });
 }
 
 export default RingfenceReporter;

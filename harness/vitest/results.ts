@@ -27,3 +27,14 @@ export async function fileResults(timeoutMs = 10_000): Promise<ReadonlyMap<strin
   await Promise.race([Promise.allSettled([...running]), timeout]);
   return perFile;
 }
+
+/** Why the sandbox ended a file, as Vitest prints it: `ringfence: leak.test.ts was killed: memory limit …`. */
+export function killedMessage(file: string, result: JobResult): string {
+  const mib = (bytes: number | null): string =>
+    bytes === null ? 'unknown' : `${Math.round(bytes / 1024 / 1024)} MiB`;
+  const cause =
+    result.status === 'oom'
+      ? `memory limit ${mib(result.memory.limitBytes)} reached (OOM kill, peak ${mib(result.memory.peakBytes)})`
+      : result.reason;
+  return `ringfence: ${file} was killed: ${cause}`;
+}

@@ -391,6 +391,46 @@ describe('JUnit', () => {
     }
   });
 
+  it('writes a <testcase> per test for an entry that lists its tests (a Vitest file)', () => {
+    const killed = results.timeout({ stdout: 'file output', stderr: 'file stderr' });
+    const report = runReport([
+      entry('math.test.ts', 'passed', results.passed(), {
+        suite: 'vitest',
+        tests: [
+          { name: 'sum > adds', outcome: 'passed', durationMs: 4 },
+          {
+            name: 'sum > <b>"odd"</b> & \u0007',
+            outcome: 'failed',
+            durationMs: 12,
+            message: 'expected 3 to be 4',
+          },
+          { name: 'sum > later', outcome: 'skipped', durationMs: 0, message: 'todo' },
+        ],
+      }),
+      entry('hang.test.ts', 'timeout', killed, {
+        suite: 'vitest',
+        tests: [{ name: 'hangs', outcome: 'failed', durationMs: 3000, message: 'ringfence: killed' }],
+      }),
+    ]);
+    const file = validJUnit(report);
+    expect(xpath(file, 'count(//testcase)')).toBe('4');
+    expect(xpath(file, 'string(//testcase[@classname="math.test.ts"][2]/@name)')).toBe(
+      'sum > <b>"odd"</b> & ',
+    );
+    expect(xpath(file, 'string(//testcase[@classname="math.test.ts"][2]/failure/@type)')).toBe('assertion');
+    expect(xpath(file, 'string(//testcase[@classname="math.test.ts"][2]/failure/@message)')).toBe(
+      'expected 3 to be 4',
+    );
+    expect(xpath(file, 'string(//testcase[@classname="math.test.ts"][3]/skipped/@message)')).toBe('todo');
+    // the sandbox's end is the failure's type, and its output goes with the test it ended
+    expect(xpath(file, 'string(//testcase[@classname="hang.test.ts"]/failure/@type)')).toBe('timeout');
+    expect(xpath(file, 'string(//testcase[@classname="hang.test.ts"]/system-err)')).toBe('file stderr');
+    expect(xpath(file, 'string(//testcase[@classname="hang.test.ts"]/@time)')).toBe('3');
+    // the file's figures stay on the testsuite, once per file
+    expect(xpath(file, 'count(//property[@name="ringfence.math.test.ts.memory.peak_bytes"])')).toBe('1');
+    expect(xpath(file, 'string(//testsuite/@tests)')).toBe('4');
+  });
+
   it('uses a fresh builder per report and writes plain decimal times', () => {
     const a = runReport([entry('only-a', 'passed', results.passed({ wallMs: 0.0000001 }))]);
     const b = runReport([entry('only-b', 'passed', results.passed({ wallMs: 1e7 }))]);

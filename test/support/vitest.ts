@@ -1,0 +1,84 @@
+// Running Vitest's own CLI from a test, as a user would: fixtures/vitest-demo or a project of its own.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { launcherPath } from '../../harness/launcher.js';
+import { ROOT } from './sandbox.js';
+
+export const DEMO = path.join(ROOT, 'fixtures', 'vitest-demo');
+const VITEST_BIN = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+
+/** This process's environment less what makes a Vitest started from inside a Vitest worker believe it is one. */
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !key.startsWith('VITEST') && key !== 'TEST' && key !== 'NODE_ENV',
+    ),
+  );
+  return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
+}
+
+/** `vitest run --root DEMO ...args`, to its end. */
+export function vitestRun(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): { status: number | null; output: string } {
+  const out = spawnSync(process.execPath, [VITEST_BIN, 'run', '--root', DEMO, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: cleanEnv(extraEnv),
+  });
+  return { status: out.status, output: out.stdout + out.stderr };
+}
+
+export interface LiveVitest {
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Vitest's CLI started in the background (`args` as given: `run …` or `--watch …`). */
+export function vitestStart(args: string[], cwd = ROOT): LiveVitest {
+  const child = spawn(process.execPath, [VITEST_BIN, ...args], {
+    cwd,
+    env: cleanEnv({}),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => text, exited };
+}
+
+/** Pids of ringfence launchers whose parent is `parent` (the sandboxes a Vitest process started). */
+export function launchersOf(parent: number): number[] {
+  const launcher = launcherPath();
+  const found: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== parent) continue;
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0] === launcher)
+        found.push(Number(name));
+    } catch {
+      // exited while listing
+    }
+  }
+  return found;
+}
+
+/** Polls `condition` every 50 ms until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
