@@ -46,14 +46,14 @@ describeSandbox('Vitest pool lifecycle', () => {
     expect(await leftovers({ strict: true })).toEqual(NO_LEFTOVERS);
   }, 60_000);
 
-  describe_watch();
+  describeWatchMode();
 });
 
 /**
  * Watch mode on a project of its own (files are edited, so not the demo): each re-run after an edit
  * runs in fresh sandboxes, and the reporter rewrites its results for that run.
  */
-function describe_watch(): void {
+function describeWatchMode(): void {
   const project = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-watch-'));
   afterAll(() => fs.rmSync(project, { recursive: true, force: true }));
 
