@@ -38,6 +38,27 @@ describeSandbox('ringfence Vitest pool', () => {
     ).toEqual(['✓ host.test.ts', '✓ pass.test.ts']);
   });
 
+  it('the reporter compares the run with a baseline and prints the summary; a missing baseline is refused', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-baseline-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const base = path.join(dir, 'base.json');
+    const first = vitestRun(['pass.test.ts'], { RINGFENCE_VITEST_JSON: base });
+    expect(first.status, first.output).toBe(0);
+    const second = vitestRun(['pass.test.ts'], {
+      RINGFENCE_VITEST_JSON: path.join(dir, 'head.json'),
+      RINGFENCE_BASELINE: base,
+    });
+    expect(second.status, second.output).toBe(0);
+    expect(second.output).toMatch(
+      /ringfence compare \(baseline → this run\): .*\(1 test; 1 base run, 1 head run/,
+    );
+    const missing = path.join(dir, 'missing.json');
+    const refused = vitestRun(['pass.test.ts'], { RINGFENCE_BASELINE: missing });
+    expect(refused.status).toBe(1);
+    expect(refused.output).toContain(`cannot read results file ${missing}`);
+    expect(refused.output).not.toMatch(/✓ pass\.test\.ts/); // refused before any test ran
+  });
+
   it('runs every demo file sandboxed: leak, hang and runaway fail with their cause, the rest pass', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-demo-'));
     onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,10 @@
 // `ringfence ci MANIFEST`: a manifest of jobs, run in parallel sandboxes on the piscina pool, with a
 // live view and JSON / JUnit reports. Exit 0 all passed, 1 any failed, 2 manifest invalid, 130
 // interrupted. An invalid manifest or flag is refused before anything runs and writes no report.
+// `--repeat N` runs the whole manifest N times, one round after another, into one results file (each
+// entry tagged with its `repeat`): the samples `compare` needs to tell a change from noise.
+// `--baseline FILE` prints the comparison against earlier results at the end; the exit status stays
+// the jobs' own (`ringfence compare` is the gate).
 import type { Command } from 'commander';
 import path from 'node:path';
 import { Harness } from '../pool.js';
@@ -14,9 +18,17 @@ import { parseInteger, InputError } from '../units.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { writeJUnitFile } from '../../reporters/junit.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';
+import {
+  CompareInputError,
+  compareWithBaseline,
+  loadSide,
+  type Side,
+} from '../../reporters/compare/index.js';
 
 export const EXIT_MANIFEST_INVALID = 2;
 export const EXIT_INTERRUPTED = 130;
+
+const GOOD: readonly string[] = ['passed', 'flaky'];
 
 interface CiFlags {
   concurrency?: string;
@@ -25,7 +37,11 @@ interface CiFlags {
   shard?: string;
   only?: string[];
   failFast?: boolean;
+  repeat?: string;
+  baseline?: string[];
 }
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function ciCommand(program: Command, setExit: (code: number) => void): void {
   program
@@ -41,6 +57,13 @@ export function ciCommand(program: Command, setExit: (code: number) => void): vo
     )
     .option('--only <name...>', 'run only these jobs (and what they need)')
     .option('--fail-fast', 'stop at the first job that fails: abort running jobs, start no more')
+    .option('--repeat <n>', 'run the whole manifest n times, one round after another, into one results file')
+    .option(
+      '--baseline <file>',
+      'at the end, print the comparison against these results (JSON or JUnit; repeatable)',
+      collect,
+      [],
+    )
     .action(async (manifestFile: string, flags: CiFlags) => setExit(await ci(manifestFile, flags)));
 }
 
@@ -49,6 +72,7 @@ interface Plan {
   jobs: ManifestJob[];
   shard: { index: number; total: number } | null;
   concurrency: number | undefined;
+  repeat: number;
 }
 
 function plan(manifestFile: string, flags: CiFlags): Plan {
@@ -59,7 +83,8 @@ function plan(manifestFile: string, flags: CiFlags): Plan {
   if (shard) jobs = shardJobs(jobs, shard.index, shard.total);
   const concurrency =
     flags.concurrency === undefined ? undefined : parseInteger('concurrency', flags.concurrency, 1, 1024);
-  return { manifest, jobs, shard, concurrency };
+  const repeat = flags.repeat === undefined ? 1 : parseInteger('repeat', flags.repeat, 1, 1000);
+  return { manifest, jobs, shard, concurrency, repeat };
 }
 
 async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
@@ -75,6 +100,16 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     }
     throw error;
   }
+  let baseline: Side | null = null;
+  try {
+    // read now: an unreadable baseline is refused before anything runs, and a baseline that is also
+    // the --json file is read before this run overwrites it
+    if (flags.baseline?.length) baseline = loadSide(flags.baseline.map((file) => path.resolve(file)));
+  } catch (error) {
+    if (!(error instanceof CompareInputError)) throw error;
+    process.stderr.write(`ringfence ci: --baseline: ${error.message}\n`);
+    return EXIT_MANIFEST_INVALID;
+  }
   let harness: Harness;
   try {
     harness = new Harness(p.concurrency === undefined ? {} : { concurrency: p.concurrency });
@@ -86,17 +121,45 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   const onSignal = (): void => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const progress = createProgress(p.jobs.length, process.stderr);
+  const progress = createProgress(p.jobs.length * p.repeat, process.stderr);
   const startedAt = new Date();
-  let entries: JobEntry[];
+  const entries: JobEntry[] = [];
   try {
-    entries = await runScheduled(p.jobs, {
-      harness,
-      suite: p.manifest.name,
-      signal: interrupt.signal,
-      failFast: flags.failFast ?? false,
-      onEvent: (event) => progress.onEvent(event),
-    });
+    for (let round = 0; round < p.repeat; round++) {
+      const failed =
+        flags.failFast && entries.some((e) => !GOOD.includes(e.outcome) && e.outcome !== 'aborted');
+      const got = failed
+        ? p.jobs.map((job): JobEntry => {
+            const entry: JobEntry = {
+              id: job.name,
+              suite: p.manifest.name,
+              outcome: 'aborted',
+              result: null,
+              attempts: [],
+              skipReason: 'fail-fast: a job failed in an earlier repeat',
+            };
+            progress.onEvent({ type: 'end', job, entry });
+            return entry;
+          })
+        : await runScheduled(p.jobs, {
+            harness,
+            suite: p.manifest.name,
+            signal: interrupt.signal,
+            failFast: flags.failFast ?? false,
+            // a repeated run's log lines say which round: `PASS    hog [2/3] (…)`
+            onEvent: (event) =>
+              progress.onEvent(
+                p.repeat > 1 && event.type === 'end'
+                  ? {
+                      ...event,
+                      entry: { ...event.entry, id: `${event.entry.id} [${round + 1}/${p.repeat}]` },
+                    }
+                  : event,
+              ),
+          });
+      // a run without --repeat leaves `repeat` out, as before it existed
+      entries.push(...(p.repeat > 1 ? got.map((entry) => ({ ...entry, repeat: round })) : got));
+    }
   } finally {
     progress.stop();
     await harness.close();
@@ -131,6 +194,7 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     `ringfence ci: ${count(['passed'])} passed, ${count(['flaky'])} flaky, ${failed} failed, ` +
       `${count(['skipped'])} skipped, ${count(['aborted'])} aborted in ${(report.wallMs / 1000).toFixed(1)}s\n`,
   );
+  if (baseline) process.stderr.write(compareWithBaseline(baseline, report).summary);
   if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
   return failed + count(['skipped', 'aborted']) > 0 ? 1 : 0;
 }

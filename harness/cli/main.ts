@@ -6,6 +6,7 @@ import { runCommand } from './run.js';
 import { doctorCommand } from './doctor.js';
 import { ciCommand } from './ci.js';
 import { mergeCommand } from './merge.js';
+import { compareCommand } from './compare.js';
 import { VERSION } from '../version.js';
 
 export const EXIT_USAGE = 125;
@@ -22,13 +23,14 @@ export async function main(argv: string[]): Promise<number> {
   doctorCommand(program, (code) => (exitCode = code));
   ciCommand(program, (code) => (exitCode = code));
   mergeCommand(program, (code) => (exitCode = code));
+  compareCommand(program, (code) => (exitCode = code));
   try {
     await program.parseAsync(argv, { from: 'node' });
   } catch (error) {
     if (error instanceof CommanderError) {
-      // --help and --version arrive here too, with exit code 0; ci and merge document 2 for bad input
+      // --help and --version arrive here too, with exit code 0; ci, merge and compare document 2 for bad input
       if (error.exitCode === 0) return 0;
-      return ['ci', 'merge'].includes(argv[2] ?? '') ? 2 : EXIT_USAGE;
+      return ['ci', 'merge', 'compare'].includes(argv[2] ?? '') ? 2 : EXIT_USAGE;
     }
     throw error;
   }

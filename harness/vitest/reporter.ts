@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
+import { compareWithBaseline, loadSide, type Side } from '../../reporters/compare/index.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { writeJUnitFile } from '../../reporters/junit.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport, type TestCaseEntry } from '../../reporters/types.js';
@@ -17,6 +18,11 @@ export interface RingfenceReporterOptions {
   json?: string;
   /** Write JUnit XML here: a <testcase> per test, each file's ringfence.* figures on the testsuite. */
   junit?: string;
+  /**
+   * Earlier results (JSON or ringfence JUnit; several files for several runs) to compare this run
+   * with: the comparison's summary is printed at the end. Also from RINGFENCE_BASELINE (comma-separated).
+   */
+  baseline?: string | string[];
 }
 
 export class RingfenceReporter implements Reporter {
@@ -25,8 +31,14 @@ export class RingfenceReporter implements Reporter {
 
   constructor(private readonly options: RingfenceReporterOptions = {}) {}
 
+  private baseline: Side | null = null;
+
   onInit(vitest: Vitest): void {
     this.root = vitest.config.root;
+    const files = [this.options.baseline ?? process.env.RINGFENCE_BASELINE?.split(',') ?? []].flat();
+    // read now: an unreadable baseline is refused before any test runs (the error names the file),
+    // and a baseline that is also this run's json output is read before it is overwritten
+    if (files.length) this.baseline = loadSide(files.map((file) => path.resolve(this.root, file)));
   }
 
   onTestRunStart(): void {
@@ -75,6 +87,7 @@ export class RingfenceReporter implements Reporter {
     };
     if (this.options.json) writeResultsFile(path.resolve(this.root, this.options.json), report);
     if (this.options.junit) writeJUnitFile(path.resolve(this.root, this.options.junit), report);
+    if (this.baseline) process.stdout.write(`\n${compareWithBaseline(this.baseline, report).summary}`);
   }
 }
 

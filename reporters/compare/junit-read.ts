@@ -1,0 +1,123 @@
+// Reads the resource figures back out of a JUnit XML report that ringfence wrote (reporters/junit.ts):
+// each <testsuite>'s `ringfence.<id>.<figure>` properties (`ringfence.<id>#<repeat>.<figure>` for a
+// repeated run). Only those elements are needed, so this is a small scanner rather than a full XML
+// parser: CDATA sections and comments (where job output and anything else lives) are blanked first, so
+// text in them that looks like a <property> can never be read as one.
+import { basename } from 'node:path';
+import type { JobOutcome } from '../types.js';
+import { CompareInputError, OUTCOMES, runsOf, type MetricName, type Run, type Sample } from './load.js';
+
+/** The figures junit.ts writes that `compare` uses, by property suffix. */
+const FIGURES: Record<string, MetricName> = {
+  wall_ms: 'wall',
+  'cpu.total_ms': 'cpu',
+  'memory.peak_bytes': 'memory',
+  'pids.peak': 'pids',
+};
+/** Every suffix junit.ts writes: an id may contain dots, so the figure is found by its known suffix. */
+const ALL_SUFFIXES = [
+  ...Object.keys(FIGURES),
+  'cpu.user_ms',
+  'cpu.system_ms',
+  'memory.limit_bytes',
+  'memory.oom_kills',
+  'pids.limit',
+  'io.read_bytes',
+  'io.write_bytes',
+  'status',
+  'flaky',
+  'attempts',
+].sort((a, b) => b.length - a.length);
+
+function decode(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, ref: string) => {
+    const lower = ref.toLowerCase();
+    if (lower.startsWith('#x')) return String.fromCodePoint(parseInt(lower.slice(2), 16));
+    if (lower.startsWith('#')) return String.fromCodePoint(parseInt(lower.slice(1), 10));
+    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[lower] ?? '';
+  });
+}
+
+function attributes(tag: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of tag.matchAll(/([A-Za-z_][\w:.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
+    out.set(m[1] as string, decode(m[2] ?? m[3] ?? ''));
+  }
+  return out;
+}
+
+interface Pending {
+  suite: string;
+  id: string;
+  repeat: number | undefined;
+  outcome: JobOutcome | null;
+  metrics: Record<MetricName, number | null>;
+}
+
+/** The runs in a ringfence JUnit report; a CompareInputError names the file and what is wrong. */
+export function readJUnitRuns(text: string, file: string): Run[] {
+  const fail = (why: string): never => {
+    throw new CompareInputError(file, `JUnit file ${file}: ${why}`);
+  };
+  // blank out CDATA and comments, keeping offsets irrelevant: only tags outside them are read
+  const markup = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').replace(/<!--[\s\S]*?-->/g, '');
+  if (/<!\[CDATA\[/.test(markup)) fail('an unterminated CDATA section (truncated?)');
+  if (!/<testsuites?\b/.test(markup)) fail('no <testsuite> element: not a JUnit report');
+  if (!/<\/testsuites?>\s*$/.test(markup)) fail('it does not end with </testsuite(s)>: truncated?');
+
+  const entries = new Map<string, Pending>();
+  let suite: string | null = null;
+  for (const m of markup.matchAll(/<(testsuite|property)\b([^>]*)>/g)) {
+    const attrs = attributes(m[2] ?? '');
+    if (m[1] === 'testsuite') {
+      suite = attrs.get('name') ?? basename(file);
+      continue;
+    }
+    const name = attrs.get('name') ?? '';
+    if (!name.startsWith('ringfence.') || suite === null) continue;
+    const rest = name.slice('ringfence.'.length);
+    const suffix = ALL_SUFFIXES.find((s) => rest.endsWith(`.${s}`));
+    if (suffix === undefined) continue; // a figure this reader does not know (a newer writer's)
+    const key = rest.slice(0, -(suffix.length + 1));
+    const hash = /^(.*)#(\d+)$/.exec(key);
+    const id = hash ? (hash[1] as string) : key;
+    const repeat = hash ? Number(hash[2]) : undefined;
+    const mapKey = JSON.stringify([suite, id, repeat ?? null]);
+    let entry = entries.get(mapKey);
+    if (!entry) {
+      entry = {
+        suite,
+        id,
+        repeat,
+        outcome: null,
+        metrics: { cpu: null, wall: null, memory: null, pids: null },
+      };
+      entries.set(mapKey, entry);
+    }
+    const value = attrs.get('value') ?? '';
+    if (suffix === 'status') {
+      if (!(OUTCOMES as readonly string[]).includes(value))
+        fail(`property ${name}: unknown status ${JSON.stringify(value)}`);
+      entry.outcome = value as JobOutcome;
+      continue;
+    }
+    const metric = FIGURES[suffix];
+    if (metric === undefined) continue;
+    const number = Number(value);
+    if (value.trim() === '' || !Number.isFinite(number) || number < 0)
+      fail(`property ${name}: expected a number, got ${JSON.stringify(value)}`);
+    entry.metrics[metric] = number;
+  }
+  if (entries.size === 0) fail('no ringfence.* properties (a JUnit report not written by ringfence?)');
+
+  const byRepeat = new Map<number | undefined, Sample[]>();
+  for (const e of entries.values()) {
+    if (e.outcome === null)
+      fail(`no ringfence.${e.id}${e.repeat === undefined ? '' : `#${e.repeat}`}.status property`);
+    const sample: Sample = { suite: e.suite, id: e.id, outcome: e.outcome ?? 'passed', metrics: e.metrics };
+    const list = byRepeat.get(e.repeat);
+    if (list) list.push(sample);
+    else byRepeat.set(e.repeat, [sample]);
+  }
+  return runsOf(byRepeat, file);
+}

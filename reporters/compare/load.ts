@@ -1,0 +1,126 @@
+// Loading one side of a comparison: one or more results files, each either the JSON results schema
+// (`ringfence.results/1`, from `ringfence ci --json` or the Vitest reporter) or JUnit XML written by
+// ringfence (its `ringfence.<id>.<figure>` testsuite properties). Every file is one run, or N runs when
+// it holds a repeated run (`ci --repeat N`: entries carry `repeat`). A file that cannot be used is
+// refused with its name and the reason, never half-used.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { readResultsFile } from '../json.js';
+import type { JobOutcome, RunReport } from '../types.js';
+import { readJUnitRuns } from './junit-read.js';
+
+/** The figures compared, per job or test file. */
+export type MetricName = 'cpu' | 'wall' | 'memory' | 'pids';
+export const METRICS: readonly MetricName[] = ['cpu', 'memory', 'wall', 'pids'];
+
+/** What one job (or test file) used in one run. A figure is null where it was not measured. */
+export interface Sample {
+  suite: string;
+  id: string;
+  outcome: JobOutcome;
+  metrics: Record<MetricName, number | null>;
+}
+
+/** One run: a results file, or one repetition of a repeated run in it. */
+export interface Run {
+  /** `base.json`, `head.json#2` (the 0-based repeat of a repeated run). */
+  label: string;
+  file: string;
+  samples: Sample[];
+}
+
+export interface Side {
+  files: string[];
+  runs: Run[];
+}
+
+/** An input file could not be used: `file` names it, the message says why. */
+export class CompareInputError extends Error {
+  override readonly name = 'CompareInputError';
+  constructor(
+    readonly file: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export const OUTCOMES: readonly JobOutcome[] = [
+  'passed',
+  'flaky',
+  'failed',
+  'timeout',
+  'oom',
+  'signaled',
+  'error',
+  'skipped',
+  'aborted',
+];
+
+/** A RunReport's entries as runs: one run, or one per `repeat` value (in repeat order). */
+export function runsFromReport(report: RunReport, file: string): Run[] {
+  const byRepeat = new Map<number | undefined, Sample[]>();
+  for (const entry of report.jobs) {
+    const r = entry.result;
+    const sample: Sample = {
+      suite: entry.suite,
+      id: entry.id,
+      outcome: entry.outcome,
+      metrics: {
+        cpu: r?.cpu.totalMs ?? null,
+        wall: r?.wallMs ?? null,
+        memory: r?.memory.peakBytes ?? null,
+        pids: r?.pids.peak ?? null,
+      },
+    };
+    const list = byRepeat.get(entry.repeat);
+    if (list) list.push(sample);
+    else byRepeat.set(entry.repeat, [sample]);
+  }
+  return runsOf(byRepeat, file);
+}
+
+export function runsOf(byRepeat: Map<number | undefined, Sample[]>, file: string): Run[] {
+  const name = basename(file);
+  const repeats = [...byRepeat.keys()].sort((a, b) => (a ?? 0) - (b ?? 0));
+  // a file with no entries is still a run (of nothing): every test of the other side is added/removed
+  if (repeats.length === 0) return [{ label: name, file, samples: [] }];
+  return repeats.map((repeat) => ({
+    label: repeat === undefined ? name : `${name}#${repeat}`,
+    file,
+    samples: byRepeat.get(repeat) ?? [],
+  }));
+}
+
+/** Reads one results file, JSON or JUnit (told apart by its first character), as its runs. */
+export function loadRuns(file: string): Run[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new CompareInputError(file, `cannot read results file ${file}: ${code}`);
+  }
+  if (
+    text
+      .replace(/^\uFEFF/, '')
+      .trimStart()
+      .startsWith('<')
+  )
+    return readJUnitRuns(text, file);
+  try {
+    return runsFromReport(readResultsFile(file), file);
+  } catch (err) {
+    throw new CompareInputError(file, (err as Error).message);
+  }
+}
+
+/** Every run of every file of one side, in the order given. */
+export function loadSide(files: readonly string[]): Side {
+  return { files: [...files], runs: files.flatMap((file) => loadRuns(file)) };
+}
+
+/** A side made of a report already in memory (the run that just ended, for `--baseline`). */
+export function sideFromReport(report: RunReport, label: string): Side {
+  return { files: [label], runs: runsFromReport(report, label) };
+}
