@@ -8,7 +8,7 @@ import { Piscina } from 'piscina';
 import { packageRoot } from '../native/paths.js';
 import { usableCpus } from './cpus.js';
 import type { JobResult } from './result.js';
-import { failedToStart } from './sandbox.js';
+import { failedToStart, reapDeadThread } from './sandbox.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
 import type { DisposeTask, JobTask } from './worker.js';
 
@@ -35,6 +35,12 @@ export class Harness {
   private readonly pool: Piscina;
   private readonly defaults: Partial<JobSpecInput>;
   private closed: Promise<void> | null = null;
+  /** Every worker thread started, by threadId (a thread's Worker says -1 once it has exited). */
+  private readonly threadIds = new Set<number>();
+  /** The cgroup parents jobs were sent to: a dead worker's leftovers may be under any of them. */
+  private readonly cgroupParents = new Set<string | null>([null]);
+  /** Removals of what dead workers left, awaited by close(). */
+  private readonly reaping = new Set<Promise<void>>();
 
   constructor(options: HarnessOptions = {}) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? usableCpus()));
@@ -57,6 +63,30 @@ export class Harness {
         `ringfence: a worker thread died: ${error instanceof Error ? error.message : String(error)}\n`,
       );
     });
+    this.pool.on('workerCreate', (worker: { id: number }) => this.threadIds.add(worker.id));
+    // A worker that died mid-job (piscina starts another) leaves its instance parent, the job's
+    // cgroup and scratch dir: no dispose task ran there, and the stale sweep spares them while this
+    // process lives. Its launchers were tied to the thread (PR_SET_PDEATHSIG) and are gone.
+    this.pool.on('workerDestroy', () => {
+      if (this.closed === null) this.reapDeadWorkers();
+    });
+  }
+
+  /** Reaps the instance of every known thread that is no longer running (see 'workerDestroy'). */
+  private reapDeadWorkers(except: ReadonlySet<number> = new Set()): void {
+    const live = new Set(this.pool.threads.map((thread) => thread.threadId).filter((id) => id >= 0));
+    for (const id of this.threadIds) {
+      if (live.has(id) || except.has(id)) continue;
+      this.threadIds.delete(id);
+      const reap: Promise<void> = reapDeadThread(id, this.cgroupParents)
+        .catch((error: unknown) => {
+          process.stderr.write(
+            `ringfence: could not remove what worker thread ${id} left: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+        })
+        .finally(() => this.reaping.delete(reap));
+      this.reaping.add(reap);
+    }
   }
 
   /** Resolves the spec against the defaults; throws InputError (before anything runs) when invalid. */
@@ -69,6 +99,7 @@ export class Harness {
     options: { signal?: AbortSignal; onStart?: () => void } = {},
   ): Promise<JobResult> {
     const spec = this.resolve(input);
+    this.cgroupParents.add(spec.cgroupParent);
     const startedAt = new Date();
     if (options.signal?.aborted) {
       return failedToStart(spec, startedAt, 'abort', new Error('aborted before start'), null, 'aborted');
@@ -125,6 +156,9 @@ export class Harness {
         for (const answer of answers) if (answer.status === 'fulfilled') disposed.add(answer.value as number);
       }
       await this.pool.destroy();
+      // a worker that died before it took its dispose task left its instance behind
+      this.reapDeadWorkers(disposed);
+      await Promise.all(this.reaping);
     })();
     return this.closed;
   }

@@ -1,11 +1,12 @@
 // Each job's scratch directory: its private /tmp inside the sandbox. Made by tmp-promise under the
 // host's tmpdir with the owner instance in its name, removed without following any symlink the job
 // left (fs.rm unlinks links, it never descends into them), and swept when an earlier ringfence died.
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dirSync } from 'tmp-promise';
-import { formatInstanceName, isInstanceStale, ownInstanceId } from './cgroup/instance.js';
+import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from './cgroup/instance.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;
@@ -46,12 +47,49 @@ export function releaseSpareScratch(): void {
   spare = null;
 }
 
+/**
+ * Removes a scratch dir and all the job left in it. fs.rm unlinks symlinks, it never follows them; but
+ * it walks by full path, so a tree nested past PATH_MAX (a job builds one with relative mkdir and
+ * chdir) ends in ENAMETOOLONG, and fs.rmSync overflows the stack on it. rm(1) then removes the rest:
+ * it walks by directory fd (fts, openat) at any depth and does not follow symlinks either.
+ */
 export async function removeTree(target: string): Promise<void> {
   try {
     fs.rmdirSync(target); // the common case: the job left its /tmp empty
   } catch {
-    await fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 });
+    try {
+      await fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 });
+    } catch (error) {
+      const removed = await new Promise<boolean>((resolve) =>
+        execFile('rm', ['-rf', '--', target], (rmError) => resolve(rmError === null)),
+      );
+      if (!removed || fs.existsSync(target)) throw error;
+    }
   }
+}
+
+/** removeTree for exit handlers, which cannot wait. */
+export function removeTreeSync(target: string): void {
+  try {
+    fs.rmSync(target, { recursive: true, force: true });
+  } catch (error) {
+    if (spawnSync('rm', ['-rf', '--', target]).status !== 0 || fs.existsSync(target)) throw error;
+  }
+}
+
+/**
+ * Removes the scratch dirs of one instance of this process whatever its liveness (a worker thread
+ * that died: the stale sweep leaves them while the process lives); returns the paths removed.
+ */
+export async function removeInstanceScratch(instance: InstanceId, tmpdir = os.tmpdir()): Promise<string[]> {
+  const prefix = `${formatInstanceName(instance)}-`;
+  const names = await fs.promises.readdir(tmpdir).catch(() => []);
+  const removed: string[] = [];
+  for (const name of names.filter((n) => n.startsWith(prefix))) {
+    await removeTree(path.join(tmpdir, name));
+    removed.push(path.join(tmpdir, name));
+  }
+  return removed;
 }
 
 /** Removes scratch dirs of ringfence processes that are gone; returns the paths removed. */

@@ -62,6 +62,12 @@ const DURATION_UNITS: Record<string, number> = {
   h: 3_600_000,
 };
 
+/**
+ * The longest duration taken: Node's timers hold at most 2^31-1 ms (about 24.8 days) and fire at
+ * once (after 1 ms) for anything longer, so `--timeout 1000h` would end a job straight away.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Durations: `500ms`, `30s`, `1.5s`, `2m`, `1h`; a bare number is seconds (as GNU timeout). Returns ms. */
 export function parseDuration(field: string, value: string | number): number {
   const text = typeof value === 'number' ? String(value) : value;
@@ -74,8 +80,13 @@ export function parseDuration(field: string, value: string | number): number {
     );
   }
   const ms = Math.round(Number(match[1]) * factor);
-  if (!Number.isSafeInteger(ms) || ms <= 0)
-    throw new InputError(field, `duration ${JSON.stringify(text)} must be above zero`);
+  if (ms <= 0) throw new InputError(field, `duration ${JSON.stringify(text)} must be above zero`);
+  if (!(ms <= MAX_DURATION_MS)) {
+    throw new InputError(
+      field,
+      `duration ${JSON.stringify(text)} is too long (at most ${MAX_DURATION_MS} ms, about 596h)`,
+    );
+  }
   return ms;
 }
 

@@ -248,10 +248,24 @@ function escapeAttr(value: string): string {
     .replaceAll('\r', '&#xD;');
 }
 
+/**
+ * Where the start tag at `at` ends: its first `>` outside an attribute value. The builder escapes `<`,
+ * `&` and `"` in attribute values but leaves `>`, so a run named `a>b` has a `>` inside the tag.
+ */
+function startTagEnd(xml: string, at: number): number {
+  let quoted = false;
+  for (let i = at; i < xml.length; i++) {
+    const c = xml[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === '>' && !quoted) return i;
+  }
+  return -1;
+}
+
 /** The two fix-ups described at the top, applied outside CDATA sections only. */
 function fixUp(xml: string, skipMessages: string[]): string {
   const rootAt = xml.indexOf('<testsuites');
-  const rootEnd = xml.indexOf('>', rootAt);
+  const rootEnd = rootAt < 0 ? -1 : startTagEnd(xml, rootAt);
   if (rootAt < 0 || rootEnd < 0) throw new Error('junit-report-builder wrote no <testsuites> root');
   let out = xml.slice(0, rootAt) + xml.slice(rootAt, rootEnd).replace(/ skipped="\d+"/, '');
   let at = rootEnd;

@@ -49,12 +49,22 @@ export function checkLimits(limits: CgroupLimits): void {
   }
 }
 
-/** A write of one limit value; a refusal becomes a CgroupError naming the cap, the file and the fix. */
-export function writeLimit(cap: string, file: string, value: string | number, hint?: string): void {
+/**
+ * A write of one limit value; a refusal becomes a CgroupError naming the cap, the file and the fix.
+ * `hintCodes`: errnos that mean a bad value for this file, not a permission problem (v1 cpuset
+ * answers EACCES for CPUs outside the parent's), so the hint is the fix for them too.
+ */
+export function writeLimit(
+  cap: string,
+  file: string,
+  value: string | number,
+  hint?: string,
+  hintCodes: readonly string[] = [],
+): void {
   try {
     writeText(file, String(value));
   } catch (err) {
-    throw limitError(cap, file, String(value), err, hint);
+    throw limitError(cap, file, String(value), err, hint, hintCodes);
   }
 }
 
@@ -64,6 +74,7 @@ export function limitError(
   value: string,
   err: unknown,
   hint?: string,
+  hintCodes: readonly string[] = [],
 ): CgroupError {
   if (err instanceof CgroupError) return err;
   const code = errnoOf(err) ?? String(err);
@@ -80,6 +91,7 @@ export function limitError(
     default:
       fix = hint ?? `give ${cap} a value this kernel accepts, or drop it`;
   }
+  if (hint !== undefined && hintCodes.includes(code)) fix = hint;
   return new CgroupError(
     `cannot apply ${cap}: writing ${JSON.stringify(value)} to ${file} failed (${code})`,
     fix,

@@ -105,6 +105,12 @@ export interface CgroupDriver {
   applyToSpare(job: JobCgroup, limits: CgroupLimits): boolean;
   /** Removes stale `ringfence-*` parents whose owner process is gone (killing what they hold). */
   sweepStale(): Promise<SweepReport>;
+  /**
+   * Removes the parent named `instanceName` beside this driver's own (killing what it holds), whether
+   * or not its owner process lives: for a worker thread of this process that died, whose parent no
+   * sweep would call stale while the process runs. Nothing there: an empty report.
+   */
+  reapInstance(instanceName: string): Promise<SweepReport>;
   /** Removes this instance's parent directories (they must be empty of job cgroups). Idempotent. */
   dispose(): void;
 }

@@ -190,24 +190,37 @@ export class V1Driver implements CgroupDriver {
     );
     for (const instanceDirs of stale.values()) {
       try {
-        const jobNames = new Set(instanceDirs.flatMap((dir) => childDirs(dir).map((d) => path.basename(d))));
-        for (const jobName of jobNames) {
-          const job = new V1Job(jobName, this.dirsOf(instanceDirs, jobName), this.ops);
-          report.killedPids.push(...(await sweepJob(job)));
-        }
-        // a parent itself should hold no process, but one that does must not stop the removal
-        const parent = new V1Job('', this.dirsOf(instanceDirs, ''), this.ops);
-        report.killedPids.push(...(await sweepJob(parent)));
-        for (const dir of instanceDirs) {
-          await rmdirWithBackoff(dir, this.ops);
-          report.removed.push(dir);
-        }
+        await this.sweepInstance(instanceDirs, report);
       } catch {
         // a process stuck in D state (or a concurrent sweeper) must not stop this start: the
         // instance stays listed as stale and the next start tries again
       }
     }
     return report;
+  }
+
+  async reapInstance(instanceName: string): Promise<SweepReport> {
+    const report: SweepReport = { removed: [], killedPids: [] };
+    if (instanceName === this.options.instanceName) return report; // our own: dispose() removes it
+    const instanceDirs = this.hierarchies.map((h) => path.join(h.base, instanceName)).filter(exists);
+    if (instanceDirs.length > 0) await this.sweepInstance(instanceDirs, report);
+    return report;
+  }
+
+  /** Kills what one instance parent (a directory per hierarchy) holds, then removes it. */
+  private async sweepInstance(instanceDirs: readonly string[], report: SweepReport): Promise<void> {
+    const jobNames = new Set(instanceDirs.flatMap((dir) => childDirs(dir).map((d) => path.basename(d))));
+    for (const jobName of jobNames) {
+      const job = new V1Job(jobName, this.dirsOf(instanceDirs, jobName), this.ops);
+      report.killedPids.push(...(await sweepJob(job)));
+    }
+    // a parent itself should hold no process, but one that does must not stop the removal
+    const parent = new V1Job('', this.dirsOf(instanceDirs, ''), this.ops);
+    report.killedPids.push(...(await sweepJob(parent)));
+    for (const dir of instanceDirs) {
+      await rmdirWithBackoff(dir, this.ops);
+      report.removed.push(dir);
+    }
   }
 
   dispose(): void {
@@ -328,6 +341,8 @@ function applyLimits(dirs: JobDirs, limits: CgroupLimits): void {
       path.join(cpuset, 'cpuset.cpus'),
       limits.cpusetCpus,
       `pass --cpuset-cpus within ${parentCpus} (the CPUs of the parent cgroup)`,
+      // the kernel says EACCES for CPUs outside the parent's; as root it cannot mean a permission
+      process.getuid?.() === 0 ? ['EACCES'] : [],
     );
     const mems = readText(path.join(path.dirname(cpuset), 'cpuset.mems')).trim();
     writeLimit(CAP_FLAGS.cpusetCpus, path.join(cpuset, 'cpuset.mems'), mems);

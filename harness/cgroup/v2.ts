@@ -175,6 +175,14 @@ export class V2Driver implements CgroupDriver {
     return report;
   }
 
+  async reapInstance(instanceName: string): Promise<SweepReport> {
+    const report: SweepReport = { removed: [], killedPids: [] };
+    const dir = path.join(this.base, instanceName);
+    // our own parent is dispose()'s to remove
+    if (instanceName !== this.options.instanceName && exists(dir)) await this.sweepInstance(dir, report);
+    return report;
+  }
+
   private async sweepInstance(instanceDir: string, report: SweepReport): Promise<void> {
     for (const jobDir of childDirs(instanceDir)) {
       report.killedPids.push(...(await sweepJob(new V2Job(path.basename(jobDir), jobDir, this.ops))));

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Node } from 'yaml';
 import { z } from 'zod';
 import { resolveJobSpec, type JobSpecInput, type NetworkMode } from '../spec.js';
 import { InputError } from '../units.js';
@@ -192,7 +192,35 @@ function parseYaml(file: string, text: string): { data: unknown; source: Source 
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, merge: true, uniqueKeys: true });
   const error = yamlError(file, doc, lines);
   if (error) throw error;
-  return { data: doc.toJS({ maxAliasCount: 100 }), source: new Source(file, doc, lines) };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    // toJS throws, rather than listing in doc.errors, for an alias whose anchor is not set before it
+    // (`*x`) and for aliases expanding past maxAliasCount (a "billion laughs" document)
+    const reason = `invalid YAML: ${cause instanceof Error ? cause.message : String(cause)}`;
+    throw new ManifestError(file, reason, undefined, undefined, aliasLine(doc, lines) ?? 1);
+  }
+  return { data, source: new Source(file, doc, lines) };
+}
+
+/** The line of the first alias without its anchor, else of the first alias at all. */
+function aliasLine(doc: ParsedDocument, lines: LineCounter): number | undefined {
+  let first: number | undefined;
+  let unresolved: number | undefined;
+  visit(doc, {
+    Alias: (_key, node) => {
+      const offset = node.range?.[0];
+      const line = offset === undefined ? undefined : lines.linePos(offset).line;
+      first ??= line;
+      if (node.resolve(doc) === undefined) {
+        unresolved = line;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return unresolved ?? first;
 }
 
 function parseJson(file: string, text: string): { data: unknown; source: Source } {
@@ -559,14 +587,14 @@ export function loadManifest(file: string): Manifest {
     throw new ManifestError(file, `cannot read the manifest: ${errnoText(error)}`);
   }
   const { data, source } = parseText(file, content.replace(/^\uFEFF/, ''));
-  if (!isPlainMap(data))
-    fail(
-      source,
-      `expected a map with a \`jobs\` key at the top level, got ${describe(data)}`,
-      undefined,
-      undefined,
-      source.line([]),
-    );
+  if (!isPlainMap(data)) {
+    // an empty (or comments-only) document has no node to point at: it is wrong from line 1
+    const reason =
+      data === null || data === undefined
+        ? 'the manifest is empty: give a map with a `jobs` key'
+        : `expected a map with a \`jobs\` key at the top level, got ${describe(data)}`;
+    fail(source, reason, undefined, undefined, source.line([]) ?? 1);
+  }
   const top = check(source, topSchema, data, []);
   const defaults =
     top.defaults === undefined || top.defaults === null
