@@ -114,8 +114,11 @@ export class Harness {
       const task: JobTask = { kind: 'job', spec, port: port2 };
       return (await this.pool.run(task, { transferList: [port2] })) as JobResult;
     } catch (error) {
-      // the worker thread died (or the pool was closed): the job is an error, the pool goes on
-      return failedToStart(spec, startedAt, 'worker', error, null);
+      // the worker thread died (or the pool was closed): the job is an error, the pool goes on. It may
+      // well have started, so the reason says what happened rather than "could not start"
+      const result = failedToStart(spec, startedAt, 'worker', error, null);
+      const why = error instanceof Error ? error.message : String(error);
+      return { ...result, reason: `the harness's worker thread ended under the job: ${why}` };
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       port1.close();

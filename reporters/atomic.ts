@@ -4,7 +4,17 @@
 // file is removed on every error; only a crash between its creation and the rename (SIGKILL, power
 // loss) can leave one behind, named `.<name>.<pid>.<random>.tmp` beside the target.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  fsyncSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** A report could not be written: names the file and the errno (`code`, e.g. `ENOENT`). */
@@ -74,5 +84,24 @@ function syncDir(dir: string): void {
     // the file is complete and in place; only its survival of a power cut is less certain
   } finally {
     if (fd !== null) closeSync(fd);
+  }
+}
+
+/**
+ * Throws the ReportWriteError a write to `file` would end in, where that can be known before a run:
+ * its directory is missing (ENOENT), not a directory (ENOTDIR) or not writable (EROFS, EACCES). A run
+ * that takes an hour should not learn at its end that its report has nowhere to go. (A full disk can
+ * only be found by writing.)
+ */
+export function assertWritable(file: string): void {
+  const target = resolve(file);
+  const dir = dirname(target);
+  try {
+    if (!statSync(dir).isDirectory()) {
+      throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' });
+    }
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new ReportWriteError(target, errnoOf(err), err);
   }
 }

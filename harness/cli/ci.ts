@@ -17,6 +17,7 @@ import { VERSION } from '../version.js';
 import { parseInteger, InputError } from '../units.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { writeJUnitFile } from '../../reporters/junit.js';
+import { ReportWriteError, assertWritable } from '../../reporters/atomic.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';
 import {
   CompareInputError,
@@ -27,6 +28,8 @@ import {
 
 export const EXIT_MANIFEST_INVALID = 2;
 export const EXIT_INTERRUPTED = 130;
+/** The jobs ran, but a report could not be written (the disk filled up during the run). */
+export const EXIT_REPORT_UNWRITTEN = 3;
 
 const GOOD: readonly string[] = ['passed', 'flaky'];
 
@@ -99,6 +102,16 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
       return EXIT_MANIFEST_INVALID;
     }
     throw error;
+  }
+  try {
+    // a report with nowhere to go is refused now, not after the whole run
+    if (flags.json) assertWritable(flags.json);
+    if (flags.junit) assertWritable(flags.junit);
+  } catch (error) {
+    if (!(error instanceof ReportWriteError)) throw error;
+    const flag = flags.json && path.resolve(flags.json) === error.path ? '--json' : '--junit';
+    process.stderr.write(`ringfence ci: ${flag}: ${error.message}\n`);
+    return EXIT_MANIFEST_INVALID;
   }
   let baseline: Side | null = null;
   try {
@@ -181,19 +194,20 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     interrupted: interrupt.signal.aborted,
     jobs: entries,
   };
-  try {
-    if (flags.json) writeResultsFile(path.resolve(flags.json), report);
-    if (flags.junit) writeJUnitFile(path.resolve(flags.junit), report);
-  } catch (error) {
-    process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
-    return 1;
-  }
   const count = (outcomes: string[]): number => entries.filter((e) => outcomes.includes(e.outcome)).length;
   const failed = count(['failed', 'timeout', 'oom', 'signaled', 'error']);
   process.stderr.write(
     `ringfence ci: ${count(['passed'])} passed, ${count(['flaky'])} flaky, ${failed} failed, ` +
       `${count(['skipped'])} skipped, ${count(['aborted'])} aborted in ${(report.wallMs / 1000).toFixed(1)}s\n`,
   );
+  try {
+    if (flags.json) writeResultsFile(path.resolve(flags.json), report);
+    if (flags.junit) writeJUnitFile(path.resolve(flags.junit), report);
+  } catch (error) {
+    // the jobs ran (their summary is above) but a report is lost (a full disk): its own exit status
+    process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
+    return EXIT_REPORT_UNWRITTEN;
+  }
   if (baseline) process.stderr.write(compareWithBaseline(baseline, report).summary);
   if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
   return failed + count(['skipped', 'aborted']) > 0 ? 1 : 0;

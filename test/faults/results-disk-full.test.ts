@@ -56,12 +56,14 @@ describeSandbox('fault: the disk is full when the results are written', () => {
     }
   });
 
-  it('ci --json: ENOSPC named with the path, exit 1, no half file, no temp file', () => {
+  it('ci --json: the run summary, then ENOSPC named with the path, exit 3, no half file, no temp file', () => {
     const json = path.join(disk, 'r.json');
     const out = ringfence('ci', path.join(dir, 'big.yml'), '--json', json);
-    expect(out.status, out.stderr).toBe(1);
-    expect(out.stderr).toContain(`cannot write ${json}: ENOSPC`);
+    expect(out.status, out.stderr).toBe(3);
     expect(out.stderr).toMatch(/^PASS +talker/m);
+    // the jobs' outcome is not lost with the report: the summary comes first
+    expect(out.stderr).toMatch(/ringfence ci: 1 passed, .*\nringfence ci: cannot write .*: ENOSPC/);
+    expect(out.stderr).toContain(`cannot write ${json}: ENOSPC`);
     expect(entries()).toEqual(['filler']);
     fault('results file: disk full (ci --json)', 'survived');
   });
@@ -69,7 +71,7 @@ describeSandbox('fault: the disk is full when the results are written', () => {
   it('ci --junit: the same for the JUnit report', () => {
     const xml = path.join(disk, 'r.xml');
     const out = ringfence('ci', path.join(dir, 'big.yml'), '--junit', xml);
-    expect(out.status, out.stderr).toBe(1);
+    expect(out.status, out.stderr).toBe(3);
     expect(out.stderr).toContain(`cannot write ${xml}: ENOSPC`);
     expect(entries()).toEqual(['filler']);
     fault('results file: disk full (ci --junit)', 'survived');

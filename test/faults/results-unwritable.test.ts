@@ -1,14 +1,13 @@
 // Fault: the results file's directory cannot be written. As root, modes do not stop a write, so the
 // directory is made unwritable the ways root meets too: a read-only bind mount (EROFS), a regular
-// file where a directory should be (ENOTDIR), and a directory that does not exist (ENOENT). `ci` must
-// run its jobs, then say which file it could not write and why, exit non-zero, and leave no partial
-// or temp file; a report that could be written (the JSON, when only the JUnit's place is bad) is whole.
+// file where a directory should be (ENOTDIR), and a directory that does not exist (ENOENT). All three
+// can be known before a run, so `ci` refuses at once — the flag, the path and the errno named, exit 2,
+// no job run, no file and no temp file written (not even the report whose place was good).
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { readResultsFile } from '../../reporters/json.js';
 import { describeSandbox, ringfence } from '../support/sandbox.js';
 import { expectNoLeftovers, fault } from '../support/tally.js';
 
@@ -50,13 +49,12 @@ describeSandbox('fault: the results directory is unwritable', () => {
     ['a read-only mount', () => path.join(readOnly, 'r.json'), 'EROFS'],
     ['a file where the directory should be', () => path.join(dir, 'a-file', 'r.json'), 'ENOTDIR'],
     ['a directory that does not exist', () => path.join(dir, 'missing', 'r.json'), 'ENOENT'],
-  ])('--json into %s: the error names the path, exit 1, no file', (_what, target, code) => {
+  ])('--json into %s: refused before the run, naming flag, path and errno, exit 2', (_what, target, code) => {
     const json = target();
     const out = ringfence('ci', path.join(dir, 'one.yml'), '--json', json, '--junit', `${json}.xml`);
-    expect(out.status, out.stderr).toBe(1);
-    expect(out.stderr).toContain(`cannot write ${json}: ${code}`);
-    // the jobs ran (the failure is the report's, not the run's)
-    expect(out.stderr).toMatch(/^PASS +one/m);
+    expect(out.status, out.stderr).toBe(2);
+    expect(out.stderr).toContain(`ringfence ci: --json: cannot write ${json}: ${code}`);
+    expect(out.stderr).not.toMatch(/^PASS +one/m); // nothing ran
     expect(fs.existsSync(json)).toBe(false);
     expect(fs.existsSync(`${json}.xml`)).toBe(false);
     expect(entries(readOnly)).toEqual([]);
@@ -64,16 +62,16 @@ describeSandbox('fault: the results directory is unwritable', () => {
     fault(`results file: ${code} from its directory`, 'survived');
   });
 
-  it('--junit into a read-only mount: the JSON beside it is whole, the JUnit absent, exit 1', () => {
+  it('--junit into a read-only mount: refused before the run, the good --json not written either', () => {
     const json = path.join(dir, 'good.json');
     const xml = path.join(readOnly, 'r.xml');
     try {
       const out = ringfence('ci', path.join(dir, 'one.yml'), '--json', json, '--junit', xml);
-      expect(out.status, out.stderr).toBe(1);
-      expect(out.stderr).toContain(`cannot write ${xml}: EROFS`);
-      expect(readResultsFile(json).jobs.map((j) => j.outcome)).toEqual(['passed']);
+      expect(out.status, out.stderr).toBe(2);
+      expect(out.stderr).toContain(`ringfence ci: --junit: cannot write ${xml}: EROFS`);
+      expect(fs.existsSync(json)).toBe(false);
       expect(entries(readOnly)).toEqual([]);
-      fault('results file: the JUnit directory read-only, the JSON whole', 'survived');
+      fault('results file: the JUnit directory read-only (refused before the run)', 'survived');
     } finally {
       fs.rmSync(json, { force: true });
     }

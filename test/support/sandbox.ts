@@ -119,9 +119,10 @@ export async function leftovers(options: { strict?: boolean } = {}): Promise<Lef
   return {
     cgroups: findDirs('/sys/fs/cgroup', 6, mine).filter((dir) => !allowed(dir)),
     launchers,
+    // scratch dirs are named ringfence-<pid>-<starttime>-<thread>-<random>: not any file called ringfence-…
     scratch: fs
       .readdirSync(os.tmpdir())
-      .filter(mine)
+      .filter((name) => /^ringfence-\d+-\d+-\d+-/.test(name))
       .map((name) => path.join(os.tmpdir(), name)),
     mounts: fs
       .readFileSync('/proc/self/mountinfo', 'utf8')
