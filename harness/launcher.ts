@@ -70,8 +70,9 @@ export function launcherArgs(
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
   for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);
-  args.push('--', ...spec.command);
-  return args;
+  // not args.push(...command): a spread into a call puts every argument on the stack, and a job with
+  // a few hundred thousand arguments would end in a RangeError here instead of the kernel's E2BIG
+  return [...args, '--', ...spec.command];
 }
 
 export type LauncherReport =

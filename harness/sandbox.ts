@@ -28,6 +28,7 @@ import {
   prepareSpareScratch,
   releaseSpareScratch,
   removeInstanceScratch,
+  removeTreeSync,
   sweepStaleScratch,
   type Scratch,
 } from './scratch.js';
@@ -243,7 +244,7 @@ export class Sandbox {
       for (const { cgroup, scratch } of sandbox.removals) {
         try {
           if (cgroup) removeEmptyCgroupSync(cgroup);
-          if (scratch) fs.rmSync(scratch.path, { recursive: true, force: true });
+          if (scratch) removeTreeSync(scratch.path);
         } catch (error) {
           warnLeftover([...(cgroup?.paths ?? []), scratch?.path].join(', '), error);
         }
@@ -257,7 +258,7 @@ export class Sandbox {
           killRunningSync(entry.cgroup);
           removeEmptyCgroupSync(entry.cgroup);
           const scratch = entry.scratch();
-          if (scratch) fs.rmSync(scratch.path, { recursive: true, force: true });
+          if (scratch) removeTreeSync(scratch.path);
         } catch (error) {
           warnLeftover(entry.cgroup.paths.join(', '), error);
         }
