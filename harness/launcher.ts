@@ -1,6 +1,5 @@
 // The harness side of native/launcher: where the binary is, the command line it takes, and the
 // status lines it writes back (see native/launcher/proto.c).
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errnoName } from '../native/bindings.js';
@@ -33,16 +32,21 @@ export function launcherPath(): string {
   return process.env.RINGFENCE_LAUNCHER || nativeBuild('ringfence-launcher');
 }
 
+/** Whether `p` lies under /tmp (not /tmp itself): the job's own /tmp hides it. */
+export function hiddenByPrivateTmp(p: string): boolean {
+  const relative = path.relative('/tmp', p);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+}
+
 /**
- * The job's /tmp is private, which would hide a workdir that lives under the host's /tmp (a project
- * checked out there, a test's temp project). Such a workdir is bound back in at the same path; its
- * mount point is made inside the scratch dir that becomes /tmp. Returns the extra volumes.
+ * The job's /tmp is private (a scratch dir or a --tmp-size tmpfs), which would hide a workdir that
+ * lives under the host's /tmp (a project checked out there, a test's temp project). Such a workdir is
+ * bound back in at the same path (the launcher makes its mount point inside the job's /tmp). Returns
+ * the extra volumes.
  */
-export function exposeHiddenWorkdir(spec: JobSpec, scratchDir: string): Volume[] {
-  const relative = path.relative('/tmp', spec.workdir);
-  if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) return [];
+export function exposeHiddenWorkdir(spec: JobSpec): Volume[] {
+  if (!hiddenByPrivateTmp(spec.workdir)) return [];
   if (spec.volumes.some((v) => v.target === spec.workdir)) return [];
-  fs.mkdirSync(path.join(scratchDir, relative), { recursive: true });
   return [{ source: spec.workdir, target: spec.workdir, readOnly: false }];
 }
 

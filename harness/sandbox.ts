@@ -440,7 +440,7 @@ class JobRun {
     try {
       this.scratch = createScratch(spec.user !== null || spec.userns);
       const scratchPath = this.scratch.path;
-      const extraVolumes = spec.tmpSizeBytes === null ? exposeHiddenWorkdir(spec, scratchPath) : [];
+      const extraVolumes = exposeHiddenWorkdir(spec);
       const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined);
       step = 'spawn launcher';
       if (options.ipc) {

@@ -162,12 +162,6 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
       throw new InputError('keep-fd', `must be an fd number of 3 or more, got ${fd}`);
 
   const tmpSizeBytes = input.tmpSize === undefined ? null : parseSize('tmp-size', input.tmpSize);
-  if (tmpSizeBytes !== null && (workdir === '/tmp' || workdir.startsWith('/tmp/'))) {
-    throw new InputError(
-      'workdir',
-      `${workdir} is under /tmp, which --tmp-size replaces with an empty tmpfs: use a workdir outside /tmp, or drop --tmp-size`,
-    );
-  }
 
   return {
     name: input.name ?? command.join(' '),

@@ -6,8 +6,10 @@
 //   import { ringfence } from 'ringfence/vitest';
 //   export default defineConfig({ test: { pool: ringfence({ memory: '512m' }), isolate: true } });
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import { generateFileHash, type PoolOptions, type PoolRunnerInitializer, type PoolWorker } from 'vitest/node';
+import { hiddenByPrivateTmp } from '../launcher.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
 import type { JobSpecInput } from '../spec.js';
@@ -105,6 +107,7 @@ class RingfencePoolWorker implements PoolWorker {
       network: this.options.network ?? 'none',
       hostname: this.options.hostname ?? 'ringfence',
       workdir: process.cwd(),
+      volumes: hiddenVitestPaths(this.poolOptions.distPath, this.poolOptions.project.config.root),
     };
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
@@ -191,4 +194,23 @@ class RingfencePoolWorker implements PoolWorker {
   private rpc(method: string, args: unknown[]): void {
     this.events.emit('message', { t: 'q', m: method, a: args });
   }
+}
+
+/**
+ * What the worker needs that the sandbox's private /tmp would hide when it lives under the host's
+ * /tmp (a project or its dependencies checked out there, outside the cwd that is bound back in
+ * anyway): the node_modules that Vitest's worker entry and its dependencies load from, read-only, and
+ * the project root, whose files tests may read and write.
+ */
+function hiddenVitestPaths(distPath: string, root: string): string[] {
+  const cwd = process.cwd();
+  const hidden = (dir: string): boolean =>
+    hiddenByPrivateTmp(dir) && path.relative(cwd, dir).startsWith('..');
+  const volumes: string[] = [];
+  const real = fs.realpathSync(distPath);
+  const at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);
+  const modules = at < 0 ? null : real.slice(0, at + `${path.sep}node_modules`.length);
+  if (modules && hidden(modules)) volumes.push(`${modules}:${modules}:ro`);
+  if (hidden(root)) volumes.push(`${root}:${root}`);
+  return volumes;
 }

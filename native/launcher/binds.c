@@ -20,7 +20,9 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mountutil.h"
@@ -69,11 +71,52 @@ static int attach(struct staged_bind *sb, const char *dst, bool root_ro)
 	return err;
 }
 
+/*
+ * A volume's mount point under /tmp is made if missing: that /tmp is the job's own (a scratch dir
+ * or a tmpfs), so this is how a host path under /tmp — a workdir, a project checked out there —
+ * is shown at its own path inside. Anywhere else the mount point must exist: creating it would
+ * change the host's own filesystem.
+ */
+static int make_tmp_mount_point(const char *dst, bool is_dir)
+{
+	char path[4096];
+
+	if (strncmp(dst, "/tmp/", 5) != 0)
+		return 0;
+	if (snprintf(path, sizeof(path), "%s", dst) >= (int)sizeof(path))
+		return ENAMETOOLONG;
+	for (char *p = path + 5;; p++) {
+		bool end = *p == '\0';
+
+		if (*p != '/' && !end)
+			continue;
+		*p = '\0';
+		if (end && !is_dir) {
+			/* a file volume is bound onto a file */
+			int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+			if (fd < 0)
+				return errno;
+			close(fd);
+			return 0;
+		}
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return errno;
+		if (end)
+			return 0;
+		*p = '/';
+	}
+}
+
 void binds_attach_volumes(struct options *o)
 {
 	for (size_t i = 0; i < o->n_volumes; i++) {
 		struct volume *v = &o->volumes[i];
-		int err = attach(&v->staged, v->dst, o->read_only);
+		struct stat st;
+		int err = fstat(v->staged.fd, &st) < 0 ? errno : make_tmp_mount_point(v->dst, S_ISDIR(st.st_mode));
+
+		if (!err)
+			err = attach(&v->staged, v->dst, o->read_only);
 
 		if (!err && v->ro)
 			err = tree_set_flags(v->dst, RF_MOUNT_ATTR_RDONLY, MS_RDONLY);

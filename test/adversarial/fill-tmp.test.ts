@@ -11,7 +11,7 @@ import { expect, it } from 'vitest';
 import { runJob } from '../../harness/sandbox.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { ADVERSARIAL, outcomes } from './helpers.js';
+import { ADVERSARIAL, fixtureVolumes, outcomes } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -33,7 +33,8 @@ describeSandbox('adversarial: filling /tmp', () => {
       command: ['sh', path.join(ADVERSARIAL, 'fill-tmp.sh')],
       tmpSize: '4m',
       memory: '64m',
-      workdir: '/', // a workdir under /tmp cannot be the workdir of a tmpfs /tmp
+      workdir: '/',
+      volumes: fixtureVolumes(),
       timeout: '20s',
     });
     const filled = outcomes(result.stdout);

@@ -63,3 +63,11 @@ export function hostSleeper(seconds = 60): HostProcess {
     },
   };
 }
+
+/**
+ * Volumes that show the fixtures to a job whose workdir is elsewhere: a checkout under the host's
+ * /tmp (where CI may clone) is hidden by the job's private /tmp unless bound back in, read-only.
+ */
+export function fixtureVolumes(): string[] {
+  return path.relative('/tmp', FIXTURES).startsWith('..') ? [] : [`${FIXTURES}:${FIXTURES}:ro`];
+}

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/sandbox.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { ADVERSARIAL, removeDir, tempDir } from './helpers.js';
+import { ADVERSARIAL, fixtureVolumes, removeDir, tempDir } from './helpers.js';
 
 /** Host processes whose command line mentions `text`. */
 function hostProcessesMentioning(text: string): number[] {
@@ -37,6 +37,7 @@ describeSandbox('adversarial: a job that exits while its children keep running',
     const result = await runJob({
       command: ['sh', path.join(ADVERSARIAL, 'outlive.sh'), dir],
       workdir: dir,
+      volumes: fixtureVolumes(),
       timeout: '10s',
     });
     expect(result.status, result.reason + result.stderr).toBe('passed');

@@ -8,13 +8,14 @@ import { expect, it } from 'vitest';
 import { runJob } from '../../harness/sandbox.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { ADVERSARIAL } from './helpers.js';
+import { ADVERSARIAL, fixtureVolumes } from './helpers.js';
 
 describeSandbox('adversarial: a scratch dir nested past PATH_MAX', () => {
   it('is removed all the same', async () => {
     const result = await runJob({
       command: ['node', path.join(ADVERSARIAL, 'deep-tree.js'), '2200'],
       workdir: '/',
+      volumes: fixtureVolumes(),
       timeout: '20s',
     });
     expect(result.status, result.reason + result.stderr).toBe('passed');

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/sandbox.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { ADVERSARIAL, removeDir, tempDir } from './helpers.js';
+import { ADVERSARIAL, fixtureVolumes, removeDir, tempDir } from './helpers.js';
 
 describeSandbox('adversarial: links in the scratch dir', () => {
   let hostDir = '';
@@ -27,6 +27,7 @@ describeSandbox('adversarial: links in the scratch dir', () => {
       const result = await runJob({
         command: ['sh', path.join(ADVERSARIAL, 'scratch-links.sh'), hostDir],
         workdir: hostDir, // bound in at its own path, so the job can reach the file it links to
+        volumes: fixtureVolumes(),
         user,
         timeout: '10s',
       });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/sandbox.js';
 import { FIXTURES, describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { ADVERSARIAL, removeDir, tempDir } from './helpers.js';
+import { ADVERSARIAL, fixtureVolumes, removeDir, tempDir } from './helpers.js';
 
 const MiB = 1024 * 1024;
 
@@ -23,6 +23,7 @@ describeSandbox('adversarial: closing or flooding stdout and stderr', () => {
     const result = await runJob({
       command: ['sh', path.join(ADVERSARIAL, 'close-stdio.sh')],
       workdir: dir,
+      volumes: fixtureVolumes(),
       timeout: '10s',
     });
     expect(result.status, result.reason).toBe('passed');

@@ -134,9 +134,36 @@ describeSandbox('job lifecycle', () => {
     const result = await runJob({
       command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/fill bs=1M count=20 2>&1; exit 0'],
       tmpSize: '4m',
-      workdir: '/', // a checkout under /tmp could not be the workdir of a tmpfs /tmp
+      workdir: '/',
     });
     expect(result.stdout).toMatch(/No space left on device/);
+  });
+
+  it('with --tmp-size, a workdir and a file volume under the host /tmp are still shown at their paths', async () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-test-tmpfs-project-'));
+    const config = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rf-test-tmpfs-file-')), 'settings.conf');
+    fs.writeFileSync(path.join(project, 'input.txt'), 'project file\n');
+    fs.writeFileSync(config, 'setting=1\n');
+    try {
+      const result = await runJob({
+        command: [
+          'sh',
+          '-c',
+          `pwd; cat input.txt; cat ${config}; echo out > output.txt; df -k /tmp | tail -1`,
+        ],
+        workdir: project,
+        volumes: [`${config}:${config}:ro`],
+        tmpSize: '4m',
+      });
+      expect(result.status, result.stderr).toBe('passed');
+      const [pwd, input, setting, df] = result.stdout.trim().split('\n');
+      expect([pwd, input, setting]).toEqual([project, 'project file', 'setting=1']);
+      expect(df).toMatch(/^tmpfs\s+4096\s/); // /tmp is still the capped tmpfs
+      expect(fs.readFileSync(path.join(project, 'output.txt'), 'utf8')).toBe('out\n');
+    } finally {
+      fs.rmSync(project, { recursive: true });
+      fs.rmSync(path.dirname(config), { recursive: true });
+    }
   });
 
   it('--read-only makes the host filesystem read-only inside while /tmp stays writable', async () => {

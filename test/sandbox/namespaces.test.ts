@@ -74,7 +74,7 @@ describeSandbox('namespaces', () => {
     const result = await runJob({
       command: ['sh', '-c', 'cat /proc/self/mountinfo; touch /tmp/inside-only'],
       tmpSize: '8m',
-      workdir: '/', // a checkout under /tmp could not be the workdir of a tmpfs /tmp
+      workdir: '/',
     });
     expect(result.status).toBe('passed');
     const inside = result.stdout;
