@@ -37,10 +37,12 @@ export interface LauncherProcess {
 }
 
 /** Arguments of a launcher started before its job is known: the real ones arrive through the gate. */
-export function pendingLauncherArgs(): string[] {
+export function pendingLauncherArgs(
+  fds: { gate: number; status: number } = { gate: GATE_FD, status: STATUS_FD },
+): string[] {
   return [
-    `--gate-fd=${GATE_FD}`,
-    `--status-fd=${STATUS_FD}`,
+    `--gate-fd=${fds.gate}`,
+    `--status-fd=${fds.status}`,
     `--parent-pid=${process.pid}`,
     '--',
     'ringfence-pending',
@@ -248,7 +250,38 @@ export function startLauncherWithIpc(
     releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
     cancel: () => closeGate(null),
     exited,
-    cancelSync: () => closeGate(null),
-    setRef: () => undefined,
+    cancelSync: () => {
+      closeGate(null);
+      // Closing a Node stream takes a turn of the event loop, which an exit handler does not get: end
+      // the launcher (still at its gate: it has no child yet) by its pid instead, and wait until it
+      // has exited (a zombie has left its cgroups) so the caller can remove its cgroup. Node reaps it.
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+      const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      for (let waited = 0; waited < 2000 && !exitedOrZombie(pid); waited++) Atomics.wait(sleeper, 0, 0, 1);
+    },
+    // a spare waiting at its gate must not keep the process alive: neither its channel nor its pipes
+    setRef: (ref) => {
+      const handles = [child, child.channel, stdout, stderr, status, gate] as (
+        { ref?: () => void; unref?: () => void } | null | undefined
+      )[];
+      for (const handle of handles) {
+        if (ref) handle?.ref?.();
+        else handle?.unref?.();
+      }
+    },
   };
+}
+
+/** Whether the process is gone or a zombie (exited, not yet reaped). */
+function exitedOrZombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
 }

@@ -76,7 +76,14 @@ const LAUNCHER_GRACE_MS = 2000;
 interface Spare {
   cgroup: JobCgroup;
   proc: LauncherProcess;
+  /** The Node IPC channel it was started with (fd 3), for a job that wants one; null for a plain job. */
+  ipc: IpcMode | null;
+  child: ChildProcess | null;
+  /** Ended and its cgroup removed: never to be handed out, nor ended twice. */
+  discarded?: boolean;
 }
+
+type IpcMode = 'json' | 'advanced';
 
 /**
  * One per thread and --cgroup-parent: the cgroup driver, opened and swept once, and the spare for
@@ -92,6 +99,8 @@ export class Sandbox {
   private spare: Spare | null = null;
   /** A spare whose move into its cgroup is still in flight. */
   private pending: Promise<void> | null = null;
+  /** The spare that `pending` is joining, so an exit under it can still end it and remove its cgroup. */
+  private joining: Spare | null = null;
   /** Ended jobs whose directories are being removed. */
   private readonly removals = new Set<{
     cgroup: JobCgroup | null;
@@ -131,7 +140,7 @@ export class Sandbox {
    * Starts the next job's launcher in a cgroup of its own; the move into the cgroup completes in the
    * background. A failure only means no spare.
    */
-  prepareSpare(): void {
+  prepareSpare(ipc: IpcMode | null = null): void {
     try {
       prepareSpareScratch();
     } catch {
@@ -140,35 +149,44 @@ export class Sandbox {
     if (this.spare || this.pending) return;
     let cgroup: JobCgroup | null = null;
     let proc: LauncherProcess | null = null;
+    let child: ChildProcess | null = null;
     try {
       cgroup = this.driver.create({});
-      proc = startLauncher(launcherPath(), pendingLauncherArgs(), {}, 'ignore', []);
+      if (ipc) {
+        const withIpc = startLauncherWithIpc(launcherPath(), pendingLauncherArgs(IPC_FD_LAYOUT), {}, ipc);
+        child = withIpc.child;
+        proc = withIpc;
+      } else proc = startLauncher(launcherPath(), pendingLauncherArgs(), {}, 'ignore', []);
     } catch {
       proc?.cancelSync();
       if (cgroup) removeEmptyCgroupSync(cgroup);
       return;
     }
     proc.setRef(false);
-    const spare = { cgroup, proc };
+    const spare: Spare = { cgroup, proc, ipc, child };
+    this.joining = spare;
     this.pending = cgroup.addProcessAsync(proc.pid).then(
       () => {
         this.pending = null;
-        if (this.released) this.discard(spare);
+        this.joining = null;
+        if (this.released || spare.discarded) this.discard(spare);
         else this.spare = spare;
       },
       () => {
         this.pending = null;
+        this.joining = null;
         this.discard(spare);
       },
     );
   }
 
   /** The spare, with the job's caps applied, when it can run this job; null otherwise. */
-  async takeSpare(spec: JobSpec): Promise<Spare | null> {
+  async takeSpare(spec: JobSpec, ipc: IpcMode | null): Promise<Spare | null> {
     if (spec.stdin !== 'ignore' || spec.keepFds.length > 0) return null;
     if (this.pending) await this.pending;
     const spare = this.spare;
-    if (!spare) return null;
+    // a spare's fds were fixed when it was started: it serves only a job that wants the same channel
+    if (!spare || spare.ipc !== ipc) return null;
     try {
       if (!this.driver.applyToSpare(spare.cgroup, spec.limits)) return null;
     } catch (error) {
@@ -181,6 +199,8 @@ export class Sandbox {
   }
 
   private discard(spare: Spare): void {
+    if (spare.discarded) return;
+    spare.discarded = true;
     try {
       spare.proc.cancelSync();
       removeEmptyCgroupSync(spare.cgroup);
@@ -194,6 +214,11 @@ export class Sandbox {
     const spare = this.spare;
     this.spare = null;
     if (spare) this.discard(spare);
+    // one still joining its cgroup (an exit while a job runs): end it now; when its join settles,
+    // `released` or the failed join discards it again, which finds nothing left to do
+    const joining = this.joining;
+    this.joining = null;
+    if (joining) this.discard(joining);
   }
 
   /** Removes an ended job's (empty) cgroup and its scratch dir in the background. */
@@ -413,13 +438,14 @@ class JobRun {
     }
     let spare: Spare | null;
     try {
-      spare = this.options.ipc ? null : await this.sandbox.takeSpare(this.spec);
+      spare = await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null);
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
     } catch (error) {
       return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
     }
     const release = this.sandbox.hold({ cgroup: this.cgroup, scratch: () => this.scratch });
     try {
+      if (spare?.child) this.ipc = spare.child;
       return await this.runLauncher(launcher, this.cgroup, spare?.proc ?? null);
     } finally {
       await this.cleanup();
@@ -443,7 +469,7 @@ class JobRun {
       const extraVolumes = exposeHiddenWorkdir(spec);
       const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined);
       step = 'spawn launcher';
-      if (options.ipc) {
+      if (options.ipc && !proc) {
         const withIpc = startLauncherWithIpc(launcher, args, spec.env, options.ipc);
         this.ipc = withIpc.child;
         proc = withIpc;
@@ -465,7 +491,12 @@ class JobRun {
       this.pidfd = Pidfd.open(proc.pid);
       if (options.signal?.aborted) throw new AbortedBeforeStart();
       step = 'release gate';
-      if (started) proc.releaseWithConfig(args, spec.env);
+      // a spare started with a channel: the job finds it as a Node child does, by these two variables
+      // (Node set them in the launcher's environment, which the config replaces)
+      const env = options.ipc
+        ? { ...spec.env, NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: options.ipc }
+        : spec.env;
+      if (started) proc.releaseWithConfig(args, env);
       else proc.releaseGate();
     } catch (error) {
       if (proc) {
@@ -494,7 +525,7 @@ class JobRun {
     const pid = proc.pid;
     const startedAt = performance.now();
     // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
-    if (options.prepareNext !== false) this.sandbox.prepareSpare();
+    if (options.prepareNext !== false) this.sandbox.prepareSpare(options.ipc ?? null);
 
     if (spec.timeoutMs !== null)
       this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));

@@ -113,7 +113,8 @@ class RingfencePoolWorker implements PoolWorker {
     const running = new Promise<void>((resolve) => (started = resolve));
     this.run = runJob(spec, {
       ipc: 'advanced',
-      prepareNext: false,
+      // the next file's launcher (with its channel) is started and joined to a cgroup while this
+      // file runs: a worker then starts without waiting for the cgroup write's RCU grace period
       stdout: this.poolOptions.project.vitest.logger.outputStream,
       stderr: this.poolOptions.project.vitest.logger.errorStream,
       onStart: (job) => {

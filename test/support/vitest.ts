@@ -55,23 +55,32 @@ export function vitestStart(args: string[], cwd = ROOT): LiveVitest {
   return { child, output: () => text, exited };
 }
 
-/** Pids of ringfence launchers whose parent is `parent` (the sandboxes a Vitest process started). */
-export function launchersOf(parent: number): number[] {
-  const launcher = launcherPath();
+/** Pids of the live (not zombie) children of `parent`. */
+export function childrenOf(parent: number): number[] {
   const found: number[] = [];
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid !== parent) continue;
-      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0] === launcher)
-        found.push(Number(name));
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(ppid) === parent && state !== 'Z') found.push(Number(name));
     } catch {
       // exited while listing
     }
   }
   return found;
+}
+
+/** Pids of ringfence launchers whose parent is `parent` (the sandboxes a Vitest process started). */
+export function launchersOf(parent: number): number[] {
+  const launcher = launcherPath();
+  return childrenOf(parent).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === launcher;
+    } catch {
+      return false; // exited meanwhile
+    }
+  });
 }
 
 /** Polls `condition` every 50 ms until it holds; fails with `what` after `timeoutMs`. */
