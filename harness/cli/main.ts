@@ -31,7 +31,8 @@ export async function main(argv: string[]): Promise<number> {
   const asked = argv[2] ?? '';
   // every command for the top-level help and for an unknown command's message
   const only = Object.hasOwn(COMMANDS, asked) ? COMMANDS[asked] : undefined;
-  for (const load of only ? [only] : Object.values(COMMANDS))
+  const none = asked === '--version' || asked === '-V'; // the version needs no command at all
+  for (const load of only ? [only] : none ? [] : Object.values(COMMANDS))
     (await load())(program, (code) => (exitCode = code));
   try {
     await program.parseAsync(argv, { from: 'node' });
