@@ -217,6 +217,13 @@ function parseVolume(text: string): Volume {
   }
   if (!path.isAbsolute(target))
     throw new InputError('volume', `target ${JSON.stringify(target)} must be an absolute path`);
+  // `..`, `.`, `//` or a trailing `/` would let a target leave the place it names (its mount point
+  // is made inside the job's /tmp, never beyond it): one spelling per path
+  if (path.posix.normalize(target) !== target || (target.endsWith('/') && target !== '/'))
+    throw new InputError(
+      'volume',
+      `target ${JSON.stringify(target)} must be a normalized path (no ., .., // or trailing /)`,
+    );
   const absSource = path.resolve(source);
   if (!fs.existsSync(absSource))
     throw new InputError('volume', `source ${JSON.stringify(absSource)} does not exist`);

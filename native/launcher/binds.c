@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mountutil.h"
@@ -56,12 +57,19 @@ static int bind_from_fd(int fd, const char *dst, bool root_ro)
 	return root_ro ? remount_flags(dst, 0, MS_RDONLY) : 0;
 }
 
-static int attach(struct staged_bind *sb, const char *dst, bool root_ro)
+/* onto `dst`, or onto the mount point `point` (an O_PATH fd) when it is one (>= 0) */
+static int attach_at(struct staged_bind *sb, const char *dst, int point, bool root_ro)
 {
 	int err = 0;
+	char at[64];
 
+	if (point >= 0) {
+		/* the fallback's mount(2) follows this magic link to exactly that directory */
+		snprintf(at, sizeof(at), "/proc/self/fd/%d", point);
+		dst = at;
+	}
 	if (sb->detached) {
-		if (rf_move_mount(sb->fd, dst) < 0)
+		if ((point >= 0 ? rf_move_mount_onto(sb->fd, point) : rf_move_mount(sb->fd, dst)) < 0)
 			err = errno;
 	} else {
 		err = bind_from_fd(sb->fd, dst, root_ro);
@@ -72,39 +80,79 @@ static int attach(struct staged_bind *sb, const char *dst, bool root_ro)
 }
 
 /*
+ * openat2() with RESOLVE_BENEATH | NO_SYMLINKS | NO_XDEV: `name` (one component) in `dirfd`, never
+ * through a symlink and never onto another mount. Kernels before 5.6 lack it: ENOSYS.
+ */
+static int open_here(int dirfd, const char *name, int flags, mode_t mode)
+{
+	struct rf_open_how {
+		unsigned long long flags, mode, resolve;
+	} how = {(unsigned long long)(flags | O_CLOEXEC | O_NOFOLLOW), mode, 0x08 | 0x04 | 0x01 | 0x02};
+	/* RESOLVE_BENEATH 0x08, RESOLVE_NO_SYMLINKS 0x04, RESOLVE_NO_XDEV 0x01, RESOLVE_NO_MAGICLINKS 0x02 */
+
+	return (int)syscall(437 /* openat2, the same number on every arch */, dirfd, name, &how, sizeof(how));
+}
+
+/*
  * A volume's mount point under /tmp is made if missing: that /tmp is the job's own (a scratch dir
  * or a tmpfs), so this is how a host path under /tmp — a workdir, a project checked out there —
- * is shown at its own path inside. Anywhere else the mount point must exist: creating it would
- * change the host's own filesystem.
+ * is shown at its own path inside. The walk goes one component at a time from the job's /tmp and
+ * refuses a symlink (ELOOP) or another mount on the way (EXDEV: an earlier volume — making a
+ * directory there would change that volume's host source), so nothing is ever made outside the
+ * job's own /tmp. Returns an O_PATH fd of the mount point, to mount onto exactly what was checked;
+ * -1 with errno 0 when the target is not under /tmp (it must exist: the host's own filesystem is
+ * never changed). The harness refuses targets with `.`, `..` or `//`.
  */
-static int make_tmp_mount_point(const char *dst, bool is_dir)
+static int tmp_mount_point(const char *dst, bool is_dir)
 {
 	char path[4096];
+	char *comp, *next;
+	int dirfd, fd;
 
+	errno = 0;
 	if (strncmp(dst, "/tmp/", 5) != 0)
-		return 0;
-	if (snprintf(path, sizeof(path), "%s", dst) >= (int)sizeof(path))
-		return ENAMETOOLONG;
-	for (char *p = path + 5;; p++) {
-		bool end = *p == '\0';
+		return -1;
+	if (snprintf(path, sizeof(path), "%s", dst + 5) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	dirfd = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	for (comp = path;; comp = next) {
+		bool last;
 
-		if (*p != '/' && !end)
-			continue;
-		*p = '\0';
-		if (end && !is_dir) {
-			/* a file volume is bound onto a file */
-			int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-
-			if (fd < 0)
-				return errno;
-			close(fd);
-			return 0;
+		next = strchr(comp, '/');
+		last = next == NULL;
+		if (next)
+			*next++ = '\0';
+		if (*comp == '\0' || strcmp(comp, ".") == 0 || strcmp(comp, "..") == 0) {
+			close(dirfd);
+			errno = EINVAL;
+			return -1;
 		}
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return errno;
-		if (end)
-			return 0;
-		*p = '/';
+		if (last && !is_dir) {
+			/* a file volume is bound onto a file */
+			fd = open_here(dirfd, comp, O_CREAT | O_WRONLY, 0644);
+			if (fd >= 0) {
+				close(fd);
+				fd = open_here(dirfd, comp, O_PATH, 0);
+			}
+		} else {
+			/* mkdirat makes the entry in dirfd itself, on its mount; an existing one is checked next */
+			int made = mkdirat(dirfd, comp, 0755);
+
+			fd = made < 0 && errno != EEXIST ? -1 : open_here(dirfd, comp, O_PATH | O_DIRECTORY, 0);
+		}
+		{
+			int saved = errno;
+
+			close(dirfd);
+			errno = saved;
+		}
+		if (fd < 0 || last)
+			return fd;
+		dirfd = fd;
 	}
 }
 
@@ -113,10 +161,20 @@ void binds_attach_volumes(struct options *o)
 	for (size_t i = 0; i < o->n_volumes; i++) {
 		struct volume *v = &o->volumes[i];
 		struct stat st;
-		int err = fstat(v->staged.fd, &st) < 0 ? errno : make_tmp_mount_point(v->dst, S_ISDIR(st.st_mode));
+		int point = -1, err = 0;
 
+		if (fstat(v->staged.fd, &st) < 0)
+			err = errno;
+		if (!err) {
+			point = tmp_mount_point(v->dst, S_ISDIR(st.st_mode));
+			if (point < 0 && errno)
+				err = errno;
+		}
+		/* onto the very directory checked, not a path that could be swapped meanwhile */
 		if (!err)
-			err = attach(&v->staged, v->dst, o->read_only);
+			err = attach_at(&v->staged, v->dst, point, o->read_only);
+		if (point >= 0)
+			close(point);
 
 		if (!err && v->ro)
 			err = tree_set_flags(v->dst, RF_MOUNT_ATTR_RDONLY, MS_RDONLY);
@@ -127,7 +185,7 @@ void binds_attach_volumes(struct options *o)
 
 void binds_attach_tmp_dir(struct options *o)
 {
-	int err = attach(&o->tmp_dir_staged, "/tmp", o->read_only);
+	int err = attach_at(&o->tmp_dir_staged, "/tmp", -1, o->read_only);
 
 	if (!err)
 		err = tree_set_flags("/tmp", RF_MOUNT_ATTR_NOSUID | RF_MOUNT_ATTR_NODEV,

@@ -7,8 +7,8 @@
  * so each keeps its own mode; /proc precedes /dev because devfs.c binds host
  * nodes through /proc/self/fd. Volumes are attached last, like Docker's user
  * mounts: a DST under /tmp or /dev then lands in the sandbox's own /tmp or
- * /dev instead of being hidden by it (with --tmp-dir, the harness creates
- * the DST directory inside that dir).
+ * /dev instead of being hidden by it (binds.c makes a DST's mount point
+ * inside the sandbox's /tmp when it is missing, and nowhere else).
  */
 #define _GNU_SOURCE
 #include "mounts.h"

@@ -33,6 +33,7 @@
 #endif
 #define RF_OPEN_TREE_CLONE 1
 #define RF_MOVE_MOUNT_F_EMPTY_PATH 0x4
+#define RF_MOVE_MOUNT_T_EMPTY_PATH 0x40
 #define RF_AT_RECURSIVE 0x8000
 
 struct rf_mount_attr {
@@ -52,6 +53,12 @@ int rf_move_mount(int tree_fd, const char *dst)
 {
 	return (int)syscall(SYS_move_mount, tree_fd, "", AT_FDCWD, dst,
 			    RF_MOVE_MOUNT_F_EMPTY_PATH);
+}
+
+int rf_move_mount_onto(int tree_fd, int target_fd)
+{
+	return (int)syscall(SYS_move_mount, tree_fd, "", target_fd, "",
+			    RF_MOVE_MOUNT_F_EMPTY_PATH | RF_MOVE_MOUNT_T_EMPTY_PATH);
 }
 
 static unsigned long current_ms_flags(const struct statvfs *st)

@@ -17,6 +17,8 @@
 int rf_open_tree(const char *path);
 /* Attaches a tree from rf_open_tree at dst; -1 with errno. */
 int rf_move_mount(int tree_fd, const char *dst);
+/* the same onto the directory or file that target_fd (O_PATH) is */
+int rf_move_mount_onto(int tree_fd, int target_fd);
 
 /*
  * Adds attr (RF_MOUNT_ATTR_*) to every mount at or below path. mount_setattr

@@ -194,4 +194,37 @@ describeSandbox('job lifecycle', () => {
       fs.rmSync(dir, { recursive: true });
     }
   });
+
+  it('a volume mount point is made only inside the job /tmp: never through another volume or a symlink', async () => {
+    const outer = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-test-vol-outer-'));
+    const inner = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-test-vol-inner-'));
+    fs.symlinkSync('/etc', path.join(outer, 'to-etc'));
+    try {
+      // /tmp/w is the first volume: making /tmp/w/cache would make `cache` in its host source
+      const through = await runJob({
+        command: ['true'],
+        workdir: '/',
+        volumes: [`${outer}:/tmp/w`, `${inner}:/tmp/w/cache`],
+      });
+      expect(through.status).toBe('error');
+      expect(through.error).toMatchObject({ step: 'volume /tmp/w/cache', code: 'EXDEV' });
+      expect(fs.readdirSync(outer)).toEqual(['to-etc']);
+      // a symlink on the way (here inside that volume) is never followed to make the mount point
+      const symlinked = await runJob({
+        command: ['true'],
+        workdir: '/',
+        volumes: [`${outer}:/tmp/w`, `${inner}:/tmp/w/to-etc/rf-made-here`],
+      });
+      expect(symlinked.status).toBe('error');
+      expect(fs.existsSync('/etc/rf-made-here')).toBe(false);
+      // and `..` never gets as far as the launcher
+      await expect(
+        runJob({ command: ['true'], volumes: [`${inner}:/tmp/../etc/rf-made-here`] }),
+      ).rejects.toThrow(/volume: target "\/tmp\/\.\.\/etc\/rf-made-here" must be a normalized path/);
+      expect(fs.existsSync('/etc/rf-made-here')).toBe(false);
+    } finally {
+      fs.rmSync(outer, { recursive: true });
+      fs.rmSync(inner, { recursive: true });
+    }
+  });
 });
