@@ -34,6 +34,8 @@ export interface LauncherProcess {
    * must not hold a process open; it is ref'd again when a job takes it.
    */
   setRef(ref: boolean): void;
+  /** Whether it is still running (a spare waiting at its gate can die there). */
+  alive(): boolean;
 }
 
 /** Arguments of a launcher started before its job is known: the real ones arrive through the gate. */
@@ -172,6 +174,7 @@ export function startLauncher(
       releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
       cancel: () => closeGate(null),
       exited,
+      alive: () => reaped === null && !exitedOrZombie(pid),
       setRef: (ref) => {
         for (const stream of [stdout, stderr, status, stdin]) {
           if (ref) stream?.ref();
@@ -218,6 +221,9 @@ export function startLauncherWithIpc(
   });
   const pid = child.pid;
   if (pid === undefined) throw new Error(`cannot start ${file}`);
+  // a later error of the handle (a signal to a gone process) is no reason to crash the harness: the
+  // exit and the status pipe say what happened
+  child.on('error', () => undefined);
   const gate = child.stdio[4] as Writable;
   const status = (child.stdio as unknown as Readable[])[5] as Readable;
   const stdout = child.stdout as Readable;
@@ -250,16 +256,14 @@ export function startLauncherWithIpc(
     releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
     cancel: () => closeGate(null),
     exited,
+    alive: () => child.exitCode === null && child.signalCode === null && !exitedOrZombie(pid),
     cancelSync: () => {
       closeGate(null);
       // Closing a Node stream takes a turn of the event loop, which an exit handler does not get: end
-      // the launcher (still at its gate: it has no child yet) by its pid instead, and wait until it
+      // the launcher (still at its gate: it has no child yet) with a signal instead, and wait until it
       // has exited (a zombie has left its cgroups) so the caller can remove its cgroup. Node reaps it.
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone already
-      }
+      // through Node's handle: once Node has reaped it, its pid may be another process's
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       const sleeper = new Int32Array(new SharedArrayBuffer(4));
       for (let waited = 0; waited < 2000 && !exitedOrZombie(pid); waited++) Atomics.wait(sleeper, 0, 0, 1);
     },

@@ -35,7 +35,7 @@ export function launcherPath(): string {
 /** Whether `p` lies under /tmp (not /tmp itself): the job's own /tmp hides it. */
 export function hiddenByPrivateTmp(p: string): boolean {
   const relative = path.relative('/tmp', p);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
+  return relative !== '' && relative !== '..' && !relative.startsWith('../') && !path.isAbsolute(relative);
 }
 
 /**
@@ -47,7 +47,8 @@ export function hiddenByPrivateTmp(p: string): boolean {
 export function exposeHiddenWorkdir(spec: JobSpec): Volume[] {
   if (!hiddenByPrivateTmp(spec.workdir)) return [];
   if (spec.volumes.some((v) => v.target === spec.workdir)) return [];
-  return [{ source: spec.workdir, target: spec.workdir, readOnly: false }];
+  // --read-only covers the workdir as it covers the rest of the host's filesystem
+  return [{ source: spec.workdir, target: spec.workdir, readOnly: spec.readOnly }];
 }
 
 export function launcherArgs(

@@ -3,6 +3,7 @@
 // snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob().
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { Pidfd } from '../native/bindings.js';
@@ -187,6 +188,11 @@ export class Sandbox {
     const spare = this.spare;
     // a spare's fds were fixed when it was started: it serves only a job that wants the same channel
     if (!spare || spare.ipc !== ipc) return null;
+    if (!spare.proc.alive()) {
+      // it died waiting (killed from outside, or long idle in watch mode): make a fresh one instead
+      this.releaseSpare();
+      return null;
+    }
     try {
       if (!this.driver.applyToSpare(spare.cgroup, spec.limits)) return null;
     } catch (error) {
@@ -321,6 +327,19 @@ interface RunningEntry {
  * processes, and the kernel ends a PID namespace whole when its init dies, forks in flight included.
  */
 function killRunningSync(cgroup: JobCgroup, timeoutMs = 2000): void {
+  // a timeout's kill may have left it frozen mid-snapshot: frozen tasks die only once thawed
+  for (const dir of cgroup.paths) {
+    for (const [file, thawed] of [
+      ['freezer.state', 'THAWED'],
+      ['cgroup.freeze', '0'],
+    ] as const) {
+      try {
+        fs.writeFileSync(path.join(dir, file), thawed);
+      } catch {
+        // not this hierarchy's file
+      }
+    }
+  }
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const pids = cgroup.procs();

@@ -332,7 +332,10 @@ export function renderJUnit(report: RunReport): string {
     for (const entry of entries) {
       if (entry.tests?.length) {
         skipMessages.push(...addTestCases(suite, entry, entry.tests));
-        continue;
+        // a file that failed with no failed test (an afterAll error, a kill after its last test):
+        // its own testcase carries the failure, or JUnit readers would count the file green
+        const failedFile = !['passed', 'flaky', 'skipped'].includes(entry.outcome);
+        if (!failedFile || entry.tests.some((t) => t.outcome === 'failed')) continue;
       }
       const message = addCase(suite, name, entry);
       if (message !== null) skipMessages.push(message);

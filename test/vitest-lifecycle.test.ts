@@ -37,9 +37,12 @@ describeSandbox('Vitest pool lifecycle', () => {
     expect((await vitest.exited).signal).toBe('SIGKILL');
     // PR_SET_PDEATHSIG: the launchers (and with them each sandbox's PID namespace) end with Vitest
     await waitFor('the sandboxes to die with Vitest', () => launchers.every((l) => !pidAlive(l)), 5000);
-    // a killed process runs no handler, so its (empty) cgroups stay until the next ringfence starts
-    const before = await leftovers({ strict: true });
+    // the next file's launcher, waiting at its gate, reads the gate's end and exits on its own
+    let before = await leftovers({ strict: true });
+    for (const deadline = performance.now() + 5000; before.launchers.length && performance.now() < deadline;)
+      before = await leftovers({ strict: true });
     expect(before.launchers).toEqual([]);
+    // a killed process runs no handler, so its (empty) cgroups stay until the next ringfence starts
     expect(before.cgroups.some((dir) => path.basename(dir).startsWith(`ringfence-${pid}-`))).toBe(true);
     const next = ringfence('run', '--', 'true');
     expect(next.status, next.stderr).toBe(0);

@@ -1,6 +1,7 @@
 // `ringfence ci MANIFEST`: a manifest of jobs, run in parallel sandboxes on the piscina pool, with a
-// live view and JSON / JUnit reports. Exit 0 all passed, 1 any failed, 2 manifest invalid, 130
-// interrupted. An invalid manifest or flag is refused before anything runs and writes no report.
+// live view and JSON / JUnit reports. Exit 0 all passed, 1 any failed, 2 manifest, flag or report
+// path invalid, 3 a report could not be written after the run, 130 interrupted. An invalid manifest,
+// flag or report path is refused before anything runs and writes no report.
 // `--repeat N` runs the whole manifest N times, one round after another, into one results file (each
 // entry tagged with its `repeat`): the samples `compare` needs to tell a change from noise.
 // `--baseline FILE` prints the comparison against earlier results at the end; the exit status stays

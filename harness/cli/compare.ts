@@ -18,7 +18,7 @@ import {
 } from '../../reporters/compare/index.js';
 import { renderMarkdown } from '../../reporters/markdown.js';
 import { renderHtml } from '../../reporters/html.js';
-import { writeFileAtomic } from '../../reporters/atomic.js';
+import { assertWritable, writeFileAtomic } from '../../reporters/atomic.js';
 import { InputError, parseDuration, parseInteger, parseSize } from '../units.js';
 
 export const EXIT_COMPARE_BAD_INPUT = 2;
@@ -157,6 +157,8 @@ function compare(baseArg: string, headArg: string, flags: CompareFlags): number 
     throw error;
   }
   try {
+    // every place checked before the first write: a bad --html path leaves no --markdown file either
+    for (const [file] of outputs) assertWritable(file);
     for (const [file, text] of outputs) writeFileAtomic(path.resolve(file), text);
   } catch (error) {
     process.stderr.write(`ringfence compare: ${(error as Error).message}\n`);

@@ -206,12 +206,14 @@ class RingfencePoolWorker implements PoolWorker {
 function hiddenVitestPaths(distPath: string, root: string): string[] {
   const cwd = process.cwd();
   const hidden = (dir: string): boolean =>
-    hiddenByPrivateTmp(dir) && path.relative(cwd, dir).startsWith('..');
+    hiddenByPrivateTmp(dir) &&
+    (path.relative(cwd, dir) === '..' || path.relative(cwd, dir).startsWith('../'));
   const volumes: string[] = [];
   const real = fs.realpathSync(distPath);
   const at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);
   const modules = at < 0 ? null : real.slice(0, at + `${path.sep}node_modules`.length);
-  if (modules && hidden(modules)) volumes.push(`${modules}:${modules}:ro`);
+  // the root first: a later bind of it would cover the read-only node_modules inside it
   if (hidden(root)) volumes.push(`${root}:${root}`);
+  if (modules && hidden(modules)) volumes.push(`${modules}:${modules}:ro`);
   return volumes;
 }

@@ -67,7 +67,9 @@ export function readJUnitRuns(text: string, file: string): Run[] {
 
   const entries = new Map<string, Pending>();
   let suite: string | null = null;
-  for (const m of markup.matchAll(/<(testsuite|property)\b([^>]*)>/g)) {
+  // attribute values are quoted, and may hold `>` (the builder leaves it unescaped): a tag ends at
+  // the first `>` outside quotes
+  for (const m of markup.matchAll(/<(testsuite|property)\b((?:[^>"']|"[^"]*"|'[^']*')*)>/g)) {
     const attrs = attributes(m[2] ?? '');
     if (m[1] === 'testsuite') {
       suite = attrs.get('name') ?? basename(file);

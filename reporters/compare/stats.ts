@@ -84,6 +84,38 @@ function exactCounts(n: number, m: number): number[] {
   return prev[m] ?? [1];
 }
 
+/**
+ * The exact two-sided p of a rank sum when values are tied: of all C(N, n) ways to pick which n of
+ * the pooled (mid)ranks are the head sample's, the share whose rank sum is at least as far out as the
+ * observed one, on the smaller side, doubled. Counted by dynamic programming over (values picked, sum)
+ * rather than by listing subsets. `ranks` and `observed` are doubled (whole numbers).
+ */
+function exactTiedP(ranks: readonly number[], n: number, observed: number): number {
+  const maxSum = ranks.reduce((s, r) => s + r, 0);
+  // ways[k * width + sum]: how many k-subsets of the ranks seen so far sum to `sum` (one flat table)
+  const width = maxSum + 1;
+  const ways = new Float64Array((n + 1) * width);
+  ways[0] = 1;
+  for (const r of ranks) {
+    for (let k = n; k >= 1; k--) {
+      for (let sum = maxSum; sum >= r; sum--) {
+        const at = k * width + sum;
+        ways[at] = (ways[at] ?? 0) + (ways[at - width - r] ?? 0);
+      }
+    }
+  }
+  let total = 0;
+  let lower = 0;
+  let upper = 0;
+  for (let sum = 0; sum <= maxSum; sum++) {
+    const count = ways[n * width + sum] ?? 0;
+    total += count;
+    if (sum <= observed) lower += count;
+    if (sum >= observed) upper += count;
+  }
+  return Math.min(1, (2 * Math.min(lower, upper)) / total);
+}
+
 export interface RankTest {
   /** U of the head sample (how many (base, head) pairs have head above base; ties count ½). */
   u: number;
@@ -93,9 +125,10 @@ export interface RankTest {
 }
 
 /**
- * Two-sided Mann-Whitney U test of `head` against `base`. Exact for untied samples up to 20 values a
- * side; otherwise the normal approximation with tie correction and continuity correction. Null when a
- * side has no values.
+ * Two-sided Mann-Whitney U test of `head` against `base`. Exact up to 20 values a side (with ties:
+ * the exact permutation distribution of the midrank sum, given those ties — the normal approximation
+ * is anti-conservative for small tied samples); beyond, the normal approximation with tie correction
+ * and continuity correction. Null when a side has no values.
  */
 export function mannWhitneyU(base: readonly number[], head: readonly number[]): RankTest | null {
   const n = head.length;
@@ -109,6 +142,11 @@ export function mannWhitneyU(base: readonly number[], head: readonly number[]): 
   for (const v of pooled) ties.set(v, (ties.get(v) ?? 0) + 1);
   const tied = [...ties.values()].some((t) => t > 1);
 
+  if (tied && n <= 20 && m <= 20) {
+    // ranks doubled: midranks of ties are halves, and the counting below wants whole numbers
+    const doubled = ranks.map((r) => Math.round(r * 2));
+    return { u, p: exactTiedP(doubled, n, Math.round(rankSum * 2)), method: 'exact' };
+  }
   if (!tied && n <= 20 && m <= 20) {
     const counts = exactCounts(n, m);
     const total = counts.reduce((s, c) => s + c, 0);

@@ -80,6 +80,17 @@ describe('loading: JSON and JUnit, repeats as runs', () => {
     );
   });
 
+  it('reads a JUnit whose suite name holds `>` and quotes (the builder leaves `>` unescaped)', () => {
+    const r = report([entry('build', { cpu: 120, suite: 'api > "v2"' })]);
+    const xml = path.join(dir, 'gt.xml');
+    fs.writeFileSync(xml, renderJUnit(r));
+    expect(fs.readFileSync(xml, 'utf8')).toContain('name="api > &quot;v2&quot;"');
+    const samples = loadSide([xml]).runs[0]?.samples;
+    expect(samples?.map((sample) => [sample.suite, sample.id, sample.metrics.cpu])).toEqual([
+      ['api > "v2"', 'build', 120],
+    ]);
+  });
+
   it('counts several files a side as several runs', () => {
     const a = write('one-a.json', report([entry('build', { cpu: 100 })]));
     const b = write('one-b.json', report([entry('build', { cpu: 104 })]));

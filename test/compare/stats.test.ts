@@ -37,13 +37,27 @@ describe('Mann-Whitney U (two-sided)', () => {
 
   it('counts an interleaved sample as no evidence, and all-equal samples as p = 1', () => {
     expect(mannWhitneyU([1, 3, 5, 7], [2, 4, 6, 8])!.p).toBeGreaterThan(0.5);
-    expect(mannWhitneyU([5, 5, 5], [5, 5, 5])).toEqual({ u: 4.5, p: 1, method: 'normal' });
+    expect(mannWhitneyU([5, 5, 5], [5, 5, 5])).toEqual({ u: 4.5, p: 1, method: 'exact' });
   });
 
-  it('uses the normal approximation with ties, and it agrees with the exact test in direction', () => {
+  it('is exact with ties in small samples, where the normal approximation would call noise a change', () => {
     const tied = mannWhitneyU([10, 10, 11, 12, 12, 13], [14, 15, 15, 16, 17, 18]);
-    expect(tied?.method).toBe('normal');
-    expect(tied!.p).toBeLessThan(ALPHA);
+    expect(tied?.method).toBe('exact');
+    expect(tied!.p).toBeCloseTo(2 / 924, 9); // fully apart: one of C(12, 6) arrangements each way
+    // overlapping, tied: the permutation p is 4/70 (of C(8, 4) splits of the ranks, 2 as extreme each
+    // way, counting ties); the normal approximation gave 0.0325 here, a false "significant"
+    const overlap = mannWhitneyU([1, 1, 1, 2], [2, 3, 3, 3]);
+    expect(overlap?.method).toBe('exact');
+    expect(overlap!.p).toBeCloseTo(4 / 70, 9);
+    expect(overlap!.p).toBeGreaterThan(ALPHA);
+  });
+
+  it('uses the normal approximation beyond 20 values a side, with ties', () => {
+    const base = Array.from({ length: 25 }, (_, i) => i % 5);
+    const head = base.map((v) => v + 3);
+    const test = mannWhitneyU(base, head);
+    expect(test?.method).toBe('normal');
+    expect(test!.p).toBeLessThan(ALPHA);
   });
 
   it('is symmetric, bounded, and U + U\u2032 = n·m', () => {

@@ -411,9 +411,17 @@ describe('JUnit', () => {
         suite: 'vitest',
         tests: [{ name: 'hangs', outcome: 'failed', durationMs: 3000, message: 'ringfence: killed' }],
       }),
+      // every test passed, then its teardown hung and the sandbox ended the file
+      entry('teardown.test.ts', 'timeout', results.timeout(), {
+        suite: 'vitest',
+        tests: [{ name: 'passes', outcome: 'passed', durationMs: 2 }],
+      }),
     ]);
     const file = validJUnit(report);
-    expect(xpath(file, 'count(//testcase)')).toBe('4');
+    expect(xpath(file, 'count(//testcase)')).toBe('6');
+    // the file that failed with no failed test has a testcase of its own carrying that failure
+    expect(xpath(file, 'count(//testcase[@classname="teardown.test.ts"])')).toBe('1');
+    expect(xpath(file, 'string(//testcase[@name="teardown.test.ts"]/failure/@type)')).toBe('timeout');
     expect(xpath(file, 'string(//testcase[@classname="math.test.ts"][2]/@name)')).toBe(
       'sum > <b>"odd"</b> & ',
     );
@@ -428,7 +436,7 @@ describe('JUnit', () => {
     expect(xpath(file, 'string(//testcase[@classname="hang.test.ts"]/@time)')).toBe('3');
     // the file's figures stay on the testsuite, once per file
     expect(xpath(file, 'count(//property[@name="ringfence.math.test.ts.memory.peak_bytes"])')).toBe('1');
-    expect(xpath(file, 'string(//testsuite/@tests)')).toBe('4');
+    expect(xpath(file, 'string(//testsuite/@tests)')).toBe('6');
   });
 
   it('uses a fresh builder per report and writes plain decimal times', () => {
