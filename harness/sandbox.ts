@@ -3,7 +3,6 @@
 // snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob().
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Writable } from 'node:stream';
 import { Pidfd } from '../native/bindings.js';
@@ -286,7 +285,7 @@ export class Sandbox {
       // would wait for the next start's sweep
       for (const entry of sandbox.running) {
         try {
-          killRunningSync(entry.cgroup);
+          entry.cgroup.killAllSync(2000);
           removeEmptyCgroupSync(entry.cgroup);
           const scratch = entry.scratch();
           if (scratch) removeTreeSync(scratch.path);
@@ -319,41 +318,6 @@ function warnLeftover(what: string, error: unknown): void {
 interface RunningEntry {
   cgroup: JobCgroup;
   scratch: () => Scratch | null;
-}
-
-/**
- * SIGKILL to every process of the cgroup, then wait (briefly, synchronously: this runs in an exit
- * handler) until it is empty. No freeze is needed here: the launcher and the job's init are among the
- * processes, and the kernel ends a PID namespace whole when its init dies, forks in flight included.
- */
-function killRunningSync(cgroup: JobCgroup, timeoutMs = 2000): void {
-  // a timeout's kill may have left it frozen mid-snapshot: frozen tasks die only once thawed
-  for (const dir of cgroup.paths) {
-    for (const [file, thawed] of [
-      ['freezer.state', 'THAWED'],
-      ['cgroup.freeze', '0'],
-    ] as const) {
-      try {
-        fs.writeFileSync(path.join(dir, file), thawed);
-      } catch {
-        // not this hierarchy's file
-      }
-    }
-  }
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const pids = cgroup.procs();
-    if (pids.length === 0) return;
-    if (performance.now() > deadline) throw new Error(`${pids.length} processes still in the cgroup`);
-    for (const pid of pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-  }
 }
 
 function removeEmptyCgroupSync(cgroup: JobCgroup): void {

@@ -140,6 +140,23 @@ export async function waitForEmpty(procs: () => number[], timeoutMs: number, wha
   }
 }
 
+/** killEach until `procs()` is empty, waiting synchronously (killAllSync of both drivers). */
+export function killUntilEmptySync(procs: () => number[], timeoutMs: number, what: string): void {
+  const deadline = performance.now() + timeoutMs;
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const left = procs();
+    if (left.length === 0) return;
+    if (performance.now() >= deadline)
+      throw new CgroupError(
+        `${what} still holds ${left.length} process(es) (${left.slice(0, 10).join(', ')}) after ${timeoutMs} ms`,
+        'the next ringfence start kills and removes it (its owner is gone by then)',
+      );
+    killEach(left);
+    Atomics.wait(sleeper, 0, 0, 5);
+  }
+}
+
 /**
  * `ringfence-*` parents under the given base directories whose owner is gone (or whose pid now names
  * a different process), grouped by name: on v1 one name has a directory in every hierarchy.

@@ -72,6 +72,13 @@ export interface JobCgroup {
   killAll(options?: { spare?: readonly number[]; onFrozen?: FrozenHook }): Promise<void>;
   /** Resolves when no process is left in the cgroup, or rejects after timeoutMs. */
   waitEmpty(timeoutMs: number): Promise<void>;
+  /**
+   * killAll for an exit handler, which gets no more turns of the event loop: thaw (a kill may have
+   * been left frozen mid-snapshot), SIGKILL every process, and wait synchronously until the cgroup
+   * is empty; throws after timeoutMs. No freeze: the launcher and the job's init are among the
+   * processes, and the kernel ends a PID namespace whole when its init dies.
+   */
+  killAllSync(timeoutMs: number): void;
   stats(): CgroupStats;
   /** Removes every directory of this job cgroup, children first, retrying EBUSY with a short backoff. */
   destroy(): Promise<void>;

@@ -21,6 +21,7 @@ import {
   mkdirError,
   requestedCaps,
   waitForEmpty,
+  killUntilEmptySync,
   writeLimit,
 } from './common.js';
 import {
@@ -517,6 +518,11 @@ class V1Job implements JobCgroup {
 
   waitEmpty(timeoutMs: number): Promise<void> {
     return waitForEmpty(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
+  }
+
+  killAllSync(timeoutMs: number): void {
+    if (this.freezer !== undefined) thaw(path.join(this.freezer, 'freezer.state'));
+    killUntilEmptySync(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
   }
 
   stats(): CgroupStats {

@@ -23,6 +23,7 @@ import {
   mkdirError,
   requestedCaps,
   waitForEmpty,
+  killUntilEmptySync,
   writeLimit,
 } from './common.js';
 import {
@@ -503,6 +504,12 @@ class V2Job implements JobCgroup {
       timeoutMs,
       `cgroup ${this.name}`,
     );
+  }
+
+  killAllSync(timeoutMs: number): void {
+    const freezeFile = this.file('cgroup.freeze');
+    if (exists(freezeFile)) thaw(freezeFile);
+    killUntilEmptySync(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
   }
 
   stats(): CgroupStats {

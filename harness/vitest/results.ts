@@ -28,13 +28,11 @@ export async function fileResults(timeoutMs = 10_000): Promise<ReadonlyMap<strin
   return perFile;
 }
 
-/** Why the sandbox ended a file, as Vitest prints it: `ringfence: leak.test.ts was killed: memory limit …`. */
+/**
+ * Why the sandbox ended a file, as Vitest prints it: `ringfence: leak.test.ts was killed: memory limit …`.
+ * The cause is the lifecycle's own reason (one wording for `run`, `ci` and the pool), less its
+ * leading "killed: ", which this sentence already says.
+ */
 export function killedMessage(file: string, result: JobResult): string {
-  const mib = (bytes: number | null): string =>
-    bytes === null ? 'unknown' : `${Math.round(bytes / 1024 / 1024)} MiB`;
-  const cause =
-    result.status === 'oom'
-      ? `memory limit ${mib(result.memory.limitBytes)} reached (OOM kill, peak ${mib(result.memory.peakBytes)})`
-      : result.reason;
-  return `ringfence: ${file} was killed: ${cause}`;
+  return `ringfence: ${file} was killed: ${result.reason.replace(/^killed: /, '')}`;
 }

@@ -180,7 +180,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
     expect(job.cpuUsageNs()).toBeGreaterThan(0);
     expect(job.oomKills()).toBe(0);
 
-    const freezer = dirFor(job.paths, 'freezer');
+    const freezer = dirFor(job.paths, 'freezer')!;
     let seen: readonly number[] = [];
     let stateInHook = '';
     await job.killAll({
@@ -232,6 +232,25 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
     keep.child.kill('SIGKILL');
     await keep.exited;
     await job.waitEmpty(5000);
+    await job.destroy();
+  });
+
+  it('killAllSync (the exit handler) thaws a cgroup left frozen, kills and waits without the event loop', async () => {
+    driver = openCgroupDriver();
+    const job = driver.create({});
+    const sleeper = gated('sleep 30');
+    children.push(sleeper.child);
+    job.addProcess(sleeper.pid);
+    sleeper.release();
+    await until(() => comm(sleeper.pid) === 'sleep');
+    // as a timeout's kill leaves it while it snapshots the process tree
+    const freezer = dirFor(job.paths, 'freezer')!;
+    fs.writeFileSync(path.join(freezer, 'freezer.state'), 'FROZEN');
+    await until(() => read(freezer, 'freezer.state') === 'FROZEN');
+    job.killAllSync(2000);
+    expect(job.procs()).toEqual([]);
+    expect(read(freezer, 'freezer.state')).toBe('THAWED');
+    expect(await sleeper.exited).toBe('SIGKILL');
     await job.destroy();
   });
 

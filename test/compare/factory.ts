@@ -1,7 +1,8 @@
 // Made-up RunReports for the compare tests: one entry per job with the figures given, everything else
 // as a real run writes it (they pass the results schema, so they can be written and read back).
+import { runReport } from '../support/reports.js';
 import type { JobResult } from '../../harness/result.js';
-import { RESULTS_SCHEMA, type JobEntry, type JobOutcome, type RunReport } from '../../reporters/types.js';
+import type { JobEntry, JobOutcome, RunReport } from '../../reporters/types.js';
 
 export const MiB = 1024 ** 2;
 
@@ -61,20 +62,7 @@ export function entry(id: string, f: Figures = {}, repeat?: number): JobEntry {
 }
 
 export function report(jobs: JobEntry[]): RunReport {
-  return {
-    schema: RESULTS_SCHEMA,
-    ringfence: { version: '0.1.0' },
-    host: { hostname: 'ci', kernel: '6.1.0', arch: 'x64', cpus: 2, cgroupVersion: 1 },
-    startedAt: '2025-03-01T10:00:00.000Z',
-    finishedAt: '2025-03-01T10:00:05.000Z',
-    wallMs: 5000,
-    git: null,
-    manifest: { file: '/repo/ci.yml', name: 'demo' },
-    shard: null,
-    limits: { defaults: {}, concurrency: 2 },
-    interrupted: false,
-    jobs,
-  };
+  return runReport(jobs, { manifest: { file: '/repo/ci.yml', name: 'demo' } });
 }
 
 /** A repeated run: `perRepeat[i]` are the jobs of repeat i. */

@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runReport } from '../support/reports.js';
 import type { JobResult, JobStatus } from '../../harness/result.js';
 import { renderJUnit } from '../../reporters/junit.js';
-import { RESULTS_SCHEMA, type JobEntry, type JobOutcome, type RunReport } from '../../reporters/types.js';
+import type { JobEntry, JobOutcome, RunReport } from '../../reporters/types.js';
 import { JUNIT_XSD } from '../support/sandbox.js';
 
 let dir: string;
@@ -132,20 +133,7 @@ const entry: fc.Arbitrary<JobEntry> = fc
   });
 
 function report(jobs: JobEntry[], name: string): RunReport {
-  return {
-    schema: RESULTS_SCHEMA,
-    ringfence: { version: '0.1.0' },
-    host: { hostname: 'h', kernel: 'k', arch: 'x64', cpus: 2, cgroupVersion: 1 },
-    startedAt: '2025-03-01T10:00:00.000Z',
-    finishedAt: '2025-03-01T10:00:01.000Z',
-    wallMs: 1000,
-    git: null,
-    manifest: { file: 'm.yml', name },
-    shard: null,
-    limits: { defaults: {}, concurrency: 2 },
-    interrupted: false,
-    jobs,
-  };
+  return runReport(jobs, { manifest: { file: 'm.yml', name } });
 }
 
 /** The elements the report asks for: what the document must hold, no more and no fewer. */

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult } from '../../harness/result.js';
 import type { JobEntry, JobOutcome, RunReport } from '../../reporters/types.js';
-import { RESULTS_SCHEMA } from '../../reporters/types.js';
 import { gitInfo, hostInfo, readResultsFile, writeResultsFile } from '../../reporters/json.js';
 import { MAX_OUTPUT_BYTES, renderJUnit, writeJUnitFile, xmlSafe } from '../../reporters/junit.js';
 import { mergeReports } from '../../reporters/merge.js';
+import { runReport } from '../support/reports.js';
 import { JUNIT_XSD, SHARED_JUNIT_XSD, VENDORED_XSD } from '../support/sandbox.js';
 
 const MiB = 1024 ** 2;
@@ -148,24 +148,6 @@ function entry(
   extra: Partial<JobEntry> = {},
 ): JobEntry {
   return { id, suite: 'ci', outcome, result, attempts: result ? [result] : [], ...extra };
-}
-
-function runReport(jobs: JobEntry[], over: Partial<RunReport> = {}): RunReport {
-  return {
-    schema: RESULTS_SCHEMA,
-    ringfence: { version: '0.1.0' },
-    host: { hostname: 'ci-runner-7', kernel: '6.8.0-45-generic', arch: 'x64', cpus: 16, cgroupVersion: 2 },
-    startedAt: at(0),
-    finishedAt: at(90_000),
-    wallMs: 90_000,
-    git: { commit: '0123456789abcdef0123456789abcdef01234567', branch: 'main' },
-    manifest: { file: 'ringfence.yaml', name: 'backend' },
-    shard: null,
-    limits: { defaults: { memory: '512m', timeout: '60s' }, concurrency: 4 },
-    interrupted: false,
-    jobs,
-    ...over,
-  };
 }
 
 /** One entry of every outcome, in two suites. */
