@@ -367,6 +367,11 @@ describe('ringfence compare (the CLI)', () => {
       ['cli-base.json', 'cli-base.json', '--min-delta', 'memory=12zz'],
       /--min-delta memory: invalid size "12zz"/,
     ],
+    [
+      'a zero floor with junk after it',
+      ['cli-base.json', 'cli-base.json', '--min-delta', 'cpu=0garbage'],
+      /--min-delta cpu: invalid duration "0garbage"/,
+    ],
     ['a missing argument', ['cli-base.json'], /missing required argument 'head'/],
   ])('exits 2 on %s, naming it, and writes no report', (_what, args, message) => {
     const md = path.join(dir, 'refused.md');
