@@ -3,8 +3,8 @@
 import fs from 'node:fs';
 import { pidfdSupported } from '../native/bindings.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
-import { launcherPath } from './launcher.js';
-import { Sandbox, runJob } from './sandbox.js';
+import { installedLauncherPath, launcherPath } from './launcher.js';
+import { Sandbox, launcherProblem, runJob } from './sandbox.js';
 
 export interface Check {
   name: string;
@@ -59,13 +59,19 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
     fix: 'Linux 5.3 or later',
     required: true,
   });
-  const launcher = launcherPath();
-  const built = fs.existsSync(launcher);
+  let built = true;
+  let detail: string;
+  try {
+    detail = `${installedLauncherPath()} (as built, run from a sealed copy at ${launcherPath()})`;
+  } catch (error) {
+    built = false;
+    detail = launcherProblem(error).message;
+  }
   checks.push({
     name: 'launcher',
     ok: built,
-    detail: built ? launcher : `${launcher} missing`,
-    fix: 'npm install (builds native/launcher; needs a C compiler: apt-get install gcc)',
+    detail,
+    fix: 'npm rebuild ringfence (builds native/launcher; needs a C compiler: apt-get install gcc)',
     required: true,
   });
   if (built && host) checks.push(await trialRun(options.cgroupParent));

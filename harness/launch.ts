@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { closeFd } from '../native/bindings.js';
 import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../native/spawn.js';
-import { GATE_FD, STATUS_FD } from './launcher.js';
+import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './launcher.js';
 import type { StdinMode } from './spec.js';
 
 export interface LauncherProcess {
@@ -127,7 +127,7 @@ export function startLauncher(
     const statusRead = pipe(false);
     const statusChild = childEnds[childEnds.length - 1] ?? -1;
 
-    pid = spawnWithFds(file, [file, ...args], env, [
+    pid = spawnWithFds(file, [LAUNCHER_ARGV0, ...args], env, [
       stdinFd,
       stdoutChild,
       stderrChild,
@@ -213,6 +213,7 @@ export function startLauncherWithIpc(
   serialization: 'json' | 'advanced',
 ): LauncherProcess & { child: ChildProcess } {
   const child = spawn(file, args, {
+    argv0: LAUNCHER_ARGV0,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe', 'pipe'],
     env,
     serialization,

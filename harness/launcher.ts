@@ -1,9 +1,12 @@
 // The harness side of native/launcher: where the binary is, the command line it takes, and the
 // status lines it writes back (see native/launcher/proto.c).
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { errnoName } from '../native/bindings.js';
 import { nativeBuild } from '../native/paths.js';
+import { sealedNative } from '../native/sealed.js';
+import { protectionFor } from './protect.js';
 import type { JobSpec, Volume } from './spec.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
@@ -28,8 +31,29 @@ export function defaultFdLayout(spec: JobSpec): FdLayout {
 /** Node's IPC channel at fd 3, then the gate and the status pipe. */
 export const IPC_FD_LAYOUT: FdLayout = { gate: 4, status: 5, keep: [3] };
 
+/** The launcher as installed: checked and copied from here once per process (native/sealed.ts). */
+export function installedLauncherPath(): string {
+  return nativeBuild('ringfence-launcher');
+}
+
+/**
+ * What every job executes: the sealed copy of the launcher (/proc/self/fd/N), never the file on disk.
+ * Throws ENOENT when it was never built, IntegrityError when the file is not what the install built.
+ */
 export function launcherPath(): string {
-  return process.env.RINGFENCE_LAUNCHER || nativeBuild('ringfence-launcher');
+  return sealedNative('ringfence-launcher').path;
+}
+
+/** argv[0] of every launcher: its path names an fd, which says nothing in `ps`. */
+export const LAUNCHER_ARGV0 = 'ringfence-launcher';
+
+/** Whether `pid` runs a sealed launcher copy (of any ringfence process): its exe is that memfd. */
+export function isLauncherProcess(pid: number): boolean {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/exe`) === '/memfd:ringfence:ringfence-launcher (deleted)';
+  } catch {
+    return false; // exited, or not ours to look at
+  }
 }
 
 /** Whether `p` lies under /tmp (not /tmp itself): the job's own /tmp hides it. */
@@ -70,8 +94,10 @@ export function launcherArgs(
   if (spec.userns) args.push('--userns');
   if (spec.cgroupns) args.push('--cgroupns');
   if (spec.readOnly) args.push('--read-only');
-  for (const v of [...spec.volumes, ...extraVolumes])
-    args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  const volumes = [...spec.volumes, ...extraVolumes];
+  for (const v of volumes) args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  // after every volume, so that none can show these writable again (harness/protect.ts)
+  for (const p of protectionFor(volumes)) args.push(`--protect=${p}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
   for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { packageRoot } from '../native/paths.js';
+import { sealAllNative, type SealedHandles } from '../native/sealed.js';
 import { usableCpus } from './cpus.js';
 import type { JobResult } from './result.js';
 import { failedToStart, reapDeadThread } from './sandbox.js';
@@ -30,6 +31,20 @@ function workerFile(): string {
   throw new Error(`ringfence: ${built} is missing — run npm run build`);
 }
 
+/** What each worker thread is started with. */
+export interface WorkerData {
+  sealed: SealedHandles;
+}
+
+/** A launcher that cannot be sealed is each job's `error` result (with the fix), not a crash here. */
+function sealNativeForWorkers(): SealedHandles {
+  try {
+    return sealAllNative();
+  } catch {
+    return {};
+  }
+}
+
 export class Harness {
   readonly concurrency: number;
   private readonly pool: Piscina;
@@ -47,6 +62,9 @@ export class Harness {
     this.defaults = options.defaults ?? {};
     this.pool = new Piscina({
       filename: workerFile(),
+      // the launcher and the spawn library, sealed now, before any job runs: every worker thread,
+      // also one started to replace a dead one, runs these copies (worker.ts adopts them)
+      workerData: { sealed: sealNativeForWorkers() } satisfies WorkerData,
       minThreads: this.concurrency,
       maxThreads: this.concurrency,
       concurrentTasksPerWorker: 1,

@@ -15,6 +15,7 @@ import { formatBytes, formatDuration } from './format.js';
 import {
   IPC_FD_LAYOUT,
   exposeHiddenWorkdir,
+  installedLauncherPath,
   launcherArgs,
   launcherPath,
   parseLauncherReports,
@@ -405,13 +406,15 @@ class JobRun {
   }
 
   async execute(): Promise<JobResult> {
-    const launcher = launcherPath();
-    if (!fs.existsSync(launcher)) {
+    let launcher: string;
+    try {
+      launcher = launcherPath();
+    } catch (error) {
       return failedToStart(
         this.spec,
         this.startedAt,
         'launcher',
-        new Error(`${launcher} is missing — run npm install (it builds native/launcher with the C compiler)`),
+        launcherProblem(error),
         this.driver.version,
       );
     }
@@ -674,6 +677,15 @@ class JobRun {
       diagnostics: { cgroupVersion: this.driver.version, processTree: this.processTree },
     };
   }
+}
+
+/** Why the launcher cannot be used, with the fix. */
+export function launcherProblem(error: unknown): Error {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+    return new Error(
+      `${installedLauncherPath()} is missing — run npm install (it builds native/launcher with the C compiler)`,
+    );
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function round(n: number): number {

@@ -1,11 +1,11 @@
 // Each job's scratch directory: its private /tmp inside the sandbox. Made by tmp-promise under the
 // host's tmpdir with the owner instance in its name, removed without following any symlink the job
 // left (fs.rm unlinks links, it never descends into them), and swept when an earlier ringfence died.
-import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dirSync } from 'tmp-promise';
+import { removeTreeNative, removeTreeNativeSync } from '../native/spawn.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from './cgroup/instance.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
@@ -50,8 +50,9 @@ export function releaseSpareScratch(): void {
 /**
  * Removes a scratch dir and all the job left in it. fs.rm unlinks symlinks, it never follows them; but
  * it walks by full path, so a tree nested past PATH_MAX (a job builds one with relative mkdir and
- * chdir) ends in ENAMETOOLONG, and fs.rmSync overflows the stack on it. rm(1) then removes the rest:
- * it walks by directory fd (fts, openat) at any depth and does not follow symlinks either.
+ * chdir) ends in ENAMETOOLONG, and fs.rmSync overflows the stack on it. ringfence's own walk by
+ * directory fd (native/spawn/remove.c) then removes the rest. Never rm(1): after a job ran, the
+ * harness executes nothing from the host's filesystem, which a job may have been able to write.
  */
 export async function removeTree(target: string): Promise<void> {
   try {
@@ -59,11 +60,8 @@ export async function removeTree(target: string): Promise<void> {
   } catch {
     try {
       await fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 });
-    } catch (error) {
-      const removed = await new Promise<boolean>((resolve) =>
-        execFile('rm', ['-rf', '--', target], (rmError) => resolve(rmError === null)),
-      );
-      if (!removed || fs.existsSync(target)) throw error;
+    } catch {
+      await removeTreeNative(target);
     }
   }
 }
@@ -72,8 +70,8 @@ export async function removeTree(target: string): Promise<void> {
 export function removeTreeSync(target: string): void {
   try {
     fs.rmSync(target, { recursive: true, force: true });
-  } catch (error) {
-    if (spawnSync('rm', ['-rf', '--', target]).status !== 0 || fs.existsSync(target)) throw error;
+  } catch {
+    removeTreeNativeSync(target);
   }
 }
 

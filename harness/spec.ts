@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CgroupLimits } from './cgroup/types.js';
+import { protectionFor } from './protect.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 
 export type NetworkMode = 'none' | 'host';
@@ -162,6 +163,9 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
       throw new InputError('keep-fd', `must be an fd number of 3 or more, got ${fd}`);
 
   const tmpSizeBytes = input.tmpSize === undefined ? null : parseSize('tmp-size', input.tmpSize);
+  const volumes = (input.volumes ?? []).map(parseVolume);
+  // a volume that would make the harness's own files writable to the job is refused here, by name
+  protectionFor(volumes);
 
   return {
     name: input.name ?? command.join(' '),
@@ -178,7 +182,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     cgroupns: input.cgroupns ?? false,
     readOnly: input.readOnly ?? false,
     tmpSizeBytes,
-    volumes: (input.volumes ?? []).map(parseVolume),
+    volumes,
     nofile: input.nofile === undefined ? null : parseInteger('nofile', input.nofile, 16, 1 << 20),
     stdin,
     outputLimitBytes:

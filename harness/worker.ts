@@ -2,10 +2,15 @@
 // arrive on a MessagePort (piscina's own abort terminates the thread, which would skip the freezer
 // path and the cleanup); a `dispose` task removes this thread's spares and cgroup parents before the
 // pool is destroyed.
-import { threadId, type MessagePort } from 'node:worker_threads';
+import { threadId, workerData, type MessagePort } from 'node:worker_threads';
+import { adoptSealed } from '../native/sealed.js';
+import type { WorkerData } from './pool.js';
 import type { JobResult } from './result.js';
 import { Sandbox, runJob } from './sandbox.js';
 import type { JobSpec } from './spec.js';
+
+// the native files sealed by the thread that made the pool: never a fresh read of the disk
+adoptSealed((workerData as WorkerData | undefined)?.sealed);
 
 export interface JobTask {
   kind: 'job';

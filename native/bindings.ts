@@ -15,6 +15,8 @@ interface Libc {
   syscall: SyscallFn;
   errno: ErrnoFn;
   close: (fd: number) => number;
+  memfdCreate: (name: string, flags: number) => number;
+  fcntl: (fd: number, cmd: number, arg: number) => number;
 }
 
 let libc: Libc | null = null;
@@ -28,6 +30,10 @@ function load(): Libc {
     syscall: lib.func('long syscall(long number, ...)') as SyscallFn,
     errno: () => koffi.errno(),
     close: lib.func('int close(int fd)') as (fd: number) => number,
+    // glibc >= 2.27; its syscall number differs between architectures, the libc name does not
+    memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)') as Libc['memfdCreate'],
+    // the int-argument form of fcntl: every command used here takes an int
+    fcntl: lib.func('int fcntl(int fd, int cmd, int arg)') as Libc['fcntl'],
   };
   return libc;
 }
@@ -98,4 +104,38 @@ export function pidfdSupported(): boolean {
   } catch {
     return false;
   }
+}
+
+// memfd_create(2) and fcntl(2) sealing (linux/memfd.h, linux/fcntl.h); the same on every architecture
+const MFD_CLOEXEC = 0x0001;
+const MFD_ALLOW_SEALING = 0x0002;
+const F_DUPFD_CLOEXEC = 1030;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
+export const F_SEAL_SEAL = 0x0001;
+export const F_SEAL_SHRINK = 0x0002;
+export const F_SEAL_GROW = 0x0004;
+export const F_SEAL_WRITE = 0x0008;
+
+/** A close-on-exec memfd that can be sealed, moved to a number at or above `minFd`. */
+export function memfdCreate(name: string, minFd: number): number {
+  const c = load();
+  const fd = c.memfdCreate(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) throw new SyscallError('memfd_create', c.errno());
+  // out of the way of every fd number a child's stdio layout (0..63) could be given
+  const high = c.fcntl(fd, F_DUPFD_CLOEXEC, minFd);
+  const errno = c.errno();
+  c.close(fd);
+  if (high < 0) throw new SyscallError('fcntl(F_DUPFD_CLOEXEC)', errno);
+  return high;
+}
+
+export function addSeals(fd: number, seals: number): void {
+  const c = load();
+  if (c.fcntl(fd, F_ADD_SEALS, seals) < 0) throw new SyscallError('fcntl(F_ADD_SEALS)', c.errno());
+}
+
+/** The seals on `fd`; -1 when it is not a memfd (or not open). */
+export function getSeals(fd: number): number {
+  return load().fcntl(fd, F_GET_SEALS, 0);
 }

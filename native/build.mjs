@@ -1,10 +1,24 @@
 // Builds native/build/ringfence-launcher (native/launcher/*.c) and native/build/libringfence-spawn.so
 // (native/spawn/*.c) at `npm install`.
 // Node stdlib only: this runs before any dependency is guaranteed to exist.
-// One compiler call for all sources (a few hundred ms), skipped when up to date.
+// One compiler call for all sources (a few hundred ms), skipped when up to date. Afterwards the
+// sha256 of each output goes into build/checksums.json: the harness runs a native file only when it
+// is the one recorded here (native/sealed.ts).
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { delimiter, dirname, isAbsolute, join, relative } from 'node:path';
+import { createHash } from 'node:crypto';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, delimiter, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -13,12 +27,19 @@ const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 
 // The launcher (an executable run once per job) and the spawn shim the harness loads through koffi.
 const targets = [
-  { what: 'launcher', srcDir: join(here, 'launcher'), output: join(outDir, 'ringfence-launcher'), extra: [] },
+  {
+    what: 'launcher',
+    srcDir: join(here, 'launcher'),
+    output: join(outDir, 'ringfence-launcher'),
+    extra: [],
+    mode: 0o755,
+  },
   {
     what: 'spawn library',
     srcDir: join(here, 'spawn'),
     output: join(outDir, 'libringfence-spawn.so'),
     extra: ['-shared', '-fPIC'],
+    mode: 0o644,
   },
 ];
 
@@ -91,7 +112,7 @@ for (const target of targets) {
     const tried = process.env.CC ? `${process.env.CC}, cc, gcc, clang` : 'cc, gcc, clang';
     fail(`no C compiler found (tried ${tried}) — install one: apt-get install gcc`);
   }
-  mkdirSync(outDir, { recursive: true });
+  mkdirSync(outDir, { recursive: true, mode: 0o755 });
   // Build to a temporary name, then rename: a half-written binary never sits at `output`.
   const partial = `${target.output}.tmp-${process.pid}`;
   const [cmd, ...ccArgs] = compiler;
@@ -104,6 +125,18 @@ for (const target of targets) {
       `compiling the ${target.what} with ${cmd} failed${result.error ? `: ${result.error.message}` : ' (see above)'}`,
     );
   }
+  // whatever the umask: nobody but the owner writes what the harness runs as root
+  chmodSync(partial, target.mode);
   renameSync(partial, target.output);
   process.stdout.write(`ringfence: built ${shown}\n`);
 }
+
+// Recorded on every install, also when nothing was rebuilt, so the record always matches the files.
+const checksums = {};
+for (const { output } of targets) {
+  checksums[basename(output)] = createHash('sha256').update(readFileSync(output)).digest('hex');
+}
+const checksumsFile = join(outDir, 'checksums.json');
+const partialChecksums = `${checksumsFile}.tmp-${process.pid}`;
+writeFileSync(partialChecksums, `${JSON.stringify(checksums, null, 2)}\n`, { mode: 0o644 });
+renameSync(partialChecksums, checksumsFile);

@@ -1,8 +1,9 @@
-// koffi bindings to native/spawn/spawn.c (libringfence-spawn.so): a constant-cost spawn that does not
-// fork the Node process (see the C file for why), its reaper, and close-on-exec pipes.
+// koffi bindings to native/spawn/ (libringfence-spawn.so): a constant-cost spawn that does not fork
+// the Node process (see spawn.c for why), its reaper, close-on-exec pipes, and the removal of a tree
+// a job left (remove.c). The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
 import { SyscallError } from './bindings.js';
-import { nativeBuild } from './paths.js';
+import { sealedNative } from './sealed.js';
 
 type Koffi = typeof import('koffi');
 
@@ -19,25 +20,25 @@ interface SpawnLib {
   ) => number;
   reap: (pid: number, statusOut: Int32Array) => number;
   pipe: (fds: Int32Array) => number;
+  removeTree: ((path: string) => number) & {
+    async: (path: string, callback: (error: unknown, result: number) => void) => void;
+  };
 }
 
 let lib: SpawnLib | null = null;
-
-export function spawnLibraryPath(): string {
-  return nativeBuild('libringfence-spawn.so');
-}
 
 function load(): SpawnLib {
   if (lib) return lib;
   const require = createRequire(import.meta.url);
   const koffi = require('koffi') as Koffi;
-  const so = koffi.load(spawnLibraryPath());
+  const so = koffi.load(sealedNative('libringfence-spawn.so').path);
   lib = {
     spawn: so.func(
       'int rf_spawn(const char *path, const uint8_t *argv, int argc, const uint8_t *env, int envc, const int *fds, int nfds, _Out_ int *pid)',
     ) as SpawnLib['spawn'],
     reap: so.func('int rf_reap(int pid, _Out_ int *status)') as SpawnLib['reap'],
     pipe: so.func('int rf_pipe(_Out_ int *fds)') as SpawnLib['pipe'],
+    removeTree: so.func('int rf_remove_tree(const char *path)') as SpawnLib['removeTree'],
   };
   return lib;
 }
@@ -46,7 +47,10 @@ function pack(strings: readonly string[]): Buffer {
   return Buffer.concat(strings.map((s) => Buffer.from(`${s}\0`, 'utf8')));
 }
 
-/** Starts `file` with `fds[i]` as its fd i, in a session of its own. Returns the pid. */
+/**
+ * Starts `file` with `fds[i]` as its fd i, in a session of its own. Returns the pid. `file` may be a
+ * sealed copy's /proc/self/fd/N: the child inherits that fd until its exec, which opens it first.
+ */
 export function spawnWithFds(
   file: string,
   argv: readonly string[],
@@ -88,4 +92,24 @@ export function makePipe(): [number, number] {
   const err = load().pipe(fds);
   if (err !== 0) throw new SyscallError('pipe2', err);
   return [fds[0] ?? -1, fds[1] ?? -1];
+}
+
+/**
+ * Removes a directory tree without following symlinks, at any depth (remove.c), on koffi's worker
+ * thread so the event loop goes on. Rejects with the errno of what could not be removed.
+ */
+export function removeTreeNative(target: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    load().removeTree.async(target, (error, errno) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else if (errno !== 0) reject(new SyscallError(`remove ${target}`, errno));
+      else resolve();
+    });
+  });
+}
+
+/** removeTreeNative for exit handlers, which cannot wait. */
+export function removeTreeNativeSync(target: string): void {
+  const errno = load().removeTree(target);
+  if (errno !== 0) throw new SyscallError(`remove ${target}`, errno);
 }

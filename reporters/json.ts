@@ -1,7 +1,6 @@
 // The JSON results file (`ringfence.results/1`): the source of truth that JUnit, `merge` and
 // `compare` read. Written atomically; read back through a zod schema, so a truncated, foreign or
 // hand-edited file is refused with the file and the first bad field named, never half-used.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { z } from 'zod';
@@ -171,26 +170,5 @@ export function hostInfo(cgroupVersion: 1 | 2 | null): RunReport['host'] {
   };
 }
 
-function git(cwd: string, args: string[]): string | null {
-  try {
-    const out = execFileSync('git', args, {
-      cwd,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 10_000,
-    }).trim();
-    return out === '' ? null : out;
-  } catch {
-    // not a repository, no commit yet, git missing (ENOENT), or cwd gone
-    return null;
-  }
-}
-
-/** Commit and branch of the repository at `cwd`; null when it is not one or git is missing. */
-export function gitInfo(cwd: string): RunReport['git'] {
-  const commit = git(cwd, ['rev-parse', 'HEAD']);
-  if (commit === null) return null;
-  const branch = git(cwd, ['rev-parse', '--abbrev-ref', 'HEAD']);
-  // a detached HEAD prints "HEAD": there is no branch to name
-  return { commit, branch: branch === 'HEAD' ? null : branch };
-}
+/** Commit and branch of the repository at `cwd`, read from its files (reporters/git.ts). */
+export { gitInfo } from './git.js';

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateFileHash, type PoolOptions, type PoolRunnerInitializer, type PoolWorker } from 'vitest/node';
 import { hiddenByPrivateTmp } from '../launcher.js';
+import { protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
 import type { JobSpecInput } from '../spec.js';
@@ -93,6 +94,9 @@ class RingfencePoolWorker implements PoolWorker {
     // fails with V8's own message rather than an OOM kill
     const heapMb = Math.max(64, Math.floor((parseSize('memory', memory) / 1024 / 1024) * 0.75));
     const entry = path.join(this.poolOptions.distPath, 'workers', 'forks.js');
+    // Vitest's own process is the harness here: what it loads (vitest and its dependencies) is made
+    // read-only to every test file, as ringfence's own files are
+    protectPackage(path.dirname(this.poolOptions.distPath));
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(this.poolOptions.env))
       if (value !== undefined) env[key] = value;

@@ -1,5 +1,6 @@
 /*
- * binds.c — host directories shown inside: --volume and --tmp-dir.
+ * binds.c — host directories shown inside: --volume and --tmp-dir; and
+ * --protect, the harness's own files made read-only over everything else.
  *
  * Why staged: a bind mount copies the flags of the mount its source sits on,
  * so a bind made after --read-only turned "/" read-only would be read-only
@@ -192,4 +193,29 @@ void binds_attach_tmp_dir(struct options *o)
 				     MS_NOSUID | MS_NODEV);
 	if (err)
 		die_step(err, "mount /tmp", NULL);
+}
+
+/*
+ * What the harness executes or loads from disk (its built output, the packages it loads, node) must
+ * not be writable from a job: written there, it would run as the harness's user at the next start.
+ * Each path is bound onto itself and made read-only recursively, last, over whatever volume or mode
+ * showed it: a rename of it then fails with EBUSY, a write with EROFS. A path the job cannot see
+ * (ENOENT: under the job's own /tmp, say) has nothing to protect. The harness passes real paths, and
+ * no process of this job runs yet.
+ */
+void binds_protect(struct options *o)
+{
+	for (size_t i = 0; i < o->n_protect; i++) {
+		const char *p = o->protect[i];
+		int err = 0;
+
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+			err = errno;
+		if (err == ENOENT)
+			continue;
+		if (!err)
+			err = tree_set_flags(p, RF_MOUNT_ATTR_RDONLY, MS_RDONLY);
+		if (err)
+			die_step(err, "protect", p);
+	}
 }

@@ -8,7 +8,9 @@
  * nodes through /proc/self/fd. Volumes are attached last, like Docker's user
  * mounts: a DST under /tmp or /dev then lands in the sandbox's own /tmp or
  * /dev instead of being hidden by it (binds.c makes a DST's mount point
- * inside the sandbox's /tmp when it is missing, and nowhere else).
+ * inside the sandbox's /tmp when it is missing, and nowhere else). What the
+ * harness itself runs from is made read-only after everything else
+ * (--protect), so no volume or mode can show it writable again.
  */
 #define _GNU_SOURCE
 #include "mounts.h"
@@ -131,4 +133,5 @@ void mounts_setup(struct options *o)
 	devfs_setup();
 	mount_tmp(o);
 	binds_attach_volumes(o);
+	binds_protect(o);
 }

@@ -9,10 +9,11 @@
 /* mounts.c: the whole sequence, in order; dies with the failing step. */
 void mounts_setup(struct options *o);
 
-/* binds.c: --volume and --tmp-dir. */
+/* binds.c: --volume, --tmp-dir and --protect. */
 void binds_stage(struct options *o);
 void binds_attach_volumes(struct options *o);
 void binds_attach_tmp_dir(struct options *o);
+void binds_protect(struct options *o);
 
 /* devfs.c: a minimal /dev. */
 void devfs_setup(void);

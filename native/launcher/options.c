@@ -32,6 +32,7 @@ enum {
 	OPT_UID,
 	OPT_GID,
 	OPT_KEEP_FD,
+	OPT_PROTECT,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{"uid", required_argument, NULL, OPT_UID},
 	{"gid", required_argument, NULL, OPT_GID},
 	{"keep-fd", required_argument, NULL, OPT_KEEP_FD},
+	{"protect", required_argument, NULL, OPT_PROTECT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -200,6 +202,12 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		if (o->keep_fds[o->n_keep_fds] >= 0)
 			o->n_keep_fds++;
 		break;
+	case OPT_PROTECT:
+		if (arg[0] != '/')
+			fail(ps, EINVAL, "--protect wants an absolute path");
+		else
+			o->protect[o->n_protect++] = arg;
+		break;
 	default:
 		fail(ps, EINVAL, "unknown option or missing value");
 	}
@@ -238,7 +246,8 @@ int options_parse(int argc, char **argv, struct options *o, const char **why)
 	/* Each repeatable option takes at least one argv slot: argc bounds them. */
 	o->volumes = calloc((size_t)argc, sizeof(*o->volumes));
 	o->keep_fds = calloc((size_t)argc, sizeof(*o->keep_fds));
-	if (!o->volumes || !o->keep_fds) {
+	o->protect = calloc((size_t)argc, sizeof(*o->protect));
+	if (!o->volumes || !o->keep_fds || !o->protect) {
 		*why = "out of memory";
 		return ENOMEM;
 	}

@@ -42,6 +42,8 @@ struct options {
 	bool read_only;
 	struct volume *volumes;
 	size_t n_volumes;
+	const char **protect; /* bound read-only onto themselves after the volumes */
+	size_t n_protect;
 	struct staged_bind tmp_dir_staged;
 	const char *workdir;
 	long nofile; /* -1: leave as is */

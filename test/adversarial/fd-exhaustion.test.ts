@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Sandbox, runJob } from '../../harness/sandbox.js';
+import { sealAllNative } from '../../native/sealed.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, removeDir, tempDir } from './helpers.js';
@@ -24,8 +25,10 @@ describeSandbox('adversarial: exhausting file descriptors', () => {
   afterAll(() => removeDir(dir));
 
   it('--nofile 256 stops it at 256 fds, and the job cannot raise its own limit', async () => {
-    // counted without a spare launcher (its pipes are the harness's, made ahead for the next job)
+    // counted without a spare launcher (its pipes are the harness's, made ahead for the next job) and
+    // with the sealed launcher and spawn library made: those two fds stay for the process's life
     await Sandbox.settle();
+    sealAllNative();
     const ownFds = fs.readdirSync('/proc/self/fd').length;
     const result = await runJob({ command: ['./fds'], workdir: dir, nofile: 256, timeout: '10s' });
     expect(result.status, result.reason + result.stderr).toBe('passed');

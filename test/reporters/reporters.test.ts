@@ -581,13 +581,23 @@ describe('JSON results file', () => {
     git('checkout', '-q', '--detach');
     expect(gitInfo(repo)).toEqual({ commit, branch: null });
 
+    // read from .git's files, never by running git (the harness runs no host program after a job):
+    // the same answer with no git on PATH, with packed refs, and from a linked worktree
     const saved = process.env.PATH;
     process.env.PATH = path.join(dir, 'no-bin');
     try {
-      expect(gitInfo(repo)).toBeNull(); // git missing
+      expect(gitInfo(repo)).toEqual({ commit, branch: null });
     } finally {
       process.env.PATH = saved;
     }
+    git('checkout', '-q', 'feature/x');
+    git('pack-refs', '--all', '--prune');
+    expect(fs.existsSync(path.join(repo, '.git', 'refs', 'heads', 'feature', 'x'))).toBe(false);
+    expect(gitInfo(path.join(repo))).toEqual({ commit, branch: 'feature/x' });
+    const worktree = path.join(dir, `wt-${path.basename(repo)}`);
+    git('worktree', 'add', '-q', '-b', 'side', worktree);
+    fs.mkdirSync(path.join(worktree, 'sub'));
+    expect(gitInfo(path.join(worktree, 'sub'))).toEqual({ commit, branch: 'side' });
   });
 });
 

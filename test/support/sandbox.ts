@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { isInstanceStale, parseInstanceName } from '../../harness/cgroup/instance.js';
 import { Sandbox } from '../../harness/sandbox.js';
-import { launcherPath } from '../../harness/launcher.js';
+import { installedLauncherPath, isLauncherProcess } from '../../harness/launcher.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
@@ -39,7 +39,8 @@ export const SHARED_JUNIT_XSD = SHARED_XSD;
 export function sandboxUnavailable(): string | null {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'not root (cgroup creation and namespaces need it here)';
-  if (!fs.existsSync(launcherPath())) return `launcher not built (${launcherPath()}): run npm install`;
+  if (!fs.existsSync(installedLauncherPath()))
+    return `launcher not built (${installedLauncherPath()}): run npm install`;
   if (!fs.existsSync('/sys/fs/cgroup')) return 'no /sys/fs/cgroup';
   return null;
 }
@@ -105,17 +106,12 @@ export async function leftovers(options: { strict?: boolean } = {}): Promise<Lef
       fs.readdirSync(dir, { withFileTypes: true }).every((e) => !e.isDirectory())
     );
   };
-  const launcher = launcherPath();
-  const launchers: number[] = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const exe = fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0')[0];
-      if (exe === launcher) launchers.push(Number(name));
-    } catch {
-      // exited while listing
-    }
-  }
+  // every launcher runs from a sealed memfd copy: its exe names that, whatever its argv says
+  const launchers = fs
+    .readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter(isLauncherProcess);
   return {
     cgroups: findDirs('/sys/fs/cgroup', 6, mine).filter((dir) => !allowed(dir)),
     launchers,

@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launcherPath } from '../../harness/launcher.js';
+import { isLauncherProcess } from '../../harness/launcher.js';
 import { ROOT } from './sandbox.js';
 
 export const DEMO = path.join(ROOT, 'fixtures', 'vitest-demo');
@@ -18,12 +18,13 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
 }
 
-/** `vitest run --root DEMO ...args`, to its end. */
+/** `vitest run --root ROOT ...args` (the demo by default), to its end. */
 export function vitestRun(
   args: string[],
   extraEnv: Record<string, string> = {},
+  root = DEMO,
 ): { status: number | null; output: string } {
-  const out = spawnSync(process.execPath, [VITEST_BIN, 'run', '--root', DEMO, ...args], {
+  const out = spawnSync(process.execPath, [VITEST_BIN, 'run', '--root', root, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
@@ -73,14 +74,7 @@ export function childrenOf(parent: number): number[] {
 
 /** Pids of ringfence launchers whose parent is `parent` (the sandboxes a Vitest process started). */
 export function launchersOf(parent: number): number[] {
-  const launcher = launcherPath();
-  return childrenOf(parent).filter((pid) => {
-    try {
-      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === launcher;
-    } catch {
-      return false; // exited meanwhile
-    }
-  });
+  return childrenOf(parent).filter(isLauncherProcess);
 }
 
 /** Polls `condition` every 50 ms until it holds; fails with `what` after `timeoutMs`. */
