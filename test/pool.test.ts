@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { usableCpus } from '../harness/cpus.js';
 import { Harness, type ProgressEvent } from '../harness/pool.js';
+import { runJob } from '../harness/sandbox.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
 it('concurrency defaults to the CPUs this process may use', () => {
@@ -31,6 +32,28 @@ describeSandbox('Harness', () => {
     expect(elapsed).toBeLessThan(2000); // but not four
     expect(events.filter((e) => e === 'start')).toHaveLength(4);
     expect(events.filter((e) => e === 'end')).toHaveLength(4);
+  });
+
+  it('a job that cannot start is an error result at once, through runJob and the Harness alike (nothing waits)', async () => {
+    // the start failures a host can have: a refused cgroup parent, a volume refused as unsafe, a
+    // program that is not there (the launcher reports the failed exec)
+    const inputs = [
+      { command: ['true'], cgroupParent: '/a/../b' },
+      { command: ['no-such-program-ringfence'] },
+    ];
+    const started = performance.now();
+    const viaHarness = await harness.runAll(inputs);
+    const direct = await Promise.all(inputs.map((input) => runJob(input)));
+    expect(performance.now() - started).toBeLessThan(10_000);
+    for (const results of [viaHarness, direct]) {
+      expect(results[0]?.status).toBe('error');
+      expect(results[0]?.reason).toMatch(/could not start: --cgroup-parent "\/a\/\.\.\/b" contains "\.\."/);
+      expect(results[1]?.status).toBe('error');
+      expect(results[1]?.error?.code).toBe('ENOENT');
+    }
+    expect(() => harness.resolve({ command: ['true'], volumes: [`${path.join(ROOT, 'dist')}:/d`] })).toThrow(
+      /volume: .*which the harness runs from/,
+    );
   });
 
   it('an abort ends a running job through the freezer path', async () => {

@@ -13,8 +13,8 @@ import { hiddenByPrivateTmp } from '../launcher.js';
 import { protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
-import type { JobSpecInput } from '../spec.js';
-import { parseSize } from '../units.js';
+import { resolveJobSpec, type JobSpecInput } from '../spec.js';
+import { InputError, parseSize } from '../units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
 
 export interface RingfenceVitestOptions {
@@ -33,7 +33,42 @@ const DEFAULTS = { memory: '1g', pidsLimit: 256, timeout: '5m' } as const;
 /** As Vitest's forks pool: a worker that ignores SIGTERM is killed after this long. */
 const STOP_GRACE_MS = 500;
 
+const OPTION_NAMES = ['memory', 'cpus', 'pidsLimit', 'timeout', 'network', 'hostname'] as const;
+
+/**
+ * Refuses a bad option when the config is loaded, before any file runs, naming the option as the
+ * config spells it (`pidsLimit`, not the CLI's `pids-limit`). The values are checked by the one job
+ * spec validation every entry point uses.
+ */
+export function validateOptions(options: RingfenceVitestOptions): void {
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key))
+      throw new Error(`ringfence(): unknown option "${key}" (known: ${OPTION_NAMES.join(', ')})`);
+  }
+  try {
+    resolveJobSpec({ ...jobOptions(options), command: ['node'] });
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const option = error.field.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    throw new Error(`ringfence({ ${option} }): ${error.reason}`);
+  }
+}
+
+/** The job options every file's sandbox gets from the pool's options and their defaults. */
+function jobOptions(options: RingfenceVitestOptions): JobSpecInput & { memory: string } {
+  return {
+    command: [],
+    memory: options.memory ?? DEFAULTS.memory,
+    pidsLimit: options.pidsLimit ?? DEFAULTS.pidsLimit,
+    timeout: options.timeout ?? DEFAULTS.timeout,
+    ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
+    network: options.network ?? 'none',
+    hostname: options.hostname ?? 'ringfence',
+  };
+}
+
 export function ringfence(options: RingfenceVitestOptions = {}): PoolRunnerInitializer {
+  validateOptions(options);
   return {
     name: 'ringfence',
     createPoolWorker: (poolOptions) => new RingfencePoolWorker(poolOptions, options),
@@ -54,7 +89,14 @@ class RingfencePoolWorker implements PoolWorker {
   private job: RunningJob | null = null;
   private run: Promise<JobResult> | null = null;
   private stopping = false;
-  private ended = false;
+  /** How the sandbox ended, once it has: from then on the pool answers Vitest for the worker. */
+  private endResult: JobResult | null = null;
+  /** Vitest sent `start` and the worker has not answered `started` yet. */
+  private awaitingStarted = false;
+  /** A request with files was sent and its `testfileFinished` has not come back. */
+  private inFlight = false;
+  /** The worker sent anything at all: a sandbox whose worker never did never really started. */
+  private spoke = false;
   private files: string[] = [];
   /** File task ids the worker reported as collected before it could have died. */
   private readonly collected = new Set<string>();
@@ -73,14 +115,36 @@ class RingfencePoolWorker implements PoolWorker {
   }
 
   send(message: unknown): void {
+    const type = (message as { type?: string } | null)?.type;
     const files = filesOf(message);
     if (files.length) this.files = files;
-    if (this.ended && (message as { type?: string } | null)?.type === 'stop') {
-      // the sandbox is gone: answer Vitest's stop for it, or it waits out its stop timeout
-      setImmediate(() => this.events.emit('message', { __vitest_worker_response__: true, type: 'stopped' }));
+    // Vitest stops a worker with this message before it calls stop(): whatever ends the sandbox from
+    // here on is the normal end, not a verdict on the files
+    if (type === 'stop') this.stopping = true;
+    if (this.endResult) {
+      this.answerForEnded(type, files, this.endResult);
       return;
     }
+    if (type === 'start') this.awaitingStarted = true;
+    if (files.length) this.inFlight = true;
     this.job?.ipc?.send(message as object);
+  }
+
+  /**
+   * The sandbox is gone (it could not start, or ended): Vitest's requests get the answers the worker
+   * would have given, so the run goes on — `started`, the request's files failed with the cause, and
+   * `stopped` — instead of waiting out Vitest's start or stop timeout.
+   */
+  private answerForEnded(type: string | undefined, files: string[], result: JobResult): void {
+    setImmediate(() => {
+      if (type === 'start') this.respond('started');
+      else if (type === 'stop') this.respond('stopped');
+      else if (files.length) this.failFiles(files, result);
+    });
+  }
+
+  private respond(type: string): void {
+    this.events.emit('message', { __vitest_worker_response__: true, type });
   }
 
   deserialize(data: unknown): unknown {
@@ -89,10 +153,10 @@ class RingfencePoolWorker implements PoolWorker {
 
   async start(): Promise<void> {
     if (this.run) return;
-    const memory = this.options.memory ?? DEFAULTS.memory;
+    const base = jobOptions(this.options);
     // V8 sizes its heap from the machine, not the cgroup: cap it below the memory cap so a JS leak
     // fails with V8's own message rather than an OOM kill
-    const heapMb = Math.max(64, Math.floor((parseSize('memory', memory) / 1024 / 1024) * 0.75));
+    const heapMb = Math.max(64, Math.floor((parseSize('memory', base.memory) / 1024 / 1024) * 0.75));
     const entry = path.join(this.poolOptions.distPath, 'workers', 'forks.js');
     // Vitest's own process is the harness here: what it loads (vitest and its dependencies) is made
     // read-only to every test file, as ringfence's own files are
@@ -101,15 +165,10 @@ class RingfencePoolWorker implements PoolWorker {
     for (const [key, value] of Object.entries(this.poolOptions.env))
       if (value !== undefined) env[key] = value;
     const spec: JobSpecInput = {
+      ...base,
       name: 'vitest worker',
       command: [process.execPath, ...this.poolOptions.execArgv, `--max-old-space-size=${heapMb}`, entry],
       env,
-      memory,
-      pidsLimit: this.options.pidsLimit ?? DEFAULTS.pidsLimit,
-      timeout: this.options.timeout ?? DEFAULTS.timeout,
-      ...(this.options.cpus === undefined ? {} : { cpus: this.options.cpus }),
-      network: this.options.network ?? 'none',
-      hostname: this.options.hostname ?? 'ringfence',
       workdir: process.cwd(),
       volumes: hiddenVitestPaths(this.poolOptions.distPath, this.poolOptions.project.config.root),
     };
@@ -124,6 +183,12 @@ class RingfencePoolWorker implements PoolWorker {
       onStart: (job) => {
         this.job = job;
         job.ipc?.on('message', (message: unknown) => {
+          this.spoke = true;
+          const response = message as { __vitest_worker_response__?: boolean; type?: string } | null;
+          if (response?.__vitest_worker_response__ && response.type === 'started')
+            this.awaitingStarted = false;
+          if (response?.__vitest_worker_response__ && response.type === 'testfileFinished')
+            this.inFlight = false;
           const rpc = message as { t?: string; m?: string; a?: unknown[] } | null;
           if (rpc?.t === 'q' && rpc.m === 'onCollected') {
             for (const file of (rpc.a?.[0] ?? []) as { id: string }[]) this.collected.add(file.id);
@@ -151,21 +216,46 @@ class RingfencePoolWorker implements PoolWorker {
 
   /**
    * The sandbox ended. Record what the files cost. If it ended before Vitest stopped it (OOM kill,
-   * timeout, a crash), fail its test files with the cause — in Vitest's own terms: a task update that
-   * marks each file failed (after collecting it, if the worker died before it could), then the
-   * `testfileFinished` the pool waits for — so the run goes on and the files count as failed.
+   * timeout, a crash, or it never started), fail the files it was running with the cause; a request
+   * still to come is answered by answerForEnded.
    */
   private ended_(result: JobResult): void {
-    this.ended = true;
+    this.endResult = result;
     for (const file of this.files) recordFile(file, { result, stoppedByVitest: this.stopping });
     if (this.stopping) return;
+    if (this.startFailure(result))
+      announceStartFailure(this.poolOptions, startFailureReason(result, this.spoke));
+    if (this.awaitingStarted) {
+      // it died before it could say it started: say it for it, and fail the files it is then given
+      this.awaitingStarted = false;
+      this.respond('started');
+    }
+    if (this.inFlight) this.failFiles(this.files, result);
+  }
+
+  /** Whether the sandbox never became a working Vitest worker. */
+  private startFailure(result: JobResult): boolean {
+    return result.status === 'error' || !this.spoke;
+  }
+
+  /**
+   * Fails `files` with the sandbox's end, in Vitest's own terms: a task update that marks each file
+   * failed (after collecting it, if the worker died before it could), then the `testfileFinished` the
+   * pool waits for — so the run goes on and the files count as failed.
+   */
+  private failFiles(files: string[], result: JobResult): void {
+    this.inFlight = false;
     const project = this.poolOptions.project;
     const root = project.config.root;
     const projectName = project.config.name ?? '';
-    for (const filepath of this.files) {
+    for (const filepath of files) {
+      recordFile(filepath, { result, stoppedByVitest: false });
       const name = path.relative(root, filepath);
       const id = generateFileHash(name, projectName);
-      const error = { name: 'RingfenceError', message: killedMessage(name, result), stack: '' };
+      const message = this.startFailure(result)
+        ? `ringfence: could not start ${name}: ${startFailureReason(result, this.spoke)}`
+        : killedMessage(name, result);
+      const error = { name: 'RingfenceError', message, stack: '' };
       const failed = { state: 'fail', errors: [error], duration: result.wallMs };
       const collected = this.collected.has(id);
       if (!collected) {
@@ -192,13 +282,40 @@ class RingfencePoolWorker implements PoolWorker {
         [[id, collected ? 'suite-finished' : 'suite-failed-early', undefined]],
       ]);
     }
-    this.events.emit('message', { __vitest_worker_response__: true, type: 'testfileFinished' });
+    this.respond('testfileFinished');
   }
 
   /** A birpc event as the worker would have sent it. */
   private rpc(method: string, args: unknown[]): void {
     this.events.emit('message', { t: 'q', m: method, a: args });
   }
+}
+
+/**
+ * Why a file's sandbox never became a worker: the start failure's own message (which names its fix),
+ * or, for a worker that ended before its first message, how it ended and the last of what it said.
+ */
+function startFailureReason(result: JobResult, spoke: boolean): string {
+  if (result.status === 'error') return result.reason.replace(/^could not start: /, '');
+  // the error line Node printed, when there is one (a stack and its properties follow it), else the tail
+  const lines = (result.stderr.trim() || result.stdout.trim()).split('\n');
+  const errorLine = lines.find((line) => /^(\w*Error|Error)\b.*:/.test(line.trim()));
+  const said = errorLine?.trim() ?? lines.slice(-5).join('\n');
+  const how = spoke ? result.reason : `the Vitest worker ended before its first message (${result.reason})`;
+  return said ? `${how}; its last output:\n${said}` : how;
+}
+
+/** Start failures already announced, by reason: the same one for every file is said once. */
+const announced = new Set<string>();
+
+/**
+ * The first file whose sandbox cannot start says why at the top of the output, before the per-file
+ * failures: when every start fails the same way, that one line is the whole story.
+ */
+function announceStartFailure(poolOptions: PoolOptions, reason: string): void {
+  if (announced.has(reason)) return;
+  announced.add(reason);
+  poolOptions.project.vitest.logger.error(`ringfence: test files cannot start their sandboxes: ${reason}`);
 }
 
 /**
