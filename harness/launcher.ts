@@ -106,21 +106,43 @@ export function launcherArgs(
   return [...args, '--', ...spec.command];
 }
 
+/** The job tree's I/O from init's task counters (see native/launcher/init.c). */
+export interface TaskIo {
+  rchar: number;
+  wchar: number;
+  readBytes: number;
+  writeBytes: number;
+}
+
+interface EndFigures {
+  maxRssKiB: number;
+  userUs: number;
+  systemUs: number;
+  /** null when the kernel keeps no task I/O counters (or an older launcher sent none) */
+  io: TaskIo | null;
+}
+
 export type LauncherReport =
-  | { kind: 'exit'; code: number; maxRssKiB: number; userUs: number; systemUs: number }
-  | { kind: 'signal'; signal: number; maxRssKiB: number; userUs: number; systemUs: number }
+  | ({ kind: 'exit'; code: number } & EndFigures)
+  | ({ kind: 'signal'; signal: number } & EndFigures)
   | { kind: 'error'; step: string; errno: number; code: string };
 
 /** Parses the launcher's status lines; unknown or partial lines are ignored (a killed launcher may cut one). */
 export function parseLauncherReports(text: string): LauncherReport[] {
   const reports: LauncherReport[] = [];
   for (const line of text.split('\n')) {
-    const [kind, a = '', b = '0', c = '0', d = '0'] = line.split('\t');
-    if (kind === 'error' && line.split('\t').length === 3) {
+    const fields = line.split('\t');
+    const [kind, a = '', b = '0', c = '0', d = '0'] = fields;
+    if (kind === 'error' && fields.length === 3) {
       const errno = Number(b);
       reports.push({ kind: 'error', step: a, errno, code: errnoName(errno) });
-    } else if ((kind === 'exit' || kind === 'signal') && line.split('\t').length === 5) {
-      const common = { maxRssKiB: Number(b), userUs: Number(c), systemUs: Number(d) };
+    } else if ((kind === 'exit' || kind === 'signal') && (fields.length === 5 || fields.length === 9)) {
+      const [rchar, wchar, readBytes, writeBytes] = fields.slice(5).map(Number);
+      const io =
+        rchar === undefined || wchar === undefined || readBytes === undefined || writeBytes === undefined
+          ? null
+          : { rchar, wchar, readBytes, writeBytes };
+      const common = { maxRssKiB: Number(b), userUs: Number(c), systemUs: Number(d), io };
       if (kind === 'exit') reports.push({ kind, code: Number(a), ...common });
       else reports.push({ kind, signal: Number(a), ...common });
     }

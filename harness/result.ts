@@ -26,6 +26,23 @@ export interface JobError {
   message: string;
 }
 
+/**
+ * What the job read and wrote. readBytes/writeBytes are storage I/O (what reached or would reach a
+ * block device), rchar/wchar every byte passed to read/write-like calls (pipes and page cache too).
+ * `source` says where readBytes/writeBytes came from: `task` (the kernel's per-task counters of the
+ * whole job tree, from its init) or `cgroup` (the io/blkio controller, where no task figure exists).
+ * `cgroup` holds the controller's own figure beside it where the kernel gave a non-zero one (v2
+ * io.stat; v1's blkio counts only throttled or BFQ-scheduled I/O and usually reads 0).
+ */
+export interface JobIo {
+  readBytes: number;
+  writeBytes: number;
+  rchar?: number;
+  wchar?: number;
+  source?: 'task' | 'cgroup';
+  cgroup?: { readBytes: number; writeBytes: number } | null;
+}
+
 export interface JobResult {
   name: string;
   command: string[];
@@ -49,7 +66,7 @@ export interface JobResult {
     maxRssBytes: number | null;
   };
   pids: { peak: number | null; limit: number | null };
-  io: { readBytes: number; writeBytes: number } | null;
+  io: JobIo | null;
   limits: { timeoutMs: number | null; cpuTimeMs: number | null; cpus: number | null };
   stdout: string;
   stderr: string;

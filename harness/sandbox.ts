@@ -21,9 +21,10 @@ import {
   parseLauncherReports,
   signalName,
   type LauncherReport,
+  type TaskIo,
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
-import type { JobError, JobResult, JobStatus, ProcessInfo, Termination } from './result.js';
+import type { JobError, JobIo, JobResult, JobStatus, ProcessInfo, Termination } from './result.js';
 import {
   createScratch,
   prepareSpareScratch,
@@ -667,7 +668,7 @@ class JobRun {
         maxRssBytes: rusage ? rusage.maxRssKiB * 1024 : null,
       },
       pids: { peak: stats.pids.peak ?? (this.sampledPidsPeak || null), limit: spec.limits.pidsLimit ?? null },
-      io: stats.io,
+      io: jobIo(rusage?.io ?? null, stats.io),
       limits: { timeoutMs: spec.timeoutMs, cpuTimeMs: spec.cpuTimeMs, cpus: spec.limits.cpus ?? null },
       stdout: this.stdout.text(),
       stderr: this.stderr.text(),
@@ -686,6 +687,19 @@ export function launcherProblem(error: unknown): Error {
       `${installedLauncherPath()} is missing — run npm install (it builds native/launcher with the C compiler)`,
     );
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * The job's I/O: the task counters of the whole tree where init sent them, with the cgroup's figure
+ * beside them when the controller counted anything; the cgroup's alone otherwise.
+ */
+function jobIo(task: TaskIo | null, cgroup: CgroupStats['io']): JobIo | null {
+  const counted = cgroup && (cgroup.readBytes > 0 || cgroup.writeBytes > 0) ? cgroup : null;
+  if (task) {
+    const { readBytes, writeBytes, rchar, wchar } = task;
+    return { readBytes, writeBytes, rchar, wchar, source: 'task', cgroup: counted };
+  }
+  return cgroup ? { ...cgroup, source: 'cgroup', cgroup: null } : null;
 }
 
 function round(n: number): number {

@@ -71,20 +71,16 @@ function recordedChecksums(): Partial<Record<NativeName, string>> {
 }
 
 /**
- * As sudo and OpenSSH's StrictModes do for what they run as root: the file and the directory that
- * holds it belong to root or to us, and nobody else may write them (group write is allowed only for
- * root's group or our own: a umask of 002 under user-private groups gives that).
+ * Nobody but the owner may write the file or the directory that holds it (group write is allowed
+ * only for root's group or our own: a umask of 002 under user-private groups gives that). The owner
+ * is not checked: `sudo npx ringfence` in a checkout a user owns is the common CI case, and that user
+ * can change the JavaScript root loads from it just as well.
  */
-function checkOwnership(file: string): void {
-  const uid = process.geteuid?.() ?? 0;
+function checkNotWritableByOthers(file: string): void {
   const gid = process.getegid?.() ?? 0;
   for (const target of [file, path.dirname(file)]) {
     const st = fs.statSync(target);
-    if (st.uid !== 0 && st.uid !== uid)
-      throw new IntegrityError(
-        `${target} belongs to uid ${st.uid}, not to root or to this user (uid ${uid})`,
-      );
-    const groupWritable = (st.mode & 0o020) !== 0 && st.gid !== 0 && st.gid !== gid;
+    const groupWritable = (st.mode & 0o020) !== 0 && st.gid !== 0 && st.gid !== gid && st.gid !== st.uid;
     if ((st.mode & 0o002) !== 0 || groupWritable)
       throw new IntegrityError(
         `${target} is writable by others (mode ${(st.mode & 0o777).toString(8)}): chmod go-w ${target}`,
@@ -101,7 +97,7 @@ export function sealedNative(name: NativeName): SealedFile {
   if (known) return known;
   const source = nativeBuild(name);
   const bytes = fs.readFileSync(source);
-  checkOwnership(source);
+  checkNotWritableByOthers(source);
   const digest = sha256(bytes);
   const recorded = recordedChecksums()[name];
   if (recorded !== digest)

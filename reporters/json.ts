@@ -43,7 +43,15 @@ const jobResult = obj({
     maxRssBytes: z.number().nullable(),
   }),
   pids: obj({ peak: z.number().nullable(), limit: z.number().nullable() }),
-  io: obj({ readBytes: z.number(), writeBytes: z.number() }).nullable(),
+  io: obj({
+    readBytes: z.number(),
+    writeBytes: z.number(),
+    // added after the first release of the schema: absent in older files
+    rchar: z.number().optional(),
+    wchar: z.number().optional(),
+    source: z.enum(['task', 'cgroup']).optional(),
+    cgroup: obj({ readBytes: z.number(), writeBytes: z.number() }).nullable().optional(),
+  }).nullable(),
   limits: obj({
     timeoutMs: z.number().nullable(),
     cpuTimeMs: z.number().nullable(),

@@ -106,6 +106,8 @@ function figures(entry: JobEntry): [string, string | number][] {
       ['pids.limit', r.pids.limit],
       ['io.read_bytes', r.io?.readBytes ?? null],
       ['io.write_bytes', r.io?.writeBytes ?? null],
+      ['io.rchar', r.io?.rchar ?? null],
+      ['io.wchar', r.io?.wchar ?? null],
     );
   }
   out.push(['status', entry.outcome]);

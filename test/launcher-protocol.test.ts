@@ -5,11 +5,20 @@ import { resolveJobSpec } from '../harness/spec.js';
 
 describe('launcher status protocol', () => {
   it('parses errors, exits and signals, ignoring a cut-off last line', () => {
-    const text = 'error\tmount /proc\t1\nexit\t3\t2048\t1500\t250\nsignal\t9\t100\t1\t2\nexit\t0\t';
+    const text =
+      'error\tmount /proc\t1\nexit\t3\t2048\t1500\t250\t10\t20\t4096\t8192\nsignal\t9\t100\t1\t2\nexit\t0\t1\t2\t3\t4\t5';
     expect(parseLauncherReports(text)).toEqual([
       { kind: 'error', step: 'mount /proc', errno: 1, code: 'EPERM' },
-      { kind: 'exit', code: 3, maxRssKiB: 2048, userUs: 1500, systemUs: 250 },
-      { kind: 'signal', signal: 9, maxRssKiB: 100, userUs: 1, systemUs: 2 },
+      {
+        kind: 'exit',
+        code: 3,
+        maxRssKiB: 2048,
+        userUs: 1500,
+        systemUs: 250,
+        io: { rchar: 10, wchar: 20, readBytes: 4096, writeBytes: 8192 },
+      },
+      // a kernel without task I/O accounting sends no I/O fields
+      { kind: 'signal', signal: 9, maxRssKiB: 100, userUs: 1, systemUs: 2, io: null },
     ]);
   });
 

@@ -71,7 +71,7 @@ export function parseMinDelta(text: string | undefined): CompareOptions['minDelt
     const field = `min-delta ${name}`;
     // 0 turns a floor off; the shared parsers take only positive sizes and durations
     if (/^0+(\.0+)?(ms|s|m|h|b|[kmg]i?b?)?$/i.test(value)) minDelta[name] = 0;
-    else if (name === 'memory') minDelta[name] = parseSize(field, value);
+    else if (name === 'memory' || name === 'io') minDelta[name] = parseSize(field, value);
     else if (name === 'pids') minDelta[name] = parseInteger(field, value, 0, 1_000_000);
     else minDelta[name] = parseDuration(field, value);
   }

@@ -77,18 +77,28 @@ static long long usec(const struct timeval *tv)
 	return (long long)tv->tv_sec * 1000000LL + tv->tv_usec;
 }
 
-static void result_line(const char *kind, int value, const struct rusage *ru)
+static void result_line(const char *kind, int value, const struct rusage *ru, const struct io_counters *io)
 {
 	char line[256];
 	int n;
 
 	if (status_fd < 0)
 		return;
-	n = snprintf(line, sizeof(line), "%s\t%d\t%ld\t%lld\t%lld\n", kind, value, ru->ru_maxrss,
+	n = snprintf(line, sizeof(line), "%s\t%d\t%ld\t%lld\t%lld", kind, value, ru->ru_maxrss,
 		     usec(&ru->ru_utime), usec(&ru->ru_stime));
+	if (io->valid)
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "\t%llu\t%llu\t%llu\t%llu", io->rchar, io->wchar,
+			      io->read_bytes, io->write_bytes);
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "\n");
 	write_all_once(status_fd, line, (size_t)n);
 }
 
-void proto_exit(int code, const struct rusage *ru) { result_line("exit", code, ru); }
+void proto_exit(int code, const struct rusage *ru, const struct io_counters *io)
+{
+	result_line("exit", code, ru, io);
+}
 
-void proto_signal(int signo, const struct rusage *ru) { result_line("signal", signo, ru); }
+void proto_signal(int signo, const struct rusage *ru, const struct io_counters *io)
+{
+	result_line("signal", signo, ru, io);
+}

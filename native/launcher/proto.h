@@ -25,7 +25,18 @@ void proto_error(int err, const char *step, const char *detail);
 /* proto_error, then _exit(125): every setup failure ends the same way. */
 noreturn void die_step(int err, const char *step, const char *detail);
 
-void proto_exit(int code, const struct rusage *ru);
-void proto_signal(int signo, const struct rusage *ru);
+/*
+ * The job tree's I/O from the kernel's task counters (init's /proc/self/io once it has reaped the
+ * job: a reaped child's counters are added to its parent's, so they cover every process init or a
+ * descendant reaped). valid is false where the kernel keeps none (no CONFIG_TASK_IO_ACCOUNTING).
+ */
+struct io_counters {
+	int valid;
+	unsigned long long rchar, wchar, read_bytes, write_bytes;
+};
+
+/* "exit|signal\t<n>\t<maxrss KiB>\t<user us>\t<sys us>[\t<rchar>\t<wchar>\t<read_bytes>\t<write_bytes>]" */
+void proto_exit(int code, const struct rusage *ru, const struct io_counters *io);
+void proto_signal(int signo, const struct rusage *ru, const struct io_counters *io);
 
 #endif

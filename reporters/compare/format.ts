@@ -8,6 +8,7 @@ export const METRIC_LABEL: Record<MetricName, string> = {
   wall: 'wall',
   memory: 'memory peak',
   pids: 'pids peak',
+  io: 'storage I/O',
 };
 
 export function formatBytes(bytes: number): string {
@@ -28,7 +29,7 @@ export function formatMs(ms: number): string {
 
 export function formatValue(metric: MetricName, value: number | null): string {
   if (value === null) return '–';
-  if (metric === 'memory') return formatBytes(value);
+  if (metric === 'memory' || metric === 'io') return formatBytes(value);
   if (metric === 'pids') return String(Math.round(value * 10) / 10);
   return formatMs(value);
 }

@@ -24,6 +24,8 @@ const ALL_SUFFIXES = [
   'pids.limit',
   'io.read_bytes',
   'io.write_bytes',
+  'io.rchar',
+  'io.wchar',
   'status',
   'flaky',
   'attempts',
@@ -92,7 +94,7 @@ export function readJUnitRuns(text: string, file: string): Run[] {
         id,
         repeat,
         outcome: null,
-        metrics: { cpu: null, wall: null, memory: null, pids: null },
+        metrics: { cpu: null, wall: null, memory: null, pids: null, io: null },
       };
       entries.set(mapKey, entry);
     }
@@ -104,11 +106,14 @@ export function readJUnitRuns(text: string, file: string): Run[] {
       continue;
     }
     const metric = FIGURES[suffix];
-    if (metric === undefined) continue;
+    const storage = suffix === 'io.read_bytes' || suffix === 'io.write_bytes';
+    if (metric === undefined && !storage) continue;
     const number = Number(value);
     if (value.trim() === '' || !Number.isFinite(number) || number < 0)
       fail(`property ${name}: expected a number, got ${JSON.stringify(value)}`);
-    entry.metrics[metric] = number;
+    // the io figure is what the JSON's storageBytes gives: read and written bytes together
+    if (storage) entry.metrics.io = (entry.metrics.io ?? 0) + number;
+    else if (metric) entry.metrics[metric] = number;
   }
   if (entries.size === 0) fail('no ringfence.* properties (a JUnit report not written by ringfence?)');
 

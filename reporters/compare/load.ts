@@ -10,8 +10,15 @@ import type { JobOutcome, RunReport } from '../types.js';
 import { readJUnitRuns } from './junit-read.js';
 
 /** The figures compared, per job or test file. */
-export type MetricName = 'cpu' | 'wall' | 'memory' | 'pids';
-export const METRICS: readonly MetricName[] = ['cpu', 'memory', 'wall', 'pids'];
+export type MetricName = 'cpu' | 'wall' | 'memory' | 'pids' | 'io';
+export const METRICS: readonly MetricName[] = ['cpu', 'memory', 'wall', 'pids', 'io'];
+
+/** The I/O figure compared: bytes the job read from and wrote to storage, together. */
+export function storageBytes(
+  io: { readBytes: number; writeBytes: number } | null | undefined,
+): number | null {
+  return io ? io.readBytes + io.writeBytes : null;
+}
 
 /** What one job (or test file) used in one run. A figure is null where it was not measured. */
 export interface Sample {
@@ -71,6 +78,7 @@ export function runsFromReport(report: RunReport, file: string): Run[] {
         wall: r?.wallMs ?? null,
         memory: r?.memory.peakBytes ?? null,
         pids: r?.pids.peak ?? null,
+        io: storageBytes(r?.io),
       },
     };
     const list = byRepeat.get(entry.repeat);

@@ -19,13 +19,14 @@ export const COMPARISON_SCHEMA = 'ringfence.comparison/1' as const;
 export interface CompareOptions {
   /** Relative thresholds as fractions of BASE's median (0.1 = 10%). */
   threshold: Record<MetricName, number>;
-  /** Absolute floors in each figure's unit: ms for cpu and wall, bytes for memory, tasks for pids. */
+  /** Absolute floors in each figure's unit: ms for cpu and wall, bytes for memory and io, tasks for pids. */
   minDelta: Record<MetricName, number>;
 }
 
 export const DEFAULT_OPTIONS: CompareOptions = {
-  threshold: { cpu: 0.1, memory: 0.05, wall: 0.2, pids: 0.2 },
-  minDelta: { cpu: 20, memory: 1024 ** 2, wall: 50, pids: 2 },
+  // io: storage bytes read + written; the page cache and writeback make small amounts noisy
+  threshold: { cpu: 0.1, memory: 0.05, wall: 0.2, pids: 0.2, io: 0.1 },
+  minDelta: { cpu: 20, memory: 1024 ** 2, wall: 50, pids: 2, io: 1024 ** 2 },
 };
 
 export type Significance = 'significant' | 'not significant' | 'not judged';

@@ -174,6 +174,22 @@ describe('the comparison', () => {
     expect(self.tests.every((t) => t.verdict === 'unchanged')).toBe(true);
   });
 
+  it('flags a job that writes more to storage, from JSON and from JUnit alike, above the 1 MiB floor only', () => {
+    const b = threeRuns({ writer: { written: 50 * MiB }, small: { written: 100 * 1024 } });
+    const h = threeRuns({ writer: { written: 100 * MiB }, small: { written: 400 * 1024 } });
+    const c = compareSides(side(b), side(h));
+    expect(c.regressions.map((f) => [f.key, f.metric])).toEqual([['writer', 'io']]);
+    expect(renderSummary(c).split('\n')[1]).toMatch(
+      /^REGRESSED writer: storage I\/O 50\.0 MiB → 100\.0 MiB \(\+50\.0 MiB, \+100%\), significant/,
+    );
+    // small: +300 KiB (+300%) stays under the floor
+    expect(c.tests.find((t) => t.key === 'small')?.metrics.io.verdict).toBe('unchanged');
+    const xml = path.join(dir, 'io-head.xml');
+    fs.writeFileSync(xml, renderJUnit(h));
+    const viaJUnit = compareSides(side(b), loadSide([xml]));
+    expect(viaJUnit.regressions.map((f) => [f.key, f.metric])).toEqual([['writer', 'io']]);
+  });
+
   it('sorts regressions by relative size and lists improvements after', () => {
     const b = threeRuns({ build: { cpu: 120 }, hog: { memory: 40 * MiB }, lint: { cpu: 100 } });
     const head = threeRuns({ build: { cpu: 180 }, hog: { memory: 80 * MiB }, lint: { cpu: 50 } });

@@ -11,6 +11,8 @@ export interface Figures {
   wall?: number;
   memory?: number | null;
   pids?: number | null;
+  /** bytes written to storage (read: none) */
+  written?: number;
   outcome?: JobOutcome;
   suite?: string;
 }
@@ -37,7 +39,7 @@ export function jobResult(name: string, f: Figures): JobResult {
       maxRssBytes: null,
     },
     pids: { peak: f.pids === undefined ? 8 : f.pids, limit: 64 },
-    io: { readBytes: 0, writeBytes: 0 },
+    io: { readBytes: 0, writeBytes: f.written ?? 0, source: 'task', cgroup: null },
     limits: { timeoutMs: 20_000, cpuTimeMs: null, cpus: null },
     stdout: '',
     stderr: '',
