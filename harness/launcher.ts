@@ -6,7 +6,7 @@ import path from 'node:path';
 import { errnoName } from '../native/bindings.js';
 import { nativeBuild } from '../native/paths.js';
 import { sealedNative } from '../native/sealed.js';
-import { protectionFor } from './protect.js';
+import { insideProtected, protectionFor } from './protect.js';
 import type { JobSpec, Volume } from './spec.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
@@ -71,8 +71,10 @@ export function hiddenByPrivateTmp(p: string): boolean {
 export function exposeHiddenWorkdir(spec: JobSpec): Volume[] {
   if (!hiddenByPrivateTmp(spec.workdir)) return [];
   if (spec.volumes.some((v) => v.target === spec.workdir)) return [];
-  // --read-only covers the workdir as it covers the rest of the host's filesystem
-  return [{ source: spec.workdir, target: spec.workdir, readOnly: spec.readOnly }];
+  // --read-only covers the workdir as it covers the rest of the host's filesystem, and a workdir
+  // inside what the harness runs from stays as read-only as that is everywhere else
+  const readOnly = spec.readOnly || insideProtected(spec.workdir);
+  return [{ source: spec.workdir, target: spec.workdir, readOnly }];
 }
 
 export function launcherArgs(

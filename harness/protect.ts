@@ -96,6 +96,12 @@ export function protectedPaths(): readonly string[] {
   return base;
 }
 
+/** Whether `dir` (its real path) lies in one of the protected paths. */
+export function insideProtected(dir: string): boolean {
+  const real = realSource(dir);
+  return protectedPaths().some((p) => isWithin(real, p));
+}
+
 function realSource(source: string): string {
   try {
     return fs.realpathSync(source);
@@ -121,7 +127,8 @@ export function protectionFor(volumes: readonly Volume[]): string[] {
           'volume',
           `${volume.source}:${volume.target} would let the job write ${p}, which the harness runs from; mount it read-only (${volume.source}:${volume.target}:ro)`,
         );
-      if (isWithin(volume.target, p))
+      // a read-only bind of a path onto itself shows exactly what is there: nothing is covered
+      if (isWithin(volume.target, p) && source !== volume.target)
         throw new InputError(
           'volume',
           `${volume.source}:${volume.target} would cover ${p}, which the harness runs from; choose another target`,
