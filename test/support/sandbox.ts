@@ -96,7 +96,8 @@ function findDirs(
  */
 export async function leftovers(options: { strict?: boolean } = {}): Promise<Leftovers> {
   await Sandbox.settle();
-  const mine = (name: string): boolean => name.startsWith('ringfence-');
+  // ringfence's own, and the rf-* parents tests make for --cgroup-parent
+  const mine = (name: string): boolean => name.startsWith('ringfence-') || name.startsWith('rf-');
   const allowed = (dir: string): boolean => {
     if (options.strict) return false;
     const id = parseInstanceName(path.basename(dir));
