@@ -6,7 +6,7 @@ import path from 'node:path';
 import { errnoName } from '../native/bindings.js';
 import { nativeBuild } from '../native/paths.js';
 import { sealedNative } from '../native/sealed.js';
-import { insideProtected, protectionFor } from './protect.js';
+import { insideProtected, isWithin, protectionFor } from './protect.js';
 import type { JobSpec, Volume } from './spec.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
@@ -58,8 +58,7 @@ export function isLauncherProcess(pid: number): boolean {
 
 /** Whether `p` lies under /tmp (not /tmp itself): the job's own /tmp hides it. */
 export function hiddenByPrivateTmp(p: string): boolean {
-  const relative = path.relative('/tmp', p);
-  return relative !== '' && relative !== '..' && !relative.startsWith('../') && !path.isAbsolute(relative);
+  return p !== '/tmp' && isWithin(p, '/tmp');
 }
 
 /**

@@ -71,8 +71,9 @@ function recordedChecksums(): Partial<Record<NativeName, string>> {
 }
 
 /**
- * Nobody but the owner may write the file or the directory that holds it (group write is allowed
- * only for root's group or our own: a umask of 002 under user-private groups gives that). The owner
+ * Nobody but the owner may write the file or the directory that holds it. Group write is allowed for
+ * root's group, ours, and the owner's private group (gid = uid: what a umask of 002 under Debian's
+ * user-private groups gives a checkout). The owner
  * is not checked: `sudo npx ringfence` in a checkout a user owns is the common CI case, and that user
  * can change the JavaScript root loads from it just as well.
  */

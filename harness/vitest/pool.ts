@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { generateFileHash, type PoolOptions, type PoolRunnerInitializer, type PoolWorker } from 'vitest/node';
 import { hiddenByPrivateTmp } from '../launcher.js';
-import { protectPackage } from '../protect.js';
+import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
 import { resolveJobSpec, type JobSpecInput } from '../spec.js';
@@ -326,9 +326,7 @@ function announceStartFailure(poolOptions: PoolOptions, reason: string): void {
  */
 function hiddenVitestPaths(distPath: string, root: string): string[] {
   const cwd = process.cwd();
-  const hidden = (dir: string): boolean =>
-    hiddenByPrivateTmp(dir) &&
-    (path.relative(cwd, dir) === '..' || path.relative(cwd, dir).startsWith('../'));
+  const hidden = (dir: string): boolean => hiddenByPrivateTmp(dir) && !isWithin(dir, cwd);
   const volumes: string[] = [];
   const real = fs.realpathSync(distPath);
   const at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);

@@ -31,7 +31,7 @@ export function tamperTargets(root = ROOT): Record<string, string> {
     'append:piscina-js': at(PISCINA_JS),
     'move-dir:dist': at(path.join(ROOT, 'dist')),
     'create-in:native-build': at(path.dirname(LAUNCHER)),
-    'truncate:node': fs.realpathSync(process.execPath),
+    'chmod:node': fs.realpathSync(process.execPath),
   };
 }
 
@@ -52,5 +52,8 @@ export function snapshot(): Record<string, string> {
   return out;
 }
 
-/** What the kernel answers a write to a protected path: read-only mount, busy mount point, running binary. */
-export const REFUSED = /^(EROFS|EBUSY|ETXTBSY)$/;
+/**
+ * What the kernel answers a change to a protected path: a read-only mount, or a busy mount point —
+ * never ETXTBSY, which a running binary gives unprotected too.
+ */
+export const REFUSED = /^(EROFS|EBUSY)$/;
