@@ -2,7 +2,6 @@
 // status lines it writes back (see native/launcher/proto.c).
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { errnoName } from '../native/bindings.js';
 import { nativeBuild } from '../native/paths.js';
 import { sealedNative } from '../native/sealed.js';
