@@ -150,6 +150,24 @@ export function parseLauncherReports(text: string): LauncherReport[] {
   return reports;
 }
 
+/**
+ * A setup failure the launcher reported, as one line with the fix where the cause is known: the
+ * namespaces a job needs are what a host most often refuses.
+ */
+export function launcherErrorMessage(
+  report: { step: string; code: string },
+  job: { userns: boolean },
+  uid: number = process.geteuid?.() ?? 0,
+): string {
+  const what = `${report.step}: ${report.code}`;
+  if (report.step !== 'clone' || report.code !== 'EPERM') return what;
+  if (job.userns)
+    return `${what} — this host refuses new user namespaces (user.max_user_namespaces=0, kernel.unprivileged_userns_clone=0, Ubuntu's kernel.apparmor_restrict_unprivileged_userns=1 or a container's seccomp profile): allow them, or run as root without --userns`;
+  if (uid !== 0)
+    return `${what} — a job's namespaces need root or a user namespace: pass --userns (run), userns: true (manifest, Vitest pool), or run as root`;
+  return `${what} — the namespaces were refused even to root (a container's seccomp profile or missing capabilities): run the container privileged or with seccomp=unconfined`;
+}
+
 export function signalName(signo: number): string {
   for (const [name, value] of Object.entries(os.constants.signals)) if (value === signo) return name;
   return `SIG${signo}`;

@@ -17,6 +17,7 @@ import {
   exposeHiddenWorkdir,
   installedLauncherPath,
   launcherArgs,
+  launcherErrorMessage,
   launcherPath,
   parseLauncherReports,
   signalName,
@@ -496,7 +497,7 @@ class JobRun {
       let cause = error;
       if (fromLauncher?.kind === 'error') {
         step = fromLauncher.step;
-        cause = Object.assign(new Error(`${fromLauncher.step}: ${fromLauncher.code}`), {
+        cause = Object.assign(new Error(launcherErrorMessage(fromLauncher, spec)), {
           code: fromLauncher.code,
         });
       }
@@ -614,7 +615,7 @@ class JobRun {
       error = {
         step: setupError.step,
         code: setupError.code,
-        message: `${setupError.step}: ${setupError.code}`,
+        message: launcherErrorMessage(setupError, spec),
       };
     } else if (this.termination === 'abort') status = 'aborted';
     else if (this.termination) status = 'timeout';

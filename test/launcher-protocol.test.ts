@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { launcherArgs, parseLauncherReports } from '../harness/launcher.js';
+import { launcherArgs, launcherErrorMessage, parseLauncherReports } from '../harness/launcher.js';
 import { parseProcess } from '../harness/proctree.js';
 import { resolveJobSpec } from '../harness/spec.js';
 
@@ -20,6 +20,20 @@ describe('launcher status protocol', () => {
       // a kernel without task I/O accounting sends no I/O fields
       { kind: 'signal', signal: 9, maxRssKiB: 100, userUs: 1, systemUs: 2, io: null },
     ]);
+  });
+
+  it('names the fix for namespaces the host refuses, and nothing more for other failures', () => {
+    const clone = { step: 'clone', code: 'EPERM' };
+    expect(launcherErrorMessage(clone, { userns: false }, 1000)).toMatch(
+      /^clone: EPERM — a job's namespaces need root or a user namespace: pass --userns/,
+    );
+    expect(launcherErrorMessage(clone, { userns: true }, 1000)).toMatch(
+      /^clone: EPERM — this host refuses new user namespaces \(user\.max_user_namespaces=0/,
+    );
+    expect(launcherErrorMessage(clone, { userns: false }, 0)).toMatch(/refused even to root/);
+    expect(launcherErrorMessage({ step: 'mount /proc', code: 'EPERM' }, { userns: false }, 1000)).toBe(
+      'mount /proc: EPERM',
+    );
   });
 
   it('builds the command line from the spec', () => {

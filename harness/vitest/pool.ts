@@ -27,13 +27,15 @@ export interface RingfenceVitestOptions {
   timeout?: string;
   network?: 'none' | 'host';
   hostname?: string;
+  /** A user namespace for each file's sandbox: what lets a non-root user run it (default false). */
+  userns?: boolean;
 }
 
 const DEFAULTS = { memory: '1g', pidsLimit: 256, timeout: '5m' } as const;
 /** As Vitest's forks pool: a worker that ignores SIGTERM is killed after this long. */
 const STOP_GRACE_MS = 500;
 
-const OPTION_NAMES = ['memory', 'cpus', 'pidsLimit', 'timeout', 'network', 'hostname'] as const;
+const OPTION_NAMES = ['memory', 'cpus', 'pidsLimit', 'timeout', 'network', 'hostname', 'userns'] as const;
 
 /**
  * Refuses a bad option when the config is loaded, before any file runs, naming the option as the
@@ -64,6 +66,7 @@ function jobOptions(options: RingfenceVitestOptions): JobSpecInput & { memory: s
     ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
     network: options.network ?? 'none',
     hostname: options.hostname ?? 'ringfence',
+    userns: options.userns ?? false,
   };
 }
 
