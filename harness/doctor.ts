@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { pidfdSupported } from '../native/bindings.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
 import { installedLauncherPath, launcherPath } from './launcher.js';
+import { missingControllerFix, type HostSupport } from './enforce.js';
 import { Sandbox, launcherProblem, runJob } from './sandbox.js';
 
 export interface Check {
@@ -39,7 +40,22 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
       required: true,
     });
   }
-  if (host) checks.push(...cgroupChecks(host));
+  let support: HostSupport | null = null;
+  if (host) {
+    try {
+      support = (await Sandbox.get(options.cgroupParent ?? null)).support;
+    } catch (error) {
+      checks.push({
+        name: 'placement',
+        ok: false,
+        detail: (error as Error).message,
+        fix: 'pass a --cgroup-parent that exists or can be created',
+        required: true,
+      });
+    }
+  }
+  if (support) checks.push(...placementChecks(support));
+  if (host && support) checks.push(...cgroupChecks(host, support));
   for (const [ns, label, required] of NAMESPACES) {
     const ok = fs.existsSync(`/proc/self/ns/${ns}`);
     checks.push({
@@ -50,7 +66,7 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
       required,
     });
   }
-  checks.push(userNamespaceCheck());
+  checks.push(userNamespaceCheck(support));
   const pidfd = pidfdSupported();
   checks.push({
     name: 'pidfd',
@@ -78,7 +94,37 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
   return checks;
 }
 
-function cgroupChecks(host: CgroupHost): Check[] {
+/** Where job cgroups go and with which privileges: what every other check depends on. */
+function placementChecks(support: HostSupport): Check[] {
+  const p = support.placement;
+  const root = (process.geteuid?.() ?? 0) === 0;
+  const privileges = p.kind === 'none' ? 'namespaces only' : root ? 'root' : 'rootless';
+  const namespaces =
+    support.namespaces === 'all'
+      ? 'every namespace'
+      : support.namespaces === 'userns'
+        ? 'every namespace, inside a user namespace (root inside maps to you)'
+        : `none (${support.namespacesReason ?? 'refused'}): jobs run as plain children of a subreaping launcher`;
+  return [
+    {
+      name: 'placement',
+      ok: p.kind !== 'none',
+      detail: p.kind === 'none' ? `no cgroup for jobs: ${p.reason ?? ''}` : `${p.kind}: ${p.description}`,
+      ...(p.fix === null ? {} : { fix: p.fix }),
+      required: false,
+    },
+    { name: 'privileges', ok: true, detail: privileges, required: false },
+    {
+      name: 'namespaces',
+      ok: support.namespaces !== 'none',
+      detail: namespaces,
+      fix: 'allow user namespaces (sysctl user.max_user_namespaces=15000; a Kubernetes pod with seccomp Unconfined) or run the container privileged',
+      required: false,
+    },
+  ];
+}
+
+function cgroupChecks(host: CgroupHost, support: HostSupport): Check[] {
   const checks: Check[] = [];
   const where = host.unified && host.version === 'v2' ? host.unified.mountPoint : '/sys/fs/cgroup';
   const version =
@@ -104,19 +150,17 @@ function cgroupChecks(host: CgroupHost): Check[] {
           ['cpuset', '--cpuset-cpus', false],
           ['blkio', '--blkio-weight, I/O bytes', false],
         ];
-  for (const [controller, purpose, required] of wanted) {
-    const location = host.controllers[controller];
+  for (const [controller, purpose] of wanted) {
+    // what the job cgroups get where this process was placed, not merely what the kernel has
+    const ok = support.controllers.has(controller);
     checks.push({
       name: `cgroup ${controller}`,
-      ok: location !== undefined,
-      detail: location
-        ? `${purpose}: ${location.mountPoint}${location.ownPath === '/' ? '' : location.ownPath}`
-        : `${purpose}: not available`,
-      fix:
-        host.version === 'v2'
-          ? `delegate it: pass --cgroup-parent <cgroup whose subtree_control has +${controller}> (or RINGFENCE_CGROUP_PARENT), or run under a systemd scope with Delegate=yes`
-          : `mount the ${controller} hierarchy (mount -t cgroup -o ${controller} cgroup /sys/fs/cgroup/${controller})`,
-      required,
+      ok,
+      detail: ok
+        ? `${purpose}: enforced`
+        : `${purpose}: not enforced here (jobs run with a warning; --strict refuses them)`,
+      fix: missingControllerFix(support, controller),
+      required: false,
     });
   }
   for (const problem of host.problems)
@@ -124,7 +168,7 @@ function cgroupChecks(host: CgroupHost): Check[] {
   return checks;
 }
 
-function userNamespaceCheck(): Check {
+function userNamespaceCheck(support: HostSupport | null): Check {
   const read = (file: string): string | null => {
     try {
       return fs.readFileSync(file, 'utf8').trim();
@@ -135,39 +179,48 @@ function userNamespaceCheck(): Check {
   const max = read('/proc/sys/user/max_user_namespaces');
   const apparmor = read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns');
   const supported = fs.existsSync('/proc/self/ns/user') && max !== '0';
+  const refused = support !== null && support.namespaces === 'none';
   const detail = !supported
     ? 'disabled (user.max_user_namespaces = 0)'
     : apparmor === '1' && process.getuid?.() !== 0
-      ? 'restricted for unprivileged users by AppArmor'
-      : 'supported';
+      ? 'restricted for unprivileged users by AppArmor (kernel.apparmor_restrict_unprivileged_userns=1)'
+      : refused && process.getuid?.() !== 0
+        ? `refused: ${support.namespacesReason ?? ''}`
+        : 'supported';
   return {
     name: 'user namespace (--userns)',
     ok: detail === 'supported',
     detail,
     fix:
       apparmor === '1'
-        ? 'sysctl kernel.apparmor_restrict_unprivileged_userns=0, or run as root'
+        ? `an AppArmor profile that allows userns for the launcher (abi <abi/4.0>, profile ringfence ${installedLauncherPath()} flags=(unconfined) { userns, } in /etc/apparmor.d/ringfence, then apparmor_parser -r it), or sysctl kernel.apparmor_restrict_unprivileged_userns=0, or run as root`
         : 'sysctl user.max_user_namespaces=15000',
     required: false,
   };
 }
 
 async function trialRun(cgroupParent: string | undefined): Promise<Check> {
+  // the caps doctor marked are asked for: what the trial says it enforced must match the marks
   const result = await runJob(
     {
       command: ['true'],
       timeout: '10s',
       memory: '64m',
+      pidsLimit: 64,
       ...(cgroupParent ? { cgroupParent } : {}),
     },
-    { prepareNext: false },
+    { prepareNext: false, warn: false },
   );
   await Sandbox.settle();
   const ok = result.status === 'passed';
+  const lost = result.enforcement?.notEnforced ?? [];
+  const enforced = ['--memory', '--pids-limit'].filter((c) => !lost.includes(c));
   return {
     name: 'trial job',
     ok,
-    detail: ok ? `/bin/true ran in a sandbox in ${Math.round(result.wallMs)} ms` : result.reason,
+    detail: ok
+      ? `/bin/true ran in a sandbox in ${Math.round(result.wallMs)} ms (enforced: ${enforced.join(' ') || 'no cap'}; not enforced: ${lost.join(' ') || 'nothing'}; figures from ${result.enforcement?.figures ?? 'cgroup'})`
+      : result.reason,
     fix: ok
       ? undefined
       : 'see the failing check above; run as root or pass --cgroup-parent a delegated cgroup',

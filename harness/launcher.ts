@@ -80,15 +80,19 @@ export function launcherArgs(
   scratchDir: string,
   extraVolumes: readonly Volume[] = [],
   fds: FdLayout = defaultFdLayout(spec),
+  mode: { noNamespaces?: boolean } = {},
 ): string[] {
-  const args = [
-    `--gate-fd=${fds.gate}`,
-    `--status-fd=${fds.status}`,
-    `--parent-pid=${process.pid}`,
-    `--hostname=${spec.hostname}`,
-    `--net=${spec.network}`,
-    `--workdir=${spec.workdir}`,
-  ];
+  const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
+  if (mode.noNamespaces) {
+    // a host that allows no namespaces (enforce.ts named what is lost): a plain child of a
+    // subreaping launcher, with only what needs no namespace
+    args.push('--no-namespaces', '--net=host', `--workdir=${spec.workdir}`);
+    if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
+    if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
+    for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);
+    return [...args, '--', ...spec.command];
+  }
+  args.push(`--hostname=${spec.hostname}`, `--net=${spec.network}`, `--workdir=${spec.workdir}`);
   if (spec.tmpSizeBytes !== null) args.push(`--tmp-size=${spec.tmpSizeBytes}`);
   else args.push(`--tmp-dir=${scratchDir}`);
   if (spec.userns) args.push('--userns');
@@ -125,7 +129,13 @@ interface EndFigures {
 export type LauncherReport =
   | ({ kind: 'exit'; code: number } & EndFigures)
   | ({ kind: 'signal'; signal: number } & EndFigures)
-  | { kind: 'error'; step: string; errno: number; code: string };
+  | { kind: 'error'; step: string; errno: number; code: string }
+  /**
+   * The whole job tree's rusage (the outer launcher's RUSAGE_CHILDREN once every descendant was
+   * reaped: orphans included, whoever reaped them); maxRssKiB is the largest single process. Written
+   * last, in every mode, after init has been reaped.
+   */
+  | { kind: 'tree'; maxRssKiB: number; userUs: number; systemUs: number };
 
 /** Parses the launcher's status lines; unknown or partial lines are ignored (a killed launcher may cut one). */
 export function parseLauncherReports(text: string): LauncherReport[] {
@@ -145,6 +155,8 @@ export function parseLauncherReports(text: string): LauncherReport[] {
       const common = { maxRssKiB: Number(b), userUs: Number(c), systemUs: Number(d), io };
       if (kind === 'exit') reports.push({ kind, code: Number(a), ...common });
       else reports.push({ kind, signal: Number(a), ...common });
+    } else if (kind === 'tree' && fields.length === 4) {
+      reports.push({ kind, maxRssKiB: Number(a), userUs: Number(b), systemUs: Number(c) });
     }
   }
   return reports;

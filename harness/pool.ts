@@ -9,7 +9,8 @@ import { packageRoot } from '../native/paths.js';
 import { sealAllNative, type SealedHandles } from '../native/sealed.js';
 import { usableCpus } from './cpus.js';
 import type { JobResult } from './result.js';
-import { failedToStart, reapDeadThread } from './sandbox.js';
+import { failedToStart, planFor, reapDeadThread } from './sandbox.js';
+import { strictRefusal, warnOnce, type JobPlan } from './enforce.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
 import type { DisposeTask, JobTask } from './worker.js';
 
@@ -122,6 +123,18 @@ export class Harness {
     if (options.signal?.aborted) {
       return failedToStart(spec, startedAt, 'abort', new Error('aborted before start'), null, 'aborted');
     }
+    // what this host cannot enforce is said (or, strict, refused) here once for the run, from the
+    // main thread, which also places this process (a systemd scope) before any worker makes a cgroup
+    let plan: JobPlan | null = null;
+    try {
+      plan = await planFor(spec);
+    } catch {
+      // the worker meets the same problem and makes it the job's result
+    }
+    if (plan && spec.strict && plan.notEnforced.length > 0) {
+      return failedToStart(spec, startedAt, 'enforce', new Error(strictRefusal(plan.notEnforced)), null);
+    }
+    if (plan) warnOnce(plan.notEnforced);
     const { port1, port2 } = new MessageChannel();
     const onAbort = (): void => port1.postMessage('abort');
     port1.on('message', (message) => {

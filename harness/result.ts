@@ -43,6 +43,30 @@ export interface JobIo {
   cgroup?: { readBytes: number; writeBytes: number } | null;
 }
 
+export interface PressureMs {
+  someMs: number;
+  fullMs: number | null;
+}
+
+export interface JobPressure {
+  cpu: PressureMs | null;
+  memory: PressureMs | null;
+  io: PressureMs | null;
+}
+
+export interface JobEnforcement {
+  /** Where the job's cgroup was (harness/cgroup/placement.ts): `systemd-scope`, `leaf`, `own`, `cgroup-parent`, `none`. */
+  placement: 'cgroup-parent' | 'own' | 'systemd-scope' | 'leaf' | 'none';
+  /** The placement in words: the scope's name, the cgroup path, or why there is none. */
+  where: string;
+  /** `all`: every namespace as root; `userns`: inside a user namespace; `none`: the host's own. */
+  namespaces: 'all' | 'userns' | 'none';
+  /** Caps and features asked for but not enforced here (`--memory`, `namespaces`). */
+  notEnforced: string[];
+  /** Where CPU, peak memory and the process count came from: the job's cgroup, or the launcher's rusage. */
+  figures: 'cgroup' | 'rusage';
+}
+
 export interface JobResult {
   name: string;
   command: string[];
@@ -73,6 +97,13 @@ export interface JobResult {
   stdoutTruncated: boolean;
   stderrTruncated: boolean;
   error: JobError | null;
+  /**
+   * Time the job's tasks stalled waiting for CPU, memory or I/O (v2 pressure stall information,
+   * `some` = at least one task waited, `full` = all did); null on v1 or without a cgroup. Added in 0.2.
+   */
+  pressure?: JobPressure | null;
+  /** What this host enforced for the job and where its figures came from. Added in 0.2. */
+  enforcement?: JobEnforcement;
   diagnostics: {
     /** null when no cgroup driver could be opened. */
     cgroupVersion: 1 | 2 | null;

@@ -8,9 +8,24 @@ import type { Writable } from 'node:stream';
 import { Pidfd } from '../native/bindings.js';
 import { BoundedCapture } from './capture.js';
 import { pendingLauncherArgs, startLauncher, startLauncherWithIpc, type LauncherProcess } from './launch.js';
-import { openCgroupDriver } from './cgroup/index.js';
-import { formatInstanceName, ownInstanceId } from './cgroup/instance.js';
-import { CgroupError, type CgroupDriver, type CgroupStats, type JobCgroup } from './cgroup/types.js';
+import { describePlacement, openPlacedDriver, type Placement } from './cgroup/index.js';
+import { NoCgroupDriver } from './cgroup/none.js';
+import { ownInstanceId } from './cgroup/instance.js';
+import {
+  CgroupError,
+  type CgroupDriver,
+  type CgroupStats,
+  type JobCgroup,
+  type PressureTotals,
+} from './cgroup/types.js';
+import {
+  planJob,
+  probeNamespaces,
+  strictRefusal,
+  warnOnce,
+  type HostSupport,
+  type JobPlan,
+} from './enforce.js';
 import { formatBytes, formatDuration } from './format.js';
 import {
   IPC_FD_LAYOUT,
@@ -25,7 +40,17 @@ import {
   type TaskIo,
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
-import type { JobError, JobIo, JobResult, JobStatus, ProcessInfo, Termination } from './result.js';
+import type {
+  JobEnforcement,
+  JobError,
+  JobIo,
+  JobPressure,
+  JobResult,
+  JobStatus,
+  PressureMs,
+  ProcessInfo,
+  Termination,
+} from './result.js';
 import {
   createScratch,
   prepareSpareScratch,
@@ -57,6 +82,11 @@ export interface RunOptions {
   ipc?: 'json' | 'advanced';
   /** Called once the launcher runs, e.g. to forward this process's signals to it. */
   onStart?: (job: RunningJob) => void;
+  /**
+   * Say on stderr what this host cannot enforce for the job (default true). A worker thread of the
+   * Harness passes false: the Harness said it once for the whole run, from the main thread.
+   */
+  warn?: boolean;
 }
 
 /** A handle on a started job, for forwarding signals. */
@@ -115,7 +145,10 @@ export class Sandbox {
   /** Jobs running now: what the exit handler must end and remove if the process exits under them. */
   private readonly running = new Set<RunningEntry>();
 
-  private constructor(readonly driver: CgroupDriver) {}
+  private constructor(
+    readonly driver: CgroupDriver,
+    readonly support: HostSupport,
+  ) {}
 
   static get(cgroupParent: string | null): Promise<Sandbox> {
     const key = cgroupParent ?? '';
@@ -124,13 +157,14 @@ export class Sandbox {
     let opening = Sandbox.opening.get(key);
     if (!opening) {
       opening = (async () => {
-        const driver = openCgroupDriver(cgroupParent === null ? {} : { parent: cgroupParent });
+        const { placement, driver: placed } = await openPlacedDriver(cgroupParent);
+        const driver = placed ?? new NoCgroupDriver();
         await driver.sweepStale();
         if (!Sandbox.sweptScratch) {
           Sandbox.sweptScratch = true;
           await sweepStaleScratch();
         }
-        const sandbox = new Sandbox(driver);
+        const sandbox = new Sandbox(driver, hostSupport(placement, driver));
         Sandbox.perParent.set(key, sandbox);
         return sandbox;
       })().finally(() => Sandbox.opening.delete(key));
@@ -307,6 +341,31 @@ export class Sandbox {
   }
 }
 
+/** What jobs can get here: the placement's controllers and the namespaces the host allows. */
+function hostSupport(placement: Placement, driver: CgroupDriver): HostSupport {
+  let namespaces: ReturnType<typeof probeNamespaces> = { support: 'all', reason: null };
+  try {
+    namespaces = probeNamespaces(launcherPath());
+  } catch {
+    // no launcher: every job's result says so, with the fix
+  }
+  return {
+    placement,
+    controllers: driver.controllers,
+    namespaces: namespaces.support,
+    namespacesReason: namespaces.reason,
+  };
+}
+
+/**
+ * What a job gets on this host (caps and namespaces), for callers that run jobs elsewhere (the
+ * Harness's workers) and want to warn or refuse once, up front, in the main thread.
+ */
+export async function planFor(spec: JobSpec): Promise<JobPlan> {
+  const sandbox = await Sandbox.get(spec.cgroupParent);
+  return planJob(spec, sandbox.support);
+}
+
 /**
  * A directory ringfence could not remove: said once on stderr, never thrown from the background
  * (that would crash a worker thread). The next start's sweep removes it once its owner is gone.
@@ -355,8 +414,8 @@ export async function reapDeadThread(
   const errors: unknown[] = [];
   for (const parent of new Set(cgroupParents)) {
     try {
-      const driver = openCgroupDriver(parent === null ? {} : { parent });
-      await driver.reapInstance(formatInstanceName(instance));
+      const { driver } = await openPlacedDriver(parent);
+      await driver?.reapThread(threadId);
     } catch (error) {
       errors.push(error);
     }
@@ -396,8 +455,11 @@ class JobRun {
 
   private readonly driver: CgroupDriver;
 
+  /** What this host enforces for the job; set in execute(). */
+  private plan: JobPlan | null = null;
+
   constructor(
-    private readonly spec: JobSpec,
+    private spec: JobSpec,
     private readonly sandbox: Sandbox,
     private readonly options: RunOptions,
     private readonly startedAt: Date,
@@ -420,6 +482,15 @@ class JobRun {
         this.driver.version,
       );
     }
+    const plan = planJob(this.spec, this.sandbox.support);
+    if (this.spec.strict && plan.notEnforced.length > 0) {
+      const error = new Error(strictRefusal(plan.notEnforced));
+      return failedToStart(this.spec, this.startedAt, 'enforce', error, this.driver.version);
+    }
+    if (this.options.warn !== false) warnOnce(plan.notEnforced);
+    // the job as this host runs it: the caps it can enforce, a user namespace where that is the way in
+    this.spec = { ...this.spec, limits: plan.limits, userns: plan.userns };
+    this.plan = plan;
     if (this.options.signal?.aborted) {
       const error = new Error('aborted before start');
       return failedToStart(this.spec, this.startedAt, 'abort', error, this.driver.version, 'aborted');
@@ -455,7 +526,9 @@ class JobRun {
       this.scratch = createScratch(spec.user !== null || spec.userns);
       const scratchPath = this.scratch.path;
       const extraVolumes = exposeHiddenWorkdir(spec);
-      const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined);
+      const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
+        noNamespaces: this.plan?.noNamespaces ?? false,
+      });
       step = 'spawn launcher';
       if (options.ipc && !proc) {
         const withIpc = startLauncherWithIpc(launcher, args, spec.env, options.ipc);
@@ -600,6 +673,17 @@ class JobRun {
     launcherCode: number | null,
   ): JobResult {
     const { spec } = this;
+    // without a cgroup, CPU and peak memory are the launcher's whole-tree rusage (it reaped them all)
+    const byRusage = this.driver.version === null;
+    const tree = reports.find((r) => r.kind === 'tree');
+    const treeFigures = byRusage && tree?.kind === 'tree' ? tree : null;
+    const cpu = treeFigures
+      ? {
+          userNs: treeFigures.userUs * 1000,
+          systemNs: treeFigures.systemUs * 1000,
+          totalNs: (treeFigures.userUs + treeFigures.systemUs) * 1000,
+        }
+      : stats.cpu;
     const setupError = reports.find((r) => r.kind === 'error');
     const outcome = reports.find((r) => r.kind === 'exit' || r.kind === 'signal');
     const oomKills = stats.memory.oomKills;
@@ -633,7 +717,7 @@ class JobRun {
     }
 
     const memoryLimit = spec.limits.memoryBytes ?? null;
-    const peak = stats.memory.peakBytes;
+    const peak = byRusage ? (treeFigures ? treeFigures.maxRssKiB * 1024 : null) : stats.memory.peakBytes;
     const reason = describe(status, {
       spec,
       exitCode,
@@ -642,7 +726,7 @@ class JobRun {
       termination: this.termination,
       memoryLimit,
       peak,
-      cpuMs: stats.cpu.totalNs / 1e6,
+      cpuMs: cpu.totalNs / 1e6,
       killed: this.processTree?.length ?? 0,
     });
     const rusage = outcome?.kind === 'exit' || outcome?.kind === 'signal' ? outcome : null;
@@ -657,9 +741,9 @@ class JobRun {
       startedAt: this.startedAt.toISOString(),
       wallMs: round(wallMs),
       cpu: {
-        userMs: round(stats.cpu.userNs / 1e6),
-        systemMs: round(stats.cpu.systemNs / 1e6),
-        totalMs: round(stats.cpu.totalNs / 1e6),
+        userMs: round(cpu.userNs / 1e6),
+        systemMs: round(cpu.systemNs / 1e6),
+        totalMs: round(cpu.totalNs / 1e6),
       },
       memory: {
         peakBytes: peak,
@@ -676,9 +760,33 @@ class JobRun {
       stdoutTruncated: this.stdout.truncated,
       stderrTruncated: this.stderr.truncated,
       error,
+      pressure: jobPressure(stats.pressure),
+      enforcement: this.enforcement(byRusage),
       diagnostics: { cgroupVersion: this.driver.version, processTree: this.processTree },
     };
   }
+
+  private enforcement(byRusage: boolean): JobEnforcement {
+    const { placement } = this.sandbox.support;
+    const plan = this.plan;
+    return {
+      placement: placement.kind,
+      where: describePlacement(placement),
+      namespaces: plan?.noNamespaces ? 'none' : plan?.userns ? 'userns' : 'all',
+      notEnforced: plan?.notEnforced.map((i) => i.what) ?? [],
+      figures: byRusage ? 'rusage' : 'cgroup',
+    };
+  }
+}
+
+/** PSI totals in ms, as every other duration of a result. */
+function jobPressure(pressure: CgroupStats['pressure']): JobPressure | null {
+  if (pressure === null) return null;
+  const ms = (t: PressureTotals | null): PressureMs | null =>
+    t === null
+      ? null
+      : { someMs: round(t.someUs / 1000), fullMs: t.fullUs === null ? null : round(t.fullUs / 1000) };
+  return { cpu: ms(pressure.cpu), memory: ms(pressure.memory), io: ms(pressure.io) };
 }
 
 /** Why the launcher cannot be used, with the fix. */

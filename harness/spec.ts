@@ -2,6 +2,7 @@
 // (CLI run, CLI ci, the Vitest pool, the library) builds a JobSpecInput and calls resolveJobSpec,
 // so a bad value is refused the same way everywhere: InputError naming the field (the CLI flag name
 // without dashes) and the reason, before anything runs.
+import { strictFromEnv } from './enforce.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,6 +38,11 @@ export interface JobSpecInput {
   /** `uid[:gid]` or `name[:group]` to run the job as. */
   user?: string;
   userns?: boolean;
+  /**
+   * Refuse the job (exit 125) when this host cannot enforce a cap or the namespaces it asks for,
+   * instead of running it with a warning. Default: RINGFENCE_STRICT.
+   */
+  strict?: boolean;
   cgroupns?: boolean;
   readOnly?: boolean;
   /** Make /tmp a tmpfs capped at this size instead of the job's scratch directory. */
@@ -74,6 +80,7 @@ export interface JobSpec {
   hostname: string;
   user: { uid: number; gid: number } | null;
   userns: boolean;
+  strict: boolean;
   cgroupns: boolean;
   readOnly: boolean;
   tmpSizeBytes: number | null;
@@ -179,6 +186,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     hostname,
     user: input.user === undefined ? null : parseUser(input.user),
     userns: input.userns ?? false,
+    strict: input.strict ?? strictFromEnv(),
     cgroupns: input.cgroupns ?? false,
     readOnly: input.readOnly ?? false,
     tmpSizeBytes,

@@ -32,7 +32,7 @@ export default async function task(input: JobTask | DisposeTask): Promise<JobRes
   input.port.once('message', () => controller.abort());
   input.port.postMessage('started');
   try {
-    return await runJob(input.spec, { signal: controller.signal });
+    return await runJob(input.spec, { signal: controller.signal, warn: false });
   } finally {
     input.port.close();
   }

@@ -24,6 +24,8 @@ const processInfo = obj({
   cmdline: z.string(),
 });
 
+const pressureMs = obj({ someMs: z.number(), fullMs: z.number().nullable() }).nullable();
+
 const jobResult = obj({
   name: z.string(),
   command: z.array(z.string()),
@@ -62,6 +64,15 @@ const jobResult = obj({
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
   error: obj({ step: z.string(), code: z.string().nullable(), message: z.string() }).nullable(),
+  // added in 0.2: absent in older files
+  pressure: obj({ cpu: pressureMs, memory: pressureMs, io: pressureMs }).nullable().optional(),
+  enforcement: obj({
+    placement: z.enum(['cgroup-parent', 'own', 'systemd-scope', 'leaf', 'none']),
+    where: z.string(),
+    namespaces: z.enum(['all', 'userns', 'none']),
+    notEnforced: z.array(z.string()),
+    figures: z.enum(['cgroup', 'rusage']),
+  }).optional(),
   diagnostics: obj({
     cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),
     processTree: z.array(processInfo).nullable(),
@@ -98,6 +109,9 @@ export const runReportSchema = obj({
     arch: z.string(),
     cpus: int().nonnegative(),
     cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),
+    // added in 0.2
+    placement: z.string().optional(),
+    privileges: z.enum(['root', 'rootless', 'namespaces only']).optional(),
   }),
   startedAt: isoDate(),
   finishedAt: isoDate(),
@@ -167,8 +181,22 @@ export function readResultsFile(file: string): RunReport {
 }
 
 /** The host part of a RunReport. `cgroupVersion` comes from the caller's cgroup detection. */
-export function hostInfo(cgroupVersion: 1 | 2 | null): RunReport['host'] {
+export function hostInfo(
+  cgroupVersion: 1 | 2 | null,
+  enforcement?: { where: string; placement: string },
+): RunReport['host'] {
   return {
+    ...(enforcement === undefined
+      ? {}
+      : {
+          placement: enforcement.where,
+          privileges:
+            enforcement.placement === 'none'
+              ? ('namespaces only' as const)
+              : (process.geteuid?.() ?? 0) === 0
+                ? ('root' as const)
+                : ('rootless' as const),
+        }),
     hostname: os.hostname(),
     kernel: os.release(),
     arch: os.arch(),

@@ -108,6 +108,14 @@ function figures(entry: JobEntry): [string, string | number][] {
       ['io.write_bytes', r.io?.writeBytes ?? null],
       ['io.rchar', r.io?.rchar ?? null],
       ['io.wchar', r.io?.wchar ?? null],
+      // v2 pressure stall totals: how long the job waited on CPU, memory (near its cap) and I/O
+      ['pressure.cpu.some_ms', r.pressure?.cpu?.someMs ?? null],
+      ['pressure.memory.some_ms', r.pressure?.memory?.someMs ?? null],
+      ['pressure.memory.full_ms', r.pressure?.memory?.fullMs ?? null],
+      ['pressure.io.some_ms', r.pressure?.io?.someMs ?? null],
+      ['pressure.io.full_ms', r.pressure?.io?.fullMs ?? null],
+      ['figures', r.enforcement?.figures ?? null],
+      ['not_enforced', r.enforcement?.notEnforced.length ? r.enforcement.notEnforced.join(' ') : null],
     );
   }
   out.push(['status', entry.outcome]);

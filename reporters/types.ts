@@ -42,7 +42,17 @@ export interface TestCaseEntry {
 export interface RunReport {
   schema: typeof RESULTS_SCHEMA;
   ringfence: { version: string };
-  host: { hostname: string; kernel: string; arch: string; cpus: number; cgroupVersion: 1 | 2 | null };
+  host: {
+    hostname: string;
+    kernel: string;
+    arch: string;
+    cpus: number;
+    cgroupVersion: 1 | 2 | null;
+    /** Where the jobs' cgroups were (or why there were none). Added in 0.2. */
+    placement?: string;
+    /** root; rootless (a user namespace); namespaces only (no cgroup, no namespaces beyond the host's). */
+    privileges?: 'root' | 'rootless' | 'namespaces only';
+  };
   startedAt: string;
   finishedAt: string;
   wallMs: number;

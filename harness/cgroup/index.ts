@@ -1,10 +1,11 @@
-// Picks the driver for this host. Everything goes beneath one `ringfence-<pid>-<starttime>-<threadId>`
-// parent under the harness's own cgroup (per hierarchy on v1), or under --cgroup-parent /
-// RINGFENCE_CGROUP_PARENT when given: never at a hierarchy root unless that is where we are.
+// Opens the driver for this host at the place placement.ts chose. Every job of one ringfence process
+// goes beneath one `ringfence-<pid>-<starttime>` parent there (per hierarchy on v1), so they are
+// siblings: never at a hierarchy root unless that is where we are.
 import path from 'node:path';
 import { CgroupError, type CgroupDriver } from './types.js';
 import { detectCgroupHost, type CgroupHost } from './detect.js';
-import { formatInstanceName, ownInstanceId } from './instance.js';
+import { formatProcessInstanceName, ownInstanceId } from './instance.js';
+import { placeProcess, type Placement } from './placement.js';
 import { V1Driver } from './v1.js';
 import { V2Driver } from './v2.js';
 
@@ -12,16 +13,7 @@ export * from './types.js';
 export { detectCgroupHost, type CgroupHost } from './detect.js';
 export { V1Driver, type V1DriverOptions } from './v1.js';
 export { V2Driver, type V2DriverOptions } from './v2.js';
-
-export interface OpenCgroupDriverOptions {
-  /**
-   * Docker's --cgroup-parent: a cgroup path relative to the hierarchy root (e.g. "/ringfence-device")
-   * used instead of the own cgroup. Default: the env RINGFENCE_CGROUP_PARENT, else the own cgroup.
-   */
-  parent?: string;
-  /** The host as detected (tests, or a caller that already ran detection). */
-  host?: CgroupHost;
-}
+export { placeProcess, describePlacement, type Placement, type PlacementKind } from './placement.js';
 
 export const CGROUP_PARENT_ENV = 'RINGFENCE_CGROUP_PARENT';
 
@@ -37,14 +29,17 @@ export function normalizeCgroupParent(parent: string): string {
   return path.posix.normalize(`/${parent}`).replace(/(.)\/$/, '$1');
 }
 
-export function openCgroupDriver(options: OpenCgroupDriverOptions = {}): CgroupDriver {
-  const host = options.host ?? detectCgroupHost();
-  const envParent = process.env[CGROUP_PARENT_ENV];
-  const rawParent = options.parent ?? (envParent === undefined || envParent === '' ? undefined : envParent);
-  const parent = rawParent === undefined ? undefined : normalizeCgroupParent(rawParent);
-  const instanceName = formatInstanceName(ownInstanceId());
-
-  if (host.version === 'v2') {
+/**
+ * The driver for a placement (placement.ts decides where; this only builds). null when the
+ * placement gave jobs no cgroup.
+ */
+export function openCgroupDriver(
+  placement: Placement,
+  host: CgroupHost = detectCgroupHost(),
+): CgroupDriver | null {
+  if (placement.version === null) return null;
+  const instanceName = formatProcessInstanceName(ownInstanceId());
+  if (placement.version === 'v2') {
     const unified = host.unified;
     if (unified === null) {
       throw new CgroupError(
@@ -54,18 +49,36 @@ export function openCgroupDriver(options: OpenCgroupDriverOptions = {}): CgroupD
     }
     return new V2Driver({
       mountRoot: unified.mountPoint,
-      basePath: parent ?? unified.ownPath,
+      basePath: placement.basePath ?? unified.ownPath,
       instanceName,
-      explicitParent: parent !== undefined,
+      explicitParent: placement.kind === 'cgroup-parent',
     });
   }
   return new V1Driver({
     hierarchies: host.hierarchies.map((h) => ({
       controllers: h.controllers,
       mountPoint: h.mountPoint,
-      basePath: parent ?? h.ownPath,
+      basePath: placement.basePath ?? h.ownPath,
     })),
     instanceName,
-    explicitParent: parent !== undefined,
+    explicitParent: placement.kind === 'cgroup-parent',
   });
+}
+
+/** The --cgroup-parent in force: the option, else RINGFENCE_CGROUP_PARENT, normalized; undefined for none. */
+export function cgroupParentFromEnv(parent?: string | null): string | undefined {
+  const envParent = process.env[CGROUP_PARENT_ENV];
+  const raw = parent ?? (envParent === undefined || envParent === '' ? undefined : envParent);
+  return raw === undefined ? undefined : normalizeCgroupParent(raw);
+}
+
+/** Placement and driver together: what Sandbox and doctor open. */
+export async function openPlacedDriver(
+  parent?: string | null,
+): Promise<{ placement: Placement; driver: CgroupDriver | null }> {
+  const host = detectCgroupHost();
+  const normalized = cgroupParentFromEnv(parent);
+  const placement = await placeProcess({ ...(normalized === undefined ? {} : { parent: normalized }), host });
+  // the placement may have moved this process: read where it is now
+  return { placement, driver: openCgroupDriver(placement, detectCgroupHost()) };
 }

@@ -13,16 +13,28 @@ export interface InstanceId {
   threadId: number;
 }
 
-const INSTANCE_RE = /^ringfence-(\d+)-(\d+)-(\d+)$/;
+// `ringfence-<pid>-<starttime>` (a process's cgroup parent, shared by its threads) or
+// `ringfence-<pid>-<starttime>-<threadId>` (a thread's scratch prefix; cgroup parents of older versions)
+const INSTANCE_RE = /^ringfence-(\d+)-(\d+)(?:-(\d+))?$/;
 
+/** A thread's name: the prefix of its scratch dirs. */
 export function formatInstanceName(id: InstanceId): string {
   return `ringfence-${id.pid}-${id.startTime}-${id.threadId}`;
 }
 
+/**
+ * The process's cgroup parent. One per process, not per worker thread: every job of one ringfence
+ * process is a sibling of the others, so cpu.shares / cpu.weight / io.weight compare between them as
+ * they do between Docker containers (per-thread parents would each get an equal share first).
+ */
+export function formatProcessInstanceName(id: Pick<InstanceId, 'pid' | 'startTime'>): string {
+  return `ringfence-${id.pid}-${id.startTime}`;
+}
+
 export function parseInstanceName(name: string): InstanceId | null {
   const m = INSTANCE_RE.exec(name);
-  if (m === null || m[1] === undefined || m[2] === undefined || m[3] === undefined) return null;
-  return { pid: Number(m[1]), startTime: m[2], threadId: Number(m[3]) };
+  if (m === null || m[1] === undefined || m[2] === undefined) return null;
+  return { pid: Number(m[1]), startTime: m[2], threadId: m[3] === undefined ? 0 : Number(m[3]) };
 }
 
 /** starttime of a live process, or null when there is no such process. */
@@ -48,11 +60,19 @@ export function isInstanceStale(id: InstanceId, procRoot = '/proc'): boolean {
 }
 
 let jobCounter = 0;
-/** `job-<counter>-<random>`: the counter keeps names short and ordered, the random part unique across drivers. */
+/**
+ * `job-<threadId>-<counter>-<random>`: the thread id says whose job it is (a dead worker thread's
+ * jobs are reaped by name, its siblings' left alone), the counter keeps names short and ordered, the
+ * random part makes them unique across drivers.
+ */
 export function nextJobName(): string {
   jobCounter += 1;
   const random = Math.floor(Math.random() * 0x1000000)
     .toString(16)
     .padStart(6, '0');
-  return `job-${jobCounter}-${random}`;
+  return `${threadJobPrefix(threadId)}${jobCounter}-${random}`;
+}
+
+export function threadJobPrefix(thread: number): string {
+  return `job-${thread}-`;
 }

@@ -153,3 +153,22 @@ export function ioWeightFromBlkioWeight(weight: number): number {
 export function isFrozenEvents(text: string): boolean {
   return parseFlatKeyed(text).get('frozen') === 1;
 }
+
+/**
+ * A PSI file (cpu.pressure, memory.pressure, io.pressure): "some avg10=… total=N" and "full … total=N"
+ * lines; the totals are microseconds stalled since the cgroup was made. null for an empty text.
+ */
+export function parsePressure(text: string): { someUs: number; fullUs: number | null } | null {
+  let some: number | null = null;
+  let full: number | null = null;
+  for (const line of text.split('\n')) {
+    const [kind, ...pairs] = line.trim().split(/\s+/);
+    const total = pairs.find((p) => p.startsWith('total='));
+    if (total === undefined) continue;
+    const value = Number(total.slice('total='.length));
+    if (!Number.isFinite(value)) continue;
+    if (kind === 'some') some = value;
+    else if (kind === 'full') full = value;
+  }
+  return some === null ? null : { someUs: some, fullUs: full };
+}

@@ -39,6 +39,21 @@ export interface CgroupStats {
   pids: { peak: number | null; limit: number | null };
   /** Bytes read and written through the block layer, where the io/blkio controller counts them. */
   io: { readBytes: number; writeBytes: number } | null;
+  /** v2 pressure stall totals (cpu/memory/io.pressure); null on v1 or a kernel without PSI. */
+  pressure: CgroupPressure | null;
+}
+
+/** Time stalled, in microseconds: `some` = at least one task waited, `full` = all of them did. */
+export interface PressureTotals {
+  someUs: number;
+  /** null where the kernel has no `full` line (cpu before 5.13). */
+  fullUs: number | null;
+}
+
+export interface CgroupPressure {
+  cpu: PressureTotals | null;
+  memory: PressureTotals | null;
+  io: PressureTotals | null;
 }
 
 /** A snapshot taken while the cgroup is frozen, before the kill. */
@@ -92,7 +107,8 @@ export interface SweepReport {
 }
 
 export interface CgroupDriver {
-  readonly version: CgroupVersion;
+  /** null: the no-cgroup driver (none.ts), whose jobs are process trees. */
+  readonly version: CgroupVersion | null;
   /** Controllers a job cgroup can use here (e.g. memory, cpu, cpuacct, pids, freezer, cpuset, blkio / io). */
   readonly controllers: ReadonlySet<string>;
   /** The `ringfence-<instance>` parent directories (one per hierarchy on v1). */
@@ -113,11 +129,11 @@ export interface CgroupDriver {
   /** Removes stale `ringfence-*` parents whose owner process is gone (killing what they hold). */
   sweepStale(): Promise<SweepReport>;
   /**
-   * Removes the parent named `instanceName` beside this driver's own (killing what it holds), whether
-   * or not its owner process lives: for a worker thread of this process that died, whose parent no
-   * sweep would call stale while the process runs. Nothing there: an empty report.
+   * Kills and removes the job cgroups of worker thread `thread` of this process (named
+   * `job-<thread>-…`): a thread that died mid-job, whose jobs no sweep would call stale while the
+   * process lives. Its siblings' jobs in the same parent are left alone.
    */
-  reapInstance(instanceName: string): Promise<SweepReport>;
+  reapThread(thread: number): Promise<SweepReport>;
   /** Removes this instance's parent directories (they must be empty of job cgroups). Idempotent. */
   dispose(): void;
 }

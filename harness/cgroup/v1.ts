@@ -40,7 +40,7 @@ import {
   writeText,
   type DirOps,
 } from './fsutil.js';
-import { nextJobName } from './instance.js';
+import { nextJobName, threadJobPrefix } from './instance.js';
 import { parseFlatKeyed, parseLimit, parseNumber, parsePids, sumBlkioServiceBytes } from './parse.js';
 
 export interface V1HierarchyConfig {
@@ -200,11 +200,20 @@ export class V1Driver implements CgroupDriver {
     return report;
   }
 
-  async reapInstance(instanceName: string): Promise<SweepReport> {
+  async reapThread(thread: number): Promise<SweepReport> {
     const report: SweepReport = { removed: [], killedPids: [] };
-    if (instanceName === this.options.instanceName) return report; // our own: dispose() removes it
-    const instanceDirs = this.hierarchies.map((h) => path.join(h.base, instanceName)).filter(exists);
-    if (instanceDirs.length > 0) await this.sweepInstance(instanceDirs, report);
+    const prefix = threadJobPrefix(thread);
+    const instanceDirs = this.hierarchies.map((h) => h.instance).filter(exists);
+    const jobNames = new Set(
+      instanceDirs
+        .flatMap((dir) => childDirs(dir).map((d) => path.basename(d)))
+        .filter((n) => n.startsWith(prefix)),
+    );
+    for (const jobName of jobNames) {
+      const dirs = this.dirsOf(instanceDirs, jobName);
+      report.killedPids.push(...(await sweepJob(new V1Job(jobName, dirs, this.ops))));
+      report.removed.push(...new Set(dirs.values()));
+    }
     return report;
   }
 
@@ -231,7 +240,9 @@ export class V1Driver implements CgroupDriver {
     }
     this.live.clear();
     for (const h of this.hierarchies) {
-      rmdirWithBackoffSync(h.instance, this.ops);
+      // the parent is the whole process's: another thread's jobs keep it, and that thread's dispose
+      // (the last one out) removes it
+      if (childDirs(h.instance).length === 0) rmdirWithBackoffSync(h.instance, this.ops);
       h.ready = false;
     }
   }
@@ -279,7 +290,7 @@ export class V1Driver implements CgroupDriver {
     try {
       this.ops.mkdir(h.instance);
     } catch (err) {
-      // EEXIST: a driver of this same thread made it and was not disposed; it is ours to reuse
+      // EEXIST: another thread of this process (or an undisposed driver of this one) made it: shared
       if (errnoOf(err) !== 'EEXIST') throw mkdirError(h.instance, err);
     }
     if (isCpuset) inheritCpuset(h.instance, '--cpuset-cpus');
@@ -560,6 +571,7 @@ class V1Job implements JobCgroup {
         limit: pidsMax === null ? null : parseLimit(pidsMax),
       },
       io: ioText === null ? null : sumBlkioServiceBytes(ioText),
+      pressure: null,
     };
   }
 

@@ -12,6 +12,7 @@ import {
   type CgroupStats,
   type FrozenHook,
   type JobCgroup,
+  type PressureTotals,
   type SweepReport,
 } from './types.js';
 import {
@@ -42,7 +43,7 @@ import {
   writeText,
   type DirOps,
 } from './fsutil.js';
-import { nextJobName } from './instance.js';
+import { nextJobName, threadJobPrefix } from './instance.js';
 import {
   cpuWeightFromShares,
   ioWeightFromBlkioWeight,
@@ -52,6 +53,7 @@ import {
   parseNameList,
   parseNumber,
   parsePids,
+  parsePressure,
   sumIoStat,
 } from './parse.js';
 
@@ -176,11 +178,14 @@ export class V2Driver implements CgroupDriver {
     return report;
   }
 
-  async reapInstance(instanceName: string): Promise<SweepReport> {
+  async reapThread(thread: number): Promise<SweepReport> {
     const report: SweepReport = { removed: [], killedPids: [] };
-    const dir = path.join(this.base, instanceName);
-    // our own parent is dispose()'s to remove
-    if (instanceName !== this.options.instanceName && exists(dir)) await this.sweepInstance(dir, report);
+    const prefix = threadJobPrefix(thread);
+    for (const jobDir of childDirs(this.instance)) {
+      if (!path.basename(jobDir).startsWith(prefix)) continue;
+      report.killedPids.push(...(await sweepJob(new V2Job(path.basename(jobDir), jobDir, this.ops))));
+      report.removed.push(jobDir);
+    }
     return report;
   }
 
@@ -197,7 +202,9 @@ export class V2Driver implements CgroupDriver {
   dispose(): void {
     for (const job of this.live) removeTreeSync(job.paths[0] ?? '', this.ops, 100);
     this.live.clear();
-    rmdirWithBackoffSync(this.instance, this.ops);
+    // the parent is the whole process's: another thread's jobs keep it, and the last one out removes it
+    if (exists(this.instance) && childDirs(this.instance).length === 0)
+      rmdirWithBackoffSync(this.instance, this.ops);
     this.ready = false;
   }
 
@@ -242,7 +249,7 @@ export class V2Driver implements CgroupDriver {
     try {
       this.ops.mkdir(this.instance);
     } catch (err) {
-      // EEXIST: a driver of this same thread made it and was not disposed; it is ours to reuse
+      // EEXIST: another thread of this process (or an undisposed driver of this one) made it: shared
       if (errnoOf(err) !== 'EEXIST') throw mkdirError(this.instance, err);
     }
     this.enabled.clear();
@@ -538,7 +545,20 @@ class V2Job implements JobCgroup {
         limit: pidsMax === null ? null : parseLimit(pidsMax),
       },
       io: io === null ? null : sumIoStat(io),
+      pressure: this.pressure(read),
     };
+  }
+
+  /** PSI totals where the kernel keeps them (CONFIG_PSI, not disabled with psi=0). */
+  private pressure(read: (name: string) => string | null): CgroupStats['pressure'] {
+    const one = (name: string): PressureTotals | null => {
+      const text = read(name);
+      return text === null ? null : parsePressure(text);
+    };
+    const cpu = one('cpu.pressure');
+    const memory = one('memory.pressure');
+    const io = one('io.pressure');
+    return cpu === null && memory === null && io === null ? null : { cpu, memory, io };
   }
 
   async destroy(): Promise<void> {

@@ -184,7 +184,10 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   const report: RunReport = {
     schema: RESULTS_SCHEMA,
     ringfence: { version: VERSION },
-    host: hostInfo(entries.find((e) => e.result)?.result?.diagnostics.cgroupVersion ?? null),
+    host: hostInfo(
+      entries.find((e) => e.result)?.result?.diagnostics.cgroupVersion ?? null,
+      entries.find((e) => e.result?.enforcement)?.result?.enforcement,
+    ),
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     wallMs: finishedAt.getTime() - startedAt.getTime(),

@@ -11,7 +11,7 @@ export function doctorCommand(program: Command, setExit: (code: number) => void)
       const checks = await runChecks(flags.cgroupParent ? { cgroupParent: flags.cgroupParent } : {});
       const width = Math.max(...checks.map((c) => c.name.length));
       for (const check of checks) {
-        const mark = check.ok ? 'ok     ' : check.required ? 'MISSING' : 'missing';
+        const mark = check.ok ? 'ok     ' : check.required ? 'MISSING' : 'warn   ';
         const fix = check.ok || !check.fix ? '' : ` — fix: ${check.fix}`;
         process.stdout.write(`${mark}  ${check.name.padEnd(width)}  ${check.detail}${fix}\n`);
       }

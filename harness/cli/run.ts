@@ -23,6 +23,7 @@ interface RunFlags {
   hostname?: string;
   user?: string;
   userns?: boolean;
+  strict?: boolean;
   cgroupns?: boolean;
   readOnly?: boolean;
   tmpSize?: string;
@@ -69,6 +70,10 @@ export function runCommand(program: Command, setExit: (code: number) => void): v
     .option('-u, --user <uid[:gid]>', 'run the job as this user (number or name)')
     .option('--userns', 'also a user namespace: root inside is uid 100000 outside')
     .option('--cgroupns', 'also a cgroup namespace')
+    .option(
+      '--strict',
+      'refuse the job (exit 125) when this host cannot enforce a cap or the namespaces, instead of warning (also RINGFENCE_STRICT=1)',
+    )
     .option('--read-only', 'mount the root filesystem read-only inside')
     .option('--tmp-size <size>', 'make /tmp a tmpfs of this size instead of the scratch directory')
     .option('-v, --volume <src:dst[:ro]>', 'bind mount (repeatable)', collect, [])
@@ -188,6 +193,7 @@ function toSpecInput(command: string[], flags: RunFlags): JobSpecInput {
     'hostname',
     'user',
     'userns',
+    'strict',
     'cgroupns',
     'readOnly',
     'tmpSize',

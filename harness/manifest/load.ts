@@ -66,6 +66,7 @@ const OPTIONS = {
   hostname: text('a host name'),
   user: text('uid[:gid] or name[:group]'),
   userns: flag,
+  strict: flag,
   cgroupns: flag,
   'read-only': flag,
   'tmp-size': size,
@@ -460,6 +461,7 @@ function specFields(options: Options, dir: string): Partial<JobSpecInput> {
   put(out, 'hostname', str(options.hostname));
   put(out, 'user', str(options.user));
   put(out, 'userns', options.userns);
+  put(out, 'strict', options.strict);
   put(out, 'cgroupns', options.cgroupns);
   put(out, 'readOnly', options['read-only']);
   put(out, 'tmpSize', options['tmp-size']);

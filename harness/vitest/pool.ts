@@ -29,13 +29,24 @@ export interface RingfenceVitestOptions {
   hostname?: string;
   /** A user namespace for each file's sandbox: what lets a non-root user run it (default false). */
   userns?: boolean;
+  /** Fail every file (instead of warning) when this host cannot enforce a cap or the namespaces (default: RINGFENCE_STRICT). */
+  strict?: boolean;
 }
 
 const DEFAULTS = { memory: '1g', pidsLimit: 256, timeout: '5m' } as const;
 /** As Vitest's forks pool: a worker that ignores SIGTERM is killed after this long. */
 const STOP_GRACE_MS = 500;
 
-const OPTION_NAMES = ['memory', 'cpus', 'pidsLimit', 'timeout', 'network', 'hostname', 'userns'] as const;
+const OPTION_NAMES = [
+  'memory',
+  'cpus',
+  'pidsLimit',
+  'timeout',
+  'network',
+  'hostname',
+  'userns',
+  'strict',
+] as const;
 
 /**
  * Refuses a bad option when the config is loaded, before any file runs, naming the option as the
@@ -67,6 +78,7 @@ function jobOptions(options: RingfenceVitestOptions): JobSpecInput & { memory: s
     network: options.network ?? 'none',
     hostname: options.hostname ?? 'ringfence',
     userns: options.userns ?? false,
+    ...(options.strict === undefined ? {} : { strict: options.strict }),
   };
 }
 

@@ -74,7 +74,10 @@ export class RingfenceReporter implements Reporter {
     const report: RunReport = {
       schema: RESULTS_SCHEMA,
       ringfence: { version: VERSION },
-      host: hostInfo(jobs.find((job) => job.result)?.result?.diagnostics.cgroupVersion ?? null),
+      host: hostInfo(
+        jobs.find((job) => job.result)?.result?.diagnostics.cgroupVersion ?? null,
+        jobs.find((job) => job.result?.enforcement)?.result?.enforcement,
+      ),
       startedAt: this.startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       wallMs: finishedAt.getTime() - this.startedAt.getTime(),

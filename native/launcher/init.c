@@ -7,6 +7,10 @@
  * Ours exits as soon as the job's main process is reaped, and the kernel then
  * kills whatever else is left in the namespace — daemonized leftovers die
  * with the job, as in Docker.
+ *
+ * Under --no-namespaces this is no PID 1, only the job's parent: nothing is
+ * built, the job is forked and reported on the same way, and the orphans go
+ * to the outer process (a child subreaper), which ends them after us.
  */
 #define _GNU_SOURCE
 #include "init.h"
@@ -158,9 +162,11 @@ noreturn void init_main(struct options *o, int sync_fd, const sigset_t *saved_ma
 	if (read_byte(sync_fd) != 1)
 		_exit(EXIT_LAUNCH_FAILED);
 	close(sync_fd);
-	if (o->userns)
-		userns_become_root();
-	build_sandbox(o);
+	if (!o->no_namespaces) {
+		if (o->userns)
+			userns_become_root();
+		build_sandbox(o);
+	}
 	spawn_job(o, saved_mask, &js);
 	supervise_job(&js);
 }

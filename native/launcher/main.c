@@ -7,6 +7,12 @@
  * a parent can write a child's uid/gid maps. So the harness spawns this, puts
  * it in the cgroups, opens the gate; this clones init into fresh namespaces,
  * then just relays signals and mirrors init's exit status.
+ *
+ * Under --no-namespaces (a host or container that refuses namespaces) init
+ * is a plain forked child instead, and this process a child subreaper: the
+ * job's orphans reparent here, and once init has exited they are killed and
+ * reaped (reaper.c), as a PID namespace's end would kill them. Either way the
+ * last status line is the whole tree's rusage ("tree", proto.h).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,6 +25,7 @@
 #include <signal.h>
 #include <stdnoreturn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +33,7 @@
 #include "init.h"
 #include "options.h"
 #include "proto.h"
+#include "reaper.h"
 #include "signals.h"
 #include "userns.h"
 #include "util.h"
@@ -151,17 +159,26 @@ static noreturn void abort_child(pid_t child, int err, const char *step)
  * All namespaces in one clone(): created together, they are all owned by the
  * new user namespace (when there is one), so init holds full capabilities
  * over each of them. Raw syscall for fork semantics without a stack.
+ * --no-namespaces: a plain fork(), with no maps to write; the sync byte
+ * still goes through, so init starts the same way in both modes.
  */
 static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 {
+	const char *spawn_step = o->no_namespaces ? "fork" : "clone";
 	int sync[2];
 	pid_t child;
 
 	if (pipe2(sync, O_CLOEXEC) < 0)
-		die_step(errno, "clone", NULL);
-	child = (pid_t)syscall(SYS_clone, clone_flags(o), 0, 0, 0, 0);
+		die_step(errno, spawn_step, NULL);
+	/* before the fork: an orphan of the job must never find us not yet its subreaper */
+	if (o->no_namespaces && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		die_step(errno, "subreaper", NULL);
+	if (o->no_namespaces)
+		child = fork();
+	else
+		child = (pid_t)syscall(SYS_clone, clone_flags(o), 0, 0, 0, 0);
 	if (child < 0)
-		die_step(errno, "clone", NULL);
+		die_step(errno, spawn_step, NULL);
 	if (child == 0) {
 		close(sync[1]);
 		init_main(o, sync[0], saved_mask);
@@ -175,7 +192,7 @@ static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 			abort_child(child, err, step);
 	}
 	if (write(sync[1], "g", 1) != 1)
-		abort_child(child, errno, "clone");
+		abort_child(child, errno, spawn_step);
 	close(sync[1]);
 	return child;
 }
@@ -187,28 +204,67 @@ static int exit_code_of(int status)
 	return 128 + WTERMSIG(status);
 }
 
-/* Relay signals to init until it exits; its status becomes ours. */
-static int supervise(pid_t child)
+/*
+ * Reaps every child that has ended; true once init is among them (its status in *init_status). With
+ * namespaces init is our only child; as a subreaper (--no-namespaces) the job's orphans are ours too.
+ */
+static bool reap_children(pid_t init, int *init_status)
+{
+	bool init_done = false;
+
+	for (;;) {
+		int status;
+		pid_t r = waitpid(-1, &status, WNOHANG | __WALL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return init_done;
+		if (r == init) {
+			init_done = true;
+			*init_status = status;
+		}
+	}
+}
+
+/*
+ * The whole tree's rusage: every descendant has been reaped by now (by init, or by us), and the
+ * kernel adds what a reaped child had gathered from its own reaped children to its parent's.
+ */
+static void report_tree(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+		proto_tree(&ru);
+}
+
+/*
+ * Relay signals to init until it exits; its status becomes ours. Only init's end ends the loop: the
+ * orphans a subreaper reaps meanwhile (or the harness's SIGKILL to every process below us, init
+ * included) do not, and whatever is left once init is gone is killed and reaped before we report.
+ */
+static int supervise(pid_t init, bool subreaper)
 {
 	sigset_t set;
+	int status = 0;
 
 	signals_forwarded(&set);
 	sigaddset(&set, SIGCHLD);
 	for (;;) {
-		int status;
 		int sig = sigwaitinfo(&set, NULL);
 
 		if (sig == SIGCHLD || sig < 0) {
-			pid_t r = waitpid(child, &status, WNOHANG);
-
-			if (r == child)
-				return exit_code_of(status);
-			if (r < 0 && errno != EINTR)
-				return EXIT_LAUNCH_FAILED;
+			if (reap_children(init, &status))
+				break;
 			continue;
 		}
-		kill(child, sig);
+		kill(init, sig);
 	}
+	if (subreaper)
+		reaper_end_leftovers();
+	report_tree();
+	return exit_code_of(status);
 }
 
 int main(int argc, char **argv)
@@ -231,5 +287,5 @@ int main(int argc, char **argv)
 	/* Keep the OOM killer on the job, never on its supervisors (root only). */
 	(void)write_file("/proc/self/oom_score_adj", "-1000");
 	signals_block(&saved_mask);
-	return supervise(spawn_init(&o, &saved_mask));
+	return supervise(spawn_init(&o, &saved_mask), o.no_namespaces);
 }

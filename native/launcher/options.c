@@ -33,6 +33,7 @@ enum {
 	OPT_GID,
 	OPT_KEEP_FD,
 	OPT_PROTECT,
+	OPT_NO_NAMESPACES,
 };
 
 static const struct option long_opts[] = {
@@ -53,13 +54,32 @@ static const struct option long_opts[] = {
 	{"gid", required_argument, NULL, OPT_GID},
 	{"keep-fd", required_argument, NULL, OPT_KEEP_FD},
 	{"protect", required_argument, NULL, OPT_PROTECT},
+	{"no-namespaces", no_argument, NULL, OPT_NO_NAMESPACES},
 	{NULL, 0, NULL, 0},
 };
 
 struct parse_state {
 	int err;
 	const char *why;
+	/* the first namespace-only option given: why --no-namespaces refuses it (NULL: none given) */
+	const char *needs_namespaces;
 };
+
+/*
+ * --no-namespaces: the job runs in the host's (or container's) namespaces, as a plain child of init,
+ * which is a plain child of the outer process (a child subreaper). Accepted with it, and all the
+ * harness may pass:
+ *   --gate-fd=N --status-fd=N --parent-pid=PID --workdir=DIR --nofile=N --uid=N --gid=N --keep-fd=N
+ *   and --net=host, which is required: the job shares the host's network, and saying so is the
+ *   harness's job (the default, --net=none, cannot be had without a network namespace).
+ * Refused (error "args", EINVAL, the text naming the option), since each needs a namespace:
+ *   --hostname --userns --cgroupns --tmp-dir --tmp-size --read-only --volume --protect --net=none
+ */
+static void needs_namespaces(struct parse_state *ps, const char *why)
+{
+	if (!ps->needs_namespaces)
+		ps->needs_namespaces = why;
+}
 
 static void fail(struct parse_state *ps, int err, const char *why)
 {
@@ -139,6 +159,7 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 			fail(ps, EINVAL, "--parent-pid wants a pid");
 		break;
 	case OPT_HOSTNAME:
+		needs_namespaces(ps, "--no-namespaces excludes --hostname (no UTS namespace)");
 		o->hostname = arg;
 		if (!*arg || strlen(arg) > HOST_NAME_MAX)
 			fail(ps, EINVAL, "--hostname must be 1 to 64 bytes");
@@ -152,24 +173,30 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 			fail(ps, EINVAL, "--net wants none or host");
 		break;
 	case OPT_USERNS:
+		needs_namespaces(ps, "--no-namespaces excludes --userns");
 		o->userns = true;
 		break;
 	case OPT_CGROUPNS:
+		needs_namespaces(ps, "--no-namespaces excludes --cgroupns");
 		o->cgroupns = true;
 		break;
 	case OPT_TMP_DIR:
+		needs_namespaces(ps, "--no-namespaces excludes --tmp-dir (no mount namespace)");
 		o->tmp_dir = arg;
 		if (arg[0] != '/')
 			fail(ps, EINVAL, "--tmp-dir must be absolute");
 		break;
 	case OPT_TMP_SIZE:
+		needs_namespaces(ps, "--no-namespaces excludes --tmp-size (no mount namespace)");
 		if (!parse_num(arg, 1, ULLONG_MAX, &o->tmp_size))
 			fail(ps, EINVAL, "--tmp-size wants a byte count");
 		break;
 	case OPT_READ_ONLY:
+		needs_namespaces(ps, "--no-namespaces excludes --read-only (no mount namespace)");
 		o->read_only = true;
 		break;
 	case OPT_VOLUME:
+		needs_namespaces(ps, "--no-namespaces excludes --volume (no mount namespace)");
 		parse_volume(ps, arg, &o->volumes[o->n_volumes++]);
 		break;
 	case OPT_WORKDIR:
@@ -203,10 +230,14 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 			o->n_keep_fds++;
 		break;
 	case OPT_PROTECT:
+		needs_namespaces(ps, "--no-namespaces excludes --protect (no mount namespace)");
 		if (arg[0] != '/')
 			fail(ps, EINVAL, "--protect wants an absolute path");
 		else
 			o->protect[o->n_protect++] = arg;
+		break;
+	case OPT_NO_NAMESPACES:
+		o->no_namespaces = true;
 		break;
 	default:
 		fail(ps, EINVAL, "unknown option or missing value");
@@ -217,6 +248,11 @@ static bool fd_open(int fd) { return fd < 0 || fcntl(fd, F_GETFD) >= 0; }
 
 static void check_combination(struct parse_state *ps, struct options *o)
 {
+	if (o->no_namespaces && ps->needs_namespaces)
+		fail(ps, EINVAL, ps->needs_namespaces);
+	/* --net=none, or no --net at all: a job without namespaces cannot be kept off the network */
+	if (o->no_namespaces && o->net != NET_HOST)
+		fail(ps, EINVAL, "--no-namespaces needs --net=host (the job shares the host's network)");
 	if (o->tmp_dir && o->tmp_size)
 		fail(ps, EINVAL, "--tmp-dir and --tmp-size exclude each other");
 	if (!fd_open(o->gate_fd) || !fd_open(o->status_fd))
@@ -239,7 +275,7 @@ static void set_defaults(struct options *o)
 
 int options_parse(int argc, char **argv, struct options *o, const char **why)
 {
-	struct parse_state ps = {0, NULL};
+	struct parse_state ps = {0, NULL, NULL};
 	int opt;
 
 	set_defaults(o);

@@ -30,6 +30,11 @@ struct volume {
 enum net_mode { NET_NONE, NET_HOST };
 
 struct options {
+	/*
+	 * No namespaces at all (a host or container that refuses them): the job runs as a plain child,
+	 * leftovers are ended by the outer process as a child subreaper (main.c, options.c).
+	 */
+	bool no_namespaces;
 	int gate_fd;   /* -1: no gate */
 	int status_fd; /* -1: report to stderr instead */
 	pid_t parent_pid; /* 0: not checked */

@@ -102,3 +102,15 @@ void proto_signal(int signo, const struct rusage *ru, const struct io_counters *
 {
 	result_line("signal", signo, ru, io);
 }
+
+void proto_tree(const struct rusage *ru)
+{
+	char line[128];
+	int n;
+
+	if (status_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "tree\t%ld\t%lld\t%lld\n", ru->ru_maxrss, usec(&ru->ru_utime),
+		     usec(&ru->ru_stime));
+	write_all_once(status_fd, line, (size_t)n);
+}

@@ -39,4 +39,12 @@ struct io_counters {
 void proto_exit(int code, const struct rusage *ru, const struct io_counters *io);
 void proto_signal(int signo, const struct rusage *ru, const struct io_counters *io);
 
+/*
+ * "tree\t<maxrss KiB>\t<user us>\t<sys us>": the outer process's RUSAGE_CHILDREN once every child is
+ * reaped, so the whole job tree: init, the job, and every descendant reaped by either (orphans too,
+ * whichever of init or the outer subreaper reaped them). maxrss is the largest of any one of them.
+ * Written last, by the outer process, and only to a status fd.
+ */
+void proto_tree(const struct rusage *ru);
+
 #endif

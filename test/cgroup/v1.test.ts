@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { detectCgroupHost } from '../../harness/cgroup/detect.js';
-import { openCgroupDriver } from '../../harness/cgroup/index.js';
+import { openTestDriver } from '../support/driver.js';
 import { ownInstanceId } from '../../harness/cgroup/instance.js';
 import { CgroupError, type CgroupDriver } from '../../harness/cgroup/types.js';
 
@@ -98,7 +98,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('applies every cap and the kernel reads them back', async () => {
-    driver = openCgroupDriver({ parent: undefined });
+    driver = await openTestDriver();
     expect(driver.version).toBe(1);
     const job = driver.create({
       memoryBytes: 64 * MiB,
@@ -126,13 +126,13 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
     expect(read(blkio, weightFile ?? 'blkio.weight')).toMatch(/^(default )?200$/);
     // co-mounted hierarchies count once, and the instance parent lives below the own cgroup
     expect(new Set(p).size).toBe(p.length);
-    for (const dir of p) expect(path.basename(path.dirname(dir))).toMatch(/^ringfence-\d+-\d+-\d+$/);
+    for (const dir of p) expect(path.basename(path.dirname(dir))).toMatch(/^ringfence-\d+-\d+$/);
     await job.destroy();
     for (const dir of p) expect(fs.existsSync(dir)).toBe(false);
   });
 
   it('joins only the hierarchies a job needs', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const job = driver.create({});
     const controllers = job.paths.flatMap((p) =>
       Object.keys(host?.controllers ?? {}).filter((c) => dirFor([p], c) === p),
@@ -153,7 +153,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('swap: -1 is unlimited, a total sets memsw', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const unlimited = driver.create({ memoryBytes: 32 * MiB, memorySwapBytes: -1 });
     expect(Number(read(dirFor(unlimited.paths, 'memory'), 'memory.memsw.limit_in_bytes'))).toBeGreaterThan(
       2 ** 62,
@@ -168,7 +168,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('runs a process, freezes it for the snapshot, kills it, counts it, removes everything', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const job = driver.create({ memoryBytes: 64 * MiB, pidsLimit: 16, cpus: 1 });
     const g = gated('sleep 30');
     children.push(g.child);
@@ -217,7 +217,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('spares the pids it is told to spare, and thaws them', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const job = driver.create({});
     const keep = gated('sleep 30');
     const doomed = gated('sleep 30');
@@ -238,7 +238,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('killAllSync (the exit handler) thaws a cgroup left frozen, kills and waits without the event loop', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const job = driver.create({});
     const sleeper = gated('sleep 30');
     children.push(sleeper.child);
@@ -257,7 +257,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('counts an OOM kill from the kernel counter', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const job = driver.create({ memoryBytes: 16 * MiB });
     // tail keeps a line without newline in memory: it grows until the cap
     const g = gated('tail /dev/zero');
@@ -276,7 +276,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('kills a fork storm held by pids.max', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const job = driver.create({ pidsLimit: 24 });
     const g = gated(`sh -c 'while :; do sleep 30 & done' 2>/dev/null`);
     children.push(g.child);
@@ -294,8 +294,8 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
     await job.destroy();
   });
 
-  it('rolls back a create that fails half-way and names the cap', () => {
-    driver = openCgroupDriver();
+  it('rolls back a create that fails half-way and names the cap', async () => {
+    driver = await openTestDriver();
     const cpus = fs.readFileSync('/sys/fs/cgroup/cpuset/cpuset.effective_cpus', 'utf8').trim();
     let error: unknown;
     try {
@@ -320,7 +320,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
     // (blkio too), and a list kept here by hand left it behind in the ones it missed
     const mounts = Object.values(host?.controllers ?? {}).map((c) => c.mountPoint);
     try {
-      driver = openCgroupDriver();
+      driver = await openTestDriver();
       const job = driver.create({ cpusetCpus: '0', memoryBytes: 32 * MiB });
       for (const dir of job.paths) expect(dir).toContain(`${outer}/inner/ringfence-${process.pid}-`);
       const cpusetMount = host?.controllers.cpuset?.mountPoint ?? '';
@@ -354,7 +354,7 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
   });
 
   it('sweeps the parent of a dead instance, killing what it held, and leaves live owners alone', async () => {
-    driver = openCgroupDriver();
+    driver = await openTestDriver();
     const dead = spawnSync('true').pid;
     if (dead === undefined) throw new Error('spawn failed');
     const own = ownInstanceId();

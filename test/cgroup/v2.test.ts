@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CGROUP2_SUPER_MAGIC, detectCgroupHost } from '../../harness/cgroup/detect.js';
+import { CGROUP2_SUPER_MAGIC } from '../../harness/cgroup/detect.js';
 import type { DirOps } from '../../harness/cgroup/fsutil.js';
-import { openCgroupDriver } from '../../harness/cgroup/index.js';
+import { openPlacedDriver } from '../../harness/cgroup/index.js';
+import { openTestDriver } from '../support/driver.js';
 import { formatInstanceName, ownInstanceId, parseInstanceName } from '../../harness/cgroup/instance.js';
 import {
   cpuWeightFromShares,
@@ -101,6 +102,9 @@ class FakeCgroup2 {
       'cgroup.kill': '',
       'cgroup.type': 'domain\n',
       'cpu.stat': captured('cpu.stat'),
+      'cpu.pressure': captured('cpu.pressure'),
+      'memory.pressure': captured('memory.pressure'),
+      'io.pressure': captured('io.pressure'),
     };
     if (enabled.has('memory')) {
       Object.assign(files, {
@@ -297,7 +301,7 @@ describe('cgroup v2 driver on a fake tree', () => {
     expect(fake.read(instance, 'cgroup.subtree_control')).toBe('+memory +cpu +pids +cpuset +io');
     const [dir] = job.paths;
     expect(dir).toBe(path.join(instance, job.name));
-    expect(job.name).toMatch(/^job-\d+-[0-9a-f]{6}$/);
+    expect(job.name).toMatch(/^job-\d+-\d+-[0-9a-f]{6}$/);
     const d = dir ?? '';
     expect(fake.read(d, 'memory.max')).toBe(String(64 * MiB));
     expect(fake.read(d, 'memory.swap.max')).toBe('0');
@@ -426,6 +430,11 @@ describe('cgroup v2 driver on a fake tree', () => {
       memory: { peakBytes: 67104768, failcnt: 27, oomKills: 1, limitBytes: 64 * MiB },
       pids: { peak: 9, limit: 16 },
       io: { readBytes: 1462272, writeBytes: 1085440 },
+      pressure: {
+        cpu: { someUs: 88201, fullUs: 61544 },
+        memory: { someUs: 1203377, fullUs: 1170954 },
+        io: { someUs: 52806, fullUs: 52770 },
+      },
     });
     expect(job.cpuUsageNs()).toBe(1843211000);
     expect(job.oomKills()).toBe(1);
@@ -523,7 +532,7 @@ describe.runIf(realV2)('cgroup v2 driver on the real kernel', () => {
   it.runIf(process.env.RINGFENCE_CGROUP_PARENT !== undefined)(
     'creates, limits, freezes, kills, counts and removes a job under the delegated parent',
     async () => {
-      driver = openCgroupDriver();
+      driver = await openTestDriver();
       const job = driver.create({
         memoryBytes: 64 * MiB,
         cpus: 0.5,
@@ -558,15 +567,16 @@ describe.runIf(realV2)('cgroup v2 driver on the real kernel', () => {
     },
   );
 
-  it('beneath the own cgroup, a cap without delegation is a clear error', () => {
+  it('without --cgroup-parent, placement gives jobs every controller the host delegates', async () => {
     const saved = process.env.RINGFENCE_CGROUP_PARENT;
     delete process.env.RINGFENCE_CGROUP_PARENT;
     try {
-      const host = detectCgroupHost();
-      driver = openCgroupDriver({ host });
-      if (!(host.unified?.subtreeControl ?? []).includes('pids')) {
-        expect(() => driver?.create({ pidsLimit: 8 })).toThrow(/--pids-limit.*--cgroup-parent/);
-      }
+      const { placement, driver: placed } = await openPlacedDriver();
+      expect(['systemd-scope', 'leaf', 'own']).toContain(placement.kind);
+      driver = placed ?? undefined;
+      const job = driver?.create({ pidsLimit: 8, memoryBytes: 64 * MiB });
+      expect(fs.readFileSync(path.join(job?.paths[0] ?? '', 'pids.max'), 'utf8').trim()).toBe('8');
+      await job?.destroy();
     } finally {
       if (saved !== undefined) process.env.RINGFENCE_CGROUP_PARENT = saved;
     }

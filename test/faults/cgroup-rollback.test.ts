@@ -10,7 +10,11 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { detectCgroupHost } from '../../harness/cgroup/detect.js';
 import { kernelDirOps, type DirOps } from '../../harness/cgroup/fsutil.js';
-import { formatInstanceName, ownInstanceId } from '../../harness/cgroup/instance.js';
+import {
+  formatInstanceName,
+  formatProcessInstanceName,
+  ownInstanceId,
+} from '../../harness/cgroup/instance.js';
 import { CgroupError } from '../../harness/cgroup/types.js';
 import { V1Driver } from '../../harness/cgroup/v1.js';
 import { Sandbox, runJob } from '../../harness/sandbox.js';
@@ -63,7 +67,7 @@ function spyDriver(
   return { driver, made, removed };
 }
 
-const isJobDir = (dir: string): boolean => /\/ringfence-\d+-\d+-\d+\/job-[^/]+$/.test(dir);
+const isJobDir = (dir: string): boolean => /\/ringfence-\d+-\d+(-\d+)?\/job-[^/]+$/.test(dir);
 
 describeSandbox('fault: cgroup creation fails half-way and is rolled back', () => {
   const host = detectCgroupHost();
@@ -79,7 +83,7 @@ describeSandbox('fault: cgroup creation fails half-way and is rolled back', () =
     // The cpuset parent of this thread's jobs loses CPU 0 (as when an admin narrows the parent, or a
     // CPU goes offline) before the first cpuset job: the driver finds it made and keeps its CPUs.
     expect((await runJob({ command: ['true'], memory: '64m' })).status).toBe('passed');
-    const parent = path.join(cpuset.mountPoint, cpuset.ownPath, formatInstanceName(ownInstanceId()));
+    const parent = path.join(cpuset.mountPoint, cpuset.ownPath, formatProcessInstanceName(ownInstanceId()));
     fs.mkdirSync(parent);
     fs.writeFileSync(path.join(parent, 'cpuset.cpus'), '1');
     fs.writeFileSync(

@@ -30,9 +30,18 @@ export function instanceDirs(): string[] {
 
 /** Instance parents (every hierarchy) owned by process `pid`, optionally only thread `threadId`. */
 export function instanceDirsOf(pid: number, threadId?: number): string[] {
-  return instanceDirs().filter((dir) => {
-    const id = parseInstanceName(path.basename(dir));
-    return id !== null && id.pid === pid && (threadId === undefined || id.threadId === threadId);
+  const parents = instanceDirs().filter((dir) => parseInstanceName(path.basename(dir))?.pid === pid);
+  if (threadId === undefined) return parents;
+  // one parent per process; a thread's own are its job cgroups in it, named job-<threadId>-…
+  return parents.flatMap((dir) => {
+    try {
+      return fs
+        .readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && e.name.startsWith(`job-${threadId}-`))
+        .map((e) => path.join(dir, e.name));
+    } catch {
+      return [];
+    }
   });
 }
 
@@ -70,8 +79,10 @@ export function pidsUnder(dirs: readonly string[]): number[] {
 export function instanceOfPid(pid: number): InstanceId | null {
   try {
     const text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
-    const m = /\/(ringfence-\d+-\d+-\d+)\//.exec(text);
-    return m?.[1] === undefined ? null : parseInstanceName(m[1]);
+    // …/ringfence-<pid>-<starttime>/job-<threadId>-<n>-<random>
+    const m = /\/(ringfence-\d+-\d+)\/job-(\d+)-/.exec(text);
+    const id = m?.[1] === undefined ? null : parseInstanceName(m[1]);
+    return id === null ? null : { ...id, threadId: Number(m?.[2]) };
   } catch {
     return null;
   }

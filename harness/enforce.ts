@@ -1,0 +1,204 @@
+// What this host can enforce for a job, and what it cannot: degrade loudly, never silently (DESIGN.md).
+// A cap whose controller this process cannot have, or namespaces the host refuses, are dropped from
+// the job — as Docker warns and discards a limit its kernel lacks — named in one warning line per
+// run with the reason and the fix, and recorded in the result. Strict mode (--strict,
+// RINGFENCE_STRICT=1) refuses the job instead (exit 125) before anything runs.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { requestedCaps } from './cgroup/common.js';
+import type { Placement } from './cgroup/placement.js';
+import type { CgroupLimits } from './cgroup/types.js';
+import type { JobSpec } from './spec.js';
+
+/** Which namespaces a job can get here. */
+export type NamespaceSupport = 'all' | 'userns' | 'none';
+
+export interface HostSupport {
+  placement: Placement;
+  /** Controllers the job cgroups can use (empty without a cgroup). */
+  controllers: ReadonlySet<string>;
+  namespaces: NamespaceSupport;
+  /** Why namespaces are limited (namespaces !== 'all'), as the launcher or the kernel said it. */
+  namespacesReason: string | null;
+}
+
+export interface NotEnforced {
+  /** The flag or feature: `--memory`, `namespaces`. */
+  what: string;
+  reason: string;
+  fix: string;
+}
+
+export interface JobPlan {
+  /** The caps that will be applied. */
+  limits: CgroupLimits;
+  /** The job gets a user namespace (asked for, or the only way to namespaces here). */
+  userns: boolean;
+  /** The job runs without namespaces, a plain child of a subreaping launcher. */
+  noNamespaces: boolean;
+  notEnforced: NotEnforced[];
+}
+
+export const STRICT_ENV = 'RINGFENCE_STRICT';
+
+export function strictFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env[STRICT_ENV];
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false';
+}
+
+/** The controller each cap needs, by cgroup version. */
+const CONTROLLER: Record<'v1' | 'v2', Record<keyof CgroupLimits, string>> = {
+  v1: {
+    memoryBytes: 'memory',
+    memorySwapBytes: 'memory',
+    cpus: 'cpu',
+    cpuShares: 'cpu',
+    cpusetCpus: 'cpuset',
+    pidsLimit: 'pids',
+    blkioWeight: 'blkio',
+  },
+  v2: {
+    memoryBytes: 'memory',
+    memorySwapBytes: 'memory',
+    cpus: 'cpu',
+    cpuShares: 'cpu',
+    cpusetCpus: 'cpuset',
+    pidsLimit: 'pids',
+    blkioWeight: 'io',
+  },
+};
+
+export const USER_DELEGATE_FIX =
+  'give your user the controller: a drop-in /etc/systemd/system/user@.service.d/delegate.conf with "[Service]\\nDelegate=cpu cpuset io memory pids", then systemctl daemon-reload and log in again';
+
+export function missingControllerFix(host: HostSupport, controller: string): string {
+  const p = host.placement;
+  if (p.kind === 'none') return p.fix ?? 'see ringfence doctor';
+  if (p.kind === 'systemd-scope' && (process.geteuid?.() ?? 0) !== 0) return USER_DELEGATE_FIX;
+  if (p.version === 'v1')
+    return `mount the ${controller} controller (mount -t cgroup -o ${controller} cgroup /sys/fs/cgroup/${controller})`;
+  return `delegate the ${controller} controller to ${p.basePath ?? 'this cgroup'} (add it to its parent's cgroup.subtree_control), or pass --cgroup-parent <a cgroup that has it>`;
+}
+
+/** Decides what a job gets here. Pure: the host support was measured once per process. */
+export function planJob(spec: JobSpec, host: HostSupport): JobPlan {
+  const notEnforced: NotEnforced[] = [];
+  const dropped = new Set<keyof CgroupLimits>();
+  const version = host.placement.version;
+  for (const [key, flag] of requestedCaps(spec.limits)) {
+    const controller = version === null ? null : CONTROLLER[version][key];
+    if (controller !== null && host.controllers.has(controller)) continue;
+    dropped.add(key);
+    notEnforced.push({
+      what: flag,
+      reason:
+        controller === null
+          ? `this process has no cgroup (${host.placement.reason ?? 'none could be had'})`
+          : `the ${controller} controller is not available to ringfence's cgroup (${host.placement.description})`,
+      fix: missingControllerFix(host, controller ?? 'memory'),
+    });
+  }
+  // (memory-swap rides on memory: drop it with it)
+  if (dropped.has('memoryBytes')) dropped.add('memorySwapBytes');
+  const limits = Object.fromEntries(
+    Object.entries(spec.limits).filter(([key]) => !dropped.has(key as keyof CgroupLimits)),
+  ) as CgroupLimits;
+
+  const rootless = (process.geteuid?.() ?? 0) !== 0;
+  let userns = spec.userns || rootless;
+  let noNamespaces = false;
+  if (host.namespaces === 'userns') userns = true;
+  if (host.namespaces === 'none') {
+    noNamespaces = true;
+    userns = false;
+    notEnforced.push({
+      what: 'namespaces',
+      reason: `this host lets ringfence make none (${host.namespacesReason ?? 'refused'}): the job shares the host's pid, mount, network, uts and ipc namespaces${namespaceOnlyOptions(spec)}; the timeout still ends every descendant (subreaper)`,
+      fix: 'allow user namespaces (sysctl user.max_user_namespaces, a Kubernetes pod with seccomp Unconfined) or run the container with --privileged / --security-opt seccomp=unconfined',
+    });
+  }
+  return { limits, userns, noNamespaces, notEnforced };
+}
+
+/** Options that need a mount or network namespace, and so are not applied without one. */
+function namespaceOnlyOptions(spec: JobSpec): string {
+  const lost: string[] = [];
+  if (spec.network === 'none') lost.push('--network none');
+  if (spec.readOnly) lost.push('--read-only');
+  if (spec.volumes.length > 0) lost.push('--volume');
+  if (spec.tmpSizeBytes !== null) lost.push('--tmpfs');
+  lost.push('private /tmp');
+  return `; not applied: ${lost.join(', ')}`;
+}
+
+/** The one warning line for a run: every item once, in the order first seen. */
+export function warningLine(items: readonly NotEnforced[]): string | null {
+  const seen = new Map<string, NotEnforced>();
+  for (const item of items) if (!seen.has(item.what)) seen.set(item.what, item);
+  if (seen.size === 0) return null;
+  const parts = [...seen.values()].map((i) => `${i.what}: ${i.reason} — fix: ${i.fix}`);
+  return `ringfence: warning: not enforced on this host (${[...seen.keys()].join(', ')}) — ${parts.join('; ')}; --strict or ${STRICT_ENV}=1 refuses such jobs instead`;
+}
+
+/** The error text strict mode gives a job it refuses. */
+export function strictRefusal(items: readonly NotEnforced[]): string {
+  return `strict mode: ${items.map((i) => `${i.what} cannot be enforced here (${i.reason}) — ${i.fix}`).join('; ')}`;
+}
+
+const CAP_SYS_ADMIN = 21;
+
+/** Whether the effective capability set holds CAP_SYS_ADMIN (what non-user namespaces need). */
+export function hasSysAdmin(status: string = fs.readFileSync('/proc/self/status', 'utf8')): boolean {
+  const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(status);
+  if (m === null || m[1] === undefined) return false;
+  return (BigInt(`0x${m[1]}`) >> BigInt(CAP_SYS_ADMIN)) & 1n ? true : false;
+}
+
+/**
+ * Which namespaces a job can get: root with CAP_SYS_ADMIN gets all without a probe (the common
+ * case costs nothing); otherwise one trial launch of the launcher in a user namespace says whether
+ * the host allows them (a seccomp profile, an AppArmor rule or max_user_namespaces=0 refuse them,
+ * and only trying tells them all apart from a host that allows them).
+ */
+export function probeNamespaces(launcher: string): { support: NamespaceSupport; reason: string | null } {
+  if ((process.geteuid?.() ?? 0) === 0 && hasSysAdmin()) return { support: 'all', reason: null };
+  const max = readTrim('/proc/sys/user/max_user_namespaces');
+  if (max === '0') return { support: 'none', reason: 'user.max_user_namespaces is 0' };
+  const trial = spawnSync(launcher, ['--userns', '--net=none', '--', 'true'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (trial.status === 0) return { support: 'userns', reason: null };
+  const said = (trial.stderr ?? '').trim().split('\n').pop() ?? '';
+  const apparmor = readTrim('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1';
+  return {
+    support: 'none',
+    reason: `${said.replace(/^ringfence-launcher: /, '') || `trial job exited ${trial.status ?? trial.signal}`}${apparmor ? '; kernel.apparmor_restrict_unprivileged_userns=1' : ''}`,
+  };
+}
+
+function readTrim(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+const warned = new Set<string>();
+
+/**
+ * Says the items not said before by this thread, in one line on stderr (the Harness and the CLI
+ * call it from the main thread, before their jobs run; worker threads leave it to them).
+ */
+export function warnOnce(
+  items: readonly NotEnforced[],
+  write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): void {
+  const fresh = items.filter((i) => !warned.has(i.what));
+  const line = warningLine(fresh);
+  if (line === null) return;
+  for (const i of fresh) warned.add(i.what);
+  write(line);
+}
