@@ -6,6 +6,9 @@ import { VERSION } from '../version.js';
 
 export const EXIT_USAGE = 125;
 
+/** What main() would return; an EPIPE on stdout ends the process with it. */
+let exitCodeSoFar = 0;
+
 type Register = (program: Command, setExit: (code: number) => void) => void;
 
 /**
@@ -21,6 +24,11 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
 };
 
 export async function main(argv: string[]): Promise<number> {
+  // `ringfence doctor | head`: a reader that stops early is not an error worth a stack trace
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(exitCodeSoFar);
+    throw error;
+  });
   const program = new Command('ringfence')
     .description('Run jobs in throw-away Linux sandboxes with hard caps, and report what each one used.')
     .version(VERSION)
@@ -33,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   const only = Object.hasOwn(COMMANDS, asked) ? COMMANDS[asked] : undefined;
   const none = asked === '--version' || asked === '-V'; // the version needs no command at all
   for (const load of only ? [only] : none ? [] : Object.values(COMMANDS))
-    (await load())(program, (code) => (exitCode = code));
+    (await load())(program, (code) => (exitCode = exitCodeSoFar = code));
   try {
     await program.parseAsync(argv, { from: 'node' });
   } catch (error) {

@@ -12,15 +12,18 @@
 set -euo pipefail
 CACHE=${RINGFENCE_VM_CACHE:-/var/tmp/ringfence-v2-vm}
 say() { echo "build.sh: $*" >&2; }
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock" && flock 9   # runs started together: one builds (and runs apt), the others wait
 
 # 1. packages on this machine
 need=()
 command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-[ -x /bin/busybox ] || need+=(busybox-static)
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q ' installed$'; }
+installed busybox-static || need+=(busybox-static)   # static: it is the initramfs's only program (replaces busybox)
 command -v xz >/dev/null || need+=(xz-utils)   # busybox's unxz lacks the x86 BCJ filter the kernel image uses
 [ -x /lib/systemd/systemd ] || need+=(systemd)
 [ -x /lib/systemd/systemd-logind ] || need+=(systemd)
-command -v dbus-daemon >/dev/null || command -v dbus-broker >/dev/null || need+=(dbus)
+[ -e /lib/systemd/system/dbus.socket ] || [ -e /usr/lib/systemd/system/dbus.socket ] || need+=(dbus)
 compgen -G '/lib/*/security/pam_systemd.so' >/dev/null || compgen -G '/usr/lib/*/security/pam_systemd.so' >/dev/null \
   || need+=(libpam-systemd)
 [ -e /usr/lib/systemd/user/dbus.socket ] || [ -e /lib/systemd/user/dbus.socket ] || need+=(dbus-user-session)
@@ -32,7 +35,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # 2. the kernel: the version cached before, else the one Debian's linux-image-amd64 depends on today
-mkdir -p "$CACHE"
 cd "$CACHE"
 if [ -z "${KVER:-}" ] && [ -s kver ]; then KVER=$(cat kver); fi
 if [ -z "${KVER:-}" ]; then

@@ -29,6 +29,7 @@ shift 2
 "$HERE/build.sh" || { echo "$0: building the guest failed" >&2; exit 125; }
 KVER=$(cat "$CACHE/kver")
 mkdir -p "$CACHE/run"
+find "$CACHE/run" -mindepth 1 -maxdepth 1 -mmin +1440 -exec rm -rf {} + 2>/dev/null   # left by killed runs
 RUN=$(mktemp -d "$CACHE/run/XXXXXXXX")
 TPID=
 cleanup() {

@@ -19,7 +19,7 @@ case $SCENARIO in
 systemd-*)
   $BB chmod 666 $stdout $stderr $status   # job.sh opens them, as uid 1000 in systemd-user
   exec /usr/bin/env -i /lib/systemd/systemd
-  echo "rfvm: cannot exec systemd" > /dev/kmsg; off ;;
+  echo "rfvm boot: cannot exec systemd" >&2; off ;;
 esac
 
 # containers: like a systemd host, PID 1 leaves the root cgroup, whose controllers are all enabled

@@ -1,0 +1,302 @@
+// The v2 set: what users' machines look like, each in a throwaway QEMU guest with Debian's kernel and
+// pure cgroup v2 (test/v2/vm/run.sh, started by .ci/run). RINGFENCE_V2_SCENARIO names the scenario;
+// every check runs the built CLI as a user would, with no flag and no env that names a cgroup, and
+// reads the kernel's counters through the results. The guest is emulated (5–20× slower than here):
+// outcomes and counters, never tight timings.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobResult } from '../../harness/result.js';
+import type { RunReport } from '../../reporters/types.js';
+
+type Scenario = 'systemd-root' | 'systemd-user' | 'container' | 'container-nouserns' | 'container-privileged';
+const SCENARIOS: readonly Scenario[] = [
+  'systemd-root',
+  'systemd-user',
+  'container',
+  'container-nouserns',
+  'container-privileged',
+];
+const scenario = process.env.RINGFENCE_V2_SCENARIO as Scenario;
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'harness', 'cli', 'main.js');
+/** A cgroup for jobs can be had here (the unprivileged containers have none). */
+const cgroups =
+  scenario === 'systemd-root' || scenario === 'systemd-user' || scenario === 'container-privileged';
+const systemd = scenario === 'systemd-root' || scenario === 'systemd-user';
+const MiB = 1024 * 1024;
+
+let dir: string;
+beforeAll(() => {
+  expect(SCENARIOS, 'RINGFENCE_V2_SCENARIO').toContain(scenario);
+  // the guest's own kernel: pure v2, as users have it
+  expect(fs.statfsSync('/sys/fs/cgroup').type).toBe(0x63677270);
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-v2-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function ringfence(args: string[], env: Record<string, string> = {}): Run {
+  const clean = { ...process.env, ...env };
+  // nothing that chooses the placement for it: the point is that none is needed
+  delete clean.RINGFENCE_CGROUP_PARENT;
+  if (env.RINGFENCE_STRICT === undefined) delete clean.RINGFENCE_STRICT;
+  const out = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: clean,
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  return { status: out.status, stdout: out.stdout, stderr: out.stderr };
+}
+
+/** `ringfence run --json` and the one job's result. */
+function run(name: string, args: string[], env: Record<string, string> = {}): Run & { result: JobResult } {
+  const json = path.join(dir, `${name}.json`);
+  const out = ringfence(['run', '--json', json, ...args], env);
+  if (!fs.existsSync(json)) throw new Error(`no results file (exit ${out.status}): ${out.stderr}`);
+  // `run --json` writes the one JobResult
+  const result = JSON.parse(fs.readFileSync(json, 'utf8')) as JobResult;
+  return { ...out, result };
+}
+
+const warnings = (stderr: string): string[] =>
+  stderr.split('\n').filter((l) => l.startsWith('ringfence: warning:'));
+
+function alive(pid: number): boolean {
+  try {
+    // a zombie is dead for this purpose: its process ended
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe(`v2 guest: ${scenario}`, () => {
+  it('doctor exits 0 and names the placement and the privileges', () => {
+    const out = ringfence(['doctor']);
+    console.log(out.stdout);
+    expect(out.status, out.stdout + out.stderr).toBe(0);
+    const placement = /placement\s+(.*)/.exec(out.stdout)?.[1] ?? '';
+    const privileges = /privileges\s+(\S.*)/.exec(out.stdout)?.[1]?.trim();
+    if (systemd) expect(placement).toMatch(/systemd-scope: systemd scope ringfence-\d+-\d+\.scope/);
+    if (scenario === 'container-privileged') expect(placement).toMatch(/^leaf: /);
+    if (!cgroups) expect(placement).toMatch(/no cgroup for jobs: .*not writable/);
+    expect(privileges).toBe(!cgroups ? 'namespaces only' : scenario === 'systemd-user' ? 'rootless' : 'root');
+    // the marks agree with what the trial job shows
+    const trial = /trial job\s+(.*)/.exec(out.stdout)?.[1] ?? '';
+    for (const cap of ['memory', 'pids']) {
+      const mark = new RegExp(`^(ok|warn)\\s+cgroup ${cap}\\s`, 'm').exec(out.stdout)?.[1];
+      const flag = cap === 'memory' ? '--memory' : '--pids-limit';
+      if (mark === 'ok') expect(trial).toMatch(new RegExp(`enforced: [^;]*${flag}`));
+      else expect(trial).toMatch(new RegExp(`not enforced: [^;]*${flag}`));
+    }
+  });
+
+  it('a 200 MiB hog under --memory 64m: OOM-killed (137) where there is a cgroup, else run with one warning', () => {
+    const out = run('hog', ['--memory', '64m', '--', 'node', 'fixtures/memory-hog.js', '200']);
+    const { result } = out;
+    console.log(
+      `hog: exit ${out.status}, ${result.reason}; cpu ${result.cpu.totalMs} ms, peak ${result.memory.peakBytes}, pressure ${JSON.stringify(result.pressure)}, enforcement ${JSON.stringify(result.enforcement)}`,
+    );
+    if (warnings(out.stderr).length > 0) console.log(warnings(out.stderr).join('\n'));
+    if (cgroups) {
+      expect(out.status, out.stderr).toBe(137);
+      expect(result.status).toBe('oom');
+      expect(result.memory.oomKills).toBeGreaterThanOrEqual(1);
+      expect(result.memory.peakBytes).toBeLessThanOrEqual(64 * MiB);
+      expect(result.enforcement?.figures).toBe('cgroup');
+      expect(result.enforcement?.notEnforced).toEqual([]);
+      expect(warnings(out.stderr)).toEqual([]);
+      // how close it ran to its cap before the kill: time stalled on memory, from the kernel
+      expect(result.pressure?.memory?.someMs).toBeGreaterThanOrEqual(0);
+    } else {
+      expect(out.status, out.stderr).toBe(0);
+      const lines = warnings(out.stderr);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/--memory: this process has no cgroup/);
+      expect(result.enforcement?.figures).toBe('rusage');
+      expect(result.enforcement?.notEnforced).toContain('--memory');
+      if (result.enforcement?.namespaces === 'none')
+        expect(lines[0]).toMatch(/namespaces: this host lets ringfence make none/);
+      if (scenario === 'container-nouserns') expect(result.enforcement?.namespaces).toBe('none');
+      // CPU and peak memory from the launcher's whole-tree rusage
+      expect(result.cpu.totalMs).toBeGreaterThan(0);
+      expect(result.memory.peakBytes).toBeGreaterThanOrEqual(200 * MiB);
+    }
+    if (systemd) expect(result.enforcement?.placement).toBe('systemd-scope');
+    if (scenario === 'container-privileged') expect(result.enforcement?.placement).toBe('leaf');
+  });
+
+  it.runIf(!cgroups)('strict mode refuses what cannot be enforced before anything runs (125)', () => {
+    const marker = path.join(dir, 'strict-ran');
+    const out = ringfence(['run', '--strict', '--memory', '64m', '--', 'sh', '-c', `echo ran > ${marker}`]);
+    expect(out.status, out.stderr).toBe(125);
+    expect(out.stderr).toMatch(/strict mode: --memory cannot be enforced here/);
+    expect(fs.existsSync(marker)).toBe(false);
+    const byEnv = ringfence(['run', '--memory', '64m', '--', 'true'], { RINGFENCE_STRICT: '1' });
+    expect(byEnv.status).toBe(125);
+  });
+
+  it.runIf(scenario === 'systemd-user')(
+    '--cpuset-cpus warns naming the missing delegation and the drop-in; strict refuses it',
+    () => {
+      const out = run('cpuset', ['--cpuset-cpus', '0', '--', 'true']);
+      expect(out.status, out.stderr).toBe(0);
+      expect(warnings(out.stderr)).toHaveLength(1);
+      expect(out.stderr).toMatch(/--cpuset-cpus: the cpuset controller is not available/);
+      expect(out.stderr).toMatch(/user@\.service\.d\/delegate\.conf.*Delegate=cpu cpuset io memory pids/);
+      expect(out.result.enforcement?.notEnforced).toEqual(['--cpuset-cpus']);
+      const strict = ringfence(['run', '--strict', '--cpuset-cpus', '0', '--', 'true']);
+      expect(strict.status).toBe(125);
+    },
+  );
+
+  it('a daemonizing, SIGTERM-ignoring tree ends on its timeout (124) with no process of it left', () => {
+    const out = run('timeout', ['--timeout', '1s', '--', 'sh', 'fixtures/daemonize.sh']);
+    expect(out.status, out.stderr).toBe(124);
+    const tree = out.result.diagnostics.processTree ?? [];
+    expect(tree.length).toBeGreaterThanOrEqual(3);
+    expect(tree.filter((p) => alive(p.pid))).toEqual([]);
+  });
+
+  it('--cpu-time ends a spinner once it used that much CPU', () => {
+    const out = run('cputime', [
+      '--cpu-time',
+      '1s',
+      '--timeout',
+      '120s',
+      '--',
+      'node',
+      'fixtures/cpu-spin.js',
+      '60',
+    ]);
+    expect(out.status, out.stderr).toBe(124);
+    expect(out.result.termination).toBe('cpu-timeout');
+    expect(out.result.cpu.totalMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it.runIf(cgroups)('a fork bomb is held at --pids-limit 32 (the kernel’s pids.peak)', () => {
+    const out = run('pids', ['--pids-limit', '32', '--timeout', '5s', '--', 'sh', 'fixtures/fork-bomb.sh']);
+    expect(out.status).toBe(124);
+    expect(out.result.pids.peak).toBeLessThanOrEqual(32);
+    expect(out.result.pids.peak).toBeGreaterThanOrEqual(16);
+  });
+
+  it.runIf(cgroups)('ringfence ci fixtures/demo.yml gives the same outcomes as on v1', () => {
+    const json = path.join(dir, 'demo.json');
+    const out = ringfence(['ci', 'fixtures/demo.yml', '--json', json]);
+    expect(out.status, out.stderr).toBe(1);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    expect(Object.fromEntries(report.jobs.map((job) => [job.id, job.outcome]))).toEqual({
+      build: 'passed',
+      'unit-tests': 'passed',
+      package: 'passed',
+      lint: 'passed',
+      'flaky-network-test': 'flaky',
+      'memory-leak': 'oom',
+      hang: 'timeout',
+      'fork-bomb': 'timeout',
+      deploy: 'skipped',
+    });
+    expect(report.jobs.find((job) => job.id === 'fork-bomb')?.result?.pids.peak).toBeLessThanOrEqual(32);
+    expect(report.host.cgroupVersion).toBe(2);
+    expect(report.host.placement).toMatch(systemd ? /systemd scope/ : /ringfence-leaf/);
+  });
+
+  it.runIf(scenario === 'systemd-root')(
+    'two spinners on one CPU with cpu-shares 1024 and 256 get CPU 4 ± 0.6 : 1',
+    () => {
+      // fixtures/priority.yml with a longer window: under emulation node's start-up (reading its
+      // binary over 9p, blocked on I/O rather than on CPU) is a large part of 3 s
+      const manifest = path.join(dir, 'priority.yml');
+      fs.writeFileSync(
+        manifest,
+        fs
+          .readFileSync(path.join(ROOT, 'fixtures', 'priority.yml'), 'utf8')
+          .replace('cwd: ..', `cwd: ${ROOT}`)
+          .replace('timeout: 3s', 'timeout: 8s'),
+      );
+      const json = path.join(dir, 'priority.json');
+      ringfence(['ci', manifest, '--concurrency', '2', '--json', json]);
+      const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+      const cpu = (name: string): number => report.jobs.find((j) => j.id === name)?.result?.cpu.totalMs ?? 0;
+      console.log(
+        `cpu-shares 1024 : 256 → CPU ${cpu('heavy')} ms : ${cpu('light')} ms = ${(cpu('heavy') / cpu('light')).toFixed(2)} : 1`,
+      );
+      expect(cpu('heavy') + cpu('light')).toBeGreaterThan(1000);
+      expect(cpu('heavy') / cpu('light')).toBeGreaterThanOrEqual(3.4);
+      expect(cpu('heavy') / cpu('light')).toBeLessThanOrEqual(4.6);
+    },
+  );
+
+  it('the Vitest demo: every file sandboxed, hang and runaway end on their timeout', () => {
+    const json = path.join(dir, 'vitest.json');
+    // without a cgroup only the timeouts are asked of it: those two files, to spare the slow guest
+    const files = cgroups ? [] : ['hang', 'runaway'];
+    const vitest = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
+    const out = spawnSync(process.execPath, [vitest, 'run', '--root', 'fixtures/vitest-demo', ...files], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        RINGFENCE_DEMO_TIMEOUT: '15s',
+        NO_COLOR: '1',
+        RINGFENCE_VITEST_JSON: json,
+        RINGFENCE_VITEST_JUNIT: path.join(dir, 'vitest.xml'),
+      },
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
+    const output = out.stdout + out.stderr;
+    expect(out.status, output).toBe(1);
+    expect(output).toMatch(/ringfence: hang\.test\.ts was killed: exceeded wall-clock timeout 15s/);
+    expect(output).toMatch(/ringfence: runaway\.test\.ts was killed: exceeded wall-clock timeout 15s/);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    const outcomes = Object.fromEntries(report.jobs.map((job) => [job.id, job.outcome]));
+    expect(outcomes['hang.test.ts']).toBe('timeout');
+    expect(outcomes['runaway.test.ts']).toBe('timeout');
+    if (cgroups) {
+      expect(output).toMatch(/Test Files\s+3 failed \| 2 passed \(5\)/);
+      expect(output).toMatch(/ringfence: leak\.test\.ts was killed: memory limit 256 MiB reached/);
+      expect(outcomes['leak.test.ts']).toBe('oom');
+    }
+  });
+
+  it('leaves no ringfence cgroup, scope, process or scratch dir behind', () => {
+    const found = spawnSync('find', ['/sys/fs/cgroup', '-name', 'ringfence-*', '-type', 'd'], {
+      encoding: 'utf8',
+    });
+    const dirs = found.stdout
+      .split('\n')
+      .filter((d) => d !== '')
+      // a privileged container's processes stay in the leaf ringfence moved them to: it is theirs now
+      .filter((d) => !(scenario === 'container-privileged' && path.basename(d) === 'ringfence-leaf'));
+    expect(dirs).toEqual([]);
+    if (systemd) {
+      const user = scenario === 'systemd-user' ? ['--user'] : [];
+      const units = spawnSync('systemctl', [...user, 'list-units', '--all', '--no-legend', 'ringfence*'], {
+        encoding: 'utf8',
+      });
+      expect(units.stdout.trim()).toBe('');
+    }
+    expect(fs.readdirSync(os.tmpdir()).filter((n) => /^ringfence-\d+-\d+-\d+-/.test(n))).toEqual([]);
+    const launchers = fs
+      .readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .filter((n) => {
+        try {
+          return fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').startsWith('ringfence-launcher');
+        } catch {
+          return false;
+        }
+      });
+    expect(launchers).toEqual([]);
+  });
+});
