@@ -193,7 +193,7 @@ function userNamespaceCheck(support: HostSupport | null): Check {
     detail,
     fix:
       apparmor === '1'
-        ? `an AppArmor profile that allows userns for the launcher (abi <abi/4.0>, profile ringfence ${installedLauncherPath()} flags=(unconfined) { userns, } in /etc/apparmor.d/ringfence, then apparmor_parser -r it), or sysctl kernel.apparmor_restrict_unprivileged_userns=0, or run as root`
+        ? 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (persist it in /etc/sysctl.d/), or run ringfence as root; a per-program AppArmor profile cannot name the launcher, which runs from a sealed in-memory copy'
         : 'sysctl user.max_user_namespaces=15000',
     required: false,
   };

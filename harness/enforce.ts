@@ -114,7 +114,9 @@ export function planJob(spec: JobSpec, host: HostSupport): JobPlan {
     notEnforced.push({
       what: 'namespaces',
       reason: `this host lets ringfence make none (${host.namespacesReason ?? 'refused'}): the job shares the host's pid, mount, network, uts and ipc namespaces${namespaceOnlyOptions(spec)}; the timeout still ends every descendant (subreaper)`,
-      fix: 'allow user namespaces (sysctl user.max_user_namespaces, a Kubernetes pod with seccomp Unconfined) or run the container with --privileged / --security-opt seccomp=unconfined',
+      fix: host.namespacesReason?.includes('apparmor')
+        ? 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 23.10+ refuses user namespaces to unprivileged programs), or run as root'
+        : 'allow user namespaces (sysctl user.max_user_namespaces, a Kubernetes pod with seccomp Unconfined and procMount Unmasked) or run the container with --privileged / --security-opt seccomp=unconfined',
     });
   }
   return { limits, userns, noNamespaces, notEnforced };
