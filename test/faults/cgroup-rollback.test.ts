@@ -20,13 +20,14 @@ import { V1Driver } from '../../harness/cgroup/v1.js';
 import { Sandbox, runJob } from '../../harness/sandbox.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers, fault } from '../support/tally.js';
-import { instanceDirsOf } from './helpers.js';
+import { instanceDirs, instanceDirsOf } from './helpers.js';
 
 const MiB = 1024 ** 2;
 
 /** Job cgroups (directories) below this process's instance parents, in every hierarchy. */
-function jobCgroups(threadId?: number): string[] {
-  return instanceDirsOf(process.pid, threadId).flatMap((dir) =>
+function jobCgroups(spyThreadId?: number): string[] {
+  const parents = spyThreadId === undefined ? instanceDirsOf(process.pid) : spyParents(spyThreadId);
+  return parents.flatMap((dir) =>
     fs
       .readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
@@ -34,7 +35,16 @@ function jobCgroups(threadId?: number): string[] {
   );
 }
 
-/** A v1 driver of this process under a thread id no real thread has, recording its mkdir/rmdir calls. */
+/** The parent directories of spyDriver(spyThreadId), in every hierarchy. */
+function spyParents(spyThreadId: number): string[] {
+  const name = formatInstanceName({ ...ownInstanceId(), threadId: spyThreadId });
+  return instanceDirs().filter((dir) => path.basename(dir) === name);
+}
+
+/**
+ * A v1 driver of this process with a parent of its own (named as a thread no real thread has, so
+ * the sandbox's own parent and jobs are never mixed in), recording its mkdir/rmdir calls.
+ */
 function spyDriver(
   threadId: number,
   beforeMkdir: (dir: string) => void = () => undefined,
@@ -175,7 +185,7 @@ describeSandbox('fault: cgroup creation fails half-way and is rolled back', () =
       if (planted !== null) fs.rmdirSync(planted);
       driver.dispose();
     }
-    expect(instanceDirsOf(process.pid, 4243)).toEqual([]);
+    expect(spyParents(4243)).toEqual([]);
     fault('cgroup create: one hierarchy mkdir refused half-way', 'survived');
   });
 
