@@ -246,7 +246,7 @@ describe(`v2 guest: ${scenario}`, () => {
       cwd: ROOT,
       env: {
         ...process.env,
-        RINGFENCE_DEMO_TIMEOUT: '15s',
+        RINGFENCE_DEMO_TIMEOUT: '25s',
         NO_COLOR: '1',
         RINGFENCE_VITEST_JSON: json,
         RINGFENCE_VITEST_JUNIT: path.join(dir, 'vitest.xml'),
@@ -256,8 +256,8 @@ describe(`v2 guest: ${scenario}`, () => {
     });
     const output = out.stdout + out.stderr;
     expect(out.status, output).toBe(1);
-    expect(output).toMatch(/ringfence: hang\.test\.ts was killed: exceeded wall-clock timeout 15s/);
-    expect(output).toMatch(/ringfence: runaway\.test\.ts was killed: exceeded wall-clock timeout 15s/);
+    expect(output).toMatch(/ringfence: hang\.test\.ts was killed: exceeded wall-clock timeout 25s/);
+    expect(output).toMatch(/ringfence: runaway\.test\.ts was killed: exceeded wall-clock timeout 25s/);
     const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
     const outcomes = Object.fromEntries(report.jobs.map((job) => [job.id, job.outcome]));
     expect(outcomes['hang.test.ts']).toBe('timeout');
