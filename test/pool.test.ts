@@ -70,7 +70,7 @@ describeSandbox('Harness under load', () => {
     // in a process of its own, so that the RSS measured is the harness's and not vitest's
     const out = spawnSync(
       process.execPath,
-      [path.join(ROOT, 'test', 'support', 'load-child.mjs'), '1000', '2'],
+      ['--expose-gc', path.join(ROOT, 'test', 'support', 'load-child.mjs'), '1000', '2'],
       {
         encoding: 'utf8',
         timeout: 120_000,

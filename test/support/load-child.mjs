@@ -1,6 +1,13 @@
 // Runs in a process of its own for the load test, so the RSS it reports is the harness's alone and
-// not the test runner's: N trivial jobs at concurrency C, RSS sampled after job 100 and after job N.
+// not the test runner's: N trivial jobs at concurrency C, RSS sampled after job 100 and after job N,
+// each time after a full collection (run with --expose-gc): retained memory, not garbage not yet
+// collected, which made the figure swing by several MB from run to run.
 import { Harness } from '../../dist/harness/pool.js';
+
+function rssAfterGc() {
+  globalThis.gc?.();
+  return process.memoryUsage().rss;
+}
 
 const total = Number(process.argv[2] ?? 1000);
 const concurrency = Number(process.argv[3] ?? 2);
@@ -12,11 +19,11 @@ const results = await harness.runAll(
   Array.from({ length: total }, (_, i) => ({ command: ['/bin/true'], name: `job-${i}` })),
   {
     onProgress: (event) => {
-      if (event.type === 'end' && ++done === 100) rssAt100 = process.memoryUsage().rss;
+      if (event.type === 'end' && ++done === 100) rssAt100 = rssAfterGc();
     },
   },
 );
-const rssAtEnd = process.memoryUsage().rss;
+const rssAtEnd = rssAfterGc();
 const seconds = (performance.now() - started) / 1000;
 await harness.close();
 console.log(
