@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { JobResult } from '../../harness/result.js';
 import type { RunReport } from '../../reporters/types.js';
 
@@ -214,16 +214,31 @@ describe(`v2 guest: ${scenario}`, () => {
   it.runIf(scenario === 'systemd-root')(
     'two spinners on one CPU with cpu-shares 1024 and 256 get CPU 4 ± 0.6 : 1',
     () => {
-      // fixtures/priority.yml with a longer window: under emulation node's start-up (reading its
-      // binary over 9p, blocked on I/O rather than on CPU) is a large part of 3 s
+      // fixtures/priority.yml, but the two start spinning together: under emulation a job's start
+      // costs ringfence ~0.5 s, and the one started first would spin alone meanwhile. Each says it is
+      // ready in a shared directory (their workdir: writable to both, whatever --fs) and waits,
+      // sleeping, for the other.
+      const barrier = fs.mkdtempSync(path.join(ROOT, '.v2-priority-'));
+      onTestFinished(() => fs.rmSync(barrier, { recursive: true, force: true }));
+      const spin =
+        'touch ready.$0; while [ ! -e ready.heavy ] || [ ! -e ready.light ]; do sleep 0.05; done; while :; do :; done';
       const manifest = path.join(dir, 'priority.yml');
       fs.writeFileSync(
         manifest,
         fs
           .readFileSync(path.join(ROOT, 'fixtures', 'priority.yml'), 'utf8')
-          .replace('cwd: ..', `cwd: ${ROOT}`)
-          .replace('timeout: 3s', 'timeout: 8s'),
+          .replace('cwd: ..', `cwd: ${barrier}`)
+          .replace('timeout: 3s', 'timeout: 8s')
+          .replace(
+            /command: \[sh, -c, 'while :; do :; done'\]\n(.*\n.*cpu-shares: 256)/,
+            `command: [sh, -c, '${spin}', heavy]\n$1`,
+          )
+          .replace(
+            /(cpu-shares: 256\n\s*)command: \[sh, -c, 'while :; do :; done'\]/,
+            `$1command: [sh, -c, '${spin}', light]`,
+          ),
       );
+      expect(fs.readFileSync(manifest, 'utf8').match(/ready\.\$0/g)).toHaveLength(2);
       const json = path.join(dir, 'priority.json');
       ringfence(['ci', manifest, '--concurrency', '2', '--json', json]);
       const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
