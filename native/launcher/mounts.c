@@ -3,7 +3,8 @@
  *
  * Why this order: mounts become private first, so nothing below leaks to the
  * host (or arrives from it). Volume sources are cloned before the root turns
- * read-only (see binds.c). /proc, /sys, /dev and /tmp come after --read-only,
+ * read-only or is rebuilt from overlays (--overlay-dir, overlay.c), which
+ * pivots into a new root and detaches the host's tree (see binds.c). /proc, /sys, /dev and /tmp come after --read-only,
  * so each keeps its own mode; /proc precedes /dev because devfs.c binds host
  * nodes through /proc/self/fd. Volumes are attached last, like Docker's user
  * mounts: a DST under /tmp or /dev then lands in the sandbox's own /tmp or
@@ -21,6 +22,7 @@
 #include <sys/mount.h>
 
 #include "mountutil.h"
+#include "overlay.h"
 #include "proto.h"
 
 #define PROC_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -126,6 +128,8 @@ void mounts_setup(struct options *o)
 {
 	make_private();
 	binds_stage(o);
+	if (o->overlay_dir && !overlay_root(o))
+		o->read_only = true;
 	if (o->read_only)
 		read_only_root();
 	mount_proc();

@@ -92,7 +92,7 @@ int remount_flags(const char *path, unsigned long set, unsigned long clear)
 }
 
 /* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *s)
+void mountinfo_unescape(char *s)
 {
 	char *out = s;
 
@@ -129,7 +129,7 @@ static char *mount_point(char *line)
 	if (!field)
 		return NULL;
 	field[strcspn(field, " ")] = '\0';
-	unescape(field);
+	mountinfo_unescape(field);
 	return field;
 }
 

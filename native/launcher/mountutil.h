@@ -27,6 +27,9 @@ int rf_move_mount_onto(int tree_fd, int target_fd);
  */
 int tree_set_flags(const char *path, uint64_t attr, unsigned long ms_flags);
 
+/* Undoes mountinfo's \ooo escapes (space, tab, newline, backslash) in place. */
+void mountinfo_unescape(char *s);
+
 /* Remount of the mount at path: keeps its current flags, adds set, removes clear. */
 int remount_flags(const char *path, unsigned long set, unsigned long clear);
 

@@ -34,6 +34,7 @@ enum {
 	OPT_KEEP_FD,
 	OPT_PROTECT,
 	OPT_NO_NAMESPACES,
+	OPT_OVERLAY_DIR,
 };
 
 static const struct option long_opts[] = {
@@ -55,6 +56,7 @@ static const struct option long_opts[] = {
 	{"keep-fd", required_argument, NULL, OPT_KEEP_FD},
 	{"protect", required_argument, NULL, OPT_PROTECT},
 	{"no-namespaces", no_argument, NULL, OPT_NO_NAMESPACES},
+	{"overlay-dir", required_argument, NULL, OPT_OVERLAY_DIR},
 	{NULL, 0, NULL, 0},
 };
 
@@ -73,7 +75,8 @@ struct parse_state {
  *   and --net=host, which is required: the job shares the host's network, and saying so is the
  *   harness's job (the default, --net=none, cannot be had without a network namespace).
  * Refused (error "args", EINVAL, the text naming the option), since each needs a namespace:
- *   --hostname --userns --cgroupns --tmp-dir --tmp-size --read-only --volume --protect --net=none
+ *   --hostname --userns --cgroupns --tmp-dir --tmp-size --read-only --overlay-dir --volume --protect
+ *   --net=none
  */
 static void needs_namespaces(struct parse_state *ps, const char *why)
 {
@@ -195,6 +198,12 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		needs_namespaces(ps, "--no-namespaces excludes --read-only (no mount namespace)");
 		o->read_only = true;
 		break;
+	case OPT_OVERLAY_DIR:
+		needs_namespaces(ps, "--no-namespaces excludes --overlay-dir (no mount namespace)");
+		o->overlay_dir = arg;
+		if (arg[0] != '/')
+			fail(ps, EINVAL, "--overlay-dir must be absolute");
+		break;
 	case OPT_VOLUME:
 		needs_namespaces(ps, "--no-namespaces excludes --volume (no mount namespace)");
 		parse_volume(ps, arg, &o->volumes[o->n_volumes++]);
@@ -253,6 +262,8 @@ static void check_combination(struct parse_state *ps, struct options *o)
 	/* --net=none, or no --net at all: a job without namespaces cannot be kept off the network */
 	if (o->no_namespaces && o->net != NET_HOST)
 		fail(ps, EINVAL, "--no-namespaces needs --net=host (the job shares the host's network)");
+	if (o->read_only && o->overlay_dir)
+		fail(ps, EINVAL, "--read-only and --overlay-dir exclude each other");
 	if (o->tmp_dir && o->tmp_size)
 		fail(ps, EINVAL, "--tmp-dir and --tmp-size exclude each other");
 	if (!fd_open(o->gate_fd) || !fd_open(o->status_fd))

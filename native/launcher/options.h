@@ -45,6 +45,11 @@ struct options {
 	const char *tmp_dir;
 	unsigned long long tmp_size; /* 0: no tmpfs */
 	bool read_only;
+	/*
+	 * --overlay-dir: the host's filesystems through overlays whose upper layers go in here
+	 * (overlay.c); NULL: the host's tree as it is (or read-only, with read_only).
+	 */
+	const char *overlay_dir;
 	struct volume *volumes;
 	size_t n_volumes;
 	const char **protect; /* bound read-only onto themselves after the volumes */

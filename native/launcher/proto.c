@@ -103,6 +103,47 @@ void proto_signal(int signo, const struct rusage *ru, const struct io_counters *
 	result_line("signal", signo, ru, io);
 }
 
+#define PATH_FIELD_MAX 2048
+
+/* mountinfo's escaping: \ooo for a space, tab, newline, backslash, DEL or other control byte. */
+static int escape_path(const char *in, char *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (const unsigned char *c = (const unsigned char *)in; *c; c++) {
+		if (n + 5 > cap)
+			return -1;
+		if (*c <= ' ' || *c == '\\' || *c == 0x7f)
+			n += (size_t)snprintf(out + n, cap - n, "\\%03o", *c);
+		else
+			out[n++] = (char)*c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int proto_path_fits(const char *mount_point)
+{
+	char escaped[PATH_FIELD_MAX];
+
+	return escape_path(mount_point, escaped, sizeof(escaped)) == 0;
+}
+
+static void path_line(const char *kind, long long value, const char *mount_point)
+{
+	char escaped[PATH_FIELD_MAX], line[LINE_MAX_BYTES];
+	int n;
+
+	if (status_fd < 0 || escape_path(mount_point, escaped, sizeof(escaped)) < 0)
+		return;
+	n = snprintf(line, sizeof(line), "%s\t%lld\t%s\n", kind, value, escaped);
+	write_all_once(status_fd, line, (size_t)n);
+}
+
+void proto_overlay(unsigned n, const char *mount_point) { path_line("overlay", n, mount_point); }
+
+void proto_fs_ro(int err, const char *mount_point) { path_line("fs-ro", err, mount_point); }
+
 void proto_tree(const struct rusage *ru)
 {
 	char line[128];

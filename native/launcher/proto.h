@@ -47,4 +47,15 @@ void proto_signal(int signo, const struct rusage *ru, const struct io_counters *
  */
 void proto_tree(const struct rusage *ru);
 
+/*
+ * The filesystem the job sees (overlay.c). A mount point is written with mountinfo's octal escapes
+ * (\ooo for a space, tab, newline, backslash or any other control byte), so it never breaks a line.
+ * "overlay\t<n>\t<mount point>": the mount point is an overlay whose upper layer is OVERLAY_DIR/<n>/upper.
+ * "fs-ro\t<errno>\t<mount point>": overlayfs refused it (errno); it is bound read-only instead.
+ */
+void proto_overlay(unsigned n, const char *mount_point);
+void proto_fs_ro(int err, const char *mount_point);
+/* Whether a mount point fits in such a line once escaped. */
+int proto_path_fits(const char *mount_point);
+
 #endif

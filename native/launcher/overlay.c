@@ -1,0 +1,389 @@
+/*
+ * overlay.c — --overlay-dir=DIR: the job's root is the host's, with every writable host filesystem
+ * seen through an overlay whose upper layer belongs to the job. A write outside the workdir and the
+ * volumes succeeds inside, lands in DIR/N/upper, and never reaches the host; the harness reads the
+ * upper layers after the job (the pollution report) and removes them with the scratch.
+ *
+ * How (BenchExec's container mode, one overlay per mount point): every mount the job would see —
+ * /proc/self/mountinfo, each entry checked with statx(STATX_MNT_ID) to be the one visible at its
+ * path, not one covered by a later mount — is rebuilt under DIR/root, parents first:
+ *   - a writable filesystem: an overlay, lower = that mount, upper and work = DIR/N/{upper,work};
+ *     the upper root takes the lower root's owner and mode (the merged root shows the upper's), and
+ *     the overlay keeps the host mount's nosuid/nodev/noexec;
+ *   - a read-only one, a pseudo filesystem (nsfs, autofs, bpf …) or a mount point that is a file:
+ *     bound read-only, as the host has it (a write fails there as it would on the host);
+ *   - what overlayfs refuses as a lower layer (overlay on overlay, FUSE, a mount with locked
+ *     submounts inside a user namespace, a kernel before 5.11 in a user namespace …): bound
+ *     read-only instead, and said on the status pipe;
+ *   - /proc, /sys and /dev: bound as they are, for the steps after this one, which replace them as
+ *     they did on the host's tree (and need a visible proc and sysfs to mount fresh ones);
+ *   - /tmp, the volumes' targets (the workdir is one in this mode) and what lies below them: left
+ *     out, since what is attached there later covers it.
+ * Then DIR/root becomes the root (pivot_root) and the host's tree is detached: no path, /proc/self/
+ * root included, leads back to it.
+ *
+ * The status pipe gets "overlay\t<N>\t<mount point>" per overlay (the harness maps DIR/N/upper to the
+ * job's paths with it) and "fs-ro\t<errno>\t<mount point>" per fallback; a mount point is written
+ * with mountinfo's octal escapes, so no tab or newline can break a line.
+ */
+#define _GNU_SOURCE
+#include "overlay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mountutil.h"
+#include "proto.h"
+#include "util.h"
+
+struct mnt {
+	char *mp;
+	const char *fstype;
+	unsigned long long id;
+	size_t depth, order;
+};
+
+/* Filesystems that hold no files of anyone's: bound read-only where they are, never overlaid. */
+static const char *const pseudo_fs[] = {
+	"proc",	     "sysfs",	   "devtmpfs",	"devpts",     "cgroup",	   "cgroup2",	  "securityfs",
+	"debugfs",   "tracefs",	   "bpf",	"mqueue",     "hugetlbfs", "pstore",	  "configfs",
+	"fusectl",   "binfmt_misc", "autofs",	"efivarfs",   "nsfs",	   "selinuxfs",	  "rpc_pipefs",
+	"nfsd",	     NULL,
+};
+
+/* The job's own /proc, /sys and /dev replace these after this step; /tmp is the job's own too. */
+static const char *const special_dirs[] = {"/proc", "/sys", "/dev", NULL};
+
+static bool path_under(const char *p, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	if (n == 1 && prefix[0] == '/')
+		return true;
+	while (n > 1 && prefix[n - 1] == '/')
+		n--;
+	return strncmp(p, prefix, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+static bool is_pseudo(const char *fstype)
+{
+	for (size_t i = 0; pseudo_fs[i]; i++)
+		if (!strcmp(fstype, pseudo_fs[i]))
+			return true;
+	return false;
+}
+
+/* Left out of the rebuilt tree: replaced or covered by a later step. */
+static bool left_out(const struct options *o, const char *mp)
+{
+	if (!strcmp(mp, "/"))
+		return false;
+	for (size_t i = 0; special_dirs[i]; i++)
+		if (path_under(mp, special_dirs[i]))
+			return true;
+	if (path_under(mp, "/tmp") || path_under(mp, o->overlay_dir))
+		return true;
+	if (o->tmp_dir && path_under(mp, o->tmp_dir))
+		return true;
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (path_under(mp, o->volumes[i].dst))
+			return true;
+	return false;
+}
+
+/* "36 35 98:0 /root /mnt rw,noatime shared:1 - ext4 /dev/sda1 rw": id, mount point, fs type. */
+static bool parse_line(char *line, struct mnt *m)
+{
+	char *field[6], *save = NULL, *tok;
+	int i = 0;
+
+	for (tok = strtok_r(line, " ", &save); tok && i < 6; tok = strtok_r(NULL, " ", &save))
+		field[i++] = tok;
+	if (i < 6)
+		return false;
+	while (tok && strcmp(tok, "-") != 0) /* the optional fields end at "-" */
+		tok = strtok_r(NULL, " ", &save);
+	if (!tok || !(tok = strtok_r(NULL, " ", &save)))
+		return false;
+	m->id = strtoull(field[0], NULL, 10);
+	m->mp = field[4];
+	mountinfo_unescape(m->mp);
+	m->fstype = tok;
+	m->depth = 0;
+	for (const char *c = m->mp; *c; c++)
+		m->depth += *c == '/' && c[1] != '\0';
+	return true;
+}
+
+/* Whether the mount is the one a lookup of its mount point reaches (not covered by a later one). */
+static bool visible(const struct mnt *m)
+{
+#ifdef STATX_MNT_ID
+	struct statx stx;
+
+	if (statx(AT_FDCWD, m->mp, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
+		return false; /* gone, or out of our reach: nothing of it can show in the job either */
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return true; /* a kernel before 5.8 cannot say: take it */
+	return stx.stx_mnt_id == m->id;
+#else
+	return access(m->mp, F_OK) == 0;
+#endif
+}
+
+static int by_depth(const void *a, const void *b)
+{
+	const struct mnt *x = a, *y = b;
+
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The visible mounts, parents before children; *info owns the strings. */
+static struct mnt *visible_mounts(char **info, size_t *count)
+{
+	size_t cap = 64, n = 0, order = 0;
+	struct mnt *list = malloc(cap * sizeof(*list));
+	char *line, *save = NULL;
+
+	*info = slurp_file("/proc/self/mountinfo");
+	if (!*info || !list)
+		die_step(errno ? errno : ENOMEM, "overlay", "mountinfo");
+	for (line = strtok_r(*info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct mnt m;
+
+		if (!parse_line(line, &m) || !visible(&m))
+			continue;
+		m.order = order++;
+		if (n == cap) {
+			struct mnt *bigger = realloc(list, (cap *= 2) * sizeof(*list));
+
+			if (!bigger)
+				die_step(ENOMEM, "overlay", "mountinfo");
+			list = bigger;
+		}
+		list[n++] = m;
+	}
+	qsort(list, n, sizeof(*list), by_depth);
+	*count = n;
+	return list;
+}
+
+/* The current flags of the mount at `path` that an overlay over it must keep. */
+static unsigned long kept_flags(const char *path, bool *read_only)
+{
+	struct statvfs st;
+	unsigned long ms = 0;
+
+	*read_only = false;
+	if (statvfs(path, &st) < 0)
+		return 0;
+	*read_only = st.f_flag & ST_RDONLY;
+	if (st.f_flag & ST_NOSUID)
+		ms |= MS_NOSUID;
+	if (st.f_flag & ST_NODEV)
+		ms |= MS_NODEV;
+	if (st.f_flag & ST_NOEXEC)
+		ms |= MS_NOEXEC;
+	if (st.f_flag & ST_NOATIME)
+		ms |= MS_NOATIME;
+	if (st.f_flag & ST_NODIRATIME)
+		ms |= MS_NODIRATIME;
+	if (st.f_flag & ST_RELATIME)
+		ms |= MS_RELATIME;
+	return ms;
+}
+
+/* DIR/N/{upper,work}, the upper root owned and moded as the lower root; O_PATH fds of both. */
+static int make_layer(int ov, unsigned n, const struct stat *lower, int *upper, int *work)
+{
+	char name[16];
+	int dir, err = 0;
+
+	snprintf(name, sizeof(name), "%u", n);
+	if (mkdirat(ov, name, 0700) < 0)
+		return errno;
+	dir = openat(ov, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0)
+		return errno;
+	if (mkdirat(dir, "upper", 0700) < 0 || mkdirat(dir, "work", 0700) < 0)
+		err = errno;
+	if (!err) {
+		/* an owner this namespace cannot map (EINVAL) stays ours: the lower shows it unmapped anyway */
+		(void)fchownat(dir, "upper", lower->st_uid, lower->st_gid, AT_SYMLINK_NOFOLLOW);
+		if (fchmodat(dir, "upper", lower->st_mode & 07777, 0) < 0)
+			err = errno;
+	}
+	*upper = err ? -1 : openat(dir, "upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	*work = err ? -1 : openat(dir, "work", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (!err && (*upper < 0 || *work < 0))
+		err = errno;
+	close(dir);
+	return err;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * Mounts the overlay; the options go by /proc/self/fd/N (the host's /proc is still there), so no
+ * path needs overlayfs's escaping. `volatile` (5.10+) spares the upper's syncs: it is thrown away.
+ * In a user namespace the layer's own xattrs go in user.overlay.* (`userxattr`, 5.11+).
+ */
+static int mount_overlay(const char *target, int lower, int upper, int work, unsigned long flags,
+			 bool userns)
+{
+	char data[256];
+	int err = 0;
+
+	for (int with_volatile = 1; with_volatile >= 0; with_volatile--) {
+		snprintf(data, sizeof(data),
+			 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s%s",
+			 lower, upper, work, userns ? ",userxattr" : "", with_volatile ? ",volatile" : "");
+		if (mount("overlay", target, "overlay", flags, data) == 0)
+			return 0;
+		err = errno;
+		if (err != EINVAL)
+			break;
+	}
+	return err;
+}
+
+static int bind_read_only(const char *mp, const char *target)
+{
+	if (mount(mp, target, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return errno;
+	return tree_set_flags(target, RF_MOUNT_ATTR_RDONLY, MS_RDONLY);
+}
+
+struct build {
+	const struct options *o;
+	int ov;         /* DIR */
+	char root[PATH_MAX]; /* DIR/root */
+	unsigned next;  /* the next layer's N */
+};
+
+/* Rebuilds one visible mount at the same path under the new root. */
+static void rebuild(struct build *b, const struct mnt *m)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	bool read_only;
+	unsigned long flags;
+	int lower, upper = -1, work = -1, err;
+	bool root = !strcmp(m->mp, "/");
+
+	if (snprintf(target, sizeof(target), "%s%s", b->root, root ? "" : m->mp) >= (int)sizeof(target))
+		return; /* deeper than any path the job could use */
+	flags = kept_flags(m->mp, &read_only);
+	if (read_only || is_pseudo(m->fstype)) {
+		err = bind_read_only(m->mp, target);
+		if (err && root)
+			die_step(err, "overlay", "/");
+		return; /* as the host has it; a mount point gone meanwhile (ENOENT) is simply not there */
+	}
+	lower = open(m->mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	err = lower < 0 ? errno : 0;
+	if (!err && !proto_path_fits(m->mp))
+		err = ENAMETOOLONG; /* the harness could not be told where this layer belongs */
+	if (!err && fstat(lower, &st) < 0)
+		err = errno;
+	if (!err)
+		err = make_layer(b->ov, b->next, &st, &upper, &work);
+	if (!err)
+		err = mount_overlay(target, lower, upper, work, flags, b->o->userns);
+	if (lower >= 0)
+		close(lower);
+	close_fd(&upper);
+	close_fd(&work);
+	if (!err) {
+		proto_overlay(b->next++, m->mp);
+		return;
+	}
+	/* a file mount point (ENOTDIR), or overlayfs refused it: the host's, read-only, and said */
+	b->next++;
+	proto_fs_ro(err, m->mp);
+	err = bind_read_only(m->mp, target);
+	if (err && root)
+		die_step(err, "overlay", "/");
+}
+
+/* /proc, /sys and /dev as the host has them, for the steps that replace them after this one. */
+static void bind_special(const struct build *b)
+{
+	char target[PATH_MAX];
+
+	for (size_t i = 0; special_dirs[i]; i++) {
+		if (snprintf(target, sizeof(target), "%s%s", b->root, special_dirs[i]) >= (int)sizeof(target))
+			die_step(ENAMETOOLONG, "overlay", special_dirs[i]);
+		if (mount(special_dirs[i], target, NULL, MS_BIND | MS_REC, NULL) < 0 && errno != ENOENT)
+			die_step(errno, "overlay", special_dirs[i]);
+	}
+}
+
+/* pivot_root(".", "."): the old root ends up on top of the new one, and is detached right away. */
+static void enter(const char *root)
+{
+	if (chdir(root) < 0)
+		die_step(errno, "overlay", "chdir");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die_step(errno, "pivot_root", NULL);
+	if (umount2(".", MNT_DETACH) < 0)
+		die_step(errno, "overlay", "detach the host's tree");
+	if (chdir("/") < 0)
+		die_step(errno, "overlay", "chdir");
+}
+
+bool overlay_root(struct options *o)
+{
+	struct build b = {.o = o};
+	struct mnt *mounts;
+	size_t n;
+	char *info;
+
+	/*
+	 * Without open_tree (kernels before 5.2) the volumes and /tmp are held by O_PATH fds, which
+	 * cannot be bound once the host's tree is detached: the root is then made read-only instead
+	 * (--read-only's effect), and that is said.
+	 */
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (!o->volumes[i].staged.detached)
+			return proto_fs_ro(ENOSYS, "/"), false;
+	if (o->tmp_dir && !o->tmp_dir_staged.detached)
+		return proto_fs_ro(ENOSYS, "/"), false;
+	if (snprintf(b.root, sizeof(b.root), "%s/root", o->overlay_dir) >= (int)sizeof(b.root))
+		die_step(ENAMETOOLONG, "overlay", o->overlay_dir);
+	b.ov = open(o->overlay_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (b.ov < 0)
+		die_step(errno, "overlay", o->overlay_dir);
+	if (mkdirat(b.ov, "root", 0700) < 0 && errno != EEXIST)
+		die_step(errno, "overlay", b.root);
+
+	mounts = visible_mounts(&info, &n);
+	if (n == 0 || strcmp(mounts[0].mp, "/") != 0)
+		die_step(ENOENT, "overlay", "no root in mountinfo");
+	for (size_t i = 0; i < n; i++)
+		if (!left_out(o, mounts[i].mp))
+			rebuild(&b, &mounts[i]);
+	free(mounts);
+	free(info);
+	bind_special(&b);
+	close(b.ov);
+	enter(b.root);
+	return true;
+}
