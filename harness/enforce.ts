@@ -126,7 +126,8 @@ export function planJob(spec: JobSpec, host: HostSupport): JobPlan {
 function namespaceOnlyOptions(spec: JobSpec): string {
   const lost: string[] = [];
   if (spec.network === 'none') lost.push('--network none');
-  if (spec.readOnly) lost.push('--read-only');
+  if (spec.fs === 'read-only') lost.push('--read-only');
+  if (spec.fs === 'overlay') lost.push('--fs overlay (writes reach the host)');
   if (spec.volumes.length > 0) lost.push('--volume');
   if (spec.tmpSizeBytes !== null) lost.push('--tmpfs');
   lost.push('private /tmp');

@@ -2,6 +2,7 @@
 // status lines it writes back (see native/launcher/proto.c).
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { errnoName } from '../native/bindings.js';
 import { nativeBuild } from '../native/paths.js';
 import { sealedNative } from '../native/sealed.js';
@@ -61,18 +62,55 @@ export function hiddenByPrivateTmp(p: string): boolean {
 }
 
 /**
- * The job's /tmp is private (a scratch dir or a --tmp-size tmpfs), which would hide a workdir that
- * lives under the host's /tmp (a project checked out there, a test's temp project). Such a workdir is
- * bound back in at the same path (the launcher makes its mount point inside the job's /tmp). Returns
- * the extra volumes.
+ * The workdir, bound in at its own path where the job would not otherwise write the host's copy:
+ * - `--fs overlay`: the host's files are seen through an overlay whose writes are discarded, but the
+ *   workdir stays the host's, writable (a build leaves dist/ for the next job, Vitest writes its
+ *   snapshots) — except its `.git`, read-only unless `allowGitWrite` (a hook a job wrote there would
+ *   run on the host at the next commit). A workdir of `/` is not bound: that would undo the overlay.
+ * - otherwise, a workdir under the host's /tmp, which the job's private /tmp (a scratch dir or a
+ *   --tmp-size tmpfs) would hide (a project checked out there, a test's temp project); the launcher
+ *   makes its mount point inside the job's /tmp.
+ * Not when the workdir lies in a volume's target (that volume shows it). Returns the extra volumes.
  */
 export function exposeHiddenWorkdir(spec: JobSpec): Volume[] {
-  if (!hiddenByPrivateTmp(spec.workdir)) return [];
-  if (spec.volumes.some((v) => v.target === spec.workdir)) return [];
+  const overlay = spec.fs === 'overlay';
+  if (!overlay && !hiddenByPrivateTmp(spec.workdir)) return [];
+  if (spec.workdir === '/' || spec.volumes.some((v) => isWithin(spec.workdir, v.target))) return [];
+  // a workdir that does not exist fails at chdir, with its own error, as in every mode
+  if (overlay && !isDirectory(spec.workdir)) return [];
   // --read-only covers the workdir as it covers the rest of the host's filesystem, and a workdir
   // inside what the harness runs from stays as read-only as that is everywhere else
   const readOnly = spec.readOnly || insideProtected(spec.workdir);
   return [{ source: spec.workdir, target: spec.workdir, readOnly }];
+}
+
+/**
+ * The workdir's `.git` where `--fs overlay` binds the workdir in writable and the job may not write
+ * it: bound read-only onto itself with the harness's own files, after every volume (--protect).
+ */
+export function readOnlyGit(spec: JobSpec, extraVolumes: readonly Volume[]): string[] {
+  const workdir = extraVolumes.find((v) => v.target === spec.workdir);
+  if (spec.fs !== 'overlay' || spec.allowGitWrite || !workdir || workdir.readOnly) return [];
+  const git = path.join(spec.workdir, '.git');
+  return isGitEntry(git) ? [git] : [];
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** A `.git` directory, or the `.git` file of a worktree or submodule (never a symlink: not followed). */
+function isGitEntry(p: string): boolean {
+  try {
+    const st = fs.lstatSync(p);
+    return st.isDirectory() || st.isFile();
+  } catch {
+    return false;
+  }
 }
 
 export function launcherArgs(
@@ -80,7 +118,7 @@ export function launcherArgs(
   scratchDir: string,
   extraVolumes: readonly Volume[] = [],
   fds: FdLayout = defaultFdLayout(spec),
-  mode: { noNamespaces?: boolean } = {},
+  mode: { noNamespaces?: boolean; overlayDir?: string | null } = {},
 ): string[] {
   const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
   if (mode.noNamespaces) {
@@ -97,11 +135,17 @@ export function launcherArgs(
   else args.push(`--tmp-dir=${scratchDir}`);
   if (spec.userns) args.push('--userns');
   if (spec.cgroupns) args.push('--cgroupns');
-  if (spec.readOnly) args.push('--read-only');
-  const volumes = [...spec.volumes, ...extraVolumes];
+  if (spec.fs === 'read-only') args.push('--read-only');
+  if (spec.fs === 'overlay' && mode.overlayDir) args.push(`--overlay-dir=${mode.overlayDir}`);
+  // The workdir goes first, so that a volume inside it is attached over it, not covered by it — but
+  // after them where it is made inside the job's /tmp: a mount point is never made through a mount
+  const volumes = hiddenByPrivateTmp(spec.workdir)
+    ? [...spec.volumes, ...extraVolumes]
+    : [...extraVolumes, ...spec.volumes];
   for (const v of volumes) args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   // after every volume, so that none can show these writable again (harness/protect.ts)
-  for (const p of protectionFor(volumes)) args.push(`--protect=${p}`);
+  for (const p of [...protectionFor(volumes), ...readOnlyGit(spec, extraVolumes)])
+    args.push(`--protect=${p}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
   for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);
@@ -135,7 +179,25 @@ export type LauncherReport =
    * reaped: orphans included, whoever reaped them); maxRssKiB is the largest single process. Written
    * last, in every mode, after init has been reaped.
    */
-  | { kind: 'tree'; maxRssKiB: number; userUs: number; systemUs: number };
+  | { kind: 'tree'; maxRssKiB: number; userUs: number; systemUs: number }
+  /** `--overlay-dir`: the mount point whose upper layer is OVERLAY_DIR/<index>/upper. */
+  | { kind: 'overlay'; index: number; mountPoint: string }
+  /** `--overlay-dir`: a mount point overlayfs refused (errno), bound read-only instead. */
+  | { kind: 'fs-ro'; errno: number; code: string; mountPoint: string };
+
+/** Undoes the launcher's (and mountinfo's) `\ooo` escapes of a path. */
+export function unescapeMountPath(text: string): string {
+  const bytes: number[] = [];
+  const raw = Buffer.from(text, 'utf8');
+  for (let i = 0; i < raw.length; i++) {
+    const octal = raw[i] === 0x5c ? /^[0-7]{3}$/.exec(raw.subarray(i + 1, i + 4).toString('latin1')) : null;
+    if (octal) {
+      bytes.push(parseInt(octal[0], 8) & 0xff);
+      i += 3;
+    } else bytes.push(raw[i] ?? 0);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
 
 /** Parses the launcher's status lines; unknown or partial lines are ignored (a killed launcher may cut one). */
 export function parseLauncherReports(text: string): LauncherReport[] {
@@ -157,6 +219,11 @@ export function parseLauncherReports(text: string): LauncherReport[] {
       else reports.push({ kind, signal: Number(a), ...common });
     } else if (kind === 'tree' && fields.length === 4) {
       reports.push({ kind, maxRssKiB: Number(a), userUs: Number(b), systemUs: Number(c) });
+    } else if (kind === 'overlay' && fields.length === 3 && /^\d+$/.test(a) && b.startsWith('/')) {
+      reports.push({ kind, index: Number(a), mountPoint: unescapeMountPath(b) });
+    } else if (kind === 'fs-ro' && fields.length === 3 && /^\d+$/.test(a) && b.startsWith('/')) {
+      const errno = Number(a);
+      reports.push({ kind, errno, code: errnoName(errno), mountPoint: unescapeMountPath(b) });
     }
   }
   return reports;

@@ -67,6 +67,38 @@ export interface JobEnforcement {
   figures: 'cgroup' | 'rusage';
 }
 
+/** One path the job wrote outside its workdir, /tmp and volumes (`--fs overlay`). */
+export interface FsChange {
+  /** The path as the job saw it. */
+  path: string;
+  /** `changed` when the host has something at that path, `added` when not; `deleted`: the job removed it. */
+  kind: 'added' | 'changed' | 'deleted';
+  /** Its size as the job left it (a symlink: its target's length; a directory or deletion: 0). */
+  bytes: number;
+  /** What is there now (for a deletion: what the host has there). A symlink is never followed. */
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  /** A directory the job removed and made again: what the host had inside it is gone for the job. */
+  replaced?: boolean;
+}
+
+/** What the job saw of the host's files and what it wrote to them. Added in 0.3. */
+export interface JobFilesystem {
+  /** `overlay`, `read-only` or `host` (see JobSpecInput.fs). */
+  mode: 'overlay' | 'read-only' | 'host';
+  /**
+   * overlay: every path the job added, changed or deleted outside its workdir, /tmp and volumes
+   * (read from its upper layers after it ended; its writes were discarded), sorted, at most 1000;
+   * read-only: always empty (nothing can be written); host: null (writes reach the host, unwatched).
+   */
+  changes: FsChange[] | null;
+  /** How many more changes there were than `changes` lists. */
+  truncated: number;
+  /** The walk stopped before the end (too many entries, too deep, unreadable): the counts are a floor. */
+  incomplete?: boolean;
+  /** Host mount points overlayfs could not take, bound read-only instead, with the errno name. */
+  readOnly?: { path: string; code: string }[];
+}
+
 export interface JobResult {
   name: string;
   command: string[];
@@ -104,6 +136,8 @@ export interface JobResult {
   pressure?: JobPressure | null;
   /** What this host enforced for the job and where its figures came from. Added in 0.2. */
   enforcement?: JobEnforcement;
+  /** The job's view of the host's files, and what it wrote outside its workdir. Added in 0.3. */
+  filesystem?: JobFilesystem;
   diagnostics: {
     /** null when no cgroup driver could be opened. */
     cgroupVersion: 1 | 2 | null;

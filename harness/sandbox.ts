@@ -40,9 +40,11 @@ import {
   type TaskIo,
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
+import { jobFilesystem } from './fs/pollution.js';
 import type {
   JobEnforcement,
   JobError,
+  JobFilesystem,
   JobIo,
   JobPressure,
   JobResult,
@@ -56,7 +58,6 @@ import {
   prepareSpareScratch,
   releaseSpareScratch,
   removeInstanceScratch,
-  removeTreeSync,
   sweepStaleScratch,
   type Scratch,
 } from './scratch.js';
@@ -311,7 +312,7 @@ export class Sandbox {
       for (const { cgroup, scratch } of sandbox.removals) {
         try {
           if (cgroup) removeEmptyCgroupSync(cgroup);
-          if (scratch) removeTreeSync(scratch.path);
+          scratch?.removeSync();
         } catch (error) {
           warnLeftover([...(cgroup?.paths ?? []), scratch?.path].join(', '), error);
         }
@@ -324,8 +325,7 @@ export class Sandbox {
         try {
           entry.cgroup.killAllSync(2000);
           removeEmptyCgroupSync(entry.cgroup);
-          const scratch = entry.scratch();
-          if (scratch) removeTreeSync(scratch.path);
+          entry.scratch()?.removeSync();
         } catch (error) {
           warnLeftover(entry.cgroup.paths.join(', '), error);
         }
@@ -452,6 +452,8 @@ class JobRun {
   private readonly stderr: BoundedCapture;
   private statusText = '';
   private timers: NodeJS.Timeout[] = [];
+  /** The job's paths its overlays do not cover (set once its volumes are known). */
+  private notOverlaid: string[] = [];
 
   private readonly driver: CgroupDriver;
 
@@ -523,11 +525,15 @@ class JobRun {
     // Until the gate opens nothing of the job exists: any failure here cancels the launcher (it exits
     // at its closed gate) and is a result, never a launcher left waiting inside the cgroup.
     try {
-      this.scratch = createScratch(spec.user !== null || spec.userns);
+      const noNamespaces = this.plan?.noNamespaces ?? false;
+      this.scratch = createScratch(spec.user !== null || spec.userns, spec.fs === 'overlay' && !noNamespaces);
       const scratchPath = this.scratch.path;
       const extraVolumes = exposeHiddenWorkdir(spec);
+      // what the overlays do not cover: the job's own /tmp, the workdir and the volumes
+      this.notOverlaid = ['/tmp', ...[...spec.volumes, ...extraVolumes].map((v) => v.target)];
       const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
-        noNamespaces: this.plan?.noNamespaces ?? false,
+        noNamespaces,
+        overlayDir: this.scratch.overlay,
       });
       step = 'spawn launcher';
       if (options.ipc && !proc) {
@@ -762,8 +768,20 @@ class JobRun {
       error,
       pressure: jobPressure(stats.pressure),
       enforcement: this.enforcement(byRusage),
+      filesystem: this.filesystem(reports),
       diagnostics: { cgroupVersion: this.driver.version, processTree: this.processTree },
     };
+  }
+
+  /**
+   * What the job saw of the host's files and, in overlay mode, what it wrote outside its workdir —
+   * read now: every process of the job is gone, its scratch (with the upper layers) not yet removed.
+   */
+  private filesystem(reports: LauncherReport[]): JobFilesystem {
+    const noNamespaces = this.plan?.noNamespaces ?? false;
+    // without a mount namespace the job writes the host's files whatever was asked
+    const mode = noNamespaces ? 'host' : this.spec.fs;
+    return jobFilesystem(mode, this.scratch?.overlay ?? null, reports, this.notOverlaid);
   }
 
   private enforcement(byRusage: boolean): JobEnforcement {

@@ -12,8 +12,16 @@ import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } f
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;
 
 export interface Scratch {
+  /** The job's /tmp. */
   path: string;
+  /**
+   * Where the job's overlay layers go (`--fs overlay`): a sibling of `path`, `<path>.fs`, so the job
+   * never sees it (its /tmp is `path`); swept and removed with it. null when not asked for.
+   */
+  overlay: string | null;
   remove(): Promise<void>;
+  /** remove() for exit handlers, which cannot wait. */
+  removeSync(): void;
 }
 
 /**
@@ -30,11 +38,28 @@ function makeDir(): string {
   return dirSync({ prefix, mode: 0o700 }).name;
 }
 
-export function createScratch(shared: boolean): Scratch {
+export function createScratch(shared: boolean, overlay = false): Scratch {
   const dir = spare ?? makeDir();
   spare = null;
   if (shared) fs.chmodSync(dir, 0o1777);
-  return { path: dir, remove: () => removeTree(dir) };
+  let layers: string | null = null;
+  if (overlay) {
+    // a job in a user namespace makes its layers as its own root: the sticky bit keeps them apart
+    layers = `${dir}.fs`;
+    fs.mkdirSync(layers, { mode: 0o700 });
+    if (shared) fs.chmodSync(layers, 0o1777);
+  }
+  const paths = layers ? [dir, layers] : [dir];
+  return {
+    path: dir,
+    overlay: layers,
+    remove: async () => {
+      for (const p of paths) await removeTree(p);
+    },
+    removeSync: () => {
+      for (const p of paths) removeTreeSync(p);
+    },
+  };
 }
 
 /** Makes the next job's scratch dir now, while the harness waits on a running job. */

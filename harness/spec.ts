@@ -11,6 +11,13 @@ import { protectionFor } from './protect.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 
 export type NetworkMode = 'none' | 'host';
+/**
+ * What the job sees of the host's files (the workdir and volumes aside): `overlay`, the host's through
+ * a copy-on-write overlay whose writes are discarded after the job (and reported); `read-only`, the
+ * host's with every write failing (EROFS); `host`, the host's, writable.
+ */
+export type FsMode = 'overlay' | 'read-only' | 'host';
+export const FS_MODES: readonly FsMode[] = ['overlay', 'read-only', 'host'];
 export type StdinMode = 'inherit' | 'ignore' | 'pipe';
 
 /** Loose, human form: sizes like "512m", durations like "30s" (a bare number of seconds), as in the CLI. */
@@ -44,7 +51,12 @@ export interface JobSpecInput {
    */
   strict?: boolean;
   cgroupns?: boolean;
+  /** What the job sees of the host's files; default `overlay`. */
+  fs?: FsMode;
+  /** The same as `fs: 'read-only'` (Docker's --read-only); refused beside another `fs`. */
   readOnly?: boolean;
+  /** In `overlay` mode the workdir's `.git` is read-only (a hook written there would run on the host): this makes it writable. */
+  allowGitWrite?: boolean;
   /** Make /tmp a tmpfs capped at this size instead of the job's scratch directory. */
   tmpSize?: string | number;
   /** `src:dst[:ro]` bind mounts. */
@@ -82,7 +94,10 @@ export interface JobSpec {
   userns: boolean;
   strict: boolean;
   cgroupns: boolean;
+  fs: FsMode;
+  /** fs === 'read-only' */
   readOnly: boolean;
+  allowGitWrite: boolean;
   tmpSizeBytes: number | null;
   volumes: Volume[];
   nofile: number | null;
@@ -96,6 +111,7 @@ export interface JobSpec {
 export const DEFAULTS = {
   hostname: 'ringfence',
   network: 'none' as NetworkMode,
+  fs: 'overlay' as FsMode,
   outputLimitBytes: 1024 * 1024,
   /** ringfence's own launcher and init count against the pids cap, so a cap must leave room for a job. */
   minPidsLimit: 3,
@@ -169,6 +185,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     if (!Number.isInteger(fd) || fd < 3)
       throw new InputError('keep-fd', `must be an fd number of 3 or more, got ${fd}`);
 
+  const fsMode = resolveFsMode(input);
   const tmpSizeBytes = input.tmpSize === undefined ? null : parseSize('tmp-size', input.tmpSize);
   const volumes = (input.volumes ?? []).map(parseVolume);
   // a volume that would make the harness's own files writable to the job is refused here, by name
@@ -188,7 +205,9 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     userns: input.userns ?? false,
     strict: input.strict ?? strictFromEnv(),
     cgroupns: input.cgroupns ?? false,
-    readOnly: input.readOnly ?? false,
+    fs: fsMode,
+    readOnly: fsMode === 'read-only',
+    allowGitWrite: input.allowGitWrite ?? false,
     tmpSizeBytes,
     volumes,
     nofile: input.nofile === undefined ? null : parseInteger('nofile', input.nofile, 16, 1 << 20),
@@ -201,6 +220,19 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     keepFds,
     cgroupParent: input.cgroupParent ?? process.env.RINGFENCE_CGROUP_PARENT ?? null,
   };
+}
+
+/** `fs`, with `readOnly` as its alias for `read-only`. */
+function resolveFsMode(input: JobSpecInput): FsMode {
+  const asked = input.fs;
+  if (asked !== undefined && !FS_MODES.includes(asked))
+    throw new InputError('fs', `must be overlay, read-only or host, got ${JSON.stringify(asked)}`);
+  if (input.readOnly === true) {
+    if (asked !== undefined && asked !== 'read-only')
+      throw new InputError('read-only', `is --fs read-only, which contradicts --fs ${asked}`);
+    return 'read-only';
+  }
+  return asked ?? DEFAULTS.fs;
 }
 
 function resolveCommand(command: readonly string[] | string): string[] {

@@ -17,6 +17,7 @@ interface Libc {
   close: (fd: number) => number;
   memfdCreate: (name: string, flags: number) => number;
   fcntl: (fd: number, cmd: number, arg: number) => number;
+  lgetxattr: (path: string, name: string, value: Buffer, size: number) => number;
 }
 
 let libc: Libc | null = null;
@@ -34,6 +35,9 @@ function load(): Libc {
     memfdCreate: lib.func('int memfd_create(const char *name, unsigned int flags)') as Libc['memfdCreate'],
     // the int-argument form of fcntl: every command used here takes an int
     fcntl: lib.func('int fcntl(int fd, int cmd, int arg)') as Libc['fcntl'],
+    lgetxattr: lib.func(
+      'long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)',
+    ) as Libc['lgetxattr'],
   };
   return libc;
 }
@@ -138,4 +142,15 @@ export function addSeals(fd: number, seals: number): void {
 /** The seals on `fd`; -1 when it is not a memfd (or not open). */
 export function getSeals(fd: number): number {
   return load().fcntl(fd, F_GET_SEALS, 0);
+}
+
+/**
+ * An extended attribute of `path` itself (lgetxattr(2): a symlink is never followed), at most
+ * `max` bytes; null when it has none (ENODATA), the filesystem keeps none, or the path is gone.
+ */
+export function readXattr(path: string, name: string, max = 64): Buffer | null {
+  const c = load();
+  const value = Buffer.alloc(max);
+  const n = c.lgetxattr(path, name, value, max);
+  return n < 0 ? null : value.subarray(0, n);
 }
