@@ -4,9 +4,10 @@ import { Command, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pollutionSummary, readOnlySummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../result.js';
 import { Sandbox, runJob, type RunningJob } from '../sandbox.js';
-import { resolveJobSpec, type JobSpecInput, type NetworkMode } from '../spec.js';
+import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
 import { InputError } from '../units.js';
 
 interface RunFlags {
@@ -25,7 +26,9 @@ interface RunFlags {
   userns?: boolean;
   strict?: boolean;
   cgroupns?: boolean;
+  fs?: FsMode;
   readOnly?: boolean;
+  allowGitWrite?: boolean;
   tmpSize?: string;
   volume: string[];
   workdir?: string;
@@ -74,7 +77,17 @@ export function runCommand(program: Command, setExit: (code: number) => void): v
       '--strict',
       'refuse the job (exit 125) when this host cannot enforce a cap or the namespaces, instead of warning (also RINGFENCE_STRICT=1)',
     )
-    .option('--read-only', 'mount the root filesystem read-only inside')
+    .addOption(
+      new Option(
+        '--fs <mode>',
+        "the host's files outside the workdir: overlay (default: writes succeed inside, are discarded and reported), read-only (writes fail, EROFS), host (writes reach the host)",
+      ).choices(['overlay', 'read-only', 'host']),
+    )
+    .option('--read-only', 'the same as --fs read-only')
+    .option(
+      '--allow-git-write',
+      "with --fs overlay, let the job write the workdir's .git (read-only by default)",
+    )
     .option('--tmp-size <size>', 'make /tmp a tmpfs of this size instead of the scratch directory')
     .option('-v, --volume <src:dst[:ro]>', 'bind mount (repeatable)', collect, [])
     .option('-w, --workdir <dir>', 'working directory inside (default: the current directory)')
@@ -151,6 +164,12 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     }
   }
   if (jsonToStdout) process.stdout.write(json);
+  if (!flags.quiet) {
+    const refused = readOnlySummary(result.filesystem);
+    if (refused) process.stderr.write(`ringfence: ${refused}\n`);
+    const wrote = pollutionSummary(result.filesystem);
+    if (wrote) process.stderr.write(`ringfence: ${wrote}\n`);
+  }
   if (!flags.quiet && result.status !== 'passed')
     process.stderr.write(`ringfence: ${result.status}: ${result.reason}\n`);
   const signo = result.signal ? os.constants.signals[result.signal as NodeJS.Signals] : undefined;
@@ -195,7 +214,9 @@ function toSpecInput(command: string[], flags: RunFlags): JobSpecInput {
     'userns',
     'strict',
     'cgroupns',
+    'fs',
     'readOnly',
+    'allowGitWrite',
     'tmpSize',
     'workdir',
     'nofile',

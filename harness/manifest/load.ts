@@ -6,7 +6,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Node } from 'yaml';
 import { z } from 'zod';
-import { resolveJobSpec, type JobSpecInput, type NetworkMode } from '../spec.js';
+import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
 import { InputError } from '../units.js';
 import { findCycle, suggest } from './graph.js';
 import { ManifestError, type Manifest, type ManifestJob } from './types.js';
@@ -68,7 +68,9 @@ const OPTIONS = {
   userns: flag,
   strict: flag,
   cgroupns: flag,
+  fs: z.string(expecting('overlay, read-only or host')),
   'read-only': flag,
+  'allow-git-write': flag,
   'tmp-size': size,
   volumes: z.array(z.string(expecting('SRC:DST[:ro]')), expecting('a list of SRC:DST[:ro]')),
   nofile: whole,
@@ -463,7 +465,10 @@ function specFields(options: Options, dir: string): Partial<JobSpecInput> {
   put(out, 'userns', options.userns);
   put(out, 'strict', options.strict);
   put(out, 'cgroupns', options.cgroupns);
+  // judged by resolveJobSpec, with the CLI's message
+  put(out, 'fs', options.fs as FsMode | undefined);
   put(out, 'readOnly', options['read-only']);
+  put(out, 'allowGitWrite', options['allow-git-write']);
   put(out, 'tmpSize', options['tmp-size']);
   put(
     out,

@@ -13,7 +13,7 @@ import { hiddenByPrivateTmp } from '../launcher.js';
 import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
-import { resolveJobSpec, type JobSpecInput } from '../spec.js';
+import { resolveJobSpec, type FsMode, type JobSpecInput } from '../spec.js';
 import { InputError, parseSize } from '../units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
 
@@ -31,6 +31,13 @@ export interface RingfenceVitestOptions {
   userns?: boolean;
   /** Fail every file (instead of warning) when this host cannot enforce a cap or the namespaces (default: RINGFENCE_STRICT). */
   strict?: boolean;
+  /**
+   * The host's files outside the project: `overlay` (default; a test file's writes there are
+   * discarded and reported), `read-only` or `host`.
+   */
+  fs?: FsMode;
+  /** With `fs: 'overlay'`, let test files write the project's `.git` (read-only by default). */
+  allowGitWrite?: boolean;
 }
 
 const DEFAULTS = { memory: '1g', pidsLimit: 256, timeout: '5m' } as const;
@@ -46,6 +53,8 @@ const OPTION_NAMES = [
   'hostname',
   'userns',
   'strict',
+  'fs',
+  'allowGitWrite',
 ] as const;
 
 /**
@@ -79,6 +88,8 @@ function jobOptions(options: RingfenceVitestOptions): JobSpecInput & { memory: s
     hostname: options.hostname ?? 'ringfence',
     userns: options.userns ?? false,
     ...(options.strict === undefined ? {} : { strict: options.strict }),
+    ...(options.fs === undefined ? {} : { fs: options.fs }),
+    ...(options.allowGitWrite === undefined ? {} : { allowGitWrite: options.allowGitWrite }),
   };
 }
 
