@@ -73,6 +73,24 @@ const jobResult = obj({
     notEnforced: z.array(z.string()),
     figures: z.enum(['cgroup', 'rusage']),
   }).optional(),
+  // added in 0.3: absent in older files
+  filesystem: obj({
+    mode: z.enum(['overlay', 'read-only', 'host']),
+    changes: z
+      .array(
+        obj({
+          path: z.string(),
+          kind: z.enum(['added', 'changed', 'deleted']),
+          bytes: z.number(),
+          type: z.enum(['file', 'dir', 'symlink', 'other']),
+          replaced: z.boolean().optional(),
+        }),
+      )
+      .nullable(),
+    truncated: int().nonnegative(),
+    incomplete: z.boolean().optional(),
+    readOnly: z.array(obj({ path: z.string(), code: z.string() })).optional(),
+  }).optional(),
   diagnostics: obj({
     cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),
     processTree: z.array(processInfo).nullable(),

@@ -116,6 +116,9 @@ function figures(entry: JobEntry): [string, string | number][] {
       ['pressure.io.full_ms', r.pressure?.io?.fullMs ?? null],
       ['figures', r.enforcement?.figures ?? null],
       ['not_enforced', r.enforcement?.notEnforced.length ? r.enforcement.notEnforced.join(' ') : null],
+      // --fs overlay: how many paths the job wrote outside its workdir (discarded; listed in system-out)
+      ['fs.mode', r.filesystem?.mode ?? null],
+      ['fs.changes', r.filesystem?.changes ? r.filesystem.changes.length + r.filesystem.truncated : null],
     );
   }
   out.push(['status', entry.outcome]);
@@ -151,12 +154,29 @@ function attemptsText(entry: JobEntry): string {
   return lines.join('\n');
 }
 
+/** What the job wrote outside its workdir (`--fs overlay`), one path a line; null when nothing. */
+function filesystemText(r: JobResult): string | null {
+  const changes = r.filesystem?.changes;
+  const total = changes ? changes.length + (r.filesystem?.truncated ?? 0) : 0;
+  if (!changes || total === 0) return null;
+  const count = `${r.filesystem?.incomplete ? 'at least ' : ''}${total} path${total === 1 ? '' : 's'}`;
+  const lines = [`--- ringfence: wrote ${count} outside its workdir (discarded with its overlay) ---`];
+  for (const c of changes) {
+    const size = c.kind === 'deleted' || c.type === 'dir' ? '' : ` (${c.bytes} B)`;
+    lines.push(`${c.kind.padEnd(7)} ${c.type.padEnd(7)} ${c.path}${size}${c.replaced ? ' (replaced)' : ''}`);
+  }
+  if (r.filesystem && r.filesystem.truncated > 0) lines.push(`… and ${r.filesystem.truncated} more`);
+  return lines.join('\n');
+}
+
 function systemOut(entry: JobEntry): string {
   const r = entry.result;
   const parts: string[] = [];
   if (r && r.stdout !== '') parts.push(keepTail(xmlSafe(r.stdout), MAX_OUTPUT_BYTES, 'stdout'));
   if (entry.attempts.length > 1) parts.push(attemptsText(entry));
   if (r?.diagnostics.processTree?.length) parts.push(processTreeText(r.diagnostics.processTree, r.status));
+  const written = r ? filesystemText(r) : null;
+  if (written) parts.push(xmlSafe(written));
   return cdataSafe(parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
 }
 
