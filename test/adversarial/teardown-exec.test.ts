@@ -49,6 +49,9 @@ describeSandbox('adversarial: a host program replaced for the teardown', () => {
           process.execPath,
           CLI,
           'run',
+          // the mode where the host's filesystem is writable (an overlay would discard the write)
+          '--fs',
+          'host',
           '--workdir',
           '/',
           '--timeout',
