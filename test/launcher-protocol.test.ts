@@ -1,5 +1,13 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { launcherArgs, launcherErrorMessage, parseLauncherReports } from '../harness/launcher.js';
+import {
+  exposeHiddenWorkdir,
+  launcherArgs,
+  launcherErrorMessage,
+  parseLauncherReports,
+  unescapeMountPath,
+} from '../harness/launcher.js';
 import { parseProcess } from '../harness/proctree.js';
 import { resolveJobSpec } from '../harness/spec.js';
 
@@ -62,6 +70,50 @@ describe('launcher status protocol', () => {
     );
     expect(args).not.toContain('--tmp-dir=/scratch');
     expect(args.slice(args.indexOf('--'))).toEqual(['--', 'node', 'x.js']);
+  });
+});
+
+describe('launcher status protocol: the filesystem (--overlay-dir)', () => {
+  it('parses overlay and fs-ro lines, undoing the octal escapes of a mount point', () => {
+    const text =
+      'overlay\t0\t/\noverlay\t3\t/mnt/with\\040space\\011tab\nfs-ro\t22\t/mnt/fuse\nfs-ro\tx\t/bad\n';
+    expect(parseLauncherReports(text)).toEqual([
+      { kind: 'overlay', index: 0, mountPoint: '/' },
+      { kind: 'overlay', index: 3, mountPoint: '/mnt/with space\ttab' },
+      { kind: 'fs-ro', errno: 22, code: 'EINVAL', mountPoint: '/mnt/fuse' },
+    ]);
+    expect(unescapeMountPath('/a\\134b\\012c\\303\\251')).toBe('/a\\b\nc\u00e9');
+  });
+
+  it('--fs overlay passes the layer dir and binds the workdir back writable first, its .git read-only', () => {
+    const workdir = fs.mkdtempSync(path.join('/var/tmp', 'rf-proto-'));
+    try {
+      fs.mkdirSync(path.join(workdir, '.git'));
+      const spec = resolveJobSpec({ command: ['true'], workdir, volumes: [`${workdir}:/srv/x:ro`] });
+      expect(spec.fs).toBe('overlay');
+      const extra = exposeHiddenWorkdir(spec);
+      expect(extra).toEqual([{ source: workdir, target: workdir, readOnly: false }]);
+      const args = launcherArgs(spec, '/scratch', extra, undefined, { overlayDir: '/scratch.fs' });
+      expect(args).toContain('--overlay-dir=/scratch.fs');
+      expect(args).not.toContain('--read-only');
+      const volumes = args.filter((a) => a.startsWith('--volume='));
+      expect(volumes).toEqual([`--volume=${workdir}:${workdir}`, `--volume=${workdir}:/srv/x:ro`]);
+      expect(args).toContain(`--protect=${workdir}/.git`);
+      // allowed: no .git protection; --fs host: neither the workdir bind nor the overlay
+      const allowed = resolveJobSpec({ command: ['true'], workdir, allowGitWrite: true });
+      expect(launcherArgs(allowed, '/s', exposeHiddenWorkdir(allowed))).not.toContain(
+        `--protect=${workdir}/.git`,
+      );
+      const host = resolveJobSpec({ command: ['true'], workdir, fs: 'host' });
+      expect(exposeHiddenWorkdir(host)).toEqual([]);
+      expect(launcherArgs(host, '/s', [], undefined, { overlayDir: '/s.fs' })).not.toContain(
+        '--overlay-dir=/s.fs',
+      );
+      // a workdir of / is not bound back writable: that would undo the overlay
+      expect(exposeHiddenWorkdir(resolveJobSpec({ command: ['true'], workdir: '/' }))).toEqual([]);
+    } finally {
+      fs.rmSync(workdir, { recursive: true, force: true });
+    }
   });
 });
 

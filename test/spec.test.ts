@@ -59,8 +59,24 @@ describe('resolveJobSpec', () => {
     [{ volumes: ['/tmp:relative'] }, /^volume: target/],
     [{ user: 'no-such-user-here' }, /^user: no user/],
     [{ command: [] }, /^command: is empty/],
+    [{ fs: 'tmpfs' as 'host' }, /^fs: must be overlay, read-only or host/],
+    [{ fs: 'host' as const, readOnly: true }, /^read-only: is --fs read-only, which contradicts --fs host/],
   ])('refuses %j naming the field', (patch, message) => {
     expect(() => resolveJobSpec({ command: ['true'], ...patch })).toThrow(message);
+  });
+
+  it('sees the host through an overlay by default; readOnly is --fs read-only', () => {
+    expect(resolveJobSpec({ command: ['x'] })).toMatchObject({
+      fs: 'overlay',
+      readOnly: false,
+      allowGitWrite: false,
+    });
+    expect(resolveJobSpec({ command: ['x'], readOnly: true })).toMatchObject({
+      fs: 'read-only',
+      readOnly: true,
+    });
+    expect(resolveJobSpec({ command: ['x'], fs: 'read-only', readOnly: true }).fs).toBe('read-only');
+    expect(resolveJobSpec({ command: ['x'], fs: 'host', readOnly: false }).fs).toBe('host');
   });
 
   it('resolves users by name and number', () => {
