@@ -182,8 +182,11 @@ export type LauncherReport =
   | { kind: 'tree'; maxRssKiB: number; userUs: number; systemUs: number }
   /** `--overlay-dir`: the mount point whose upper layer is OVERLAY_DIR/<index>/upper. */
   | { kind: 'overlay'; index: number; mountPoint: string }
-  /** `--overlay-dir`: a mount point overlayfs refused (errno), bound read-only instead. */
-  | { kind: 'fs-ro'; errno: number; code: string; mountPoint: string };
+  /**
+   * `--overlay-dir`: a mount point overlayfs refused (errno), bound read-only instead; `fs-split`:
+   * and each directory in it overlaid on its own (`overlay` lines follow for them).
+   */
+  | { kind: 'fs-ro' | 'fs-split'; errno: number; code: string; mountPoint: string };
 
 /** Undoes the launcher's (and mountinfo's) `\ooo` escapes of a path. */
 export function unescapeMountPath(text: string): string {
@@ -221,7 +224,12 @@ export function parseLauncherReports(text: string): LauncherReport[] {
       reports.push({ kind, maxRssKiB: Number(a), userUs: Number(b), systemUs: Number(c) });
     } else if (kind === 'overlay' && fields.length === 3 && /^\d+$/.test(a) && b.startsWith('/')) {
       reports.push({ kind, index: Number(a), mountPoint: unescapeMountPath(b) });
-    } else if (kind === 'fs-ro' && fields.length === 3 && /^\d+$/.test(a) && b.startsWith('/')) {
+    } else if (
+      (kind === 'fs-ro' || kind === 'fs-split') &&
+      fields.length === 3 &&
+      /^\d+$/.test(a) &&
+      b.startsWith('/')
+    ) {
       const errno = Number(a);
       reports.push({ kind, errno, code: errnoName(errno), mountPoint: unescapeMountPath(b) });
     }

@@ -95,8 +95,12 @@ export interface JobFilesystem {
   truncated: number;
   /** The walk stopped before the end (too many entries, too deep, unreadable): the counts are a floor. */
   incomplete?: boolean;
-  /** Host mount points overlayfs could not take, bound read-only instead, with the errno name. */
-  readOnly?: { path: string; code: string }[];
+  /**
+   * Host mount points overlayfs could not take, bound read-only instead, with the errno name;
+   * `dirsOverlaid`: each directory in it was overlaid on its own (a mount with submounts, in a user
+   * namespace), so only the entries right in it are read-only.
+   */
+  readOnly?: { path: string; code: string; dirsOverlaid?: boolean }[];
 }
 
 export interface JobResult {

@@ -89,7 +89,9 @@ const jobResult = obj({
       .nullable(),
     truncated: int().nonnegative(),
     incomplete: z.boolean().optional(),
-    readOnly: z.array(obj({ path: z.string(), code: z.string() })).optional(),
+    readOnly: z
+      .array(obj({ path: z.string(), code: z.string(), dirsOverlaid: z.boolean().optional() }))
+      .optional(),
   }).optional(),
   diagnostics: obj({
     cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),

@@ -187,11 +187,12 @@ export function jobFilesystem(
   if (mode === 'host') return { mode, changes: null, truncated: 0 };
   if (mode === 'read-only' || overlayDir === null) return { mode, changes: [], truncated: 0 };
   const layers: UpperLayer[] = [];
-  const readOnly: { path: string; code: string }[] = [];
+  const readOnly: NonNullable<JobFilesystem['readOnly']> = [];
   for (const r of reports) {
     if (r.kind === 'overlay')
       layers.push({ upper: path.join(overlayDir, String(r.index), 'upper'), mountPoint: r.mountPoint });
     if (r.kind === 'fs-ro') readOnly.push({ path: r.mountPoint, code: r.code });
+    if (r.kind === 'fs-split') readOnly.push({ path: r.mountPoint, code: r.code, dirsOverlaid: true });
   }
   let found: Pollution;
   try {
@@ -221,11 +222,26 @@ export function pollutionSummary(filesystem: JobFilesystem | undefined, shown = 
   return `wrote ${count} outside its workdir: ${names.join(', ')}${more > 0 ? `, and ${more} more` : ''}`;
 }
 
-/** `overlay refused for /mnt/fuse (EINVAL): bound read-only instead`, or null. */
+/**
+ * `overlay refused for /mnt/fuse (EINVAL): bound read-only instead …`, or null. A mount whose
+ * directories were overlaid one by one is said apart: only the entries right in it are read-only.
+ */
 export function readOnlySummary(filesystem: JobFilesystem | undefined): string | null {
   const list = filesystem?.readOnly;
   if (!list?.length) return null;
-  const shown = list.slice(0, 5).map((r) => `${r.path} (${r.code})`);
-  const more = list.length > shown.length ? `, and ${list.length - shown.length} more` : '';
-  return `overlay refused for ${shown.join(', ')}${more}: bound read-only instead (writes there fail with EROFS)`;
+  const name = (r: { path: string; code: string }): string => `${r.path} (${r.code})`;
+  const parts: string[] = [];
+  const whole = list.filter((r) => !r.dirsOverlaid);
+  const split = list.filter((r) => r.dirsOverlaid);
+  if (whole.length) {
+    const more = whole.length > 5 ? `, and ${whole.length - 5} more` : '';
+    parts.push(
+      `overlay refused for ${whole.slice(0, 5).map(name).join(', ')}${more}: bound read-only instead (writes there fail with EROFS)`,
+    );
+  }
+  if (split.length)
+    parts.push(
+      `overlay refused for ${split.map(name).join(', ')} (its submounts are locked in a user namespace): each directory in it is overlaid on its own, the entries right in it are read-only`,
+    );
+  return parts.join('; ');
 }

@@ -12,9 +12,10 @@
  *     the overlay keeps the host mount's nosuid/nodev/noexec;
  *   - a read-only one, a pseudo filesystem (nsfs, autofs, bpf …) or a mount point that is a file:
  *     bound read-only, as the host has it (a write fails there as it would on the host);
- *   - what overlayfs refuses as a lower layer (overlay on overlay, FUSE, a mount with locked
- *     submounts inside a user namespace, a kernel before 5.11 in a user namespace …): bound
- *     read-only instead, and said on the status pipe;
+ *   - what overlayfs refuses as a lower layer (overlay on overlay, FUSE, a kernel before 5.11 in a
+ *     user namespace …): bound read-only instead, and said on the status pipe. In a user namespace
+ *     a mount with submounts is refused too (they are locked): it is bound read-only and each
+ *     directory in it that holds no mount point becomes an overlay of its own (split());
  *   - /proc, /sys and /dev: bound as they are, for the steps after this one, which replace them as
  *     they did on the host's tree (and need a visible proc and sysfs to mount fresh ones);
  *   - /tmp, the volumes' targets (the workdir is one in this mode) and what lies below them: left
@@ -22,13 +23,15 @@
  * Then DIR/root becomes the root (pivot_root) and the host's tree is detached: no path, /proc/self/
  * root included, leads back to it.
  *
- * The status pipe gets "overlay\t<N>\t<mount point>" per overlay (the harness maps DIR/N/upper to the
- * job's paths with it) and "fs-ro\t<errno>\t<mount point>" per fallback; a mount point is written
- * with mountinfo's octal escapes, so no tab or newline can break a line.
+ * The status pipe gets "overlay\t<N>\t<path>" per overlay (the harness maps DIR/N/upper to the job's
+ * paths with it), "fs-ro\t<errno>\t<mount point>" per fallback and "fs-split\t<errno>\t<mount
+ * point>" per split; a path is written with mountinfo's octal escapes, so no tab or newline can
+ * break a line.
  */
 #define _GNU_SOURCE
 #include "overlay.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -276,30 +279,20 @@ struct build {
 	int ov;         /* DIR */
 	char root[PATH_MAX]; /* DIR/root */
 	unsigned next;  /* the next layer's N */
+	const struct mnt *mounts; /* every visible mount, parents first */
+	size_t n_mounts;
+	bool split_failed; /* an overlay of a directory was refused: split no further */
 };
 
-/* Rebuilds one visible mount at the same path under the new root. */
-static void rebuild(struct build *b, const struct mnt *m)
+/* An overlay of `path` (a mount's root, or a directory in one) at `target`; 0 or errno. */
+static int try_overlay(struct build *b, const char *path, const char *target, unsigned long flags)
 {
-	char target[PATH_MAX];
 	struct stat st;
-	bool read_only;
-	unsigned long flags;
 	int lower, upper = -1, work = -1, err;
-	bool root = !strcmp(m->mp, "/");
 
-	if (snprintf(target, sizeof(target), "%s%s", b->root, root ? "" : m->mp) >= (int)sizeof(target))
-		return; /* deeper than any path the job could use */
-	flags = kept_flags(m->mp, &read_only);
-	if (read_only || is_pseudo(m->fstype)) {
-		err = bind_read_only(m->mp, target);
-		if (err && root)
-			die_step(err, "overlay", "/");
-		return; /* as the host has it; a mount point gone meanwhile (ENOENT) is simply not there */
-	}
-	lower = open(m->mp, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	lower = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	err = lower < 0 ? errno : 0;
-	if (!err && !proto_path_fits(m->mp))
+	if (!err && !proto_path_fits(path))
 		err = ENAMETOOLONG; /* the harness could not be told where this layer belongs */
 	if (!err && fstat(lower, &st) < 0)
 		err = errno;
@@ -311,16 +304,103 @@ static void rebuild(struct build *b, const struct mnt *m)
 		close(lower);
 	close_fd(&upper);
 	close_fd(&work);
-	if (!err) {
-		proto_overlay(b->next++, m->mp);
+	if (!err)
+		proto_overlay(b->next, path);
+	b->next++;
+	return err;
+}
+
+/* MOUNT_AT: a visible mount exactly at `path`; MOUNT_BELOW: some strictly below it. */
+enum { MOUNT_AT = 1, MOUNT_BELOW = 2 };
+
+static int mounts_at(const struct build *b, const char *path)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < b->n_mounts; i++) {
+		if (!path_under(b->mounts[i].mp, path))
+			continue;
+		found |= strcmp(b->mounts[i].mp, path) ? MOUNT_BELOW : MOUNT_AT;
+	}
+	return found;
+}
+
+#define SPLIT_DEPTH 8
+
+/*
+ * In a user namespace, overlayfs refuses a lower layer with submounts (EINVAL: they are locked, and
+ * an overlay of the mount alone would show what they cover). The mount is then bound read-only, and
+ * each directory in it that holds no mount point becomes an overlay of its own; one that holds some
+ * is split the same way, a few levels deep. Only the entries right in the mount's own directories
+ * (files in "/", say) stay read-only.
+ */
+static void split(struct build *b, const char *dir, unsigned long flags, int depth)
+{
+	char child[PATH_MAX], target[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while (!b->split_failed && (e = readdir(d))) {
+		struct stat st;
+		int where;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (snprintf(child, sizeof(child), "%s/%s", strcmp(dir, "/") ? dir : "", e->d_name) >=
+			    (int)sizeof(child) ||
+		    snprintf(target, sizeof(target), "%s%s", b->root, child) >= (int)sizeof(target))
+			continue;
+		if (left_out(b->o, child) || lstat(child, &st) < 0 || !S_ISDIR(st.st_mode))
+			continue; /* a file or symlink stays as the read-only bind shows it */
+		where = mounts_at(b, child);
+		if (where & MOUNT_AT)
+			continue; /* a mount of its own: rebuilt on its own */
+		if (where & MOUNT_BELOW) {
+			if (depth < SPLIT_DEPTH)
+				split(b, child, flags, depth + 1);
+			continue;
+		}
+		if (try_overlay(b, child, target, flags))
+			b->split_failed = true; /* no overlay at all here (a kernel before 5.11): stay read-only */
+	}
+	closedir(d);
+}
+
+/* Rebuilds one visible mount at the same path under the new root. */
+static void rebuild(struct build *b, const struct mnt *m)
+{
+	char target[PATH_MAX];
+	bool read_only;
+	unsigned long flags;
+	int err;
+	bool root = !strcmp(m->mp, "/");
+
+	if (snprintf(target, sizeof(target), "%s%s", b->root, root ? "" : m->mp) >= (int)sizeof(target))
+		return; /* deeper than any path the job could use */
+	flags = kept_flags(m->mp, &read_only);
+	if (read_only || is_pseudo(m->fstype)) {
+		err = bind_read_only(m->mp, target);
+		if (err && root)
+			die_step(err, "overlay", "/");
+		return; /* as the host has it; a mount point gone meanwhile (ENOENT) is simply not there */
+	}
+	err = try_overlay(b, m->mp, target, flags);
+	if (!err)
+		return;
+	/* a file mount point (ENOTDIR), or overlayfs refused it: the host's, read-only, and said */
+	if (bind_read_only(m->mp, target)) {
+		if (root)
+			die_step(err, "overlay", "/");
 		return;
 	}
-	/* a file mount point (ENOTDIR), or overlayfs refused it: the host's, read-only, and said */
-	b->next++;
-	proto_fs_ro(err, m->mp);
-	err = bind_read_only(m->mp, target);
-	if (err && root)
-		die_step(err, "overlay", "/");
+	if (err == EINVAL && b->o->userns && (mounts_at(b, m->mp) & MOUNT_BELOW) && !b->split_failed) {
+		proto_fs_split(err, m->mp);
+		split(b, m->mp, flags, 0);
+	} else {
+		proto_fs_ro(err, m->mp);
+	}
 }
 
 /* /proc, /sys and /dev as the host has them, for the steps that replace them after this one. */
@@ -377,6 +457,8 @@ bool overlay_root(struct options *o)
 	mounts = visible_mounts(&info, &n);
 	if (n == 0 || strcmp(mounts[0].mp, "/") != 0)
 		die_step(ENOENT, "overlay", "no root in mountinfo");
+	b.mounts = mounts;
+	b.n_mounts = n;
 	for (size_t i = 0; i < n; i++)
 		if (!left_out(o, mounts[i].mp))
 			rebuild(&b, &mounts[i]);

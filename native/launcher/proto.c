@@ -144,6 +144,8 @@ void proto_overlay(unsigned n, const char *mount_point) { path_line("overlay", n
 
 void proto_fs_ro(int err, const char *mount_point) { path_line("fs-ro", err, mount_point); }
 
+void proto_fs_split(int err, const char *mount_point) { path_line("fs-split", err, mount_point); }
+
 void proto_tree(const struct rusage *ru)
 {
 	char line[128];

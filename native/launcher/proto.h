@@ -55,6 +55,11 @@ void proto_tree(const struct rusage *ru);
  */
 void proto_overlay(unsigned n, const char *mount_point);
 void proto_fs_ro(int err, const char *mount_point);
+/*
+ * "fs-split\t<errno>\t<mount point>": refused (in a user namespace, for its locked submounts): bound
+ * read-only, and each directory in it overlaid on its own ("overlay" lines follow for them).
+ */
+void proto_fs_split(int err, const char *mount_point);
 /* Whether a mount point fits in such a line once escaped. */
 int proto_path_fits(const char *mount_point);
 
