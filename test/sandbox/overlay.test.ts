@@ -1,0 +1,268 @@
+// --fs overlay (the default), read-only and host: what a job sees of the host's files, what reaches the
+// host, and the pollution report — every path the job wrote outside its workdir, in the result, on the
+// CLI's stderr and in JUnit. Real jobs on this kernel; each test ends with nothing left behind (no
+// cgroup, launcher, scratch dir with its upper layers, or mount).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { hiddenByPrivateTmp } from '../../harness/launcher.js';
+import type { JobResult } from '../../harness/result.js';
+import { runJob } from '../../harness/sandbox.js';
+import { CLI, NO_LEFTOVERS, ROOT, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
+
+/** A directory outside the host's /tmp (which a job does not see) that the test removes again. */
+function hostScratch(label: string): string {
+  return fs.mkdtempSync(path.join('/var/tmp', `rf-overlay-test-${label}-`));
+}
+
+describeSandbox('--fs: what a job sees of the host and what it wrote there', () => {
+  let workdir = '';
+  const cleanup: string[] = [];
+
+  beforeEach(() => {
+    workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-overlay-work-'));
+    fs.chmodSync(workdir, 0o755);
+  });
+
+  afterEach(async () => {
+    for (const p of [workdir, ...cleanup.splice(0)]) fs.rmSync(p, { recursive: true, force: true });
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  it('overlay (default): writes outside the workdir succeed inside, the host is untouched, and all three are reported', () => {
+    for (const p of ['/root/probe', '/etc/rf-probe']) expect(fs.existsSync(p), `${p} before`).toBe(false);
+    const hostname = fs.readFileSync('/etc/hostname', 'utf8');
+    const json = path.join(workdir, 'result.json');
+    const out = ringfence(
+      'run',
+      `--json=${json}`,
+      '--workdir',
+      workdir,
+      '--',
+      'sh',
+      '-c',
+      'echo x > /root/probe; echo y > /etc/rf-probe; rm -f /etc/hostname; cat /root/probe /etc/rf-probe; test ! -e /etc/hostname',
+    );
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout).toBe('x\ny\n'); // inside, the writes were there
+    // … and on the host they never were
+    expect(fs.existsSync('/root/probe')).toBe(false);
+    expect(fs.existsSync('/etc/rf-probe')).toBe(false);
+    expect(fs.readFileSync('/etc/hostname', 'utf8')).toBe(hostname);
+    const result = JSON.parse(fs.readFileSync(json, 'utf8')) as JobResult;
+    expect(result.filesystem).toEqual({
+      mode: 'overlay',
+      changes: [
+        { path: '/etc/hostname', kind: 'deleted', bytes: 0, type: 'file' },
+        { path: '/etc/rf-probe', kind: 'added', bytes: 2, type: 'file' },
+        { path: '/root/probe', kind: 'added', bytes: 2, type: 'file' },
+      ],
+      truncated: 0,
+    });
+    expect(out.stderr).toContain(
+      'ringfence: wrote 3 paths outside its workdir: /etc/hostname (deleted), /etc/rf-probe, /root/probe\n',
+    );
+  });
+
+  it('overlay: the workdir stays the host\'s and writable (out/file is there afterwards), and is not "pollution"', async () => {
+    const result = await runJob({ command: ['sh', '-c', 'mkdir -p out && echo z > out/file'], workdir });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(fs.readFileSync(path.join(workdir, 'out', 'file'), 'utf8')).toBe('z\n');
+    expect(result.filesystem).toEqual({ mode: 'overlay', changes: [], truncated: 0 });
+  });
+
+  it('overlay: a changed host file is "changed" with its new size; a host file the job only read is not listed', async () => {
+    const host = hostScratch('changed');
+    cleanup.push(host);
+    fs.writeFileSync(path.join(host, 'kept'), 'as on the host\n');
+    fs.writeFileSync(path.join(host, 'read'), 'read only\n');
+    const result = await runJob({
+      command: ['sh', '-c', `cat ${host}/read >/dev/null; echo more >> ${host}/kept; mkdir ${host}/new`],
+      workdir,
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(fs.readFileSync(path.join(host, 'kept'), 'utf8')).toBe('as on the host\n');
+    expect(fs.existsSync(path.join(host, 'new'))).toBe(false);
+    expect(result.filesystem?.changes).toEqual([
+      { path: `${host}/kept`, kind: 'changed', bytes: 20, type: 'file' },
+      { path: `${host}/new`, kind: 'added', bytes: 0, type: 'dir' },
+    ]);
+  });
+
+  it('overlay: a host directory removed and made again is "replaced"', async () => {
+    const host = hostScratch('opaque');
+    cleanup.push(host);
+    fs.mkdirSync(path.join(host, 'd'));
+    fs.writeFileSync(path.join(host, 'd', 'old'), 'old\n');
+    const result = await runJob({
+      command: ['sh', '-c', `rm -rf ${host}/d && mkdir ${host}/d && ls -A ${host}/d | wc -l`],
+      workdir,
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(result.stdout.trim()).toBe('0'); // the host's d/old is gone for the job
+    expect(fs.existsSync(path.join(host, 'd', 'old'))).toBe(true); // not for the host
+    expect(result.filesystem?.changes).toEqual([
+      { path: `${host}/d`, kind: 'changed', bytes: 0, type: 'dir', replaced: true },
+    ]);
+  });
+
+  it("--fs host: writes reach the host (today's behaviour), and nothing is watched", async () => {
+    const host = hostScratch('host');
+    cleanup.push(host);
+    const result = await runJob({ command: ['sh', '-c', `echo h > ${host}/written`], workdir, fs: 'host' });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(fs.readFileSync(path.join(host, 'written'), 'utf8')).toBe('h\n');
+    expect(result.filesystem).toEqual({ mode: 'host', changes: null, truncated: 0 });
+  });
+
+  it('--fs read-only (and its alias --read-only): a write outside /tmp fails with EROFS', () => {
+    const host = hostScratch('ro');
+    cleanup.push(host);
+    for (const flags of [['--fs', 'read-only'], ['--read-only']]) {
+      const out = ringfence(
+        'run',
+        ...flags,
+        '--workdir',
+        workdir,
+        '--',
+        'sh',
+        '-c',
+        `echo x > ${host}/f; echo y > /tmp/fine && echo tmp-ok`,
+      );
+      expect(out.status, out.stderr).toBe(0);
+      expect(out.stderr).toContain('Read-only file system');
+      expect(out.stdout).toBe('tmp-ok\n');
+      expect(fs.existsSync(path.join(host, 'f'))).toBe(false);
+    }
+    // the two spellings together must agree
+    const clash = ringfence('run', '--fs', 'host', '--read-only', '--', 'true');
+    expect(clash.status).toBe(125);
+    expect(clash.stderr).toContain('--read-only');
+  });
+
+  it('.git in the workdir is read-only under --fs overlay (a hook written there fails with EROFS) unless --allow-git-write', () => {
+    fs.mkdirSync(path.join(workdir, '.git', 'hooks'), { recursive: true });
+    const hook = path.join(workdir, '.git', 'hooks', 'pre-commit');
+    const write = ['sh', '-c', 'echo "#!/bin/sh" > .git/hooks/pre-commit && echo wrote'];
+    const refused = ringfence('run', '--workdir', workdir, '--', ...write);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain('Read-only file system');
+    expect(fs.existsSync(hook)).toBe(false);
+    const allowed = ringfence('run', '--workdir', workdir, '--allow-git-write', '--', ...write);
+    expect(allowed.status, allowed.stderr).toBe(0);
+    expect(fs.readFileSync(hook, 'utf8')).toBe('#!/bin/sh\n');
+  });
+
+  it(".git as a file (a worktree's or a submodule's) is read-only too", async () => {
+    fs.writeFileSync(path.join(workdir, '.git'), 'gitdir: /nowhere\n');
+    const result = await runJob({ command: ['sh', '-c', 'echo "gitdir: /evil" > .git'], workdir });
+    expect(result.status).toBe('failed');
+    expect(result.stderr).toContain('Read-only file system');
+    expect(fs.readFileSync(path.join(workdir, '.git'), 'utf8')).toBe('gitdir: /nowhere\n');
+  });
+
+  it('what the harness runs from stays read-only under the overlay, and the rest of its checkout only changes inside', async () => {
+    if (hiddenByPrivateTmp(ROOT)) return; // a checkout under /tmp is not seen by a job elsewhere at all
+    const cli = path.join(ROOT, 'dist', 'harness', 'cli', 'main.js');
+    const readme = path.join(ROOT, 'README.md');
+    const before = { cli: fs.readFileSync(cli, 'utf8'), readme: fs.readFileSync(readme, 'utf8') };
+    const result = await runJob({
+      command: ['sh', '-c', `echo pwned >> ${cli}; echo "cli $?"; echo pwned >> ${readme}; echo "readme $?"`],
+      workdir,
+    });
+    expect(result.stdout).toBe('cli 2\nreadme 0\n');
+    expect(result.stderr).toContain('Read-only file system');
+    expect(fs.readFileSync(cli, 'utf8')).toBe(before.cli);
+    expect(fs.readFileSync(readme, 'utf8')).toBe(before.readme);
+    expect(result.filesystem?.changes?.map((c) => `${c.kind} ${c.path}`)).toEqual([`changed ${readme}`]);
+  });
+
+  it('volumes stay the host\'s and writable under the overlay, and are not "pollution"', async () => {
+    const source = hostScratch('volume-source');
+    const target = hostScratch('volume-target'); // a volume's target must exist on the host
+    cleanup.push(source, target);
+    const result = await runJob({
+      command: ['sh', '-c', `echo v > ${target}/file`],
+      workdir,
+      volumes: [`${source}:${target}`],
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(fs.readFileSync(path.join(source, 'file'), 'utf8')).toBe('v\n');
+    expect(fs.existsSync(path.join(target, 'file'))).toBe(false);
+    expect(result.filesystem?.changes).toEqual([]);
+  });
+
+  it('ci: a build that writes dist/x and a test that needs it pass; a job writing ~/.npm/x is reported in JSON and JUnit', () => {
+    fs.writeFileSync(
+      path.join(workdir, 'ci.yml'),
+      [
+        'jobs:',
+        '  - name: build',
+        '    command: mkdir -p dist && echo built > dist/x',
+        '  - name: test',
+        '    needs: build',
+        '    command: grep -q built dist/x',
+        '  - name: cache',
+        '    command: mkdir -p "$HOME/.npm" && echo c > "$HOME/.npm/rf-x"',
+        '',
+      ].join('\n'),
+    );
+    const json = path.join(workdir, 'r.json');
+    const junit = path.join(workdir, 'r.xml');
+    const out = spawnSync(
+      process.execPath,
+      [CLI, 'ci', path.join(workdir, 'ci.yml'), '--json', json, '--junit', junit],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, HOME: '/root' },
+        timeout: 120_000,
+      },
+    );
+    expect(out.status, out.stdout + out.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(workdir, 'dist', 'x'), 'utf8')).toBe('built\n');
+    expect(fs.existsSync('/root/.npm/rf-x')).toBe(false);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as {
+      jobs: { id: string; result: JobResult }[];
+    };
+    const byId = new Map(report.jobs.map((j) => [j.id, j.result]));
+    expect(byId.get('build')?.filesystem?.changes).toEqual([]);
+    const cache = byId.get('cache')?.filesystem?.changes ?? [];
+    expect(cache.map((c) => `${c.kind} ${c.path}`)).toContain('added /root/.npm/rf-x');
+    const xml = fs.readFileSync(junit, 'utf8');
+    expect(xml).toContain('<property name="ringfence.build.fs.changes" value="0"/>');
+    expect(xml).toMatch(/<property name="ringfence\.cache\.fs\.changes" value="[1-9]\d*"\/>/);
+    expect(xml).toMatch(
+      /wrote \d+ paths? outside its workdir[\s\S]*added\s+file\s+\/root\/\.npm\/rf-x \(2 B\)/,
+    );
+  });
+
+  it('--userns: the overlay, or where overlayfs refuses a mount in a user namespace, read-only — and said', () => {
+    const probe = `/etc/rf-userns-${process.pid}`;
+    const json = path.join(workdir, 'r.json');
+    const out = ringfence(
+      'run',
+      '--userns',
+      `--json=${json}`,
+      '--workdir',
+      workdir,
+      '--',
+      'sh',
+      '-c',
+      `echo u > ${probe}; echo rc=$?`,
+    );
+    expect(out.status, out.stderr).toBe(0);
+    expect(fs.existsSync(probe)).toBe(false); // never on the host, whichever way
+    const result = JSON.parse(fs.readFileSync(json, 'utf8')) as JobResult;
+    const refused = result.filesystem?.readOnly ?? [];
+    // the host's root has submounts (/proc, /dev …), locked in a user namespace: overlayfs cannot
+    // take it whole, so each directory in it is an overlay of its own (/etc among them)
+    if (refused.some((r) => r.path === '/')) {
+      expect(out.stderr).toMatch(/ringfence: overlay refused for \/ \(EINVAL\)/);
+    }
+    if (out.stdout === 'rc=0\n') expect(result.filesystem?.changes?.map((c) => c.path)).toEqual([probe]);
+    else expect(refused.length).toBeGreaterThan(0); // a read-only bind refused it, and the result says why
+  });
+});
