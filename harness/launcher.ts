@@ -144,7 +144,8 @@ export function launcherArgs(
     : [...extraVolumes, ...spec.volumes];
   for (const v of volumes) args.push(`--volume=${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   // after every volume, so that none can show these writable again (harness/protect.ts)
-  for (const p of [...protectionFor(volumes), ...readOnlyGit(spec, extraVolumes)])
+  // once each: a workdir bound onto itself shows the protected paths in it at their own paths
+  for (const p of new Set([...protectionFor(volumes), ...readOnlyGit(spec, extraVolumes)]))
     args.push(`--protect=${p}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);

@@ -16,8 +16,8 @@
  *     user namespace …): bound read-only instead, and said on the status pipe. In a user namespace
  *     a mount with submounts is refused too (they are locked): it is bound read-only and each
  *     directory in it that holds no mount point becomes an overlay of its own (split());
- *   - /proc, /sys and /dev: bound as they are, for the steps after this one, which replace them as
- *     they did on the host's tree (and need a visible proc and sysfs to mount fresh ones);
+ *   - /proc, /sys and /dev: bound as far as the steps after this one need them (bind_special()),
+ *     which replace them as they did on the host's tree;
  *   - /tmp, the volumes' targets (the workdir is one in this mode) and what lies below them: left
  *     out, since what is attached there later covers it.
  * Then DIR/root becomes the root (pivot_root) and the host's tree is detached: no path, /proc/self/
@@ -54,6 +54,7 @@ struct mnt {
 	const char *fstype;
 	unsigned long long id;
 	size_t depth, order;
+	bool rebuilt; /* visible, and not left out: rebuilt in the new tree */
 };
 
 /* Filesystems that hold no files of anyone's: bound read-only where they are, never overlaid. */
@@ -153,8 +154,8 @@ static int by_depth(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* The visible mounts, parents before children; *info owns the strings. */
-static struct mnt *visible_mounts(char **info, size_t *count)
+/* Every mount, parents before children, those to rebuild marked; *info owns the strings. */
+static struct mnt *visible_mounts(const struct options *o, char **info, size_t *count)
 {
 	size_t cap = 64, n = 0, order = 0;
 	struct mnt *list = malloc(cap * sizeof(*list));
@@ -166,8 +167,10 @@ static struct mnt *visible_mounts(char **info, size_t *count)
 	for (line = strtok_r(*info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct mnt m;
 
-		if (!parse_line(line, &m) || !visible(&m))
+		if (!parse_line(line, &m))
 			continue;
+		/* (what is left out is never rebuilt: no need to ask whether it is visible) */
+		m.rebuilt = !left_out(o, m.mp) && visible(&m);
 		m.order = order++;
 		if (n == cap) {
 			struct mnt *bigger = realloc(list, (cap *= 2) * sizeof(*list));
@@ -245,26 +248,18 @@ static void close_fd(int *fd)
 
 /*
  * Mounts the overlay; the options go by /proc/self/fd/N (the host's /proc is still there), so no
- * path needs overlayfs's escaping. `volatile` (5.10+) spares the upper's syncs: it is thrown away.
- * In a user namespace the layer's own xattrs go in user.overlay.* (`userxattr`, 5.11+).
+ * path needs overlayfs's escaping. In a user namespace the layer's own xattrs go in user.overlay.*
+ * (`userxattr`, 5.11+). (Not `volatile`: it would spare the syncs of a job that fsyncs into the
+ * overlay, but costs every job two more directories at mount and removal.)
  */
 static int mount_overlay(const char *target, int lower, int upper, int work, unsigned long flags,
 			 bool userns)
 {
 	char data[256];
-	int err = 0;
 
-	for (int with_volatile = 1; with_volatile >= 0; with_volatile--) {
-		snprintf(data, sizeof(data),
-			 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s%s",
-			 lower, upper, work, userns ? ",userxattr" : "", with_volatile ? ",volatile" : "");
-		if (mount("overlay", target, "overlay", flags, data) == 0)
-			return 0;
-		err = errno;
-		if (err != EINVAL)
-			break;
-	}
-	return err;
+	snprintf(data, sizeof(data), "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s",
+		 lower, upper, work, userns ? ",userxattr" : "");
+	return mount("overlay", target, "overlay", flags, data) < 0 ? errno : 0;
 }
 
 static int bind_read_only(const char *mp, const char *target)
@@ -279,7 +274,7 @@ struct build {
 	int ov;         /* DIR */
 	char root[PATH_MAX]; /* DIR/root */
 	unsigned next;  /* the next layer's N */
-	const struct mnt *mounts; /* every visible mount, parents first */
+	const struct mnt *mounts; /* every mount, parents first */
 	size_t n_mounts;
 	bool split_failed; /* an overlay of a directory was refused: split no further */
 };
@@ -403,15 +398,26 @@ static void rebuild(struct build *b, const struct mnt *m)
 	}
 }
 
-/* /proc, /sys and /dev as the host has them, for the steps that replace them after this one. */
+/*
+ * What the steps after this one need of the host's /proc, /sys and /dev, bound into the new tree:
+ * devfs.c opens the host's /dev/null & co. before it covers /dev; and in a user namespace the
+ * kernel mounts a fresh proc or sysfs only where one is already fully visible (and binds there must
+ * be recursive: the submounts are locked). Bound no more than that: each extra mount is paid for
+ * again when the namespace ends.
+ */
 static void bind_special(const struct build *b)
 {
 	char target[PATH_MAX];
 
 	for (size_t i = 0; special_dirs[i]; i++) {
+		bool dev = !strcmp(special_dirs[i], "/dev");
+
+		if (!dev && !b->o->userns)
+			continue;
 		if (snprintf(target, sizeof(target), "%s%s", b->root, special_dirs[i]) >= (int)sizeof(target))
 			die_step(ENAMETOOLONG, "overlay", special_dirs[i]);
-		if (mount(special_dirs[i], target, NULL, MS_BIND | MS_REC, NULL) < 0 && errno != ENOENT)
+		if (mount(special_dirs[i], target, NULL, MS_BIND | (b->o->userns ? MS_REC : 0), NULL) < 0 &&
+		    errno != ENOENT)
 			die_step(errno, "overlay", special_dirs[i]);
 	}
 }
@@ -433,7 +439,7 @@ bool overlay_root(struct options *o)
 {
 	struct build b = {.o = o};
 	struct mnt *mounts;
-	size_t n;
+	size_t n, i;
 	char *info;
 
 	/*
@@ -441,8 +447,8 @@ bool overlay_root(struct options *o)
 	 * cannot be bound once the host's tree is detached: the root is then made read-only instead
 	 * (--read-only's effect), and that is said.
 	 */
-	for (size_t i = 0; i < o->n_volumes; i++)
-		if (!o->volumes[i].staged.detached)
+	for (size_t v = 0; v < o->n_volumes; v++)
+		if (!o->volumes[v].staged.detached)
 			return proto_fs_ro(ENOSYS, "/"), false;
 	if (o->tmp_dir && !o->tmp_dir_staged.detached)
 		return proto_fs_ro(ENOSYS, "/"), false;
@@ -454,13 +460,15 @@ bool overlay_root(struct options *o)
 	if (mkdirat(b.ov, "root", 0700) < 0 && errno != EEXIST)
 		die_step(errno, "overlay", b.root);
 
-	mounts = visible_mounts(&info, &n);
-	if (n == 0 || strcmp(mounts[0].mp, "/") != 0)
+	mounts = visible_mounts(o, &info, &n);
+	for (i = 0; i < n && (strcmp(mounts[i].mp, "/") || !mounts[i].rebuilt); i++)
+		;
+	if (i == n)
 		die_step(ENOENT, "overlay", "no root in mountinfo");
 	b.mounts = mounts;
 	b.n_mounts = n;
-	for (size_t i = 0; i < n; i++)
-		if (!left_out(o, mounts[i].mp))
+	for (i = 0; i < n; i++)
+		if (mounts[i].rebuilt)
 			rebuild(&b, &mounts[i]);
 	free(mounts);
 	free(info);
