@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { RunReport } from '../reporters/types.js';
 import { expect, it, onTestFinished } from 'vitest';
 import { JUNIT_XSD, NO_LEFTOVERS, describeSandbox, leftovers } from './support/sandbox.js';
-import { vitestRun } from './support/vitest.js';
+import { DEMO, vitestRun } from './support/vitest.js';
 
 describeSandbox('ringfence Vitest pool', () => {
   it('v8 coverage comes back from sandboxed files exactly as from the forks pool', () => {
@@ -57,6 +57,26 @@ describeSandbox('ringfence Vitest pool', () => {
     expect(refused.status).toBe(1);
     expect(refused.output).toContain(`cannot read results file ${missing}`);
     expect(refused.output).not.toMatch(/✓ pass\.test\.ts/); // refused before any test ran
+  });
+
+  it('a test file that writes /root/.leak passes, the file is not on the host, and the reporter names the file', () => {
+    expect(fs.existsSync('/root/.leak')).toBe(false);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-pollution-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const json = path.join(dir, 'results.json');
+    const out = vitestRun([], { RINGFENCE_VITEST_JSON: json }, path.join(DEMO, 'pollution'));
+    expect(out.status, out.output).toBe(0);
+    expect(fs.existsSync('/root/.leak')).toBe(false);
+    expect(out.output).toContain(
+      'ringfence: leak-root.test.ts wrote 1 path outside its workdir: /root/.leak\n',
+    );
+    expect(out.output).not.toMatch(/ringfence: clean\.test\.ts wrote/);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    const changes = Object.fromEntries(report.jobs.map((j) => [j.id, j.result?.filesystem?.changes]));
+    expect(changes).toEqual({
+      'clean.test.ts': [],
+      'leak-root.test.ts': [{ path: '/root/.leak', kind: 'added', bytes: 13, type: 'file' }],
+    });
   });
 
   it('runs every demo file sandboxed: leak, hang and runaway fail with their cause, the rest pass', async () => {

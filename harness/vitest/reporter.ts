@@ -1,6 +1,7 @@
 // The Vitest reporter that writes what each test file's sandbox used, in the same JSON results schema
 // as `ringfence ci` (so `merge` and `compare` read both) and as JUnit with each file's ringfence.*
-// figures. Add it beside Vitest's own reporters:
+// figures, and names each file that wrote outside the project (`fs: 'overlay'`, the pool's default).
+// Add it beside Vitest's own reporters:
 //
 //   reporters: ['default', new RingfenceReporter({ json: 'ringfence.json', junit: 'ringfence.xml' })]
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { compareWithBaseline, loadSide, type Side } from '../../reporters/compar
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { writeJUnitFile } from '../../reporters/junit.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport, type TestCaseEntry } from '../../reporters/types.js';
+import { pollutionSummary } from '../fs/pollution.js';
 import { VERSION } from '../version.js';
 import { fileResults, killedMessage, type FileRecord } from './results.js';
 
@@ -88,6 +90,12 @@ export class RingfenceReporter implements Reporter {
       interrupted: false,
       jobs,
     };
+    // the files that wrote outside the project (--fs overlay, the pool's default): discarded, and named
+    const polluters = jobs.flatMap((job) => {
+      const summary = pollutionSummary(job.result?.filesystem);
+      return summary ? [`ringfence: ${job.id} ${summary}\n`] : [];
+    });
+    if (polluters.length) process.stdout.write(`\n${polluters.join('')}`);
     if (this.options.json) writeResultsFile(path.resolve(this.root, this.options.json), report);
     if (this.options.junit) writeJUnitFile(path.resolve(this.root, this.options.junit), report);
     if (this.baseline) process.stdout.write(`\n${compareWithBaseline(this.baseline, report).summary}`);
