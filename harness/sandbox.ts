@@ -526,7 +526,10 @@ class JobRun {
     // at its closed gate) and is a result, never a launcher left waiting inside the cgroup.
     try {
       const noNamespaces = this.plan?.noNamespaces ?? false;
-      this.scratch = createScratch(spec.user !== null || spec.userns, spec.fs === 'overlay' && !noNamespaces);
+      this.scratch = createScratch(
+        spec.user !== null || spec.userns,
+        spec.fs === 'overlay' && !noNamespaces ? { userns: spec.userns } : null,
+      );
       const scratchPath = this.scratch.path;
       const extraVolumes = exposeHiddenWorkdir(spec);
       // what the overlays do not cover: the job's own /tmp, the workdir and the volumes

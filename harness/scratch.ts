@@ -24,10 +24,6 @@ export interface Scratch {
   removeSync(): void;
 }
 
-/**
- * `shared` widens the mode to 1777 for jobs that run as another uid (--user, --userns) and must
- * write their /tmp; otherwise only root, which the job is, can enter it.
- */
 let prefix: string | null = null;
 /** A directory made while the previous job ran (see prepareSpareScratch). */
 let spare: string | null = null;
@@ -38,16 +34,27 @@ function makeDir(): string {
   return dirSync({ prefix, mode: 0o700 }).name;
 }
 
-export function createScratch(shared: boolean, overlay = false): Scratch {
+/**
+ * Root inside a job's user namespace, when ringfence runs as root: the first id of the range the
+ * launcher maps (native/launcher/userns.c, SUBID_BASE). Rootless, root inside is the user.
+ */
+export const USERNS_ROOT_ID = 100000;
+
+/**
+ * `shared` widens the job's /tmp to 1777 for jobs that run as another uid (--user, --userns).
+ * `overlay` adds `<path>.fs` for the overlay's layers, which the job's init makes: owned by the
+ * id init runs as (root in a user namespace is uid 100000 when ringfence is root) and open to no
+ * one else, so nothing can be planted there before it.
+ */
+export function createScratch(shared: boolean, overlay: { userns: boolean } | null = null): Scratch {
   const dir = spare ?? makeDir();
   spare = null;
   if (shared) fs.chmodSync(dir, 0o1777);
   let layers: string | null = null;
   if (overlay) {
-    // a job in a user namespace makes its layers as its own root: the sticky bit keeps them apart
     layers = `${dir}.fs`;
     fs.mkdirSync(layers, { mode: 0o700 });
-    if (shared) fs.chmodSync(layers, 0o1777);
+    if (overlay.userns && process.geteuid?.() === 0) fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
   }
   const paths = layers ? [dir, layers] : [dir];
   return {

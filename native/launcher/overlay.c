@@ -323,11 +323,28 @@ static int mounts_at(const struct build *b, const char *path)
 #define SPLIT_DEPTH 8
 
 /*
+ * Whether `dir` holds a world-writable sticky `tmp` (/var/tmp). In a user namespace a write below a
+ * layer's root copies up each directory on the way, which fails (EOVERFLOW) for one owned by an id
+ * the namespace does not map — host root's /var/tmp, which every user may write on the host. Split
+ * there, so that such a tmp is a layer's root: its upper root is the job's own.
+ */
+static bool holds_shared_tmp(const char *dir)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/tmp", dir) >= (int)sizeof(tmp) || lstat(tmp, &st) < 0)
+		return false;
+	return S_ISDIR(st.st_mode) && (st.st_mode & 01777) == 01777;
+}
+
+/*
  * In a user namespace, overlayfs refuses a lower layer with submounts (EINVAL: they are locked, and
  * an overlay of the mount alone would show what they cover). The mount is then bound read-only, and
  * each directory in it that holds no mount point becomes an overlay of its own; one that holds some
- * is split the same way, a few levels deep. Only the entries right in the mount's own directories
- * (files in "/", say) stay read-only.
+ * is split the same way, a few levels deep, and so is one that holds a shared tmp (/var: see
+ * holds_shared_tmp()). Only the entries right in a split directory (files in "/", say) stay
+ * read-only.
  */
 static void split(struct build *b, const char *dir, unsigned long flags, int depth)
 {
@@ -352,7 +369,7 @@ static void split(struct build *b, const char *dir, unsigned long flags, int dep
 		where = mounts_at(b, child);
 		if (where & MOUNT_AT)
 			continue; /* a mount of its own: rebuilt on its own */
-		if (where & MOUNT_BELOW) {
+		if ((where & MOUNT_BELOW) || holds_shared_tmp(child)) {
 			if (depth < SPLIT_DEPTH)
 				split(b, child, flags, depth + 1);
 			continue;
@@ -457,7 +474,8 @@ bool overlay_root(struct options *o)
 	b.ov = open(o->overlay_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (b.ov < 0)
 		die_step(errno, "overlay", o->overlay_dir);
-	if (mkdirat(b.ov, "root", 0700) < 0 && errno != EEXIST)
+	/* made here, never found: nothing the harness did not make may stand in for it */
+	if (mkdirat(b.ov, "root", 0700) < 0)
 		die_step(errno, "overlay", b.root);
 
 	mounts = visible_mounts(o, &info, &n);
