@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import { requestedCaps } from './cgroup/common.js';
 import type { Placement } from './cgroup/placement.js';
 import type { CgroupLimits } from './cgroup/types.js';
+import { CAP_CONTROLLER as V1_CAP_CONTROLLER } from './cgroup/v1.js';
+import { CAP_CONTROLLER as V2_CAP_CONTROLLER } from './cgroup/v2.js';
 import type { JobSpec } from './spec.js';
 
 /** Which namespaces a job can get here. */
@@ -46,26 +48,10 @@ export function strictFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   return value !== undefined && value !== '' && value !== '0' && value !== 'false';
 }
 
-/** The controller each cap needs, by cgroup version. */
+/** The controller each cap needs, by cgroup version: the drivers' own tables. */
 const CONTROLLER: Record<'v1' | 'v2', Record<keyof CgroupLimits, string>> = {
-  v1: {
-    memoryBytes: 'memory',
-    memorySwapBytes: 'memory',
-    cpus: 'cpu',
-    cpuShares: 'cpu',
-    cpusetCpus: 'cpuset',
-    pidsLimit: 'pids',
-    blkioWeight: 'blkio',
-  },
-  v2: {
-    memoryBytes: 'memory',
-    memorySwapBytes: 'memory',
-    cpus: 'cpu',
-    cpuShares: 'cpu',
-    cpusetCpus: 'cpuset',
-    pidsLimit: 'pids',
-    blkioWeight: 'io',
-  },
+  v1: V1_CAP_CONTROLLER,
+  v2: V2_CAP_CONTROLLER,
 };
 
 export const USER_DELEGATE_FIX =

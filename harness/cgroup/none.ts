@@ -14,7 +14,7 @@ import {
   type JobCgroup,
   type SweepReport,
 } from './types.js';
-import { requestedCaps, waitForEmpty } from './common.js';
+import { killUntilEmptySync, requestedCaps, waitForEmpty } from './common.js';
 import { sleep } from './fsutil.js';
 
 /** One process as /proc/<pid>/stat tells it. */
@@ -145,19 +145,7 @@ class TreeJob implements JobCgroup {
   }
 
   killAllSync(timeoutMs: number): void {
-    const deadline = performance.now() + timeoutMs;
-    const sleeper = new Int32Array(new SharedArrayBuffer(4));
-    for (;;) {
-      const left = this.procs();
-      if (left.length === 0) return;
-      if (performance.now() >= deadline)
-        throw new CgroupError(
-          `the process tree of ${this.root} still holds ${left.length} process(es) after ${timeoutMs} ms`,
-          'a process in uninterruptible sleep dies only when its I/O ends',
-        );
-      for (const pid of left) signal(pid, 'SIGKILL');
-      Atomics.wait(sleeper, 0, 0, 5);
-    }
+    killUntilEmptySync(() => this.procs(), timeoutMs, `the process tree of ${this.root}`);
   }
 
   stats(): CgroupStats {

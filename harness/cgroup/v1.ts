@@ -69,7 +69,8 @@ const ALWAYS = ['memory', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
 /** The controllers this driver uses at all. */
 const USED = new Set<string>([...ALWAYS, 'cpu', 'cpuset']);
 
-const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
+/** The v1 controller each cap needs (enforce.ts asks it too). */
+export const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
   memoryBytes: 'memory',
   memorySwapBytes: 'memory',
   cpus: 'cpu',

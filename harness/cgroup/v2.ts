@@ -76,9 +76,10 @@ export interface V2DriverOptions {
 }
 
 /** The controllers enabled for job cgroups, in the order written to subtree_control. */
-const WANTED = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
+export const WANTED = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
 
-const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
+/** The v2 controller each cap needs (enforce.ts asks it too). */
+export const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
   memoryBytes: 'memory',
   memorySwapBytes: 'memory',
   cpus: 'cpu',
@@ -293,7 +294,7 @@ export class V2Driver implements CgroupDriver {
  * Writes "+a +b" to dir/cgroup.subtree_control; when the kernel refuses the batch (one of them not
  * available, or the cgroup holds processes), tries each alone. Returns what is enabled afterwards.
  */
-function enableControllers(dir: string, names: readonly string[]): string[] {
+export function enableControllers(dir: string, names: readonly string[]): string[] {
   const file = path.join(dir, 'cgroup.subtree_control');
   const current = new Set(parseNameList(readOptional(file) ?? ''));
   const available = new Set(parseNameList(readOptional(path.join(dir, 'cgroup.controllers')) ?? ''));
