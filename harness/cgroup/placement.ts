@@ -13,10 +13,11 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { detectCgroupHost, type CgroupHost } from './detect.js';
+import { detectCgroupHost, parseProcSelfCgroup, type CgroupHost } from './detect.js';
 import { childDirs, errnoOf, exists, readOptional, sleep, writeText } from './fsutil.js';
 import { isInstanceStale, ownInstanceId } from './instance.js';
-import { parseNameList, parsePids } from './parse.js';
+import { parsePids } from './parse.js';
+import { WANTED, enableControllers } from './v2.js';
 
 export type PlacementKind = 'cgroup-parent' | 'own' | 'systemd-scope' | 'leaf' | 'none';
 
@@ -41,8 +42,6 @@ export interface Placement {
 /** The leaf this process (and, in a container, its ancestors) moves into, beside the job cgroups. */
 export const LEAF_NAME = 'ringfence-leaf';
 const SCOPE_RE = /^ringfence-(\d+)-(\d+)\.scope$/;
-/** Controllers enabled for the job cgroups (as the v2 driver wants them). */
-const CONTROLLERS = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
 
 export function scopeName(id: { pid: number; startTime: string }): string {
   return `ringfence-${id.pid}-${id.startTime}.scope`;
@@ -219,19 +218,9 @@ function isReadOnlyMount(dir: string): boolean {
   return readOnly;
 }
 
-/** Enables the job controllers in dir's subtree_control where offered; returns what is enabled. */
+/** Enables the job controllers in dir's subtree_control where offered (the v2 driver's own routine). */
 function enable(dir: string): string[] {
-  const file = path.join(dir, 'cgroup.subtree_control');
-  const offered = new Set(parseNameList(readOptional(path.join(dir, 'cgroup.controllers')) ?? ''));
-  for (const c of CONTROLLERS) {
-    if (!offered.has(c)) continue;
-    try {
-      writeText(file, `+${c}`);
-    } catch {
-      // not delegated (cpuset under user@.service) or busy: the caps that need it say so per job
-    }
-  }
-  return parseNameList(readOptional(file) ?? '');
+  return enableControllers(dir, WANTED);
 }
 
 /** Moves `pids` into base/LEAF_NAME (made if missing) and enables the controllers in base. */
@@ -295,14 +284,34 @@ function placeInLeaf(mountPoint: string, ownPath: string): Placement | string {
 
 /** The own cgroup path (v2 "0::" line), read fresh. */
 function currentV2Path(): string | null {
-  const line = fs
-    .readFileSync('/proc/self/cgroup', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('0::'));
-  return line === undefined ? null : line.slice(3);
+  const entry = parseProcSelfCgroup(fs.readFileSync('/proc/self/cgroup', 'utf8')).find(
+    (e) => e.hierarchyId === 0,
+  );
+  return entry?.path ?? null;
 }
 
 const execFileAsync = promisify(execFile);
+
+/** Where a system program may come from: never PATH, which `npx` starts with node_modules/.bin. */
+const SYSTEM_BIN_DIRS = ['/usr/bin', '/bin', '/usr/sbin', '/sbin'];
+
+/**
+ * A system program by absolute path, root-owned and not writable by group or others — or null. Not
+ * looked up in PATH: a job may write its workdir (node_modules/.bin included) and the next
+ * `npx ringfence` would run what it left there, as whoever runs ringfence.
+ */
+export function systemBinary(name: string, dirs: readonly string[] = SYSTEM_BIN_DIRS): string | null {
+  for (const dir of dirs) {
+    const file = path.join(dir, name);
+    try {
+      const st = fs.statSync(file);
+      if (st.isFile() && st.uid === 0 && (st.mode & 0o022) === 0 && (st.mode & 0o111) !== 0) return file;
+    } catch {
+      // not there: the next directory
+    }
+  }
+  return null;
+}
 
 /**
  * A transient scope with Delegate=yes holding this process, through busctl (part of every systemd
@@ -336,8 +345,10 @@ async function placeInScope(host: CgroupHost): Promise<Placement> {
     `ringfence jobs of pid ${process.pid}`,
     '0',
   ];
+  const busctl = systemBinary('busctl');
+  if (busctl === null) throw new Error('busctl is not installed in /usr/bin or /bin (systemd’s D-Bus tool)');
   try {
-    await execFileAsync('busctl', args, { timeout: 10_000 });
+    await execFileAsync(busctl, args, { timeout: 10_000 });
   } catch (error) {
     const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim();
     // another thread of this process asked first: wait for its scope like our own
