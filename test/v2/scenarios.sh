@@ -10,7 +10,8 @@ scenarios=("$@")
 ((${#scenarios[@]})) || scenarios=(systemd-root systemd-user container container-nouserns container-privileged)
 
 work=$(mktemp -d /var/tmp/ringfence-v2-checkout.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+logs=$(mktemp -d /var/tmp/ringfence-v2-logs.XXXXXX)
+trap 'rm -rf "$work" "$logs"' EXIT
 # the built checkout as it is (node_modules, dist, native/build), without .git
 tar --exclude=./.git -cf - . | tar -xf - -C "$work"
 chown -R 1000:1000 "$work"
@@ -19,14 +20,20 @@ failed=()
 for scenario in "${scenarios[@]}"; do
   echo "=== v2 guest: $scenario"
   start=$SECONDS
-  RINGFENCE_V2_SCENARIO=$scenario VM_TIMEOUT=${VM_TIMEOUT:-900} \
+  RINGFENCE_V2_SCENARIO=$scenario VM_TIMEOUT=${VM_TIMEOUT:-900} NO_COLOR=1 \
     "$root/test/v2/vm/run.sh" "$scenario" "$work" -- \
-    node node_modules/vitest/vitest.mjs run --config test/v2/vitest.config.ts --reporter verbose
-  status=$?
+    node node_modules/vitest/vitest.mjs run --config test/v2/vitest.config.ts --reporter verbose 2>&1 |
+    tee "$logs/$scenario.log"
+  status=${PIPESTATUS[0]}
   echo "=== v2 guest: $scenario exited $status after $((SECONDS - start)) s"
   ((status == 0)) || failed+=("$scenario")
 done
 if ((${#failed[@]})); then
+  # CI keeps only the end of a long log: say again, last, which tests failed and why
+  for scenario in "${failed[@]}"; do
+    echo "=== v2 guest: $scenario: the failures"
+    sed -n '/Failed Tests/,/Test Files/p' "$logs/$scenario.log" | head -n 150
+  done
   echo "v2 guest scenarios failed: ${failed[*]}" >&2
   exit 1
 fi

@@ -50,7 +50,7 @@ cp "$HERE/guest/boot.sh" "$HERE/guest/container.sh" "$HERE/guest/job.sh" "$I/rfv
 { echo "SCENARIO=$SCENARIO"; echo "DIR=$(q "$DIR")"; echo "KVER=$KVER"; echo "VERBOSE=$VERBOSE"
   echo "KMODDIR=$(q "$CACHE/k/$KVER/lib/modules/$KVER")"; } > "$I/rfvm/config"
 for a in "$@"; do q "$a"; printf ' '; done > "$I/rfvm/cmd"
-for v in $(compgen -e); do case $v in RINGFENCE_*|CI) q "$v=${!v}"; printf ' ' ;; esac; done > "$I/rfvm/env"
+for v in $(compgen -e); do case $v in RINGFENCE_*|CI|NO_COLOR) q "$v=${!v}"; printf ' ' ;; esac; done > "$I/rfvm/env"
 chmod 644 "$I"/rfvm/*
 case $SCENARIO in systemd-*)
   # systemd's configuration in the guest's /etc (the overlay): a boot target of our own, the job's unit, and most of
