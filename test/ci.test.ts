@@ -105,14 +105,23 @@ describeSandbox('ringfence ci', () => {
     const manifest = writeManifest(
       'slow.yml',
       'jobs:\n' +
-        Array.from({ length: 6 }, (_, i) => `  - name: sleeper-${i}\n    command: sleep 30\n`).join(''),
+        Array.from(
+          { length: 6 },
+          (_, i) => `  - name: sleeper-${i}\n    command: touch started-${i}; sleep 30\n`,
+        ).join(''),
     );
     const json = path.join(dir, 'interrupted.json');
     const child = spawn(process.execPath, [CLI, 'ci', manifest, '--concurrency', '2', '--json', json], {
       cwd: ROOT,
       stdio: 'ignore',
     });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // not a fixed delay (a loaded machine may not have the CLI's handler in place by then): the two
+    // jobs the concurrency allows say they run, in their workdir (the manifest's directory)
+    const started = (): string[] => fs.readdirSync(dir).filter((n) => n.startsWith('started-'));
+    const deadline = performance.now() + 60_000;
+    while (started().length < 2 && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(started()).toHaveLength(2);
     const sent = performance.now();
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
