@@ -101,6 +101,22 @@ export interface JobFilesystem {
    * namespace), so only the entries right in it are read-only.
    */
   readOnly?: { path: string; code: string; dirsOverlaid?: boolean }[];
+  /** `--keep-layer`: where the job's writes were kept instead of discarded. Added in 0.4. */
+  kept?: KeptLayer;
+}
+
+/** A job's upper layers kept as one OCI-style layer (harness/fs/layer.ts). */
+export interface KeptLayer {
+  path: string;
+  format: 'dir' | 'tar';
+  /** Entries copied (files, directories, links, whiteouts). */
+  entries: number;
+  /** Sockets, FIFOs and devices left out. */
+  skipped?: number;
+  /** Something was left out: a bound was reached, or a mount point had become a symlink. */
+  incomplete?: boolean;
+  /** Why the layer could not be kept (an errno name or a message); nothing is left at `path` then. */
+  error?: string;
 }
 
 export interface JobResult {
@@ -116,6 +132,11 @@ export interface JobResult {
   termination: Termination | null;
   startedAt: string;
   wallMs: number;
+  /**
+   * When the job was paused (RunningJob.pause(), a service's `pause` fault): ms from its start and
+   * how long, in order. Absent when never paused. Added in 0.4.
+   */
+  pauses?: { atMs: number; forMs: number }[];
   cpu: { userMs: number; systemMs: number; totalMs: number };
   memory: {
     peakBytes: number | null;

@@ -97,6 +97,18 @@ export interface RunningJob {
   signal(signal: NodeJS.Signals): void;
   /** Ends the job now through the freezer path. */
   abort(): void;
+  /**
+   * Pauses the whole job through the freezer (v1 freezer, v2 cgroup.freeze; SIGSTOP down the tree
+   * where there is no cgroup): every process stops where it is — a service that accepts connections
+   * and then hangs. Its wall clock and timeout run on. Resolves true once the kernel says all are
+   * stopped, false where that cannot be (the job is ending, no freezer). The window goes into the
+   * result's `pauses`.
+   */
+  pause(): Promise<boolean>;
+  /** Lets a paused job run on. */
+  resume(): void;
+  /** CPU time the job used so far, in ms (its cgroup's counter; without one, /proc's ticks). */
+  cpuMs(): number;
   /** With RunOptions.ipc: the channel to the job (send, 'message'). */
   ipc: ChildProcess | null;
 }
@@ -448,6 +460,10 @@ class JobRun {
   private killing: Promise<void> | null = null;
   private processTree: ProcessInfo[] | null = null;
   private sampledPidsPeak = 0;
+  /** Closed pause windows, ms from the job's start; `pausedAt` is the open one. */
+  private readonly pauses: { atMs: number; forMs: number }[] = [];
+  private pausedAt: number | null = null;
+  private runningSince = 0;
   private readonly stdout: BoundedCapture;
   private readonly stderr: BoundedCapture;
   private statusText = '';
@@ -594,6 +610,7 @@ class JobRun {
     }
     const pid = proc.pid;
     const startedAt = performance.now();
+    this.runningSince = startedAt;
     // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
     if (options.prepareNext !== false) this.sandbox.prepareSpare(options.ipc ?? null);
 
@@ -608,6 +625,9 @@ class JobRun {
       signal: (sig) => this.pidfd?.signal(sig),
       abort: onAbort,
       ipc: this.ipc,
+      pause: () => this.pause(),
+      resume: () => this.resume(),
+      cpuMs: () => (this.cgroup ? this.cgroup.cpuUsageNs() / 1e6 : 0),
     });
 
     const exit = await proc.exited;
@@ -622,6 +642,30 @@ class JobRun {
       parseLauncherReports(this.statusText),
       exit.code ?? 128 + (exit.signal ?? 0),
     );
+  }
+
+  private async pause(): Promise<boolean> {
+    if (this.pausedAt !== null) return true;
+    if (!this.cgroup || this.termination || this.launcherPid === null) return false;
+    const at = performance.now();
+    if (!(await this.cgroup.pause())) return false;
+    if (this.termination) return false; // the kill came while freezing, and thawed it
+    this.pausedAt = at;
+    return true;
+  }
+
+  private resume(): void {
+    if (this.pausedAt === null) return;
+    this.cgroup?.resume();
+    this.closePause();
+  }
+
+  /** Ends the open pause window (at a resume, or when the job ended paused). */
+  private closePause(): void {
+    if (this.pausedAt === null) return;
+    const now = performance.now();
+    this.pauses.push({ atMs: round(this.pausedAt - this.runningSince), forMs: round(now - this.pausedAt) });
+    this.pausedAt = null;
   }
 
   /** Checks the CPU-time deadline and samples the task count while the job runs. */
@@ -749,6 +793,7 @@ class JobRun {
       termination: this.termination,
       startedAt: this.startedAt.toISOString(),
       wallMs: round(wallMs),
+      ...this.pauseWindows(),
       cpu: {
         userMs: round(cpu.userNs / 1e6),
         systemMs: round(cpu.systemNs / 1e6),
@@ -784,7 +829,20 @@ class JobRun {
     const noNamespaces = this.plan?.noNamespaces ?? false;
     // without a mount namespace the job writes the host's files whatever was asked
     const mode = noNamespaces ? 'host' : this.spec.fs;
-    return jobFilesystem(mode, this.scratch?.overlay ?? null, reports, this.notOverlaid);
+    return jobFilesystem(
+      mode,
+      this.scratch?.overlay ?? null,
+      reports,
+      this.notOverlaid,
+      undefined,
+      this.spec.keepLayer,
+    );
+  }
+
+  /** `pauses`, when the job was paused; a window still open when it ended closes there. */
+  private pauseWindows(): { pauses?: { atMs: number; forMs: number }[] } {
+    this.closePause();
+    return this.pauses.length ? { pauses: [...this.pauses] } : {};
   }
 
   private enforcement(byRusage: boolean): JobEnforcement {

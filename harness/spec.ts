@@ -57,6 +57,13 @@ export interface JobSpecInput {
   readOnly?: boolean;
   /** In `overlay` mode the workdir's `.git` is read-only (a hook written there would run on the host): this makes it writable. */
   allowGitWrite?: boolean;
+  /**
+   * `overlay` mode: keep what the job wrote outside its workdir as a layer instead of discarding it —
+   * a directory (absent or empty) or, for a path ending in `.tar`, a tar file (replaced when the job
+   * runs again). OCI layer conventions: a deletion is an empty `.wh.<name>`, a replaced directory holds
+   * `.wh..wh..opq`. Relative to the current directory.
+   */
+  keepLayer?: string;
   /** Make /tmp a tmpfs capped at this size instead of the job's scratch directory. */
   tmpSize?: string | number;
   /** `src:dst[:ro]` bind mounts. */
@@ -98,6 +105,8 @@ export interface JobSpec {
   /** fs === 'read-only' */
   readOnly: boolean;
   allowGitWrite: boolean;
+  /** Where to keep the job's layer (absolute), or null to discard it. */
+  keepLayer: { path: string; format: 'dir' | 'tar' } | null;
   tmpSizeBytes: number | null;
   volumes: Volume[];
   nofile: number | null;
@@ -208,6 +217,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     fs: fsMode,
     readOnly: fsMode === 'read-only',
     allowGitWrite: input.allowGitWrite ?? false,
+    keepLayer: input.keepLayer === undefined ? null : resolveKeepLayer(input.keepLayer, fsMode),
     tmpSizeBytes,
     volumes,
     nofile: input.nofile === undefined ? null : parseInteger('nofile', input.nofile, 16, 1 << 20),
@@ -220,6 +230,31 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     keepFds,
     cgroupParent: input.cgroupParent ?? process.env.RINGFENCE_CGROUP_PARENT ?? null,
   };
+}
+
+/**
+ * `keep-layer`: checked before the job runs, so a bad target costs nothing — the overlay must be on,
+ * the parent must exist, and a directory target must be absent or empty (its contents would mix with
+ * the layer's).
+ */
+function resolveKeepLayer(target: string, mode: FsMode): { path: string; format: 'dir' | 'tar' } {
+  if (mode !== 'overlay')
+    throw new InputError(
+      'keep-layer',
+      `needs --fs overlay (the layer is the overlay's upper layer), not --fs ${mode}`,
+    );
+  if (target.trim() === '') throw new InputError('keep-layer', 'is empty');
+  const abs = path.resolve(target);
+  const format = abs.endsWith('.tar') ? 'tar' : 'dir';
+  const parent = path.dirname(abs);
+  if (!fs.statSync(parent, { throwIfNoEntry: false })?.isDirectory())
+    throw new InputError('keep-layer', `${JSON.stringify(parent)} is not a directory`);
+  const there = fs.lstatSync(abs, { throwIfNoEntry: false });
+  if (format === 'tar' && there && !there.isFile())
+    throw new InputError('keep-layer', `${JSON.stringify(abs)} exists and is not a file`);
+  if (format === 'dir' && there && !(there.isDirectory() && fs.readdirSync(abs).length === 0))
+    throw new InputError('keep-layer', `${JSON.stringify(abs)} exists and is not an empty directory`);
+  return { path: abs, format };
 }
 
 /** `fs`, with `readOnly` as its alias for `read-only`. */

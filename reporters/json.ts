@@ -63,6 +63,8 @@ const jobResult = obj({
   stderr: z.string(),
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
+  // added in 0.4: absent when never paused
+  pauses: z.array(obj({ atMs: z.number().nonnegative(), forMs: z.number().nonnegative() })).optional(),
   error: obj({ step: z.string(), code: z.string().nullable(), message: z.string() }).nullable(),
   // added in 0.2: absent in older files
   pressure: obj({ cpu: pressureMs, memory: pressureMs, io: pressureMs }).nullable().optional(),
@@ -92,6 +94,14 @@ const jobResult = obj({
     readOnly: z
       .array(obj({ path: z.string(), code: z.string(), dirsOverlaid: z.boolean().optional() }))
       .optional(),
+    kept: obj({
+      path: z.string(),
+      format: z.enum(['dir', 'tar']),
+      entries: int().nonnegative(),
+      skipped: int().nonnegative().optional(),
+      incomplete: z.boolean().optional(),
+      error: z.string().optional(),
+    }).optional(),
   }).optional(),
   diagnostics: obj({
     cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),

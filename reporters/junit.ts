@@ -119,6 +119,9 @@ function figures(entry: JobEntry): [string, string | number][] {
       // --fs overlay: how many paths the job wrote outside its workdir (discarded; listed in system-out)
       ['fs.mode', r.filesystem?.mode ?? null],
       ['fs.changes', r.filesystem?.changes ? r.filesystem.changes.length + r.filesystem.truncated : null],
+      // paused through the freezer (RunningJob.pause): how often and for how long in all
+      ['paused.count', r.pauses?.length ?? null],
+      ['paused.ms', r.pauses ? Math.round(r.pauses.reduce((sum, p) => sum + p.forMs, 0)) : null],
     );
   }
   out.push(['status', entry.outcome]);

@@ -118,20 +118,38 @@ class TreeJob implements JobCgroup {
     return this.tree().map((p) => p.pid);
   }
 
-  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
-    const spare = new Set(options.spare ?? []);
-    // stop until a pass finds nothing new: a process forking while we stop its siblings is caught
-    // in the next pass, as v1's freezer retries FREEZING
+  /**
+   * SIGSTOP down the tree until a pass finds nothing new: a process forking while its siblings are
+   * stopped is caught in the next pass, as v1's freezer retries FREEZING. Whether it settled.
+   */
+  private async stopTree(spare: ReadonlySet<number>): Promise<boolean> {
     const stopped = new Set<number>();
     for (let pass = 0; pass < 50; pass++) {
       const fresh = this.procs().filter((pid) => !spare.has(pid) && !stopped.has(pid));
-      if (fresh.length === 0) break;
+      if (fresh.length === 0) return true;
       for (const pid of fresh) {
         signal(pid, 'SIGSTOP');
         stopped.add(pid);
       }
       await sleep(1);
     }
+    return false;
+  }
+
+  async pause(): Promise<boolean> {
+    if (await this.stopTree(new Set())) return true;
+    this.resume();
+    return false;
+  }
+
+  resume(): void {
+    // (a process the job had stopped itself is continued too: the tree keeps no record of why)
+    for (const pid of this.procs()) signal(pid, 'SIGCONT');
+  }
+
+  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
+    const spare = new Set(options.spare ?? []);
+    await this.stopTree(spare);
     const pids = this.procs().filter((pid) => !spare.has(pid));
     try {
       await options.onFrozen?.(pids);

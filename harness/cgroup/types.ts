@@ -85,6 +85,14 @@ export interface JobCgroup {
    * error. Resolves once the signals are delivered; the caller waits for emptiness with waitEmpty().
    */
   killAll(options?: { spare?: readonly number[]; onFrozen?: FrozenHook }): Promise<void>;
+  /**
+   * Pauses every process in the cgroup (v1 freezer.state FROZEN, v2 cgroup.freeze 1; without a
+   * cgroup SIGSTOP down the tree) and resolves once the kernel says they are all stopped; false when
+   * it could not be done (no freezer, or a tree forking too fast to catch), with nothing left paused.
+   */
+  pause(): Promise<boolean>;
+  /** Lets a paused cgroup run on (a killAll resumes it too). */
+  resume(): void;
   /** Resolves when no process is left in the cgroup, or rejects after timeoutMs. */
   waitEmpty(timeoutMs: number): Promise<void>;
   /**

@@ -528,6 +528,14 @@ class V1Job implements JobCgroup {
     if (hookError !== undefined) throw hookError;
   }
 
+  async pause(): Promise<boolean> {
+    return this.freezer !== undefined && (await freeze(path.join(this.freezer, 'freezer.state')));
+  }
+
+  resume(): void {
+    if (this.freezer !== undefined) thaw(path.join(this.freezer, 'freezer.state'));
+  }
+
   waitEmpty(timeoutMs: number): Promise<void> {
     return waitForEmpty(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
   }

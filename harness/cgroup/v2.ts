@@ -502,6 +502,15 @@ class V2Job implements JobCgroup {
     if (hookError !== undefined) throw hookError;
   }
 
+  async pause(): Promise<boolean> {
+    const freezeFile = this.file('cgroup.freeze');
+    return exists(freezeFile) && (await this.freeze(freezeFile));
+  }
+
+  resume(): void {
+    thaw(this.file('cgroup.freeze'));
+  }
+
   waitEmpty(timeoutMs: number): Promise<void> {
     return waitForEmpty(
       () => {

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pollutionSummary, readOnlySummary } from '../fs/pollution.js';
+import { keptSummary, pollutionSummary, readOnlySummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../result.js';
 import { Sandbox, runJob, type RunningJob } from '../sandbox.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
@@ -29,6 +29,7 @@ interface RunFlags {
   fs?: FsMode;
   readOnly?: boolean;
   allowGitWrite?: boolean;
+  keepLayer?: string;
   tmpSize?: string;
   volume: string[];
   workdir?: string;
@@ -87,6 +88,10 @@ export function runCommand(program: Command, setExit: (code: number) => void): v
     .option(
       '--allow-git-write',
       "with --fs overlay, let the job write the workdir's .git (read-only by default)",
+    )
+    .option(
+      '--keep-layer <dir|file.tar>',
+      'with --fs overlay, keep what the job wrote outside its workdir as a layer (a new or empty directory, or a tar file; OCI whiteouts) instead of discarding it',
     )
     .option('--tmp-size <size>', 'make /tmp a tmpfs of this size instead of the scratch directory')
     .option('-v, --volume <src:dst[:ro]>', 'bind mount (repeatable)', collect, [])
@@ -170,6 +175,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     const wrote = pollutionSummary(result.filesystem);
     if (wrote) process.stderr.write(`ringfence: ${wrote}\n`);
   }
+  // said even with --quiet: the user asked for a file and must learn where it is, or why it is not
+  if (flags.keepLayer !== undefined) process.stderr.write(`ringfence: ${keptSummary(result.filesystem)}\n`);
   if (!flags.quiet && result.status !== 'passed')
     process.stderr.write(`ringfence: ${result.status}: ${result.reason}\n`);
   const signo = result.signal ? os.constants.signals[result.signal as NodeJS.Signals] : undefined;
@@ -217,6 +224,7 @@ function toSpecInput(command: string[], flags: RunFlags): JobSpecInput {
     'fs',
     'readOnly',
     'allowGitWrite',
+    'keepLayer',
     'tmpSize',
     'workdir',
     'nofile',

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readXattr } from '../../native/bindings.js';
 import type { LauncherReport } from '../launcher.js';
+import { keepLayer } from './layer.js';
 import { isWithin } from '../protect.js';
 import type { FsChange, JobFilesystem } from '../result.js';
 import type { FsMode } from '../spec.js';
@@ -183,14 +184,13 @@ export function jobFilesystem(
   reports: readonly LauncherReport[],
   skip: readonly string[],
   limits: WalkLimits = WALK_LIMITS,
+  keep: { path: string; format: 'dir' | 'tar' } | null = null,
 ): JobFilesystem {
   if (mode === 'host') return { mode, changes: null, truncated: 0 };
   if (mode === 'read-only' || overlayDir === null) return { mode, changes: [], truncated: 0 };
-  const layers: UpperLayer[] = [];
+  const layers = upperLayers(overlayDir, reports);
   const readOnly: NonNullable<JobFilesystem['readOnly']> = [];
   for (const r of reports) {
-    if (r.kind === 'overlay')
-      layers.push({ upper: path.join(overlayDir, String(r.index), 'upper'), mountPoint: r.mountPoint });
     if (r.kind === 'fs-ro') readOnly.push({ path: r.mountPoint, code: r.code });
     if (r.kind === 'fs-split') readOnly.push({ path: r.mountPoint, code: r.code, dirsOverlaid: true });
   }
@@ -206,7 +206,17 @@ export function jobFilesystem(
     truncated: found.truncated,
     ...(found.incomplete ? { incomplete: true } : {}),
     ...(readOnly.length ? { readOnly } : {}),
+    ...(keep ? { kept: keepLayer(layers, skip, keep) } : {}),
   };
+}
+
+/** The job's upper layers, as the launcher's `overlay` lines name them. */
+function upperLayers(overlayDir: string, reports: readonly LauncherReport[]): UpperLayer[] {
+  return reports.flatMap((r) =>
+    r.kind === 'overlay'
+      ? [{ upper: path.join(overlayDir, String(r.index), 'upper'), mountPoint: r.mountPoint }]
+      : [],
+  );
 }
 
 /** `wrote 3 paths outside its workdir: /etc/hostname (deleted), /etc/rf-probe, /root/probe`, or null. */
@@ -244,4 +254,17 @@ export function readOnlySummary(filesystem: JobFilesystem | undefined): string |
       `overlay refused for ${split.map(name).join(', ')} (its submounts are locked in a user namespace): each directory in it is overlaid on its own, the entries right in it are read-only`,
     );
   return parts.join('; ');
+}
+
+/** `--keep-layer`'s line: where the layer went, or why there is none. */
+export function keptSummary(filesystem: JobFilesystem | undefined): string {
+  const kept = filesystem?.kept;
+  if (!kept)
+    return `--keep-layer: nothing kept: the job ran without an overlay (--fs ${filesystem?.mode ?? 'host'})`;
+  if (kept.error) return `--keep-layer: could not keep the layer in ${kept.path}: ${kept.error}`;
+  const notes = [
+    ...(kept.skipped ? [`${kept.skipped} sockets, FIFOs or devices left out`] : []),
+    ...(kept.incomplete ? ['incomplete: a bound was reached or a mount point had become a link'] : []),
+  ];
+  return `kept the job's layer in ${kept.path} (${kept.entries} entr${kept.entries === 1 ? 'y' : 'ies'}${notes.length ? `; ${notes.join('; ')}` : ''})`;
 }

@@ -93,6 +93,8 @@ const jobFields = {
   needs: z
     .union([z.string(), z.array(z.string())], expecting('a job name or a list of job names'))
     .optional(),
+  // a job's own: one target per job (defaults would give every job the same one)
+  'keep-layer': z.string(expecting('a directory or a .tar file')).optional(),
   ...optional(OPTIONS),
 };
 const listedJobSchema = z.strictObject({ name: jobName, ...jobFields }, expecting('a map of job fields'));
@@ -114,7 +116,7 @@ type JobFields = z.infer<typeof keyedJobSchema>;
 type PathKey = string | number;
 
 const DEFAULTS_KEYS = Object.keys(OPTIONS);
-const JOB_KEYS = ['name', 'command', 'needs', ...DEFAULTS_KEYS];
+const JOB_KEYS = ['name', 'command', 'needs', 'keep-layer', ...DEFAULTS_KEYS];
 
 // ---------------------------------------------------------------------------------------------
 // Where things are in the file.
@@ -543,6 +545,8 @@ function resolveJob(source: Source, dir: string, job: RawJob, defaults: Options)
   };
   if (base.extraEnv !== undefined || own.extraEnv !== undefined)
     spec.extraEnv = { ...base.extraEnv, ...own.extraEnv };
+  const keepLayer = job.fields['keep-layer'];
+  if (keepLayer !== undefined) spec.keepLayer = path.resolve(dir, keepLayer);
   if (!isDirectory(workdir)) {
     const reason = `${JSON.stringify(workdir)} is not a directory`;
     fail(source, reason, job.name, 'cwd', blame(source, dir, job, defaults, 'cwd'));
@@ -620,6 +624,22 @@ export function loadManifest(file: string): Manifest {
     seen.set(job.name, job);
   }
   const jobs = raw.map((job) => resolveJob(source, dir, job, defaults));
+  const keptBy = new Map<string, string>();
+  for (const job of jobs) {
+    if (job.spec.keepLayer === undefined) continue;
+    const other = keptBy.get(job.spec.keepLayer);
+    if (other !== undefined) {
+      const at = raw.find((r) => r.name === job.name);
+      fail(
+        source,
+        `${JSON.stringify(job.spec.keepLayer)} is also job ${JSON.stringify(other)}'s: one layer per target`,
+        job.name,
+        'keep-layer',
+        at ? source.line([...at.at, 'keep-layer']) : undefined,
+      );
+    }
+    keptBy.set(job.spec.keepLayer, job.name);
+  }
   checkGraph(source, raw);
 
   return {
