@@ -16,6 +16,7 @@ import {
   formatSignificance,
   formatValue,
   runsLine,
+  startedWritingText,
 } from './compare/format.js';
 import { PAGE_SCRIPT, PAGE_STYLE } from './html-page.js';
 import { writeFileAtomic } from './atomic.js';
@@ -108,6 +109,15 @@ function pageData(c: Comparison): unknown {
   };
 }
 
+/** The tests that started writing outside their workdir, when any: a list above the table. */
+function startedWritingSection(c: Comparison): string {
+  if (c.startedWriting.length === 0) return '';
+  const items = c.startedWriting
+    .map((w) => `<li><code>${escapeHtml(w.key)}</code>: ${escapeHtml(startedWritingText(w))}</li>`)
+    .join('');
+  return `<section id="started-writing"><h2>Started writing outside the workdir</h2><ul>${items}</ul></section>\n`;
+}
+
 export function renderHtml(c: Comparison): string {
   const top = c.regressions[0];
   const verdict = top
@@ -129,7 +139,7 @@ export function renderHtml(c: Comparison): string {
   <div class="chart"><h2>Change per test: CPU and memory peak (faded: within noise or limits)</h2><div class="box" id="bars-box"><canvas id="bars" role="img" aria-label="bar chart of per-test changes"></canvas></div></div>
   <div class="chart"><h2>CPU against memory peak, coloured by change</h2><div class="box" style="height:320px"><canvas id="scatter" role="img" aria-label="scatter of CPU against memory peak"></canvas></div></div>
 </div>
-<section><h2>All tests (click a header to sort)</h2><table id="tests"></table></section>
+${startedWritingSection(c)}<section><h2>All tests (click a header to sort)</h2><table id="tests"></table></section>
 <script type="application/json" id="comparison-data">${scriptJson(pageData(c))}</script>
 <script>${chartJsSource().replace(/<\/script/gi, '<\\/script')}</script>
 <script>${PAGE_SCRIPT}</script>

@@ -12,6 +12,7 @@ import {
   formatSignificance,
   formatValue,
   runsLine,
+  startedWritingText,
 } from './compare/format.js';
 
 /** Text safe in a table cell: a `|` would end the cell, a newline the row. */
@@ -91,6 +92,14 @@ export function renderMarkdown(c: Comparison): string {
         ['l', 'l', 'l'],
         c.statusChanges.map((s) => [code(s.key), s.from, s.to]),
       ),
+    );
+  }
+  if (c.startedWriting.length) {
+    out.push(
+      '',
+      '#### Started writing outside the workdir',
+      '',
+      ...c.startedWriting.map((w) => `- ${code(w.key)}: ${cell(startedWritingText(w))}`),
     );
   }
   if (c.added.length) out.push('', `**Added:** ${c.added.map(code).join(', ')}`);

@@ -1,7 +1,7 @@
 // How figures read in every comparison report (terminal, Markdown, HTML tooltips): one place, so the
 // three agree. Kept here rather than shared with harness/format.ts: reporters import harness types only.
 import type { MetricName } from './load.js';
-import type { Comparison, MetricComparison } from './model.js';
+import type { Comparison, MetricComparison, StartedWriting } from './model.js';
 
 export const METRIC_LABEL: Record<MetricName, string> = {
   cpu: 'CPU',
@@ -74,6 +74,9 @@ export function countsLine(c: Comparison): string {
     `${plural(c.regressions.length, 'regression')}${c.regressions.length ? ` in ${plural(regressedTests, 'test')}` : ''}`,
     plural(c.improvements.length, 'improvement'),
     plural(c.statusChanges.length, 'status change'),
+    ...(c.startedWriting.length
+      ? [`${plural(c.startedWriting.length, 'test')} started writing outside the workdir`]
+      : []),
     `${c.added.length} added`,
     `${c.removed.length} removed`,
   ].join(', ');
@@ -85,4 +88,11 @@ export function runsLine(c: Comparison): string {
   return c.judged
     ? `${runs}; significant = ranges apart or Mann-Whitney U p < ${c.options.alpha}`
     : `${runs}; significance not judged: it needs at least 2 runs a side (ringfence ci --repeat N)`;
+}
+
+/** `started writing outside its workdir: 2 paths (/root/.leak, /etc/rf)` */
+export function startedWritingText(w: StartedWriting): string {
+  const more = w.paths - w.examples.length;
+  const named = w.examples.length ? ` (${w.examples.join(', ')}${more > 0 ? `, and ${more} more` : ''})` : '';
+  return `started writing outside its workdir: ${plural(w.paths, 'path')}${named}`;
 }

@@ -29,6 +29,10 @@ const ALL_SUFFIXES = [
   'status',
   'flaky',
   'attempts',
+  'fs.mode',
+  'fs.changes',
+  'paused.count',
+  'paused.ms',
 ].sort((a, b) => b.length - a.length);
 
 function decode(text: string): string {
@@ -54,6 +58,7 @@ interface Pending {
   repeat: number | undefined;
   outcome: JobOutcome | null;
   metrics: Record<MetricName, number | null>;
+  written: number | null;
 }
 
 /** The runs in a ringfence JUnit report; a CompareInputError names the file and what is wrong. */
@@ -95,6 +100,7 @@ export function readJUnitRuns(text: string, file: string): Run[] {
         repeat,
         outcome: null,
         metrics: { cpu: null, wall: null, memory: null, pids: null, io: null },
+        written: null,
       };
       entries.set(mapKey, entry);
     }
@@ -107,12 +113,14 @@ export function readJUnitRuns(text: string, file: string): Run[] {
     }
     const metric = FIGURES[suffix];
     const storage = suffix === 'io.read_bytes' || suffix === 'io.write_bytes';
-    if (metric === undefined && !storage) continue;
+    const written = suffix === 'fs.changes';
+    if (metric === undefined && !storage && !written) continue;
     const number = Number(value);
     if (value.trim() === '' || !Number.isFinite(number) || number < 0)
       fail(`property ${name}: expected a number, got ${JSON.stringify(value)}`);
     // the io figure is what the JSON's storageBytes gives: read and written bytes together
-    if (storage) entry.metrics.io = (entry.metrics.io ?? 0) + number;
+    if (written) entry.written = number;
+    else if (storage) entry.metrics.io = (entry.metrics.io ?? 0) + number;
     else if (metric) entry.metrics[metric] = number;
   }
   if (entries.size === 0) fail('no ringfence.* properties (a JUnit report not written by ringfence?)');
@@ -121,7 +129,14 @@ export function readJUnitRuns(text: string, file: string): Run[] {
   for (const e of entries.values()) {
     if (e.outcome === null)
       fail(`no ringfence.${e.id}${e.repeat === undefined ? '' : `#${e.repeat}`}.status property`);
-    const sample: Sample = { suite: e.suite, id: e.id, outcome: e.outcome ?? 'passed', metrics: e.metrics };
+    const sample: Sample = {
+      suite: e.suite,
+      id: e.id,
+      outcome: e.outcome ?? 'passed',
+      metrics: e.metrics,
+      written: e.written,
+      writtenPaths: [],
+    };
     const list = byRepeat.get(e.repeat);
     if (list) list.push(sample);
     else byRepeat.set(e.repeat, [sample]);

@@ -26,7 +26,17 @@ export interface Sample {
   id: string;
   outcome: JobOutcome;
   metrics: Record<MetricName, number | null>;
+  /**
+   * Paths it wrote outside its workdir (`--fs overlay`'s pollution report), counted; null where that
+   * was not watched (`--fs host`, a degraded host, a file from before the report).
+   */
+  written: number | null;
+  /** The first few of those paths (a JUnit file gives only the count). */
+  writtenPaths: string[];
 }
+
+/** How many of a job's written paths a comparison keeps to name. */
+export const WRITTEN_SHOWN = 5;
 
 /** One run: a results file, or one repetition of a repeated run in it. */
 export interface Run {
@@ -80,6 +90,8 @@ export function runsFromReport(report: RunReport, file: string): Run[] {
         pids: r?.pids.peak ?? null,
         io: storageBytes(r?.io),
       },
+      written: r?.filesystem?.changes ? r.filesystem.changes.length + r.filesystem.truncated : null,
+      writtenPaths: (r?.filesystem?.changes ?? []).slice(0, WRITTEN_SHOWN).map((c) => c.path),
     };
     const list = byRepeat.get(entry.repeat);
     if (list) list.push(sample);

@@ -55,6 +55,21 @@ export interface HistoryPoint {
   run: string;
   outcome: JobOutcome;
   metrics: Record<MetricName, number | null>;
+  /** Paths written outside the workdir (null: not watched) and the first few of them. */
+  written: number | null;
+  writtenPaths: string[];
+}
+
+/**
+ * A test that wrote nothing outside its workdir in every BASE run (each one watched) and something in
+ * a HEAD run: the pollution that makes suites order-dependent, caught the day it appears.
+ */
+export interface StartedWriting {
+  key: string;
+  /** The most paths one HEAD run wrote. */
+  paths: number;
+  /** The first few of them, from a JSON results file (empty from JUnit). */
+  examples: string[];
 }
 
 export interface TestComparison {
@@ -92,6 +107,8 @@ export interface Comparison {
   regressions: Finding[];
   improvements: Finding[];
   statusChanges: { key: string; from: string; to: string }[];
+  /** Tests that started writing outside their workdir: a change listed, not a regression. */
+  startedWriting: StartedWriting[];
   added: string[];
   removed: string[];
   /** The exit-worthy answer: some figure regressed. */
@@ -197,10 +214,25 @@ function collect(
     for (const s of run.samples) {
       const key = keyOf(s.suite, s.id);
       const c = into.get(key) ?? { suite: s.suite, id: s.id, points: [] };
-      c.points.push({ side, run: run.label, outcome: s.outcome, metrics: s.metrics });
+      c.points.push({
+        side,
+        run: run.label,
+        outcome: s.outcome,
+        metrics: s.metrics,
+        written: s.written,
+        writtenPaths: s.writtenPaths,
+      });
       into.set(key, c);
     }
   }
+}
+
+function startedWritingOf(key: string, base: HistoryPoint[], head: HistoryPoint[]): StartedWriting | null {
+  if (base.length === 0 || !base.every((pt) => pt.written === 0)) return null;
+  const wrote = head.filter((pt) => (pt.written ?? 0) > 0);
+  if (wrote.length === 0) return null;
+  const most = wrote.reduce((a, b) => ((b.written ?? 0) > (a.written ?? 0) ? b : a));
+  return { key, paths: most.written ?? 0, examples: most.writtenPaths };
 }
 
 export function compareSides(base: Side, head: Side, options: CompareOptions = DEFAULT_OPTIONS): Comparison {
@@ -210,6 +242,7 @@ export function compareSides(base: Side, head: Side, options: CompareOptions = D
   collect(head.runs, 'head', keyOf, all);
 
   const tests: TestComparison[] = [];
+  const startedWriting: StartedWriting[] = [];
   for (const [key, c] of all) {
     const of = (side: 'base' | 'head') => c.points.filter((pt) => pt.side === side);
     const b = of('base');
@@ -223,6 +256,8 @@ export function compareSides(base: Side, head: Side, options: CompareOptions = D
     const baseStatus = statusOf(b.map((pt) => pt.outcome));
     const headStatus = statusOf(h.map((pt) => pt.outcome));
     const verdicts = METRICS.map((m) => metrics[m].verdict);
+    const started = startedWritingOf(key, b, h);
+    if (started) startedWriting.push(started);
     tests.push({
       key,
       suite: c.suite,
@@ -286,6 +321,7 @@ export function compareSides(base: Side, head: Side, options: CompareOptions = D
     statusChanges: tests
       .filter((t) => t.statusChanged)
       .map((t) => ({ key: t.key, from: t.baseStatus, to: t.headStatus })),
+    startedWriting: startedWriting.sort((a, b) => a.key.localeCompare(b.key)),
     added: tests.filter((t) => t.presence === 'added').map((t) => t.key),
     removed: tests.filter((t) => t.presence === 'removed').map((t) => t.key),
     regressed: regressions.length > 0,

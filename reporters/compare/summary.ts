@@ -1,6 +1,14 @@
 // The plain-text comparison for a terminal or a CI log: a verdict line, then one line per finding,
 // regressions first and largest first, so the first named test is the one to look at.
-import { METRIC_LABEL, countsLine, formatChange, formatSignificance, plural, runsLine } from './format.js';
+import {
+  METRIC_LABEL,
+  countsLine,
+  startedWritingText,
+  formatChange,
+  formatSignificance,
+  plural,
+  runsLine,
+} from './format.js';
 import type { Comparison, Finding } from './model.js';
 
 function findingLine(label: string, f: Finding): string {
@@ -13,6 +21,7 @@ export function renderSummary(c: Comparison, title = 'ringfence compare'): strin
     ...c.regressions.map((f) => findingLine('REGRESSED', f)),
     ...c.improvements.map((f) => findingLine('IMPROVED ', f)),
     ...c.statusChanges.map((s) => `STATUS    ${s.key}: ${s.from} → ${s.to}`),
+    ...c.startedWriting.map((w) => `WRITES    ${w.key}: ${startedWritingText(w)}`),
     ...c.added.map((key) => `ADDED     ${key}`),
     ...c.removed.map((key) => `REMOVED   ${key}`),
   ];

@@ -18,6 +18,7 @@ import {
 } from '../../reporters/compare/index.js';
 import { writeResultsFile } from '../../reporters/json.js';
 import { renderJUnit } from '../../reporters/junit.js';
+import { renderHtml } from '../../reporters/html.js';
 import { renderMarkdown } from '../../reporters/markdown.js';
 import type { RunReport } from '../../reporters/types.js';
 import { ringfence } from '../support/sandbox.js';
@@ -252,6 +253,41 @@ describe('the comparison', () => {
     expect(c.removed).toEqual(['old']);
     expect(c.regressed).toBe(false);
     expect(renderSummary(c)).toMatch(/STATUS {4}leak: passed → oom\nADDED {5}fresh\nREMOVED {3}old/);
+  });
+
+  it('lists a test that started writing outside its workdir, from JSON (with paths) and JUnit (a count)', () => {
+    const b = threeRuns({
+      clean: { wrote: [] },
+      always: { wrote: ['/root/.npm/x'] },
+      unwatched: { wrote: null },
+    });
+    const h = threeRuns({
+      clean: { wrote: ['/root/.leak', '/etc/rf'] },
+      always: { wrote: ['/root/.npm/x'] },
+      unwatched: { wrote: ['/root/y'] },
+    });
+    const c = compareSides(side(b), side(h));
+    // only the one that wrote nothing in every watched BASE run; a change listed, not a regression
+    expect(c.startedWriting).toEqual([{ key: 'clean', paths: 2, examples: ['/root/.leak', '/etc/rf'] }]);
+    expect(c.regressed).toBe(false);
+    const summary = renderSummary(c);
+    expect(summary).toMatch(/1 test started writing outside the workdir/);
+    expect(summary).toMatch(
+      /\nWRITES {4}clean: started writing outside its workdir: 2 paths \(\/root\/\.leak, \/etc\/rf\)\n/,
+    );
+    expect(renderMarkdown(c)).toMatch(
+      /#### Started writing outside the workdir\n\n- `clean`: started writing/,
+    );
+    expect(renderHtml(c)).toMatch(
+      /<section id="started-writing">.*<li><code>clean<\/code>: started writing outside its workdir: 2 paths \(\/root\/\.leak, \/etc\/rf\)<\/li>/,
+    );
+    // JUnit carries the count (ringfence.<id>.fs.changes), not the paths
+    const xml = path.join(dir, 'writes-head.xml');
+    fs.writeFileSync(xml, renderJUnit(h));
+    const fromXml = compareSides(side(b), loadSide([xml]));
+    expect(fromXml.startedWriting).toEqual([{ key: 'clean', paths: 2, examples: [] }]);
+    // it stopped: no listing the other way
+    expect(compareSides(side(h), side(b)).startedWriting).toEqual([]);
   });
 
   it('matches by id alone, or by suite and id when an id belongs to two suites', () => {

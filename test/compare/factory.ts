@@ -15,6 +15,8 @@ export interface Figures {
   written?: number;
   outcome?: JobOutcome;
   suite?: string;
+  /** paths written outside the workdir (`--fs overlay`); null: `--fs host`; absent: no report */
+  wrote?: string[] | null;
 }
 
 export function jobResult(name: string, f: Figures): JobResult {
@@ -47,6 +49,17 @@ export function jobResult(name: string, f: Figures): JobResult {
     stderrTruncated: false,
     error: null,
     diagnostics: { cgroupVersion: 1, processTree: null },
+    ...(f.wrote === undefined
+      ? {}
+      : {
+          filesystem: {
+            mode: f.wrote === null ? ('host' as const) : ('overlay' as const),
+            changes:
+              f.wrote?.map((p) => ({ path: p, kind: 'added' as const, bytes: 2, type: 'file' as const })) ??
+              null,
+            truncated: 0,
+          },
+        }),
   };
 }
 
