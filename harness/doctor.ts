@@ -5,6 +5,7 @@ import { pidfdSupported } from '../native/bindings.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
 import { installedLauncherPath, launcherPath } from './launcher.js';
 import { missingControllerFix, type HostSupport } from './enforce.js';
+import type { JobFilesystem } from './result.js';
 import { Sandbox, launcherProblem, runJob } from './sandbox.js';
 
 export interface Check {
@@ -90,7 +91,7 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
     fix: 'npm rebuild ringfence (builds native/launcher; needs a C compiler: apt-get install gcc)',
     required: true,
   });
-  if (built && host) checks.push(await trialRun(options.cgroupParent));
+  if (built && host) checks.push(...(await trialRun(options.cgroupParent)));
   return checks;
 }
 
@@ -199,7 +200,8 @@ function userNamespaceCheck(support: HostSupport | null): Check {
   };
 }
 
-async function trialRun(cgroupParent: string | undefined): Promise<Check> {
+/** The trial job, then what its filesystem showed of the overlay (`--fs overlay`, the default). */
+async function trialRun(cgroupParent: string | undefined): Promise<Check[]> {
   // the caps doctor marked are asked for: what the trial says it enforced must match the marks
   const result = await runJob(
     {
@@ -215,7 +217,7 @@ async function trialRun(cgroupParent: string | undefined): Promise<Check> {
   const ok = result.status === 'passed';
   const lost = result.enforcement?.notEnforced ?? [];
   const enforced = ['--memory', '--pids-limit'].filter((c) => !lost.includes(c));
-  return {
+  const trial: Check = {
     name: 'trial job',
     ok,
     detail: ok
@@ -225,5 +227,37 @@ async function trialRun(cgroupParent: string | undefined): Promise<Check> {
       ? undefined
       : 'see the failing check above; run as root or pass --cgroup-parent a delegated cgroup',
     required: true,
+  };
+  return ok ? [trial, overlayCheck(result.filesystem)] : [trial];
+}
+
+/** What the trial job saw of the host's files: every writable filesystem overlaid, or what was not. */
+export function overlayCheck(filesystem: JobFilesystem | undefined): Check {
+  const name = 'overlay (--fs overlay)';
+  if (filesystem?.mode !== 'overlay')
+    return {
+      name,
+      ok: false,
+      detail: "not applied: without a mount namespace jobs write the host's files",
+      fix: 'allow user namespaces (sysctl user.max_user_namespaces=15000) or run the container privileged',
+      required: false,
+    };
+  const refused = (filesystem.readOnly ?? []).filter((r) => !r.dirsOverlaid);
+  const split = (filesystem.readOnly ?? []).filter((r) => r.dirsOverlaid);
+  if (refused.length === 0)
+    return {
+      name,
+      ok: true,
+      detail: `writes outside the workdir are the job's own, discarded and reported${split.length ? ` (${split.map((r) => r.path).join(', ')}: each directory overlaid on its own, the files right in it read-only)` : ''}`,
+      required: false,
+    };
+  return {
+    name,
+    ok: false,
+    detail: `bound read-only instead (writes there fail with EROFS): ${refused.map((r) => `${r.path} (${r.code})`).join(', ')}`,
+    fix: refused.some((r) => r.path === '/')
+      ? 'a kernel ≥ 5.11 for overlays in a user namespace, or run as root; --fs host lets jobs write those paths'
+      : 'those filesystems cannot be an overlay lower layer (overlay on overlay, FUSE); --fs host lets jobs write them',
+    required: false,
   };
 }

@@ -107,6 +107,10 @@ describeSandbox('ringfence CLI: acceptance', () => {
       expect(out.stdout).toMatch(new RegExp(`^ok\\s+cgroup ${controller}\\s`, 'm'));
     }
     expect(out.stdout).toMatch(/^ok\s+trial job/m);
+    // the trial job's own filesystem: / overlaid, nothing bound read-only in its place
+    expect(out.stdout).toMatch(
+      /^ok\s+overlay \(--fs overlay\)\s+writes outside the workdir are the job's own/m,
+    );
   });
 
   it('fixtures: probe reports from inside', () => {

@@ -89,6 +89,10 @@ describe(`v2 guest: ${scenario}`, () => {
     if (systemd) expect(placement).toMatch(/systemd-scope: systemd scope ringfence-\d+-\d+\.scope/);
     if (scenario === 'container-privileged') expect(placement).toMatch(/^leaf: /);
     if (!cgroups) expect(placement).toMatch(/no cgroup for jobs: .*not writable/);
+    // the overlay line agrees with the namespaces: where jobs get none, it is not applied
+    const overlay = /^(ok|warn)\s+overlay \(--fs overlay\)\s+(.*)$/m.exec(out.stdout);
+    const namespaces = /^(?:ok|warn)\s+namespaces\s+(\S+)/m.exec(out.stdout)?.[1];
+    expect(overlay?.[1]).toBe(namespaces === 'none' ? 'warn' : 'ok');
     expect(privileges).toBe(!cgroups ? 'namespaces only' : scenario === 'systemd-user' ? 'rootless' : 'root');
     // the marks agree with what the trial job shows
     const trial = /trial job\s+(.*)/.exec(out.stdout)?.[1] ?? '';
@@ -160,9 +164,17 @@ describe(`v2 guest: ${scenario}`, () => {
   );
 
   it('a daemonizing, SIGTERM-ignoring tree ends on its timeout (124) with no process of it left', () => {
-    const out = run('timeout', ['--timeout', '1s', '--', 'sh', 'fixtures/daemonize.sh']);
-    expect(out.status, out.stderr).toBe(124);
-    const tree = out.result.diagnostics.processTree ?? [];
+    // the daemons must all be up when the timeout strikes: the fixture says so with a marker (in the
+    // workdir, which every --fs mode shares with the host), and a slow guest gets a longer timeout
+    const marker = path.join(ROOT, `.v2-daemonized-${process.pid}`);
+    onTestFinished(() => fs.rmSync(marker, { force: true }));
+    let out: ReturnType<typeof run> | undefined;
+    for (let seconds = 1; seconds <= 16 && !fs.existsSync(marker); seconds *= 2) {
+      out = run('timeout', ['--timeout', `${seconds}s`, '--', 'sh', 'fixtures/daemonize.sh', marker]);
+      expect(out.status, out.stderr).toBe(124);
+    }
+    expect(fs.existsSync(marker), 'the daemons were up within 16 s').toBe(true);
+    const tree = out?.result.diagnostics.processTree ?? [];
     expect(tree.length).toBeGreaterThanOrEqual(3);
     expect(tree.filter((p) => alive(p.pid))).toEqual([]);
   });
@@ -181,6 +193,41 @@ describe(`v2 guest: ${scenario}`, () => {
     expect(out.status, out.stderr).toBe(124);
     expect(out.result.termination).toBe('cpu-timeout');
     expect(out.result.cpu.totalMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('--fs overlay: writes outside the workdir stay in the job and are reported; the workdir keeps its own', () => {
+    // where the job's user may write on the host: its home (a file, and one in a new directory) and,
+    // as root, /etc — not /var/tmp: the guest's holds the shared checkout's mount point, so rootless
+    // its entries are read-only (a directory with a mount below is split, see README)
+    const home = os.homedir();
+    const probes = [
+      path.join(home, `.rf-v2-probe-${process.pid}`),
+      path.join(home, `.rf-v2-dir-${process.pid}`, 'probe'),
+      ...(process.getuid?.() === 0 ? [`/etc/rf-v2-probe-${process.pid}`] : []),
+    ];
+    const out = path.join(ROOT, `.v2-out-${process.pid}`);
+    onTestFinished(() => {
+      for (const p of [...probes, path.dirname(probes[1]!), out])
+        fs.rmSync(p, { recursive: true, force: true });
+    });
+    const writes = probes.map((p) => `mkdir -p ${path.dirname(p)} && echo x > ${p}`).join(' && ');
+    const r = run('overlay', ['--', 'sh', '-c', `${writes} && mkdir -p ${out} && echo z > ${out}/file`]);
+    console.log(`overlay: ${JSON.stringify(r.result.filesystem)}`);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'file'), 'utf8')).toBe('z\n');
+    if (r.result.enforcement?.namespaces === 'none') {
+      // no mount namespace: said in the one warning, and the writes reached the host
+      expect(r.result.filesystem?.mode).toBe('host');
+      expect(warnings(r.stderr)[0]).toMatch(/not applied: .*--fs overlay \(writes reach the host\)/);
+      expect(probes.filter((p) => fs.existsSync(p))).toEqual(probes);
+      return;
+    }
+    expect(probes.filter((p) => fs.existsSync(p))).toEqual([]);
+    expect(r.result.filesystem?.mode).toBe('overlay');
+    expect(r.result.filesystem?.changes?.map((c) => [c.path, c.kind])).toEqual(
+      probes.map((p) => [p, 'added']).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+    );
+    expect(r.stderr).toContain(`ringfence: wrote ${probes.length} paths outside its workdir: `);
   });
 
   it.runIf(cgroups)('a fork bomb is held at --pids-limit 32 (the kernel’s pids.peak)', () => {
