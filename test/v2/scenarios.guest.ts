@@ -267,15 +267,17 @@ describe(`v2 guest: ${scenario}`, () => {
       // sleeping, for the other.
       const barrier = fs.mkdtempSync(path.join(ROOT, '.v2-priority-'));
       onTestFinished(() => fs.rmSync(barrier, { recursive: true, force: true }));
+      // … and stop together: the heavy one says when (4 s on), else the one started second spins
+      // alone while the other's timeout has already ended it
       const spin =
-        'touch ready.$0; while [ ! -e ready.heavy ] || [ ! -e ready.light ]; do sleep 0.05; done; while :; do :; done';
+        'touch ready.$0; while [ ! -e ready.heavy ] || [ ! -e ready.light ]; do sleep 0.05; done; if [ $0 = heavy ]; then (sleep 4; touch stop) & fi; while [ ! -e stop ]; do :; done';
       const manifest = path.join(dir, 'priority.yml');
       fs.writeFileSync(
         manifest,
         fs
           .readFileSync(path.join(ROOT, 'fixtures', 'priority.yml'), 'utf8')
           .replace('cwd: ..', `cwd: ${barrier}`)
-          .replace('timeout: 3s', 'timeout: 8s')
+          .replace('timeout: 3s', 'timeout: 60s')
           .replace(
             /command: \[sh, -c, 'while :; do :; done'\]\n(.*\n.*cpu-shares: 256)/,
             `command: [sh, -c, '${spin}', heavy]\n$1`,
