@@ -108,11 +108,22 @@ export async function leftovers(options: { strict?: boolean } = {}): Promise<Lef
     );
   };
   // every launcher runs from a sealed memfd copy: its exe names that, whatever its argv says
-  const launchers = fs
-    .readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .filter(isLauncherProcess);
+  const listLaunchers = (): number[] =>
+    fs
+      .readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .filter(isLauncherProcess);
+  // one already killed (a worker thread's spare when the thread ended: PR_SET_PDEATHSIG) is on its
+  // way out and is no leftover: wait for it to be gone, then count what is left
+  let launchers = listLaunchers();
+  for (
+    const deadline = performance.now() + 5000;
+    launchers.some(killPending) && performance.now() < deadline;
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    launchers = listLaunchers();
+  }
   return {
     cgroups: findDirs('/sys/fs/cgroup', 6, mine).filter((dir) => !allowed(dir)),
     launchers,
@@ -126,6 +137,20 @@ export async function leftovers(options: { strict?: boolean } = {}): Promise<Lef
       .split('\n')
       .filter((line) => line.includes('ringfence')),
   };
+}
+
+/** Whether a SIGKILL is pending for `pid` (thread or process-wide): it dies as soon as it runs. */
+function killPending(pid: number): boolean {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const SIGKILL_BIT = 1n << 8n; // signal 9
+    return ['SigPnd', 'ShdPnd'].some((key) => {
+      const hex = new RegExp(`^${key}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1];
+      return hex !== undefined && (BigInt(`0x${hex}`) & SIGKILL_BIT) !== 0n;
+    });
+  } catch {
+    return false; // gone already
+  }
 }
 
 export const NO_LEFTOVERS: Leftovers = { cgroups: [], launchers: [], scratch: [], mounts: [] };
