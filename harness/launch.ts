@@ -211,10 +211,12 @@ export function startLauncherWithIpc(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   serialization: 'json' | 'advanced',
+  /** An fd the launcher gets as its fd 6 (a network namespace to join: IPC_NET_FD). */
+  extraFd?: number,
 ): LauncherProcess & { child: ChildProcess } {
   const child = spawn(file, args, {
     argv0: LAUNCHER_ARGV0,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe', 'pipe', ...(extraFd === undefined ? [] : [extraFd])],
     env,
     serialization,
     cwd: '/',

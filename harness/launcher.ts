@@ -30,6 +30,8 @@ export function defaultFdLayout(spec: JobSpec): FdLayout {
 
 /** Node's IPC channel at fd 3, then the gate and the status pipe. */
 export const IPC_FD_LAYOUT: FdLayout = { gate: 4, status: 5, keep: [3] };
+/** Where an IPC launcher finds the network namespace it joins (startLauncherWithIpc's extra fd). */
+export const IPC_NET_FD = 6;
 
 /** The launcher as installed: checked and copied from here once per process (native/sealed.ts). */
 export function installedLauncherPath(): string {
@@ -118,7 +120,7 @@ export function launcherArgs(
   scratchDir: string,
   extraVolumes: readonly Volume[] = [],
   fds: FdLayout = defaultFdLayout(spec),
-  mode: { noNamespaces?: boolean; overlayDir?: string | null } = {},
+  mode: { noNamespaces?: boolean; overlayDir?: string | null; netFd?: number } = {},
 ): string[] {
   const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
   if (mode.noNamespaces) {
@@ -130,7 +132,8 @@ export function launcherArgs(
     for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);
     return [...args, '--', ...spec.command];
   }
-  args.push(`--hostname=${spec.hostname}`, `--net=${spec.network}`, `--workdir=${spec.workdir}`);
+  const net = mode.netFd === undefined ? [`--net=${spec.network}`] : ['--net=join', `--net-fd=${mode.netFd}`];
+  args.push(`--hostname=${spec.hostname}`, ...net, `--workdir=${spec.workdir}`);
   if (spec.tmpSizeBytes !== null) args.push(`--tmp-size=${spec.tmpSizeBytes}`);
   else args.push(`--tmp-dir=${scratchDir}`);
   if (spec.userns) args.push('--userns');

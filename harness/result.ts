@@ -137,6 +137,8 @@ export interface JobResult {
    * how long, in order. Absent when never paused. Added in 0.4.
    */
   pauses?: { atMs: number; forMs: number }[];
+  /** The job's services (harness/services.ts), in start order. Absent when it had none. Added in 0.4. */
+  services?: ServiceResult[];
   cpu: { userMs: number; systemMs: number; totalMs: number };
   memory: {
     peakBytes: number | null;
@@ -192,4 +194,18 @@ export function exitStatusFor(
     case 'error':
       return 125;
   }
+}
+
+/** One service of a job: how it started, when it was ready, and its own result (output, figures). */
+export interface ServiceResult {
+  name: string;
+  /**
+   * `ended`: it ran until its job ended and ringfence ended it (its result then reads `aborted`);
+   * `exited`: it ended on its own first; `not-ready`: never ready in time; `not-started`: it could not
+   * start, or an earlier service failed first.
+   */
+  outcome: 'ended' | 'exited' | 'not-ready' | 'not-started';
+  /** ms from its start until its ready check passed; null when it never did. */
+  readyMs: number | null;
+  result: JobResult | null;
 }

@@ -29,6 +29,8 @@ import {
 import { formatBytes, formatDuration } from './format.js';
 import {
   IPC_FD_LAYOUT,
+  IPC_NET_FD,
+  STATUS_FD,
   exposeHiddenWorkdir,
   installedLauncherPath,
   launcherArgs,
@@ -40,6 +42,7 @@ import {
   type TaskIo,
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
+import { runWithServices } from './services.js';
 import { jobFilesystem } from './fs/pollution.js';
 import type {
   JobEnforcement,
@@ -83,6 +86,11 @@ export interface RunOptions {
   ipc?: 'json' | 'advanced';
   /** Called once the launcher runs, e.g. to forward this process's signals to it. */
   onStart?: (job: RunningJob) => void;
+  /**
+   * An open fd of a network namespace the job joins instead of getting its own (`--network` is then
+   * not used): its services' (harness/services.ts). The caller keeps it open and closes it.
+   */
+  netnsFd?: number;
   /**
    * Say on stderr what this host cannot enforce for the job (default true). A worker thread of the
    * Harness passes false: the Harness said it once for the whole run, from the main thread.
@@ -439,6 +447,7 @@ export async function reapDeadThread(
 /** Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input. */
 export async function runJob(input: JobSpecInput | JobSpec, options: RunOptions = {}): Promise<JobResult> {
   const spec = resolveJobSpec(input);
+  if ((spec.services ?? []).length > 0) return runWithServices(spec, options, runJob);
   const startedAt = new Date();
   let sandbox: Sandbox;
   try {
@@ -515,7 +524,11 @@ class JobRun {
     }
     let spare: Spare | null;
     try {
-      spare = await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null);
+      // a spare's fds were fixed when it started: one that joins a network namespace needs its own
+      spare =
+        this.options.netnsFd === undefined
+          ? await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null)
+          : null;
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
     } catch (error) {
       return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
@@ -550,17 +563,31 @@ class JobRun {
       const extraVolumes = exposeHiddenWorkdir(spec);
       // what the overlays do not cover: the job's own /tmp, the workdir and the volumes
       this.notOverlaid = ['/tmp', ...[...spec.volumes, ...extraVolumes].map((v) => v.target)];
+      if (options.netnsFd !== undefined && noNamespaces)
+        throw new Error(
+          'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
+        );
       const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
         noNamespaces,
         overlayDir: this.scratch.overlay,
+        // the fd lands after the kept ones (launch.ts lays them out in that order)
+        ...(options.netnsFd === undefined
+          ? {}
+          : { netFd: options.ipc ? IPC_NET_FD : STATUS_FD + 1 + spec.keepFds.length }),
       });
       step = 'spawn launcher';
       if (options.ipc && !proc) {
-        const withIpc = startLauncherWithIpc(launcher, args, spec.env, options.ipc);
+        const withIpc = startLauncherWithIpc(launcher, args, spec.env, options.ipc, options.netnsFd);
         this.ipc = withIpc.child;
         proc = withIpc;
       }
-      proc ??= startLauncher(launcher, args, spec.env, spec.stdin, spec.keepFds);
+      proc ??= startLauncher(
+        launcher,
+        args,
+        spec.env,
+        spec.stdin,
+        options.netnsFd === undefined ? spec.keepFds : [...spec.keepFds, options.netnsFd],
+      );
       this.launcherPid = proc.pid;
       const live = spec.passthrough || options.stdout || options.stderr;
       this.stdout.attach(proc.stdout, live ? (options.stdout ?? process.stdout) : undefined);

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CgroupLimits } from './cgroup/types.js';
 import { protectionFor } from './protect.js';
+import { resolveServices, type ServiceInput, type ServiceSpec } from './service-spec.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 
 export type NetworkMode = 'none' | 'host';
@@ -78,6 +79,11 @@ export interface JobSpecInput {
   keepFds?: readonly number[];
   /** Docker's --cgroup-parent; also RINGFENCE_CGROUP_PARENT. */
   cgroupParent?: string;
+  /**
+   * Services the job needs (a database, a cache): each in a sandbox of its own, all in one network
+   * namespace with the job (harness/services.ts). Needs `network: none` (the default).
+   */
+  services?: readonly ServiceInput[];
 }
 
 export interface Volume {
@@ -115,6 +121,7 @@ export interface JobSpec {
   passthrough: boolean;
   keepFds: number[];
   cgroupParent: string | null;
+  services: ServiceSpec[];
 }
 
 export const DEFAULTS = {
@@ -229,6 +236,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     passthrough: input.passthrough ?? false,
     keepFds,
     cgroupParent: input.cgroupParent ?? process.env.RINGFENCE_CGROUP_PARENT ?? null,
+    services: resolveServices(input.services ?? [], network),
   };
 }
 

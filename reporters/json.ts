@@ -26,7 +26,8 @@ const processInfo = obj({
 
 const pressureMs = obj({ someMs: z.number(), fullMs: z.number().nullable() }).nullable();
 
-const jobResult = obj({
+// a service's result has every field of a job's but services of its own: one level, no recursion
+const serviceJobResult = obj({
   name: z.string(),
   command: z.array(z.string()),
   status: jobStatus,
@@ -107,6 +108,20 @@ const jobResult = obj({
     cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),
     processTree: z.array(processInfo).nullable(),
   }),
+});
+
+const jobResult = serviceJobResult.extend({
+  // added in 0.4: absent when the job had no services
+  services: z
+    .array(
+      obj({
+        name: z.string(),
+        outcome: z.enum(['ended', 'exited', 'not-ready', 'not-started']),
+        readyMs: z.number().nonnegative().nullable(),
+        result: serviceJobResult.nullable(),
+      }),
+    )
+    .optional(),
 });
 
 const jobEntry = obj({

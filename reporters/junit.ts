@@ -13,7 +13,7 @@
 //   the root <testsuites>, which the xsd does not allow (removed); and its <skipped/> takes no
 //   message, so the message is added to each <skipped/> in document order.
 import jrb, { type Builder, type TestCase, type TestSuite } from 'junit-report-builder';
-import type { JobResult, ProcessInfo } from '../harness/result.js';
+import type { JobResult, ProcessInfo, ServiceResult } from '../harness/result.js';
 import type { JobEntry, RunReport, TestCaseEntry } from './types.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -123,6 +123,21 @@ function figures(entry: JobEntry): [string, string | number][] {
       ['paused.count', r.pauses?.length ?? null],
       ['paused.ms', r.pauses ? Math.round(r.pauses.reduce((sum, p) => sum + p.forMs, 0)) : null],
     );
+    // each service's own: how it ended, when it was ready, what it used
+    for (const s of r.services ?? []) {
+      const sr = s.result;
+      out.push(
+        [`service.${s.name}.status`, s.outcome],
+        [`service.${s.name}.ready_ms`, s.readyMs],
+        [`service.${s.name}.cpu.total_ms`, sr?.cpu.totalMs ?? null],
+        [`service.${s.name}.memory.peak_bytes`, sr?.memory.peakBytes ?? null],
+        [`service.${s.name}.memory.oom_kills`, sr ? sr.memory.oomKills : null],
+        [
+          `service.${s.name}.paused.ms`,
+          sr?.pauses ? Math.round(sr.pauses.reduce((n, p) => n + p.forMs, 0)) : null,
+        ],
+      );
+    }
   }
   out.push(['status', entry.outcome]);
   if (entry.outcome === 'flaky') out.push(['flaky', 'true']);
@@ -172,6 +187,14 @@ function filesystemText(r: JobResult): string | null {
   return lines.join('\n');
 }
 
+/** A service's section of system-out: how it ended and its output's tail. */
+function serviceText(s: ServiceResult): string {
+  const ready = s.readyMs === null ? 'never ready' : `ready in ${s.readyMs} ms`;
+  const output = `${s.result?.stdout ?? ''}${s.result?.stderr ?? ''}`;
+  const head = `--- ringfence: service ${s.name}: ${s.outcome}, ${ready}${s.result ? `; ${s.result.reason}` : ''} ---`;
+  return xmlSafe(`${head}\n${keepTail(output, 16 * 1024, 'output')}`);
+}
+
 function systemOut(entry: JobEntry): string {
   const r = entry.result;
   const parts: string[] = [];
@@ -180,6 +203,7 @@ function systemOut(entry: JobEntry): string {
   if (r?.diagnostics.processTree?.length) parts.push(processTreeText(r.diagnostics.processTree, r.status));
   const written = r ? filesystemText(r) : null;
   if (written) parts.push(xmlSafe(written));
+  for (const s of r?.services ?? []) parts.push(serviceText(s));
   return cdataSafe(parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
 }
 

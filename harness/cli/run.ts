@@ -32,6 +32,7 @@ interface RunFlags {
   keepLayer?: string;
   tmpSize?: string;
   volume: string[];
+  service: string[];
   workdir?: string;
   env: string[];
   cleanEnv?: boolean;
@@ -95,6 +96,12 @@ export function runCommand(program: Command, setExit: (code: number) => void): v
     )
     .option('--tmp-size <size>', 'make /tmp a tmpfs of this size instead of the scratch directory')
     .option('-v, --volume <src:dst[:ro]>', 'bind mount (repeatable)', collect, [])
+    .option(
+      '--service <yaml>',
+      "a service the job needs, in its own sandbox on the job's network (repeatable): '{name: redis, command: redis-server, ready: {tcp: 6379}}' (the manifest's service fields)",
+      collect,
+      [],
+    )
     .option('-w, --workdir <dir>', 'working directory inside (default: the current directory)')
     .option(
       '-e, --env <KEY=VALUE>',
@@ -122,6 +129,11 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
   let input: JobSpecInput;
   try {
     input = toSpecInput(command, flags);
+    if (flags.service.length > 0) {
+      // the manifest's parser (YAML, zod) only when asked for: `run` starts without it
+      const { serviceFromText } = await import('../manifest/load.js');
+      input.services = flags.service.map((text) => serviceFromText(text, process.cwd()));
+    }
     resolveJobSpec(input); // refuse bad values before anything is created
   } catch (error) {
     if (error instanceof InputError) {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Node } from 'yaml';
 import { z } from 'zod';
+import type { ServiceInput } from '../service-spec.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
 import { InputError } from '../units.js';
 import { findCycle, suggest } from './graph.js';
@@ -95,6 +96,9 @@ const jobFields = {
     .optional(),
   // a job's own: one target per job (defaults would give every job the same one)
   'keep-layer': z.string(expecting('a directory or a .tar file')).optional(),
+  services: z
+    .union([z.string(), z.array(z.string())], expecting('a service name or a list of service names'))
+    .optional(),
   ...optional(OPTIONS),
 };
 const listedJobSchema = z.strictObject({ name: jobName, ...jobFields }, expecting('a map of job fields'));
@@ -106,6 +110,7 @@ const topSchema = z.strictObject(
   {
     name: z.string(expecting('a name')).min(1, 'is empty').optional(),
     defaults: z.unknown().optional(),
+    services: z.record(z.string(), z.unknown(), expecting('a map of service name → service')).optional(),
     jobs: z.unknown().optional(),
   },
   expecting('a map with a `jobs` key'),
@@ -116,7 +121,31 @@ type JobFields = z.infer<typeof keyedJobSchema>;
 type PathKey = string | number;
 
 const DEFAULTS_KEYS = Object.keys(OPTIONS);
-const JOB_KEYS = ['name', 'command', 'needs', 'keep-layer', ...DEFAULTS_KEYS];
+const JOB_KEYS = ['name', 'command', 'needs', 'keep-layer', 'services', ...DEFAULTS_KEYS];
+
+/** A service: a command and the job options, how it is ready, and a pause to inject. */
+const serviceSchema = z.strictObject(
+  {
+    command: jobFields.command,
+    ready: z
+      .union(
+        [
+          z.strictObject({ tcp: z.number(expecting('a port number')).int().min(1).max(65535) }),
+          z.strictObject({ command: jobFields.command }),
+          z.strictObject({ log: z.string(expecting('a regular expression')).min(1, 'is empty') }),
+        ],
+        expecting('one of {tcp: PORT}, {command: …} or {log: REGEX}'),
+      )
+      .optional(),
+    'ready-timeout': duration.optional(),
+    pause: z
+      .strictObject({ after: duration, for: duration }, expecting('{after: DURATION, for: DURATION}'))
+      .optional(),
+    ...optional(OPTIONS),
+  },
+  expecting('a map of service fields'),
+);
+type ServiceFields = z.infer<typeof serviceSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Where things are in the file.
@@ -531,7 +560,63 @@ function isDirectory(file: string): boolean {
   }
 }
 
-function resolveJob(source: Source, dir: string, job: RawJob, defaults: Options): ManifestJob {
+/**
+ * `ringfence run --service '{name: redis, command: redis-server, ready: {tcp: 6379}}'`: one service in
+ * YAML's flow form, with the manifest's fields; refused (InputError `service`) naming what is wrong.
+ */
+export function serviceFromText(text: string, dir: string): ServiceInput {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new InputError('service', `not YAML: ${doc.errors[0]?.message ?? ''}`);
+  const data: unknown = doc.toJS();
+  if (!isPlainMap(data) || typeof data.name !== 'string' || data.name === '')
+    throw new InputError(
+      'service',
+      `expected {name: NAME, command: …, ready: …}, got ${JSON.stringify(text)}`,
+    );
+  const { name, ...fields } = data;
+  const checked = serviceSchema.safeParse(fields);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new InputError(
+      'service',
+      `${name}: ${issue?.path.join('.') || 'fields'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return serviceInput(name, checked.data, dir);
+}
+
+function listOf(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
+}
+
+/** A service as the job's spec carries it: its options (not the job defaults: a service is its own), paths absolute. */
+function serviceInput(name: string, fields: ServiceFields, dir: string): ServiceInput {
+  const { command, ready, pause } = fields;
+  return {
+    ...specFields(fields, dir),
+    name,
+    command: typeof command === 'string' ? command : command.map(String),
+    workdir: specFields(fields, dir).workdir ?? dir,
+    ...(ready === undefined
+      ? {}
+      : {
+          ready:
+            'command' in ready
+              ? { command: typeof ready.command === 'string' ? ready.command : ready.command.map(String) }
+              : ready,
+        }),
+    ...(fields['ready-timeout'] === undefined ? {} : { readyTimeout: fields['ready-timeout'] }),
+    ...(pause === undefined ? {} : { pause }),
+  };
+}
+
+function resolveJob(
+  source: Source,
+  dir: string,
+  job: RawJob,
+  defaults: Options,
+  services: ReadonlyMap<string, ServiceFields> = new Map(),
+): ManifestJob {
   const own = specFields(job.fields, dir);
   const base = specFields(defaults, dir);
   const command = job.fields.command;
@@ -547,6 +632,9 @@ function resolveJob(source: Source, dir: string, job: RawJob, defaults: Options)
     spec.extraEnv = { ...base.extraEnv, ...own.extraEnv };
   const keepLayer = job.fields['keep-layer'];
   if (keepLayer !== undefined) spec.keepLayer = path.resolve(dir, keepLayer);
+  const wanted = listOf(job.fields.services);
+  if (wanted.length)
+    spec.services = wanted.map((name) => serviceInput(name, services.get(name) as ServiceFields, dir));
   if (!isDirectory(workdir)) {
     const reason = `${JSON.stringify(workdir)} is not a directory`;
     fail(source, reason, job.name, 'cwd', blame(source, dir, job, defaults, 'cwd'));
@@ -556,7 +644,13 @@ function resolveJob(source: Source, dir: string, job: RawJob, defaults: Options)
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     const field = error.field === 'volume' ? 'volumes' : error.field;
-    fail(source, error.reason, job.name, field, blame(source, dir, job, defaults, field));
+    // a service's own field: its line under `services:`
+    const service = /^services\.([^.]+)\.([^.]+)/.exec(field);
+    const line = service
+      ? (source.line(['services', service[1] ?? '', service[2] ?? '']) ??
+        source.line(['services', service[1] ?? '']))
+      : blame(source, dir, job, defaults, field);
+    fail(source, error.reason, job.name, field, line);
   }
   return { name: job.name, spec, needs: job.needs, retries: job.fields.retries ?? defaults.retries ?? 0 };
 }
@@ -623,7 +717,25 @@ export function loadManifest(file: string): Manifest {
     }
     seen.set(job.name, job);
   }
-  const jobs = raw.map((job) => resolveJob(source, dir, job, defaults));
+  const services = new Map<string, ServiceFields>();
+  for (const [name, value] of Object.entries(top.services ?? {}))
+    services.set(name, check(source, serviceSchema, value, ['services', name]));
+  for (const job of raw) {
+    for (const [i, name] of listOf(job.fields.services).entries()) {
+      if (services.has(name)) continue;
+      const at =
+        typeof job.fields.services === 'string' ? [...job.at, 'services'] : [...job.at, 'services', i];
+      const known = [...services.keys()];
+      fail(
+        source,
+        `unknown service ${JSON.stringify(name)} (${known.length ? `the manifest's services: ${known.join(', ')}` : 'the manifest has no `services:`'})`,
+        job.name,
+        'services',
+        source.line(at),
+      );
+    }
+  }
+  const jobs = raw.map((job) => resolveJob(source, dir, job, defaults, services));
   const keptBy = new Map<string, string>();
   for (const job of jobs) {
     if (job.spec.keepLayer === undefined) continue;

@@ -13,6 +13,7 @@ import { hiddenByPrivateTmp } from '../launcher.js';
 import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
+import type { ServiceInput } from '../service-spec.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../spec.js';
 import { InputError, parseSize } from '../units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
@@ -38,6 +39,11 @@ export interface RingfenceVitestOptions {
   fs?: FsMode;
   /** With `fs: 'overlay'`, let test files write the project's `.git` (read-only by default). */
   allowGitWrite?: boolean;
+  /**
+   * Services every test file gets its own instances of (a Redis, a Postgres), in its sandbox's
+   * network namespace: `[{ name: 'redis', command: 'redis-server', ready: { tcp: 6379 } }]`.
+   */
+  services?: ServiceInput[];
 }
 
 const DEFAULTS = { memory: '1g', pidsLimit: 256, timeout: '5m' } as const;
@@ -55,6 +61,7 @@ const OPTION_NAMES = [
   'strict',
   'fs',
   'allowGitWrite',
+  'services',
 ] as const;
 
 /**
@@ -90,6 +97,7 @@ function jobOptions(options: RingfenceVitestOptions): JobSpecInput & { memory: s
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.fs === undefined ? {} : { fs: options.fs }),
     ...(options.allowGitWrite === undefined ? {} : { allowGitWrite: options.allowGitWrite }),
+    ...(options.services === undefined ? {} : { services: options.services }),
   };
 }
 

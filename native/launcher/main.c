@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "init.h"
+#include "net.h"
 #include "options.h"
 #include "proto.h"
 #include "reaper.h"
@@ -170,6 +171,15 @@ static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 
 	if (pipe2(sync, O_CLOEXEC) < 0)
 		die_step(errno, spawn_step, NULL);
+	/*
+	 * --net=join: into the services' network namespace before the clone, which then makes none, so
+	 * init and the job are born in it. Only the network: every other namespace is the job's own.
+	 */
+	if (o->net == NET_JOIN) {
+		if (setns(o->net_fd, CLONE_NEWNET) < 0)
+			die_step(errno, "join network", NULL);
+		close(o->net_fd);
+	}
 	/* before the fork: an orphan of the job must never find us not yet its subreaper */
 	if (o->no_namespaces && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		die_step(errno, "subreaper", NULL);
@@ -267,12 +277,36 @@ static int supervise(pid_t init, bool subreaper)
 	return exit_code_of(status);
 }
 
+/*
+ * `--probe-tcp=PORT --net-fd=N`: whether something listens on 127.0.0.1:PORT in that network
+ * namespace (a service's `ready: {tcp: PORT}`); exit 0 when it accepted a connection, 1 when not.
+ */
+static int probe_main(int argc, char **argv)
+{
+	unsigned long port = 0, fd = 0;
+	char *end;
+
+	if (argc != 3 || strncmp(argv[2], "--net-fd=", 9))
+		return 2;
+	port = strtoul(argv[1] + strlen("--probe-tcp="), &end, 10);
+	if (*end || port == 0 || port > 65535)
+		return 2;
+	fd = strtoul(argv[2] + 9, &end, 10);
+	if (*end || fd > 1 << 20)
+		return 2;
+	return net_probe_tcp((int)fd, (unsigned)port, 200) ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	const char *why = NULL;
 	sigset_t saved_mask;
-	int err = options_parse(argc, argv, &o, &why);
+	int err;
+
+	if (argc > 1 && !strncmp(argv[1], "--probe-tcp=", 12))
+		return probe_main(argc, argv);
+	err = options_parse(argc, argv, &o, &why);
 
 	proto_init(o.status_fd);
 	if (err)

@@ -35,6 +35,7 @@ enum {
 	OPT_PROTECT,
 	OPT_NO_NAMESPACES,
 	OPT_OVERLAY_DIR,
+	OPT_NET_FD,
 };
 
 static const struct option long_opts[] = {
@@ -43,6 +44,7 @@ static const struct option long_opts[] = {
 	{"parent-pid", required_argument, NULL, OPT_PARENT_PID},
 	{"hostname", required_argument, NULL, OPT_HOSTNAME},
 	{"net", required_argument, NULL, OPT_NET},
+	{"net-fd", required_argument, NULL, OPT_NET_FD},
 	{"userns", no_argument, NULL, OPT_USERNS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
 	{"tmp-dir", required_argument, NULL, OPT_TMP_DIR},
@@ -172,8 +174,14 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 			o->net = NET_NONE;
 		else if (!strcmp(arg, "host"))
 			o->net = NET_HOST;
+		else if (!strcmp(arg, "join"))
+			o->net = NET_JOIN;
 		else
-			fail(ps, EINVAL, "--net wants none or host");
+			fail(ps, EINVAL, "--net wants none, host or join");
+		break;
+	case OPT_NET_FD:
+		needs_namespaces(ps, "--no-namespaces excludes --net-fd (it joins a network namespace)");
+		o->net_fd = parse_fd(ps, arg, "--net-fd wants a fd number");
 		break;
 	case OPT_USERNS:
 		needs_namespaces(ps, "--no-namespaces excludes --userns");
@@ -271,6 +279,10 @@ static void check_combination(struct parse_state *ps, struct options *o)
 	for (size_t i = 0; i < o->n_keep_fds; i++)
 		if (!fd_open(o->keep_fds[i]))
 			fail(ps, EBADF, "--keep-fd is not an open fd");
+	if ((o->net == NET_JOIN) != (o->net_fd >= 0))
+		fail(ps, EINVAL, "--net=join and --net-fd go together");
+	else if (o->net_fd >= 0 && !fd_open(o->net_fd))
+		fail(ps, EBADF, "--net-fd is not an open fd");
 }
 
 static void set_defaults(struct options *o)
@@ -280,6 +292,7 @@ static void set_defaults(struct options *o)
 	o->status_fd = -1;
 	o->hostname = "ringfence";
 	o->net = NET_NONE;
+	o->net_fd = -1;
 	o->nofile = -1;
 	o->tmp_dir_staged.fd = -1;
 }

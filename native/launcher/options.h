@@ -27,7 +27,8 @@ struct volume {
 	struct staged_bind staged;
 };
 
-enum net_mode { NET_NONE, NET_HOST };
+/* NET_JOIN: the network namespace of --net-fd (a job's services share it: harness/services.ts) */
+enum net_mode { NET_NONE, NET_HOST, NET_JOIN };
 
 struct options {
 	/*
@@ -40,6 +41,7 @@ struct options {
 	pid_t parent_pid; /* 0: not checked */
 	const char *hostname;
 	enum net_mode net;
+	int net_fd; /* --net=join: an fd of the network namespace to join; -1 otherwise */
 	bool userns;
 	bool cgroupns;
 	const char *tmp_dir;

@@ -35,6 +35,9 @@ const ALL_SUFFIXES = [
   'paused.ms',
 ].sort((a, b) => b.length - a.length);
 
+const SERVICE_PROPERTY =
+  /\.service\.[^.]+\.(status|ready_ms|cpu\.total_ms|memory\.peak_bytes|memory\.oom_kills|paused\.ms)$/;
+
 function decode(text: string): string {
   return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, ref: string) => {
     const lower = ref.toLowerCase();
@@ -85,6 +88,8 @@ export function readJUnitRuns(text: string, file: string): Run[] {
     const name = attrs.get('name') ?? '';
     if (!name.startsWith('ringfence.') || suite === null) continue;
     const rest = name.slice('ringfence.'.length);
+    // a job's service's figures (`<id>.service.<name>.<figure>`) are the job's context, not a test
+    if (SERVICE_PROPERTY.test(rest)) continue;
     const suffix = ALL_SUFFIXES.find((s) => rest.endsWith(`.${s}`));
     if (suffix === undefined) continue; // a figure this reader does not know (a newer writer's)
     const key = rest.slice(0, -(suffix.length + 1));

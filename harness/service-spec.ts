@@ -1,0 +1,104 @@
+// A job's services (a Redis, a Postgres): each a sandbox of its own, sharing only the job's network
+// namespace (harness/services.ts runs them). What a service is, validated like a job: every run
+// option, plus how to tell it is ready, how long to wait for that, and a pause to inject.
+import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+import { InputError, parseDuration, parseInteger } from './units.js';
+
+/** How to tell a service is ready: a port accepting on 127.0.0.1, a command exiting 0, a line of output. */
+export type ReadyCheck = { tcp: number } | { command: readonly string[] | string } | { log: string };
+
+export interface ServiceInput extends Omit<JobSpecInput, 'services' | 'keepLayer' | 'name'> {
+  name: string;
+  /** Default: none (ready as soon as it started). */
+  ready?: ReadyCheck;
+  /** How long it may take to be ready. Default 30 s. */
+  readyTimeout?: string | number;
+  /** Freeze it `for` long, `after` its job started: a dependency that accepts and then hangs. */
+  pause?: { after: string | number; for: string | number };
+}
+
+export type ResolvedReady = { tcp: number } | { command: string[] } | { log: string };
+
+export interface ServiceSpec {
+  name: string;
+  spec: JobSpec;
+  ready: ResolvedReady | null;
+  readyTimeoutMs: number;
+  pause: { afterMs: number; forMs: number } | null;
+}
+
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+
+/** `ready` as a human reads it in a failure: `tcp:6379`, `command "redis-cli ping"`, `log /Ready/`. */
+export function describeReady(ready: ResolvedReady | null): string {
+  if (ready === null) return 'start';
+  if ('tcp' in ready) return `tcp:${ready.tcp}`;
+  if ('log' in ready) return `log /${ready.log}/`;
+  return `command ${JSON.stringify(ready.command.join(' '))}`;
+}
+
+function resolveReady(name: string, ready: ReadyCheck | undefined): ResolvedReady | null {
+  const field = `services.${name}.ready`;
+  if (ready === undefined) return null;
+  const keys = Object.keys(ready);
+  if (keys.length !== 1)
+    throw new InputError(field, 'must be one of {tcp: PORT}, {command: …} or {log: REGEX}');
+  if ('tcp' in ready) return { tcp: parseInteger(field, ready.tcp, 1, 65535) };
+  if ('log' in ready) {
+    if (typeof ready.log !== 'string' || ready.log === '')
+      throw new InputError(field, 'log wants a regular expression');
+    try {
+      new RegExp(ready.log);
+    } catch (error) {
+      throw new InputError(field, `log: ${(error as Error).message}`);
+    }
+    return { log: ready.log };
+  }
+  if ('command' in ready) {
+    const command = typeof ready.command === 'string' ? ['/bin/sh', '-c', ready.command] : [...ready.command];
+    if (command.length === 0 || command.some((a) => typeof a !== 'string'))
+      throw new InputError(field, 'command wants a string or a list of arguments');
+    return { command };
+  }
+  throw new InputError(field, `unknown check ${JSON.stringify(keys[0])} (tcp, command or log)`);
+}
+
+/** The job's services, each resolved as a job of its own; a bad one refused naming it. */
+export function resolveServices(services: readonly ServiceInput[], network: string): ServiceSpec[] {
+  if (services.length > 0 && network !== 'none')
+    throw new InputError(
+      'services',
+      'need --network none: the job and its services share a network namespace of their own',
+    );
+  const seen = new Set<string>();
+  return services.map((input) => {
+    const { name, ready, readyTimeout, pause, ...rest } = input;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name ?? ''))
+      throw new InputError('services', `invalid service name ${JSON.stringify(name)}`);
+    if (seen.has(name)) throw new InputError('services', `service ${JSON.stringify(name)} named twice`);
+    seen.add(name);
+    let spec: JobSpec;
+    try {
+      spec = resolveJobSpec({ ...rest, name, network: 'none' });
+    } catch (error) {
+      if (error instanceof InputError) throw new InputError(`services.${name}.${error.field}`, error.reason);
+      throw error;
+    }
+    return {
+      name,
+      spec,
+      ready: resolveReady(name, ready),
+      readyTimeoutMs:
+        readyTimeout === undefined
+          ? DEFAULT_READY_TIMEOUT_MS
+          : parseDuration(`services.${name}.ready-timeout`, readyTimeout),
+      pause:
+        pause === undefined
+          ? null
+          : {
+              afterMs: parseDuration(`services.${name}.pause.after`, pause.after),
+              forMs: parseDuration(`services.${name}.pause.for`, pause.for),
+            },
+    };
+  });
+}

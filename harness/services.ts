@@ -1,0 +1,302 @@
+// A job with services (GitHub Actions' `services:`, Docker Compose's `depends_on`, the ringfence way):
+// each service is a sandbox of its own — own cgroup, caps, accounting, mount and PID namespaces —
+// and all of them and the job share one network namespace, made for this job alone: inside it
+// 127.0.0.1:6379 is this job's own Redis, so two jobs in parallel each get theirs on the same port.
+//
+// The first service's sandbox makes the namespace (as every job makes one); the harness holds an fd
+// of it (/proc/<its init>/ns/net) for the others and the job to join (the launcher's --net=join),
+// and closes it at the end, when the namespace goes with its last process. Services start in order,
+// each ready before the next (its check: a port accepting, probed from inside the namespace by the
+// launcher; a command exiting 0, run as a sandbox in the namespace; a line of its output). Then the
+// job runs; a service that ends meanwhile ends the job, failed, naming it. Afterwards every service
+// is ended through the freezer path, as a timeout ends a job.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { Writable } from 'node:stream';
+import { launcherPath, LAUNCHER_ARGV0 } from './launcher.js';
+import type { JobResult, ServiceResult } from './result.js';
+import { describeReady, type ServiceSpec } from './service-spec.js';
+import type { RunOptions, RunningJob } from './sandbox.js';
+import type { JobSpec } from './spec.js';
+
+type Runner = (spec: JobSpec, options: RunOptions) => Promise<JobResult>;
+
+/** Between ready checks: a tcp probe is a short-lived process of a few ms, so this stays small. */
+const POLL_MS = 5;
+/** What a failure quotes of a service's output. */
+const LAST_OUTPUT_CHARS = 400;
+
+/** A service's output as it comes, kept for its ready check and for the failure's "last output". */
+class OutputTail extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    // keep a bounded tail: enough for a ready line and a failure's quote
+    this.text = (this.text + chunk.toString('utf8')).slice(-64 * 1024);
+    done();
+  }
+  last(): string {
+    const tail = this.text.trim().slice(-LAST_OUTPUT_CHARS);
+    return tail === '' ? '(none)' : tail.replace(/\s+/g, ' ');
+  }
+}
+
+interface Running {
+  service: ServiceSpec;
+  handle: RunningJob;
+  done: Promise<JobResult>;
+  result: JobResult | null;
+  output: OutputTail;
+  readyMs: number | null;
+}
+
+function ended(run: Running): boolean {
+  return run.result !== null;
+}
+
+/** The launcher's pid → its init's (the first child: born in the new namespaces). */
+async function initOf(launcherPid: number, deadlineMs: number): Promise<number> {
+  const file = `/proc/${launcherPid}/task/${launcherPid}/children`;
+  for (;;) {
+    const first = fs.readFileSync(file, 'utf8').trim().split(/\s+/)[0];
+    if (first) return Number(first);
+    if (performance.now() > deadlineMs) throw new Error('its sandbox did not start');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Whether 127.0.0.1:port accepts in the namespace of netFd: the launcher's probe mode, from inside. */
+function probeTcp(netFd: number, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(launcherPath(), [`--probe-tcp=${port}`, '--net-fd=0'], {
+      argv0: LAUNCHER_ARGV0,
+      stdio: [netFd, 'ignore', 'ignore'],
+    });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Why a service failed its job, in one line with its last output. */
+function failure(run: Running, what: string): string {
+  return `service ${run.service.name}: ${what}; its last output: ${run.output.last()}`;
+}
+
+function endedHow(result: JobResult): string {
+  if (result.status === 'passed' || result.status === 'failed') return `exited with code ${result.exitCode}`;
+  return result.reason;
+}
+
+/**
+ * Waits until the service is ready: null when it is, else why not (it ended, or the time ran out).
+ */
+async function waitReady(
+  run: Running,
+  netFd: number,
+  runner: Runner,
+  startedAt: number,
+): Promise<string | null> {
+  const { ready, readyTimeoutMs } = run.service;
+  const deadline = startedAt + readyTimeoutMs;
+  for (;;) {
+    if (ended(run)) return failure(run, `${endHow(run)} before it was ready`);
+    let ok = false;
+    if (ready === null) ok = true;
+    else if ('tcp' in ready) ok = await probeTcp(netFd, ready.tcp);
+    else if ('log' in ready) ok = new RegExp(ready.log, 'm').test(run.output.text);
+    else {
+      const check = await runner(
+        { ...run.service.spec, name: `${run.service.name} ready`, command: ready.command, services: [] },
+        { netnsFd: netFd, prepareNext: false, warn: false },
+      );
+      ok = check.status === 'passed';
+    }
+    if (ok && !ended(run)) {
+      run.readyMs = Math.round(performance.now() - startedAt);
+      return null;
+    }
+    if (performance.now() > deadline)
+      return failure(run, `not ready on ${describeReady(ready)} after ${readyTimeoutMs / 1000}s`);
+    await sleep(POLL_MS);
+  }
+}
+
+function endHow(run: Running): string {
+  return run.result ? endedHow(run.result) : 'ended';
+}
+
+/** A result for the job that never ran: a service failed first. */
+function notRun(spec: JobSpec, reason: string, startedAt: Date): JobResult {
+  return {
+    name: spec.name,
+    command: spec.command,
+    status: 'error',
+    exitCode: null,
+    signal: null,
+    reason,
+    termination: null,
+    startedAt: startedAt.toISOString(),
+    wallMs: 0,
+    cpu: { userMs: 0, systemMs: 0, totalMs: 0 },
+    memory: {
+      peakBytes: null,
+      limitBytes: spec.limits.memoryBytes ?? null,
+      oomKills: 0,
+      failcnt: 0,
+      maxRssBytes: null,
+    },
+    pids: { peak: null, limit: spec.limits.pidsLimit ?? null },
+    io: null,
+    limits: { timeoutMs: spec.timeoutMs, cpuTimeMs: spec.cpuTimeMs, cpus: spec.limits.cpus ?? null },
+    stdout: '',
+    stderr: '',
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    error: { step: 'services', code: null, message: reason },
+    diagnostics: { cgroupVersion: null, processTree: null },
+  };
+}
+
+/** Runs `spec` with its services (spec.services non-empty); `runner` is runJob. */
+export async function runWithServices(
+  spec: JobSpec,
+  options: RunOptions,
+  runner: Runner,
+): Promise<JobResult> {
+  const startedAt = new Date();
+  if (process.geteuid?.() !== 0) {
+    // each rootless sandbox is in a user namespace of its own, and one cannot join another's network
+    const reason =
+      'services need root for now: rootless, the job and its services would need one user namespace to share a network';
+    return { ...notRun(spec, reason, startedAt), services: [] };
+  }
+  const runs: Running[] = [];
+  let netFd: number | null = null;
+  let problem: string | null = null;
+  try {
+    for (const service of spec.services) {
+      const output = new OutputTail();
+      const t0 = performance.now();
+      let onStart: (handle: RunningJob) => void = () => undefined;
+      const started = new Promise<RunningJob>((resolve) => (onStart = resolve));
+      const done = runner(service.spec, {
+        ...(netFd === null ? {} : { netnsFd: netFd }),
+        prepareNext: false,
+        warn: false,
+        stdout: output,
+        stderr: output,
+        onStart: (handle) => onStart(handle),
+      });
+      // started (the handle came), or over without starting
+      const handle = await Promise.race([started, done.then(() => null)]);
+      if (handle === null) {
+        const result = await done;
+        problem = `service ${service.name}: could not start: ${result.reason}`;
+        break;
+      }
+      const run: Running = { service, handle, done, result: null, output, readyMs: null };
+      void done.then((r) => (run.result = r));
+      runs.push(run);
+      if (netFd === null) {
+        const init = await initOf(run.handle.launcherPid, performance.now() + 10_000);
+        netFd = fs.openSync(`/proc/${init}/ns/net`, 'r');
+      }
+      problem = await waitReady(run, netFd, runner, t0);
+      if (problem) break;
+    }
+
+    let result: JobResult;
+    if (problem !== null || netFd === null) {
+      result = notRun(spec, problem ?? 'no service started', startedAt);
+    } else {
+      result = await runJobBeside(spec, options, runner, runs, netFd);
+    }
+    return { ...result, services: await endServices(runs, spec.services) };
+  } finally {
+    if (netFd !== null) fs.closeSync(netFd);
+  }
+}
+
+/** The job itself, in the services' namespace; a service that ends meanwhile ends it, failed. */
+async function runJobBeside(
+  spec: JobSpec,
+  options: RunOptions,
+  runner: Runner,
+  runs: Running[],
+  netFd: number,
+): Promise<JobResult> {
+  let job: RunningJob | null = null;
+  // set from callbacks: a box, so the compiler does not narrow it to its initial null
+  const state: { lost: Running | null; over: boolean } = { lost: null, over: false };
+  const timers: NodeJS.Timeout[] = [];
+  for (const run of runs) {
+    void run.done.then(() => {
+      if (state.over || state.lost) return;
+      state.lost = run;
+      job?.abort();
+    });
+  }
+  const result = await runner(
+    { ...spec, services: [] },
+    {
+      ...options,
+      netnsFd: netFd,
+      onStart: (handle) => {
+        job = handle;
+        options.onStart?.(handle);
+        if (state.lost) handle.abort(); // it ended while this one started
+        // the faults: each pause window, measured from the job's start
+        for (const run of runs) {
+          const pause = run.service.pause;
+          if (!pause) continue;
+          timers.push(
+            setTimeout(() => {
+              void run.handle.pause().then((paused) => {
+                if (paused) timers.push(setTimeout(() => run.handle.resume(), pause.forMs));
+              });
+            }, pause.afterMs),
+          );
+        }
+      },
+    },
+  );
+  state.over = true;
+  for (const timer of timers) clearTimeout(timer);
+  const gone = state.lost;
+  if (gone === null) return result;
+  const reason = `service ${gone.service.name} ${endHow(gone)} while the job ran; its last output: ${gone.output.last()}`;
+  return { ...result, status: 'failed', reason };
+}
+
+/** Ends every service still running (the freezer path) and collects each one's result. */
+async function endServices(runs: Running[], services: readonly ServiceSpec[]): Promise<ServiceResult[]> {
+  const running = new Set(runs.filter((run) => !ended(run)));
+  for (const run of running) run.handle.abort();
+  const out: ServiceResult[] = [];
+  for (const service of services) {
+    const run = runs.find((r) => r.service === service);
+    if (!run) {
+      out.push({ name: service.name, outcome: 'not-started', readyMs: null, result: null });
+      continue;
+    }
+    const wasRunning = running.has(run);
+    const result = await run.done;
+    out.push({
+      name: service.name,
+      outcome:
+        run.readyMs === null
+          ? result.status === 'error'
+            ? 'not-started'
+            : 'not-ready'
+          : wasRunning
+            ? 'ended'
+            : 'exited',
+      readyMs: run.readyMs,
+      result,
+    });
+  }
+  return out;
+}
