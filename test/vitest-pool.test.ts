@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RunReport } from '../reporters/types.js';
 import { expect, it, onTestFinished } from 'vitest';
-import { JUNIT_XSD, NO_LEFTOVERS, describeSandbox, leftovers } from './support/sandbox.js';
+import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 import { DEMO, vitestRun } from './support/vitest.js';
 
 describeSandbox('ringfence Vitest pool', () => {
@@ -77,6 +77,28 @@ describeSandbox('ringfence Vitest pool', () => {
       'clean.test.ts': [],
       'leak-root.test.ts': [{ path: '/root/.leak', kind: 'added', bytes: 13, type: 'file' }],
     });
+  });
+
+  it('services: each test file gets its own Redis; two files in parallel on 127.0.0.1:6379 never see each other', () => {
+    // the two files meet at a barrier in their workdir (this checkout: the host's, shared by both)
+    const barrier = fs.mkdtempSync(path.join(ROOT, '.rf-vitest-services-'));
+    onTestFinished(() => fs.rmSync(barrier, { recursive: true, force: true }));
+    const json = path.join(barrier, 'results.json');
+    const out = vitestRun(
+      [],
+      { RINGFENCE_VITEST_JSON: json, RINGFENCE_BARRIER_DIR: barrier },
+      path.join(DEMO, 'services'),
+    );
+    expect(out.status, out.output).toBe(0);
+    expect(out.output).toMatch(/Test Files\s+2 passed \(2\)/);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    for (const job of report.jobs) {
+      const [redis] = job.result?.services ?? [];
+      expect(redis?.name).toBe('redis');
+      expect(redis?.outcome).toBe('ended');
+      expect(redis?.result?.memory.peakBytes).toBeGreaterThan(0);
+    }
+    expect(fs.readdirSync(barrier).sort()).toEqual(['ready.a', 'ready.b', 'results.json']);
   });
 
   it('runs every demo file sandboxed: leak, hang and runaway fail with their cause, the rest pass', async () => {

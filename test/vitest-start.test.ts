@@ -115,7 +115,7 @@ describeSandbox('ringfence Vitest pool: options are checked when the config load
     [{ network: 'bridge' }, /ringfence\(\{ network \}\): /],
     [
       { memroy: '1g' },
-      /ringfence\(\): unknown option "memroy" \(known: memory, cpus, pidsLimit, timeout, network, hostname, userns, strict, fs, allowGitWrite\)/,
+      /ringfence\(\): unknown option "memroy" \(known: memory, cpus, pidsLimit, timeout, network, hostname, userns, strict, fs, allowGitWrite, services\)/,
     ],
   ])('%j is refused before any file runs', async (options, message) => {
     const out = run({ RINGFENCE_DEMO_POOL_OPTIONS: JSON.stringify(options) });

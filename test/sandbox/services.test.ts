@@ -1,0 +1,174 @@
+// Services: a job's Redis or Postgres in sandboxes of their own, sharing only the job's network
+// namespace. Real servers from Debian (redis-server, postgresql: .ci/run installs them), real jobs,
+// and nothing left afterwards — no service process, cgroup, scratch or namespace holder.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, expect, it } from 'vitest';
+import type { JobResult } from '../../harness/result.js';
+import { runJob } from '../../harness/sandbox.js';
+import type { RunReport } from '../../reporters/types.js';
+import { JUNIT_XSD, NO_LEFTOVERS, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
+import { badInputs } from '../support/tally.js';
+
+const REDIS = ['redis-server', '--port', '6379', '--save', '', '--appendonly', 'no'];
+
+describeSandbox('services: a job with its own Redis and Postgres', () => {
+  let dir = '';
+  beforeAll(() => {
+    for (const program of ['redis-server', 'redis-cli', 'psql'])
+      expect(
+        spawnSync('sh', ['-c', `command -v ${program}`]).status,
+        `${program} (apt-get install redis-server postgresql)`,
+      ).toBe(0);
+  });
+  afterEach(async () => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    dir = '';
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  it('fixtures/services.yml: Redis twice in parallel on one port, Postgres, a frozen Redis, a never-ready service', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-services-'));
+    const json = path.join(dir, 'r.json');
+    const xml = path.join(dir, 'r.xml');
+    const out = ringfence('ci', 'fixtures/services.yml', '--json', json, '--junit', xml);
+    expect(out.status, out.stdout + out.stderr).toBe(1);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    const byId = Object.fromEntries(report.jobs.map((j) => [j.id, j]));
+    expect(Object.fromEntries(report.jobs.map((j) => [j.id, j.outcome]))).toEqual({
+      'redis-a': 'passed',
+      'redis-b': 'passed',
+      postgres: 'passed',
+      'redis-frozen': 'passed',
+      'never-ready': 'error',
+    });
+    // the two Redis jobs overlapped in time: same port, each its own server
+    const span = (id: string): [number, number] => {
+      const r = byId[id]!.result!;
+      const start = Date.parse(r.startedAt);
+      return [start, start + r.wallMs];
+    };
+    const [a, b] = [span('redis-a'), span('redis-b')];
+    expect(a[0] < b[1] && b[0] < a[1], 'redis-a and redis-b ran at the same time').toBe(true);
+    for (const id of ['redis-a', 'redis-b', 'postgres']) {
+      const [service] = byId[id]!.result!.services!;
+      expect(service!.outcome).toBe('ended');
+      expect(service!.readyMs).toBeGreaterThan(0);
+      expect(service!.result!.memory.peakBytes).toBeGreaterThan(0);
+    }
+    // the frozen Redis: its client saw the timeout and the recovery, and the window is on record
+    const frozen = byId['redis-frozen']!.result!;
+    expect(frozen.stdout).toMatch(
+      /pong\n.*timeout\n.*pong\nthe client timed out during the pause and recovered after it/,
+    );
+    const pauses = frozen.services![0]!.result!.pauses!;
+    expect(pauses).toHaveLength(1);
+    expect(pauses[0]!.forMs).toBeGreaterThanOrEqual(3000);
+    // the never-ready service: the job names it, its check and its last output, and never ran
+    expect(byId['never-ready']!.result!.reason).toBe(
+      'service never-ready: not ready on tcp:7777 after 2s; its last output: listening on 7777 soon',
+    );
+    expect(byId['never-ready']!.result!.services![0]!.outcome).toBe('not-ready');
+    // JUnit: valid, with each service's figures
+    const lint = spawnSync('xmllint', ['--noout', '--schema', JUNIT_XSD, xml], { encoding: 'utf8' });
+    expect(lint.status, lint.stderr).toBe(0);
+    const text = fs.readFileSync(xml, 'utf8');
+    for (const [job, service] of [
+      ['redis-a', 'redis'],
+      ['postgres', 'postgres'],
+    ])
+      expect(text).toMatch(
+        new RegExp(`name="ringfence\\.${job}\\.service\\.${service}\\.memory\\.peak_bytes" value="\\d+"`),
+      );
+    expect(text).toContain('name="ringfence.never-ready.service.never-ready.status" value="not-ready"');
+  }, 120_000);
+
+  it('a service that exits while its job runs fails the job, naming it and its code', async () => {
+    const result: JobResult = await runJob({
+      command: ['sleep', '30'],
+      timeout: '20s',
+      services: [{ name: 'flaky', command: 'echo up; sleep 0.3; exit 3', ready: { log: '^up$' } }],
+    });
+    expect(result.status).toBe('failed');
+    expect(result.reason).toBe('service flaky exited with code 3 while the job ran; its last output: up');
+    expect(result.services?.[0]?.outcome).toBe('exited');
+    expect(result.wallMs).toBeLessThan(10_000);
+  });
+
+  it('a job killed by its timeout takes its services down with it, through the freezer path', async () => {
+    const result = await runJob({
+      command: ['sleep', '30'],
+      timeout: '1s',
+      services: [{ name: 'redis', command: REDIS, ready: { tcp: 6379 } }],
+    });
+    expect(result.status).toBe('timeout');
+    const service = result.services![0]!;
+    expect(service.outcome).toBe('ended');
+    expect(service.result?.status).toBe('aborted');
+    // leftovers (afterEach): no redis-server, launcher, cgroup or scratch
+  });
+
+  it('a ready command runs in the namespace until it exits 0; a service that cannot start fails its job', async () => {
+    const ok = await runJob({
+      command: ['redis-cli', 'ping'],
+      services: [{ name: 'redis', command: REDIS, ready: { command: ['redis-cli', 'ping'] } }],
+    });
+    expect(ok.status, ok.reason).toBe('passed');
+    expect(ok.stdout).toBe('PONG\n');
+    const missing = await runJob({
+      command: ['true'],
+      services: [{ name: 'ghost', command: ['no-such-server-xyz'], ready: { tcp: 1 } }],
+    });
+    expect(missing.status).toBe('error');
+    expect(missing.reason).toMatch(/^service ghost: .*no-such-server-xyz.*ENOENT/);
+  });
+
+  it('ringfence run --service: the single-job form, with the JSON naming the service', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-services-run-'));
+    const json = path.join(dir, 'r.json');
+    const service = `{name: redis, command: ${JSON.stringify(REDIS)}, ready: {tcp: 6379}}`;
+    const out = ringfence('run', '--json', json, '--service', service, '--', 'redis-cli', 'ping');
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout).toBe('PONG\n');
+    const result = JSON.parse(fs.readFileSync(json, 'utf8')) as JobResult;
+    expect(result.services?.map((s) => [s.name, s.outcome])).toEqual([['redis', 'ended']]);
+    const bad = ringfence('run', '--service', 'redis-server', '--', 'true');
+    expect(bad.status).toBe(125);
+    expect(bad.stderr).toMatch(/--service: expected \{name: NAME, command: …, ready: …\}/);
+  });
+
+  it('refuses bad services before anything runs', async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-services-bad-'));
+    const manifest = path.join(dir, 'ci.yml');
+    const cases: [string, RegExp][] = [
+      [
+        'services:\n  db: { command: "true" }\njobs:\n  - name: a\n    services: [dbb]\n    command: "true"\n',
+        /ci\.yml:5, job "a", field "services": unknown service "dbb" \(the manifest's services: db\)/,
+      ],
+      [
+        'services:\n  db:\n    command: "true"\n    ready: { udp: 1 }\njobs:\n  - name: a\n    services: db\n    command: "true"\n',
+        /ci\.yml:4, field "services": expected one of \{tcp: PORT\}/,
+      ],
+      [
+        'services:\n  db:\n    command: "true"\n    memory: lots\njobs:\n  - name: a\n    services: db\n    command: "true"\n',
+        /ci\.yml:4, job "a", field "services\.db\.memory"/,
+      ],
+      [
+        'services:\n  db: { command: "true" }\njobs:\n  - name: a\n    services: db\n    network: host\n    command: "true"\n',
+        /field "services": need --network none/,
+      ],
+    ];
+    for (const [text, message] of cases) {
+      fs.writeFileSync(manifest, text);
+      const out = ringfence('ci', manifest);
+      expect(out.status, text).toBe(2);
+      expect(out.stderr).toMatch(message);
+    }
+    await expect(
+      runJob({ command: ['true'], services: [{ name: 'x', command: 'true', ready: { log: '(' } }] }),
+    ).rejects.toThrow(/services\.x\.ready: log: /);
+    badInputs('services', cases.length + 1);
+  });
+});
