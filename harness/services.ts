@@ -57,11 +57,31 @@ function ended(run: Running): boolean {
 async function initOf(launcherPid: number, deadlineMs: number): Promise<number> {
   const file = `/proc/${launcherPid}/task/${launcherPid}/children`;
   for (;;) {
+    // (a launcher already gone throws ENOENT: the caller takes that as the sandbox having ended)
     const first = fs.readFileSync(file, 'utf8').trim().split(/\s+/)[0];
     if (first) return Number(first);
     if (performance.now() > deadlineMs) throw new Error('its sandbox did not start');
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
+}
+
+/**
+ * An fd of the network namespace of the launcher's init. Checked after the open: init must still be
+ * the launcher's child (its pid cannot have been reused by another process since: the launcher has
+ * not reaped it) and the namespace must not be ours — never a job joined to a network it was not made.
+ */
+async function openNetns(launcherPid: number): Promise<number> {
+  const init = await initOf(launcherPid, performance.now() + 10_000);
+  const fd = fs.openSync(`/proc/${init}/ns/net`, 'r');
+  const children = fs.readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8');
+  if (
+    !children.trim().split(/\s+/).includes(String(init)) ||
+    fs.fstatSync(fd).ino === fs.statSync('/proc/self/ns/net').ino
+  ) {
+    fs.closeSync(fd);
+    throw new Error('its sandbox ended before its network namespace could be shared');
+  }
+  return fd;
 }
 
 /** Whether 127.0.0.1:port accepts in the namespace of netFd: the launcher's probe mode, from inside. */
@@ -201,8 +221,14 @@ export async function runWithServices(
       void done.then((r) => (run.result = r));
       runs.push(run);
       if (netFd === null) {
-        const init = await initOf(run.handle.launcherPid, performance.now() + 10_000);
-        netFd = fs.openSync(`/proc/${init}/ns/net`, 'r');
+        try {
+          netFd = await openNetns(run.handle.launcherPid);
+        } catch {
+          // its sandbox ended before its namespace could be had: it says why
+          run.result = await done;
+          problem = failure(run, `${endedHow(run.result)} before it was ready`);
+          break;
+        }
       }
       problem = await waitReady(run, netFd, runner, t0);
       if (problem) break;
