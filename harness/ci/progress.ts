@@ -22,6 +22,19 @@ const LABEL: Record<JobEntry['outcome'], string> = {
   skipped: 'SKIP   ',
 };
 
+/** The outcomes that count as failed in the counts (each has its own label in the job lines). */
+const FAILED: readonly JobEntry['outcome'][] = ['failed', 'timeout', 'oom', 'signaled', 'error'];
+
+/**
+ * `4 passed, 1 flaky, 3 failed, 1 skipped, 0 aborted`: the one vocabulary of the live bar and the
+ * final summary line, so the two never count the same run differently.
+ */
+export function outcomeCounts(outcomes: readonly JobEntry['outcome'][]): string {
+  const count = (which: readonly JobEntry['outcome'][]): number =>
+    outcomes.filter((o) => which.includes(o)).length;
+  return `${count(['passed'])} passed, ${count(['flaky'])} flaky, ${count(FAILED)} failed, ${count(['skipped'])} skipped, ${count(['aborted'])} aborted`;
+}
+
 /** One line for a finished job: outcome, name, time, CPU, peak memory, and why when it did not pass. */
 export function describeEntry(entry: JobEntry): string {
   const r = entry.result;
@@ -44,11 +57,10 @@ export function createProgress(total: number, stream: NodeJS.WriteStream): Progr
     };
   }
   const started = new Map<string, number>();
-  let passed = 0;
-  let failed = 0;
+  const ended: JobEntry['outcome'][] = [];
   const multi = new cliProgress.MultiBar(
     {
-      format: '{bar} {value}/{total} | {passed} passed, {failed} failed | {running}',
+      format: '{bar} {value}/{total} | {counts} | {running}',
       hideCursor: true,
       clearOnComplete: false,
       stream,
@@ -62,7 +74,7 @@ export function createProgress(total: number, stream: NodeJS.WriteStream): Progr
       .slice(0, 3)
       .map(([name, since]) => `${name} ${formatDuration(Date.now() - since)}`)
       .join(', ');
-  const bar = multi.create(total, 0, { passed, failed, running: '' });
+  const bar = multi.create(total, 0, { counts: outcomeCounts(ended), running: '' });
   const timer = setInterval(() => bar.update({ running: longest() }), 250);
   timer.unref();
   return {
@@ -70,12 +82,11 @@ export function createProgress(total: number, stream: NodeJS.WriteStream): Progr
       if (event.type === 'start') started.set(event.job.name, Date.now());
       if (event.type !== 'end') return;
       started.delete(event.job.name);
-      if (event.entry.outcome === 'passed' || event.entry.outcome === 'flaky') passed++;
-      else failed++;
+      ended.push(event.entry.outcome);
       // finished jobs that did not pass are printed above the bar, so their reason stays on screen
       if (event.entry.outcome !== 'passed' && event.entry.outcome !== 'flaky')
         multi.log(`${describeEntry(event.entry)}\n`);
-      bar.increment(1, { passed, failed, running: longest() });
+      bar.increment(1, { counts: outcomeCounts(ended), running: longest() });
     },
     stop: () => {
       clearInterval(timer);

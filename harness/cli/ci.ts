@@ -13,7 +13,7 @@ import { loadManifest } from '../manifest/load.js';
 import { closureOfNeeds, parseShard, shard as shardJobs } from '../manifest/graph.js';
 import { ManifestError, type Manifest, type ManifestJob } from '../manifest/types.js';
 import { runScheduled } from '../ci/scheduler.js';
-import { createProgress } from '../ci/progress.js';
+import { createProgress, outcomeCounts } from '../ci/progress.js';
 import { VERSION } from '../version.js';
 import { parseInteger, InputError } from '../units.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
@@ -198,11 +198,8 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     interrupted: interrupt.signal.aborted,
     jobs: entries,
   };
-  const count = (outcomes: string[]): number => entries.filter((e) => outcomes.includes(e.outcome)).length;
-  const failed = count(['failed', 'timeout', 'oom', 'signaled', 'error']);
   process.stderr.write(
-    `ringfence ci: ${count(['passed'])} passed, ${count(['flaky'])} flaky, ${failed} failed, ` +
-      `${count(['skipped'])} skipped, ${count(['aborted'])} aborted in ${(report.wallMs / 1000).toFixed(1)}s\n`,
+    `ringfence ci: ${outcomeCounts(entries.map((e) => e.outcome))} in ${(report.wallMs / 1000).toFixed(1)}s\n`,
   );
   try {
     if (flags.json) writeResultsFile(path.resolve(flags.json), report);
@@ -214,5 +211,5 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   }
   if (baseline) process.stderr.write(compareWithBaseline(baseline, report).summary);
   if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
-  return failed + count(['skipped', 'aborted']) > 0 ? 1 : 0;
+  return entries.every((e) => e.outcome === 'passed' || e.outcome === 'flaky') ? 0 : 1;
 }
