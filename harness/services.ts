@@ -66,20 +66,31 @@ async function initOf(launcherPid: number, deadlineMs: number): Promise<number> 
 }
 
 /**
- * An fd of the network namespace of the launcher's init. Checked after the open: init must still be
- * the launcher's child (its pid cannot have been reused by another process since: the launcher has
- * not reaped it) and the namespace must not be ours — never a job joined to a network it was not made.
+ * An fd of the network namespace of the launcher's init, or why there is none. Checked after the
+ * open: init must still be the launcher's child (its pid cannot have been reused by another process
+ * since: the launcher has not reaped it) and the namespace must not be ours — never a job joined to a
+ * network it was not made, nor the host's.
  */
-async function openNetns(launcherPid: number): Promise<number> {
-  const init = await initOf(launcherPid, performance.now() + 10_000);
-  const fd = fs.openSync(`/proc/${init}/ns/net`, 'r');
+async function openNetns(launcherPid: number): Promise<number | { why: string; ended: boolean }> {
+  let init: number;
+  let fd: number;
+  try {
+    init = await initOf(launcherPid, performance.now() + 10_000);
+    fd = fs.openSync(`/proc/${init}/ns/net`, 'r');
+  } catch {
+    return { why: 'its sandbox ended', ended: true };
+  }
   const children = fs.readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8');
-  if (
-    !children.trim().split(/\s+/).includes(String(init)) ||
-    fs.fstatSync(fd).ino === fs.statSync('/proc/self/ns/net').ino
-  ) {
+  if (!children.trim().split(/\s+/).includes(String(init))) {
     fs.closeSync(fd);
-    throw new Error('its sandbox ended before its network namespace could be shared');
+    return { why: 'its sandbox ended', ended: true };
+  }
+  if (fs.fstatSync(fd).ino === fs.statSync('/proc/self/ns/net').ino) {
+    fs.closeSync(fd);
+    return {
+      why: 'it got no network namespace of its own to share (this host lets ringfence make none: see `ringfence doctor`)',
+      ended: false,
+    };
   }
   return fd;
 }
@@ -221,14 +232,16 @@ export async function runWithServices(
       void done.then((r) => (run.result = r));
       runs.push(run);
       if (netFd === null) {
-        try {
-          netFd = await openNetns(run.handle.launcherPid);
-        } catch {
-          // its sandbox ended before its namespace could be had: it says why
+        const opened = await openNetns(run.handle.launcherPid);
+        if (typeof opened !== 'number') {
+          if (!opened.ended) run.handle.abort();
           run.result = await done;
-          problem = failure(run, `${endedHow(run.result)} before it was ready`);
+          problem = opened.ended
+            ? failure(run, `${endedHow(run.result)} before it was ready`)
+            : failure(run, opened.why);
           break;
         }
+        netFd = opened;
       }
       problem = await waitReady(run, netFd, runner, t0);
       if (problem) break;

@@ -14,6 +14,18 @@ import { badInputs } from '../support/tally.js';
 
 const REDIS = ['redis-server', '--port', '6379', '--save', '', '--appendonly', 'no'];
 
+/** This process's open fds on a network namespace (`net:[4026…]`). */
+function openNetnsFds(): string[] {
+  return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith('net:') ? [target] : [];
+    } catch {
+      return []; // the directory's own fd, closed by now
+    }
+  });
+}
+
 describeSandbox('services: a job with its own Redis and Postgres', () => {
   let dir = '';
   beforeAll(() => {
@@ -27,6 +39,9 @@ describeSandbox('services: a job with its own Redis and Postgres', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
     dir = '';
     expect(await leftovers()).toEqual(NO_LEFTOVERS);
+    // the namespace fd this process held for a job's services is closed: the namespace goes with its
+    // last process
+    expect(openNetnsFds()).toEqual([]);
   });
 
   it('fixtures/services.yml: Redis twice in parallel on one port, Postgres, a frozen Redis, a never-ready service', () => {

@@ -230,6 +230,26 @@ describe(`v2 guest: ${scenario}`, () => {
     expect(r.stderr).toContain(`ringfence: wrote ${probes.length} paths outside its workdir: `);
   });
 
+  it('services: the job reaches its own service on 127.0.0.1 (one network namespace), and the service goes with it', () => {
+    const server = `require('net').createServer((s) => s.end('from the service\\n')).listen(7400, '127.0.0.1')`;
+    const client = `require('net').connect(7400, '127.0.0.1').on('data', (d) => process.stdout.write(d))`;
+    const service = `{name: echo, command: ${JSON.stringify(['node', '-e', server])}, ready: {tcp: 7400}}`;
+    const r = run('services', ['--service', service, '--', 'node', '-e', client]);
+    console.log(`services: exit ${r.status}, ${r.result.reason}`);
+    if (scenario === 'systemd-root' || scenario === 'container-privileged') {
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toBe('from the service\n');
+      expect(r.result.services?.map((s) => [s.name, s.outcome])).toEqual([['echo', 'ended']]);
+    } else if (scenario === 'systemd-user') {
+      expect(r.result.status).toBe('error');
+      expect(r.result.reason).toMatch(/^services need root for now/);
+    } else {
+      // no namespaces here: said, and nothing runs on the container's own network
+      expect(r.result.status).toBe('error');
+      expect(r.result.reason).toMatch(/service echo: it got no network namespace of its own to share/);
+    }
+  });
+
   it.runIf(cgroups)('a fork bomb is held at --pids-limit 32 (the kernel’s pids.peak)', () => {
     const out = run('pids', ['--pids-limit', '32', '--timeout', '5s', '--', 'sh', 'fixtures/fork-bomb.sh']);
     expect(out.status).toBe(124);
