@@ -148,7 +148,8 @@ export interface JobResult {
     /** ru_maxrss of the job's main process (it differs from the cgroup peak: one process vs all, RSS vs charged pages). */
     maxRssBytes: number | null;
   };
-  pids: { peak: number | null; limit: number | null };
+  /** refused: forks the pids cap refused (the kernel's pids.events); absent before 0.4. */
+  pids: { peak: number | null; limit: number | null; refused?: number | null };
   io: JobIo | null;
   limits: { timeoutMs: number | null; cpuTimeMs: number | null; cpus: number | null };
   stdout: string;

@@ -833,7 +833,11 @@ class JobRun {
         failcnt: stats.memory.failcnt,
         maxRssBytes: rusage ? rusage.maxRssKiB * 1024 : null,
       },
-      pids: { peak: stats.pids.peak ?? (this.sampledPidsPeak || null), limit: spec.limits.pidsLimit ?? null },
+      pids: {
+        peak: stats.pids.peak ?? (this.sampledPidsPeak || null),
+        limit: spec.limits.pidsLimit ?? null,
+        refused: stats.pids.refused,
+      },
       io: jobIo(rusage?.io ?? null, stats.io),
       limits: { timeoutMs: spec.timeoutMs, cpuTimeMs: spec.cpuTimeMs, cpus: spec.limits.cpus ?? null },
       stdout: this.stdout.text(),

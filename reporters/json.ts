@@ -45,7 +45,12 @@ const serviceJobResult = obj({
     failcnt: z.number(),
     maxRssBytes: z.number().nullable(),
   }),
-  pids: obj({ peak: z.number().nullable(), limit: z.number().nullable() }),
+  pids: obj({
+    peak: z.number().nullable(),
+    limit: z.number().nullable(),
+    // added in 0.4
+    refused: int().nonnegative().nullable().optional(),
+  }),
   io: obj({
     readBytes: z.number(),
     writeBytes: z.number(),

@@ -104,6 +104,8 @@ function figures(entry: JobEntry): [string, string | number][] {
       ['memory.oom_kills', r.memory.oomKills],
       ['pids.peak', r.pids.peak],
       ['pids.limit', r.pids.limit],
+      // forks refused at the cap: a job that still exits 0 hit it all the same
+      ['pids.refused', r.pids.refused ?? null],
       ['io.read_bytes', r.io?.readBytes ?? null],
       ['io.write_bytes', r.io?.writeBytes ?? null],
       ['io.rchar', r.io?.rchar ?? null],

@@ -171,7 +171,7 @@ class TreeJob implements JobCgroup {
     return {
       cpu: { totalNs: 0, userNs: 0, systemNs: 0 },
       memory: { peakBytes: null, failcnt: 0, oomKills: 0, limitBytes: null },
-      pids: { peak: null, limit: null },
+      pids: { peak: null, limit: null, refused: null },
       io: null,
       pressure: null,
     };

@@ -14,6 +14,15 @@ export function parseFlatKeyed(text: string): Map<string, number> {
   return out;
 }
 
+/**
+ * pids.events (v1 and v2: `max N`, and on newer v2 kernels `max.imposed N`): how many forks the
+ * cap refused; null when there is no such file (no pids controller, an old kernel).
+ */
+export function refusedForks(text: string | null): number | null {
+  if (text === null) return null;
+  return parseFlatKeyed(text).get('max') ?? 0;
+}
+
 /** Nested keyed files: "<key> sub=value sub=value" per line (io.stat: "8:0 rbytes=… wbytes=…"). */
 export function parseNestedKeyed(text: string): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();

@@ -36,7 +36,8 @@ export interface CgroupStats {
     oomKills: number;
     limitBytes: number | null;
   };
-  pids: { peak: number | null; limit: number | null };
+  /** refused: forks refused at the cap (pids.events `max`); null where the kernel keeps no count. */
+  pids: { peak: number | null; limit: number | null; refused: number | null };
   /** Bytes read and written through the block layer, where the io/blkio controller counts them. */
   io: { readBytes: number; writeBytes: number } | null;
   /** v2 pressure stall totals (cpu/memory/io.pressure); null on v1 or a kernel without PSI. */

@@ -41,7 +41,14 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
-import { parseFlatKeyed, parseLimit, parseNumber, parsePids, sumBlkioServiceBytes } from './parse.js';
+import {
+  parseFlatKeyed,
+  parseLimit,
+  parseNumber,
+  parsePids,
+  refusedForks,
+  sumBlkioServiceBytes,
+} from './parse.js';
 
 export interface V1HierarchyConfig {
   /** Controllers co-mounted in this hierarchy (["cpu", "cpuacct"] counts as one hierarchy). */
@@ -578,6 +585,7 @@ class V1Job implements JobCgroup {
       pids: {
         peak: num(read(this.pids, 'pids.peak')),
         limit: pidsMax === null ? null : parseLimit(pidsMax),
+        refused: refusedForks(read(this.pids, 'pids.events')),
       },
       io: ioText === null ? null : sumBlkioServiceBytes(ioText),
       pressure: null,

@@ -54,6 +54,7 @@ import {
   parseNumber,
   parsePids,
   parsePressure,
+  refusedForks,
   sumIoStat,
 } from './parse.js';
 
@@ -553,6 +554,7 @@ class V2Job implements JobCgroup {
       pids: {
         peak: pidsPeak === null ? null : parseNumber(pidsPeak),
         limit: pidsMax === null ? null : parseLimit(pidsMax),
+        refused: refusedForks(read('pids.events')),
       },
       io: io === null ? null : sumIoStat(io),
       pressure: this.pressure(read),

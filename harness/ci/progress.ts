@@ -1,7 +1,7 @@
 // What `ringfence ci` shows while it runs: on a terminal a live bar (cli-progress) with passed/failed
 // counts and the longest-running jobs; elsewhere (CI logs) one plain line per finished job.
 import cliProgress from 'cli-progress';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration, refusedForksText as refused } from '../format.js';
 import type { JobEntry } from '../../reporters/types.js';
 import type { SchedulerEvent } from './scheduler.js';
 
@@ -39,7 +39,7 @@ export function outcomeCounts(outcomes: readonly JobEntry['outcome'][]): string 
 export function describeEntry(entry: JobEntry): string {
   const r = entry.result;
   const figures = r
-    ? ` (${formatDuration(r.wallMs)}, cpu ${formatDuration(r.cpu.totalMs)}${r.memory.peakBytes === null ? '' : `, peak ${formatBytes(r.memory.peakBytes)}`}${entry.attempts.length > 1 ? `, ${entry.attempts.length} attempts` : ''})`
+    ? ` (${formatDuration(r.wallMs)}, cpu ${formatDuration(r.cpu.totalMs)}${r.memory.peakBytes === null ? '' : `, peak ${formatBytes(r.memory.peakBytes)}`}${refused(r.pids) ? `, ${refused(r.pids)}` : ''}${entry.attempts.length > 1 ? `, ${entry.attempts.length} attempts` : ''})`
     : '';
   const why =
     entry.outcome === 'passed' || entry.outcome === 'flaky' ? '' : `: ${entry.skipReason ?? r?.reason ?? ''}`;

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { refusedForksText } from '../format.js';
 import { keptSummary, pollutionSummary, readOnlySummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../result.js';
 import { Sandbox, runJob, type RunningJob } from '../sandbox.js';
@@ -186,6 +187,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     if (refused) process.stderr.write(`ringfence: ${refused}\n`);
     const wrote = pollutionSummary(result.filesystem);
     if (wrote) process.stderr.write(`ringfence: ${wrote}\n`);
+    const forks = refusedForksText(result.pids);
+    if (forks) process.stderr.write(`ringfence: ${forks} (pids.events)\n`);
   }
   // said even with --quiet: the user asked for a file and must learn where it is, or why it is not
   if (flags.keepLayer !== undefined) process.stderr.write(`ringfence: ${keptSummary(result.filesystem)}\n`);

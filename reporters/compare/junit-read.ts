@@ -22,6 +22,7 @@ const ALL_SUFFIXES = [
   'memory.limit_bytes',
   'memory.oom_kills',
   'pids.limit',
+  'pids.refused',
   'io.read_bytes',
   'io.write_bytes',
   'io.rchar',

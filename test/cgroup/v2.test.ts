@@ -19,6 +19,7 @@ import {
   ioWeightFromBlkioWeight,
   isFrozenEvents,
   parseFlatKeyed,
+  refusedForks,
   parseLimit,
   parseNameList,
   parseNestedKeyed,
@@ -121,6 +122,7 @@ class FakeCgroup2 {
         'pids.max': 'max\n',
         'pids.current': '0\n',
         'pids.peak': captured('pids.peak'),
+        'pids.events': 'max 0\n', // as a fresh cgroup's reads
       });
     }
     if (enabled.has('io'))
@@ -186,6 +188,13 @@ class FakeCgroup2 {
 }
 
 describe('cgroup file parsers', () => {
+  it('pids.events: forks refused at the cap, in the v1/6.1 form and with 6.14\'s max.imposed; null without the file', () => {
+    expect(refusedForks('max 17\n')).toBe(17);
+    expect(refusedForks('max 3\nmax.imposed 5\n')).toBe(3);
+    expect(refusedForks('max 0\n')).toBe(0);
+    expect(refusedForks(null)).toBeNull();
+  });
+
   it('reads cpu.stat and memory.events (flat keyed)', () => {
     const cpu = parseFlatKeyed(captured('cpu.stat'));
     expect(cpu.get('usage_usec')).toBe(1843211);
@@ -381,7 +390,7 @@ describe('cgroup v2 driver on a fake tree', () => {
     expect(fake.read(path.join(fake.root, own, instanceName), 'cgroup.subtree_control')).toBe('');
     const stats = job.stats();
     expect(stats.memory.peakBytes).toBeNull();
-    expect(stats.pids).toEqual({ peak: null, limit: null });
+    expect(stats.pids).toEqual({ peak: null, limit: null, refused: null });
     expect(stats.io).toBeNull();
     await job.destroy();
     driver.dispose();
@@ -428,7 +437,7 @@ describe('cgroup v2 driver on a fake tree', () => {
     expect(job.stats()).toEqual({
       cpu: { totalNs: 1843211000, userNs: 1520443000, systemNs: 322768000 },
       memory: { peakBytes: 67104768, failcnt: 27, oomKills: 1, limitBytes: 64 * MiB },
-      pids: { peak: 9, limit: 16 },
+      pids: { peak: 9, limit: 16, refused: 0 },
       io: { readBytes: 1462272, writeBytes: 1085440 },
       pressure: {
         cpu: { someUs: 88201, fullUs: 61544 },

