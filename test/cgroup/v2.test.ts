@@ -188,7 +188,7 @@ class FakeCgroup2 {
 }
 
 describe('cgroup file parsers', () => {
-  it('pids.events: forks refused at the cap, in the v1/6.1 form and with 6.14\'s max.imposed; null without the file', () => {
+  it("pids.events: forks refused at the cap, in the v1/6.1 form and with 6.14's max.imposed; null without the file", () => {
     expect(refusedForks('max 17\n')).toBe(17);
     expect(refusedForks('max 3\nmax.imposed 5\n')).toBe(3);
     expect(refusedForks('max 0\n')).toBe(0);
