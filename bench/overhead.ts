@@ -4,8 +4,9 @@
 // neighbour hits every contender alike. The order rotates every round: the
 // kernel tears network namespaces down asynchronously, and whoever runs right after a contender that
 // made one pays for that teardown, so no contender may always follow the same one.
-// Prints medians and ratios.
-//   npm run bench -- [--runs 200]
+// Prints medians and ratios. With --trace, then the phases of ringfence's own jobs (RunOptions.trace:
+// the harness's steps and the launcher's, on one clock) as a table of medians.
+//   npm run bench -- [--runs 200] [--trace]
 import { performance } from 'node:perf_hooks';
 import { bwrapArgv, spawnAndWait, which } from './support.js';
 import { runJob } from '../harness/sandbox.js';
@@ -45,6 +46,19 @@ if (bwrap) {
   console.log('bwrap not found (apt-get install bubblewrap): its column is left out');
 }
 const OURS = 'ringfence runJob';
+/** The phases the launcher, its init and the job report (native/launcher, proto_trace). */
+const LAUNCHER_PHASES = new Set([
+  'gate',
+  'clone',
+  'init',
+  'staged',
+  'root',
+  'proc-dev-tmp',
+  'mounts',
+  'exec',
+  'job-exit',
+  'reaped',
+]);
 const HOST_FS = 'ringfence --fs host';
 for (const [name, fs] of [
   [OURS, 'overlay'],
@@ -100,3 +114,35 @@ console.log(
 console.log(
   'ringfence does cgroup creation, caps (memory, pids), accounting, the overlay and its report, and removal on top of the namespaces.',
 );
+
+if (process.argv.includes('--trace')) {
+  // the same job again, traced: where its milliseconds go, phase by phase
+  const traces: { phase: string; ms: number }[][] = [];
+  const traced = resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const result = await runJob(traced, { trace: true });
+    if (i >= WARMUP && result.trace) traces.push(result.trace);
+  }
+  // phases in the order they came, the most usual order winning
+  const order: string[] = [];
+  for (const trace of traces) for (const { phase } of trace) if (!order.includes(phase)) order.push(phase);
+  const at = (trace: { phase: string; ms: number }[], phase: string): number | undefined =>
+    trace.find((t) => t.phase === phase)?.ms;
+  order.sort((a, b) => median(traces.map((t) => at(t, a) ?? 0)) - median(traces.map((t) => at(t, b) ?? 0)));
+  console.log(
+    `\nphases of one ringfence job (/bin/true, --fs overlay), ${traces.length} traced runs, medians:\n`,
+  );
+  console.log(`${'phase'.padEnd(20)} ${'since start'.padStart(12)} ${'step'.padStart(8)}  done by`);
+  let previous = 0;
+  for (const phase of order) {
+    const since = median(traces.map((t) => at(t, phase)).filter((v): v is number => v !== undefined));
+    const who = LAUNCHER_PHASES.has(phase) ? 'launcher' : 'harness';
+    console.log(
+      `${phase.padEnd(20)} ${since.toFixed(3).padStart(12)} ${(since - previous).toFixed(3).padStart(8)}  ${who}`,
+    );
+    previous = since;
+  }
+  console.log(
+    `${'result'.padEnd(20)} ${median(samples.get(OURS)!).toFixed(3).padStart(12)}            (the whole runJob: the contenders' table)`,
+  );
+}

@@ -120,7 +120,7 @@ export function launcherArgs(
   scratchDir: string,
   extraVolumes: readonly Volume[] = [],
   fds: FdLayout = defaultFdLayout(spec),
-  mode: { noNamespaces?: boolean; overlayDir?: string | null; netFd?: number } = {},
+  mode: { noNamespaces?: boolean; overlayDir?: string | null; netFd?: number; trace?: boolean } = {},
 ): string[] {
   const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
   if (mode.noNamespaces) {
@@ -130,6 +130,7 @@ export function launcherArgs(
     if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
     if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
     for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);
+    if (mode.trace) args.push('--trace');
     return [...args, '--', ...spec.command];
   }
   const net = mode.netFd === undefined ? [`--net=${spec.network}`] : ['--net=join', `--net-fd=${mode.netFd}`];
@@ -153,6 +154,7 @@ export function launcherArgs(
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
   for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);
+  if (mode.trace) args.push('--trace');
   // not args.push(...command): a spread into a call puts every argument on the stack, and a job with
   // a few hundred thousand arguments would end in a RangeError here instead of the kernel's E2BIG
   return [...args, '--', ...spec.command];
@@ -190,7 +192,9 @@ export type LauncherReport =
    * `--overlay-dir`: a mount point overlayfs refused (errno), bound read-only instead; `fs-split`:
    * and each directory in it overlaid on its own (`overlay` lines follow for them).
    */
-  | { kind: 'fs-ro' | 'fs-split'; errno: number; code: string; mountPoint: string };
+  | { kind: 'fs-ro' | 'fs-split'; errno: number; code: string; mountPoint: string }
+  /** `--trace`: a phase of the launcher, init or the job reached at CLOCK_MONOTONIC `ns`. */
+  | { kind: 'trace'; phase: string; ns: bigint };
 
 /** Undoes the launcher's (and mountinfo's) `\ooo` escapes of a path. */
 export function unescapeMountPath(text: string): string {
@@ -226,6 +230,8 @@ export function parseLauncherReports(text: string): LauncherReport[] {
       else reports.push({ kind, signal: Number(a), ...common });
     } else if (kind === 'tree' && fields.length === 4) {
       reports.push({ kind, maxRssKiB: Number(a), userUs: Number(b), systemUs: Number(c) });
+    } else if (kind === 'trace' && fields.length === 3 && /^[a-z-]+$/.test(a) && /^\d+$/.test(b)) {
+      reports.push({ kind, phase: a, ns: BigInt(b) });
     } else if (kind === 'overlay' && fields.length === 3 && /^\d+$/.test(a) && b.startsWith('/')) {
       reports.push({ kind, index: Number(a), mountPoint: unescapeMountPath(b) });
     } else if (

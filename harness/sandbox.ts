@@ -87,6 +87,12 @@ export interface RunOptions {
   /** Called once the launcher runs, e.g. to forward this process's signals to it. */
   onStart?: (job: RunningJob) => void;
   /**
+   * Record when each phase of the job was reached — the harness's own (cgroup, scratch, gate, exit,
+   * stats) and the launcher's (clone, mounts, exec, …: `--trace`) — into the result's `trace`.
+   * For `npm run bench -- --trace`; cheap, but off by default.
+   */
+  trace?: boolean;
+  /**
    * An open fd of a network namespace the job joins instead of getting its own (`--network` is then
    * not used): its services' (harness/services.ts). The caller keeps it open and closes it.
    */
@@ -473,6 +479,8 @@ class JobRun {
   private readonly pauses: { atMs: number; forMs: number }[] = [];
   private pausedAt: number | null = null;
   private runningSince = 0;
+  /** RunOptions.trace: the harness's phases, on the clock the launcher's are on (CLOCK_MONOTONIC). */
+  private readonly marks: { phase: string; ns: bigint }[] = [];
   private readonly stdout: BoundedCapture;
   private readonly stderr: BoundedCapture;
   private statusText = '';
@@ -496,7 +504,12 @@ class JobRun {
     this.stderr = new BoundedCapture(spec.outputLimitBytes);
   }
 
+  private mark(phase: string): void {
+    if (this.options.trace) this.marks.push({ phase, ns: process.hrtime.bigint() });
+  }
+
   async execute(): Promise<JobResult> {
+    this.mark('start');
     let launcher: string;
     try {
       launcher = launcherPath();
@@ -530,6 +543,7 @@ class JobRun {
           ? await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null)
           : null;
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
+      this.mark(spare ? 'cgroup (spare)' : 'cgroup');
     } catch (error) {
       return failedToStart(this.spec, this.startedAt, 'cgroup', error, this.driver.version);
     }
@@ -560,6 +574,7 @@ class JobRun {
         spec.fs === 'overlay' && !noNamespaces ? { userns: spec.userns } : null,
       );
       const scratchPath = this.scratch.path;
+      this.mark('scratch');
       const extraVolumes = exposeHiddenWorkdir(spec);
       // what the overlays do not cover: the job's own /tmp, the workdir and the volumes
       this.notOverlaid = ['/tmp', ...[...spec.volumes, ...extraVolumes].map((v) => v.target)];
@@ -570,6 +585,7 @@ class JobRun {
       const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
         noNamespaces,
         overlayDir: this.scratch.overlay,
+        trace: options.trace === true,
         // the fd lands after the kept ones (launch.ts lays them out in that order)
         ...(options.netnsFd === undefined
           ? {}
@@ -589,6 +605,7 @@ class JobRun {
         options.netnsFd === undefined ? spec.keepFds : [...spec.keepFds, options.netnsFd],
       );
       this.launcherPid = proc.pid;
+      this.mark(started ? 'launcher (spare)' : 'spawn');
       const live = spec.passthrough || options.stdout || options.stderr;
       this.stdout.attach(proc.stdout, live ? (options.stdout ?? process.stdout) : undefined);
       this.stderr.attach(proc.stderr, live ? (options.stderr ?? process.stderr) : undefined);
@@ -609,6 +626,7 @@ class JobRun {
       const env = options.ipc
         ? { ...spec.env, NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: options.ipc }
         : spec.env;
+      this.mark('release');
       if (started) proc.releaseWithConfig(args, env);
       else proc.releaseGate();
     } catch (error) {
@@ -658,11 +676,13 @@ class JobRun {
     });
 
     const exit = await proc.exited;
+    this.mark('exited');
     const wallMs = performance.now() - startedAt;
     for (const timer of this.timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     if (this.killing) await this.killing;
     const stats = cgroup.stats();
+    this.mark('stats');
     return this.buildResult(
       wallMs,
       stats,
@@ -821,6 +841,7 @@ class JobRun {
       startedAt: this.startedAt.toISOString(),
       wallMs: round(wallMs),
       ...this.pauseWindows(),
+      ...this.traceOf(reports),
       cpu: {
         userMs: round(cpu.userNs / 1e6),
         systemMs: round(cpu.systemNs / 1e6),
@@ -868,6 +889,15 @@ class JobRun {
       undefined,
       this.spec.keepLayer,
     );
+  }
+
+  /** RunOptions.trace: every phase, the harness's and the launcher's, in ms from the job's start. */
+  private traceOf(reports: LauncherReport[]): { trace?: { phase: string; ms: number }[] } {
+    if (!this.options.trace || this.marks.length === 0) return {};
+    const start = this.marks[0]?.ns ?? 0n;
+    const launcher = reports.flatMap((r) => (r.kind === 'trace' ? [{ phase: r.phase, ns: r.ns }] : []));
+    const all = [...this.marks, ...launcher].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
+    return { trace: all.map((m) => ({ phase: m.phase, ms: round(Number(m.ns - start) / 1e6) })) };
   }
 
   /** `pauses`, when the job was paused; a window still open when it ended closes there. */

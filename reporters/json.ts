@@ -69,6 +69,8 @@ const serviceJobResult = obj({
   stderr: z.string(),
   stdoutTruncated: z.boolean(),
   stderrTruncated: z.boolean(),
+  // added in 0.4: only with RunOptions.trace
+  trace: z.array(obj({ phase: z.string(), ms: z.number() })).optional(),
   // added in 0.4: absent when never paused
   pauses: z.array(obj({ atMs: z.number().nonnegative(), forMs: z.number().nonnegative() })).optional(),
   error: obj({ step: z.string(), code: z.string().nullable(), message: z.string() }).nullable(),

@@ -126,6 +126,7 @@ static noreturn void finish(const struct job_state *js)
 
 	if (js->setup_failed)
 		_exit(EXIT_LAUNCH_FAILED);
+	proto_trace("job-exit");
 	read_io(&io);
 	if (WIFSIGNALED(js->status)) {
 		proto_signal(WTERMSIG(js->status), &js->ru, &io);
@@ -162,11 +163,13 @@ noreturn void init_main(struct options *o, int sync_fd, const sigset_t *saved_ma
 	if (read_byte(sync_fd) != 1)
 		_exit(EXIT_LAUNCH_FAILED);
 	close(sync_fd);
+	proto_trace("init");
 	if (!o->no_namespaces) {
 		if (o->userns)
 			userns_become_root();
 		build_sandbox(o);
 	}
+	proto_trace("mounts");
 	spawn_job(o, saved_mask, &js);
 	supervise_job(&js);
 }

@@ -41,6 +41,7 @@ noreturn void job_exec(const struct options *o, const sigset_t *saved_mask, int 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_step(errno, "no_new_privs", NULL);
 	seccomp_apply();
+	proto_trace("exec");
 	execvp(o->argv[0], o->argv);
 	die_step(errno, "exec", o->argv[0]);
 }

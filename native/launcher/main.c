@@ -204,6 +204,7 @@ static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 	if (write(sync[1], "g", 1) != 1)
 		abort_child(child, errno, spawn_step);
 	close(sync[1]);
+	proto_trace("clone");
 	return child;
 }
 
@@ -271,6 +272,7 @@ static int supervise(pid_t init, bool subreaper)
 		}
 		kill(init, sig);
 	}
+	proto_trace("reaped");
 	if (subreaper)
 		reaper_end_leftovers();
 	report_tree();
@@ -316,6 +318,10 @@ int main(int argc, char **argv)
 		err = options_parse(argc, argv, &o, &why);
 		if (err)
 			die_step(err, "args", why);
+	}
+	if (o.trace) {
+		proto_trace_enable();
+		proto_trace("gate");
 	}
 	tie_to_parent(o.parent_pid);
 	/* Keep the OOM killer on the job, never on its supervisors (root only). */

@@ -128,14 +128,17 @@ void mounts_setup(struct options *o)
 {
 	make_private();
 	binds_stage(o);
+	proto_trace("staged");
 	if (o->overlay_dir && !overlay_root(o))
 		o->read_only = true;
 	if (o->read_only)
 		read_only_root();
+	proto_trace("root");
 	mount_proc();
 	mount_sys();
 	devfs_setup();
 	mount_tmp(o);
+	proto_trace("proc-dev-tmp");
 	binds_attach_volumes(o);
 	binds_protect(o);
 }

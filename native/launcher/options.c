@@ -36,6 +36,7 @@ enum {
 	OPT_NO_NAMESPACES,
 	OPT_OVERLAY_DIR,
 	OPT_NET_FD,
+	OPT_TRACE,
 };
 
 static const struct option long_opts[] = {
@@ -45,6 +46,7 @@ static const struct option long_opts[] = {
 	{"hostname", required_argument, NULL, OPT_HOSTNAME},
 	{"net", required_argument, NULL, OPT_NET},
 	{"net-fd", required_argument, NULL, OPT_NET_FD},
+	{"trace", no_argument, NULL, OPT_TRACE},
 	{"userns", no_argument, NULL, OPT_USERNS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
 	{"tmp-dir", required_argument, NULL, OPT_TMP_DIR},
@@ -178,6 +180,9 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 			o->net = NET_JOIN;
 		else
 			fail(ps, EINVAL, "--net wants none, host or join");
+		break;
+	case OPT_TRACE:
+		o->trace = true;
 		break;
 	case OPT_NET_FD:
 		needs_namespaces(ps, "--no-namespaces excludes --net-fd (it joins a network namespace)");

@@ -42,6 +42,7 @@ struct options {
 	const char *hostname;
 	enum net_mode net;
 	int net_fd; /* --net=join: an fd of the network namespace to join; -1 otherwise */
+	bool trace; /* --trace: timestamps of each phase on the status pipe (proto_trace) */
 	bool userns;
 	bool cgroupns;
 	const char *tmp_dir;

@@ -10,8 +10,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LINE_MAX_BYTES 3072
@@ -155,5 +157,21 @@ void proto_tree(const struct rusage *ru)
 		return;
 	n = snprintf(line, sizeof(line), "tree\t%ld\t%lld\t%lld\n", ru->ru_maxrss, usec(&ru->ru_utime),
 		     usec(&ru->ru_stime));
+	write_all_once(status_fd, line, (size_t)n);
+}
+
+static bool tracing;
+
+void proto_trace_enable(void) { tracing = true; }
+
+void proto_trace(const char *phase)
+{
+	struct timespec ts;
+	char line[128];
+	int n;
+
+	if (!tracing || status_fd < 0 || clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
+		return;
+	n = snprintf(line, sizeof(line), "trace\t%s\t%lld\n", phase, (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 	write_all_once(status_fd, line, (size_t)n);
 }

@@ -46,6 +46,12 @@ void proto_signal(int signo, const struct rusage *ru, const struct io_counters *
  * Written last, by the outer process, and only to a status fd.
  */
 void proto_tree(const struct rusage *ru);
+/*
+ * --trace: "trace\t<phase>\t<CLOCK_MONOTONIC ns>" (the clock Node's process.hrtime reads), so the
+ * harness can lay the launcher's phases beside its own. Nothing is written unless enabled.
+ */
+void proto_trace_enable(void);
+void proto_trace(const char *phase);
 
 /*
  * The filesystem the job sees (overlay.c). A mount point is written with mountinfo's octal escapes

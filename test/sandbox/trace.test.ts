@@ -1,0 +1,55 @@
+// RunOptions.trace: where a job's milliseconds go (issue "Speed"). The launcher's phases come on its
+// status pipe on CLOCK_MONOTONIC — the clock of Node's process.hrtime — so they interleave with the
+// harness's own in one ordered list; checked on a real job.
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseLauncherReports } from '../../harness/launcher.js';
+import { runJob } from '../../harness/sandbox.js';
+import { NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
+
+describe('trace lines', () => {
+  it('are read with their phase and time; a malformed one is dropped', () => {
+    expect(parseLauncherReports('trace\tclone\t123456789\ntrace\tBAD PHASE\t1\ntrace\texec\tx\n')).toEqual([
+      { kind: 'trace', phase: 'clone', ns: 123456789n },
+    ]);
+  });
+});
+
+describeSandbox('a traced job', () => {
+  afterEach(async () => {
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  it("lays the launcher's phases between the harness's, in the order they happen", async () => {
+    const result = await runJob({ command: ['true'] }, { trace: true, prepareNext: false });
+    expect(result.status, result.reason).toBe('passed');
+    const phases = (result.trace ?? []).map((t) => t.phase);
+    const order = [
+      'start',
+      'scratch',
+      'release',
+      'gate',
+      'clone',
+      'init',
+      'staged',
+      'root',
+      'proc-dev-tmp',
+      'mounts',
+      'exec',
+      'job-exit',
+      'reaped',
+      'exited',
+      'stats',
+    ];
+    // every phase there, in this order (cgroup and spawn come between start and release)
+    expect(phases.filter((p) => order.includes(p))).toEqual(order);
+    const ms = (result.trace ?? []).map((t) => t.ms);
+    expect(ms).toEqual([...ms].sort((a, b) => a - b));
+    expect(ms[0]).toBe(0);
+    // the launcher's part fits inside what the harness measured around it
+    const at = (phase: string): number => result.trace?.find((t) => t.phase === phase)?.ms ?? NaN;
+    expect(at('release')).toBeLessThanOrEqual(at('gate'));
+    expect(at('reaped')).toBeLessThanOrEqual(at('exited'));
+    // off by default
+    expect((await runJob({ command: ['true'] })).trace).toBeUndefined();
+  });
+});
