@@ -139,6 +139,7 @@ const jobEntry = obj({
   attempts: z.array(jobResult),
   skipReason: z.string().optional(),
   repeat: int().nonnegative().optional(),
+  sandboxShared: int().positive().optional(),
   tests: z
     .array(
       obj({

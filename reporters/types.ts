@@ -27,6 +27,11 @@ export interface JobEntry {
   repeat?: number;
   /** The test cases inside the job, where the runner knows them (a Vitest file's tests). */
   tests?: TestCaseEntry[];
+  /**
+   * How many Vitest files ran in this one's sandbox, when more than one (`isolate: false`): its
+   * `result` is then the shared sandbox's, the same for all of them — per sandbox, not per file.
+   */
+  sandboxShared?: number;
 }
 
 /** One test inside a job (a Vitest test): JUnit writes each as its own <testcase>. */

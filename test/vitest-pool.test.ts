@@ -101,6 +101,35 @@ describeSandbox('ringfence Vitest pool', () => {
     expect(fs.readdirSync(barrier).sort()).toEqual(['ready.a', 'ready.b', 'results.json']);
   });
 
+  it('isolate: false: the files that shared a sandbox are marked so, and the run says figures are per sandbox', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-shared-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const json = path.join(dir, 'results.json');
+    const out = vitestRun(['--no-isolate', '--maxWorkers=1', 'pass.test.ts', 'host.test.ts'], {
+      RINGFENCE_VITEST_JSON: json,
+    });
+    expect(out.status, out.output).toBe(0);
+    expect(out.output).toContain(
+      "ringfence: isolate: false — 2 files ran in 1 sandbox: each file's figures (CPU, memory peak, wall) are its sandbox's",
+    );
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    expect(report.jobs.map((j) => [j.id, j.sandboxShared]).sort()).toEqual([
+      ['host.test.ts', 2],
+      ['pass.test.ts', 2],
+    ]);
+    // one sandbox: the same result for both
+    expect(new Set(report.jobs.map((j) => j.result?.startedAt)).size).toBe(1);
+    // and isolated (the demo's default), none is marked
+    const isolated = vitestRun(['pass.test.ts', 'host.test.ts'], { RINGFENCE_VITEST_JSON: json });
+    expect(isolated.status, isolated.output).toBe(0);
+    expect(
+      (JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport).jobs.every(
+        (j) => j.sandboxShared === undefined,
+      ),
+    ).toBe(true);
+    expect(isolated.output).not.toContain('isolate: false');
+  });
+
   it('runs every demo file sandboxed: leak, hang and runaway fail with their cause, the rest pass', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-demo-'));
     onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -132,6 +132,11 @@ class RingfencePoolWorker implements PoolWorker {
   /** The worker sent anything at all: a sandbox whose worker never did never really started. */
   private spoke = false;
   private files: string[] = [];
+  /**
+   * Every file this sandbox was given. One per sandbox with `isolate: true`; with `isolate: false`
+   * Vitest reuses the worker for many, and each one's figures are then the shared sandbox's.
+   */
+  private readonly ranFiles = new Set<string>();
   /** File task ids the worker reported as collected before it could have died. */
   private readonly collected = new Set<string>();
 
@@ -152,6 +157,7 @@ class RingfencePoolWorker implements PoolWorker {
     const type = (message as { type?: string } | null)?.type;
     const files = filesOf(message);
     if (files.length) this.files = files;
+    for (const file of files) this.ranFiles.add(file);
     // Vitest stops a worker with this message before it calls stop(): whatever ends the sandbox from
     // here on is the normal end, not a verdict on the files
     if (type === 'stop') this.stopping = true;
@@ -255,7 +261,9 @@ class RingfencePoolWorker implements PoolWorker {
    */
   private ended_(result: JobResult): void {
     this.endResult = result;
-    for (const file of this.files) recordFile(file, { result, stoppedByVitest: this.stopping });
+    const sharedWith = this.ranFiles.size;
+    for (const file of this.ranFiles)
+      recordFile(file, { result, stoppedByVitest: this.stopping, sharedWith });
     if (this.stopping) return;
     if (this.startFailure(result))
       announceStartFailure(this.poolOptions, startFailureReason(result, this.spoke));
@@ -283,7 +291,7 @@ class RingfencePoolWorker implements PoolWorker {
     const root = project.config.root;
     const projectName = project.config.name ?? '';
     for (const filepath of files) {
-      recordFile(filepath, { result, stoppedByVitest: false });
+      recordFile(filepath, { result, stoppedByVitest: false, sharedWith: Math.max(1, this.ranFiles.size) });
       const name = path.relative(root, filepath);
       const id = generateFileHash(name, projectName);
       const message = this.startFailure(result)

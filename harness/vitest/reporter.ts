@@ -70,6 +70,7 @@ export class RingfenceReporter implements Reporter {
         result,
         attempts: result ? [result] : [],
         tests: testsOf(module, record),
+        ...(record && record.sharedWith > 1 ? { sandboxShared: record.sharedWith } : {}),
         ...(outcome === 'skipped' ? { skipReason: 'skipped by Vitest' } : {}),
       };
     });
@@ -96,6 +97,13 @@ export class RingfenceReporter implements Reporter {
       return summary ? [`ringfence: ${job.id} ${summary}\n`] : [];
     });
     if (polluters.length) process.stdout.write(`\n${polluters.join('')}`);
+    const shared = new Set(jobs.filter((job) => job.sandboxShared).map((job) => job.result));
+    if (shared.size > 0) {
+      const files = jobs.filter((job) => job.sandboxShared).length;
+      process.stdout.write(
+        `\nringfence: isolate: false — ${files} files ran in ${shared.size} sandbox${shared.size === 1 ? '' : 'es'}: each file's figures (CPU, memory peak, wall) are its sandbox's, shared with the files beside it: per sandbox, not per file (isolate: true gives each file its own)\n`,
+      );
+    }
     if (this.options.json) writeResultsFile(path.resolve(this.root, this.options.json), report);
     if (this.options.junit) writeJUnitFile(path.resolve(this.root, this.options.junit), report);
     if (this.baseline) process.stdout.write(`\n${compareWithBaseline(this.baseline, report).summary}`);

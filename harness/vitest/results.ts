@@ -6,6 +6,8 @@ export interface FileRecord {
   result: JobResult;
   /** Vitest itself stopped the worker (its normal end): the sandbox's SIGTERM is no verdict. */
   stoppedByVitest: boolean;
+  /** How many files ran in this file's sandbox: above 1 with `isolate: false`, whose figures are shared. */
+  sharedWith: number;
 }
 
 const perFile = new Map<string, FileRecord>();
