@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The Vitest 5 check of the README, by hand (it needs Node 22, which the `node` npm package brings):
-# pack this checkout, install it with Vitest 5 and Node 22 into a fresh project in a temp dir, run the
-# demo's files there, validate the JUnit, and remove the temp dir. Needs root and the registry.
+# The Vitest 5 check (.ci/run runs it; it needs Node 22, which the `node` npm package brings): pack
+# this checkout, install it with Vitest 5 and Node 22 into a fresh project in a temp dir, run the
+# demo's files there, check their outcomes (leak, hang and runaway fail with their cause, the other
+# two pass), validate the JUnit, and remove the temp dir. Needs root and the registry.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$(mktemp -d /tmp/rf-vitest5-XXXXXX)"
@@ -13,6 +14,18 @@ npm install --silent --no-audit --no-fund node@22 vitest@5 ./ringfence-*.tgz
 mkdir demo && cp "$root"/fixtures/vitest-demo/*.ts demo/
 ./node_modules/.bin/node --version
 status=0
-./node_modules/.bin/node node_modules/vitest/vitest.mjs run --root demo || status=$?
+NO_COLOR=1 ./node_modules/.bin/node node_modules/vitest/vitest.mjs run --root demo 2>&1 | tee output.txt ||
+  status=${PIPESTATUS[0]}
 echo "vitest exit status: $status (1 expected: three files fail on purpose)"
+fail() {
+  echo "try-vitest5: $1" >&2
+  exit 1
+}
+((status == 1)) || fail "vitest exited $status, not 1"
+grep -Eq 'Test Files +3 failed \| 2 passed \(5\)' output.txt || fail 'not 3 failed | 2 passed (5) files'
+for cause in 'leak.test.ts was killed: memory limit 256 MiB reached' \
+  'hang.test.ts was killed: exceeded wall-clock timeout' 'runaway.test.ts was killed: exceeded wall-clock timeout'; do
+  grep -q "ringfence: $cause" output.txt || fail "missing: ringfence: $cause"
+done
 xmllint --noout --schema "$root/test/fixtures/junit-10.xsd" demo/ringfence-junit.xml
+echo "try-vitest5: the pool works on Vitest 5 and Node 22"
