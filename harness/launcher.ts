@@ -120,7 +120,13 @@ export function launcherArgs(
   scratchDir: string,
   extraVolumes: readonly Volume[] = [],
   fds: FdLayout = defaultFdLayout(spec),
-  mode: { noNamespaces?: boolean; overlayDir?: string | null; netFd?: number; trace?: boolean } = {},
+  mode: {
+    noNamespaces?: boolean;
+    overlayDir?: string | null;
+    overlayMount?: string | null;
+    netFd?: number;
+    trace?: boolean;
+  } = {},
 ): string[] {
   const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
   if (mode.noNamespaces) {
@@ -140,7 +146,10 @@ export function launcherArgs(
   if (spec.userns) args.push('--userns');
   if (spec.cgroupns) args.push('--cgroupns');
   if (spec.fs === 'read-only') args.push('--read-only');
-  if (spec.fs === 'overlay' && mode.overlayDir) args.push(`--overlay-dir=${mode.overlayDir}`);
+  if (spec.fs === 'overlay' && mode.overlayDir) {
+    args.push(`--overlay-dir=${mode.overlayDir}`);
+    if (mode.overlayMount) args.push(`--overlay-mount=${mode.overlayMount}`);
+  }
   // The workdir goes first, so that a volume inside it is attached over it, not covered by it — but
   // after them where it is made inside the job's /tmp: a mount point is never made through a mount
   const volumes = hiddenByPrivateTmp(spec.workdir)

@@ -49,8 +49,21 @@ export function dependencyClosure(dir: string, into: Set<string> = new Set()): S
 
 /** Whether `inner` is `outer` or lies below it (both absolute and normalised). */
 export function isWithin(inner: string, outer: string): boolean {
+  // absolute paths (every caller's, per job and per upper-layer entry): compared as normalized
+  // strings — path.relative resolves both against the cwd, and costs a job 0.1 ms over its ~60 calls
+  if (path.isAbsolute(inner) && path.isAbsolute(outer)) {
+    const a = trimmed(path.normalize(inner));
+    const b = trimmed(path.normalize(outer));
+    return a === b || a.startsWith(b === '/' ? '/' : `${b}/`);
+  }
   const rel = path.relative(outer, inner);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/** `/a/b/` → `/a/b`; `/` stays. */
+function trimmed(p: string): string {
+  const t = p.replace(/\/+$/, '');
+  return t === '' ? '/' : t;
 }
 
 let base: string[] | null = null;
@@ -120,20 +133,24 @@ export function protectionFor(volumes: readonly Volume[]): string[] {
   const paths = protectedPaths();
   const extra: string[] = [];
   for (const volume of volumes) {
-    const source = realSource(volume.source);
+    const source = trimmed(path.normalize(realSource(volume.source)));
+    // normalized once: the protected paths are (realpaths), so each check below is a string compare
+    const target = trimmed(path.normalize(volume.target));
+    const within = (inner: string, outer: string): boolean =>
+      inner === outer || inner.startsWith(outer === '/' ? '/' : `${outer}/`);
     for (const p of paths) {
-      if (!volume.readOnly && isWithin(source, p))
+      if (!volume.readOnly && within(source, p))
         throw new InputError(
           'volume',
           `${volume.source}:${volume.target} would let the job write ${p}, which the harness runs from; mount it read-only (${volume.source}:${volume.target}:ro)`,
         );
       // a read-only bind of a path onto itself shows exactly what is there: nothing is covered
-      if (isWithin(volume.target, p) && source !== volume.target)
+      if (within(target, p) && source !== volume.target)
         throw new InputError(
           'volume',
           `${volume.source}:${volume.target} would cover ${p}, which the harness runs from; choose another target`,
         );
-      if (!volume.readOnly && isWithin(p, source))
+      if (!volume.readOnly && within(p, source))
         extra.push(path.join(volume.target, path.relative(source, p)));
     }
   }

@@ -585,6 +585,7 @@ class JobRun {
       const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
         noNamespaces,
         overlayDir: this.scratch.overlay,
+        overlayMount: this.scratch.layers?.mount ?? null,
         trace: options.trace === true,
         // the fd lands after the kept ones (launch.ts lays them out in that order)
         ...(options.netnsFd === undefined
@@ -883,7 +884,7 @@ class JobRun {
     const mode = noNamespaces ? 'host' : this.spec.fs;
     return jobFilesystem(
       mode,
-      this.scratch?.overlay ?? null,
+      this.scratch?.layers?.read ?? this.scratch?.overlay ?? null,
       reports,
       this.notOverlaid,
       undefined,

@@ -9,7 +9,14 @@ type ErrnoFn = () => number;
 
 // Unified syscall numbers (>= 424) are the same on every architecture Linux supports.
 const SYS_PIDFD_SEND_SIGNAL = 424;
+const SYS_FSOPEN = 430;
+const SYS_FSCONFIG = 431;
+const SYS_FSMOUNT = 432;
 const SYS_PIDFD_OPEN = 434;
+const FSOPEN_CLOEXEC = 1;
+const FSCONFIG_SET_STRING = 1;
+const FSCONFIG_CMD_CREATE = 6;
+const FSMOUNT_CLOEXEC = 1;
 
 interface Libc {
   syscall: SyscallFn;
@@ -98,6 +105,48 @@ export class Pidfd {
  */
 export function closeFd(fd: number): void {
   if (load().close(fd) !== 0) throw new SyscallError('close', load().errno());
+}
+
+/**
+ * A tmpfs that is mounted nowhere (fsopen + fsmount, Linux >= 5.2): an fd of its root, which keeps it
+ * alive until closed — no mount point, so nothing can be left mounted on the host, even by a crash.
+ * A job's overlay layers go in it (the launcher attaches it in the job's own mount namespace), and
+ * their pages are charged to the job's memory cgroup, which writes them. Needs CAP_SYS_ADMIN.
+ */
+export function detachedTmpfs(options: Record<string, string> = {}): number {
+  const c = load();
+  const fs = c.syscall(SYS_FSOPEN, 'str', 'tmpfs', 'uint', FSOPEN_CLOEXEC);
+  if (fs < 0) throw new SyscallError('fsopen', c.errno());
+  try {
+    for (const [key, value] of Object.entries(options)) {
+      if (
+        c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_STRING, 'str', key, 'str', value, 'int', 0) <
+        0
+      )
+        throw new SyscallError(`fsconfig ${key}`, c.errno());
+    }
+    if (
+      c.syscall(
+        SYS_FSCONFIG,
+        'int',
+        fs,
+        'uint',
+        FSCONFIG_CMD_CREATE,
+        'void *',
+        null,
+        'void *',
+        null,
+        'int',
+        0,
+      ) < 0
+    )
+      throw new SyscallError('fsconfig create', c.errno());
+    const mount = c.syscall(SYS_FSMOUNT, 'int', fs, 'uint', FSMOUNT_CLOEXEC, 'uint', 0);
+    if (mount < 0) throw new SyscallError('fsmount', c.errno());
+    return mount;
+  } finally {
+    c.close(fs);
+  }
 }
 
 /** Whether pidfds work on this kernel (Linux >= 5.3). */

@@ -37,6 +37,7 @@ enum {
 	OPT_OVERLAY_DIR,
 	OPT_NET_FD,
 	OPT_TRACE,
+	OPT_OVERLAY_MOUNT,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +48,7 @@ static const struct option long_opts[] = {
 	{"net", required_argument, NULL, OPT_NET},
 	{"net-fd", required_argument, NULL, OPT_NET_FD},
 	{"trace", no_argument, NULL, OPT_TRACE},
+	{"overlay-mount", required_argument, NULL, OPT_OVERLAY_MOUNT},
 	{"userns", no_argument, NULL, OPT_USERNS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
 	{"tmp-dir", required_argument, NULL, OPT_TMP_DIR},
@@ -181,6 +183,12 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		else
 			fail(ps, EINVAL, "--net wants none, host or join");
 		break;
+	case OPT_OVERLAY_MOUNT:
+		needs_namespaces(ps, "--no-namespaces excludes --overlay-mount (no mount namespace)");
+		if (arg[0] != '/')
+			fail(ps, EINVAL, "--overlay-mount wants an absolute path");
+		o->overlay_mount = arg;
+		break;
 	case OPT_TRACE:
 		o->trace = true;
 		break;
@@ -277,6 +285,8 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		fail(ps, EINVAL, "--no-namespaces needs --net=host (the job shares the host's network)");
 	if (o->read_only && o->overlay_dir)
 		fail(ps, EINVAL, "--read-only and --overlay-dir exclude each other");
+	if (o->overlay_mount && !o->overlay_dir)
+		fail(ps, EINVAL, "--overlay-mount needs --overlay-dir");
 	if (o->tmp_dir && o->tmp_size)
 		fail(ps, EINVAL, "--tmp-dir and --tmp-size exclude each other");
 	if (!fd_open(o->gate_fd) || !fd_open(o->status_fd))

@@ -53,6 +53,12 @@ struct options {
 	 * (overlay.c); NULL: the host's tree as it is (or read-only, with read_only).
 	 */
 	const char *overlay_dir;
+	/*
+	 * --overlay-mount: a detached tmpfs the harness made (fsmount) and holds, named by its fd's path
+	 * (/proc/<harness>/fd/N); moved onto overlay_dir inside the job's mount namespace, so the upper
+	 * layers live there — charged to the job's memory, cheap to make, gone when the harness closes it.
+	 */
+	const char *overlay_mount;
 	struct volume *volumes;
 	size_t n_volumes;
 	const char **protect; /* bound read-only onto themselves after the volumes */

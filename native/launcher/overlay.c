@@ -439,6 +439,21 @@ static void bind_special(const struct build *b)
 	}
 }
 
+/*
+ * --overlay-mount: the harness's detached tmpfs, attached at overlay_dir in this (private) mount
+ * namespace only. Opened O_PATH through the harness's fd; move_mount takes a detached mount's root.
+ */
+static void attach_layers_tmpfs(const struct options *o)
+{
+	int fd = open(o->overlay_mount, O_PATH | O_CLOEXEC);
+
+	if (fd < 0)
+		die_step(errno, "overlay", "the layers' tmpfs");
+	if (rf_move_mount(fd, o->overlay_dir) < 0)
+		die_step(errno, "overlay", "attach the layers' tmpfs");
+	close(fd);
+}
+
 /* pivot_root(".", "."): the old root ends up on top of the new one, and is detached right away. */
 static void enter(const char *root)
 {
@@ -471,6 +486,8 @@ bool overlay_root(struct options *o)
 		return proto_fs_ro(ENOSYS, "/"), false;
 	if (snprintf(b.root, sizeof(b.root), "%s/root", o->overlay_dir) >= (int)sizeof(b.root))
 		die_step(ENAMETOOLONG, "overlay", o->overlay_dir);
+	if (o->overlay_mount)
+		attach_layers_tmpfs(o);
 	b.ov = open(o->overlay_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (b.ov < 0)
 		die_step(errno, "overlay", o->overlay_dir);

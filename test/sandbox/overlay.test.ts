@@ -66,6 +66,39 @@ describeSandbox('--fs: what a job sees of the host and what it wrote there', () 
     );
   });
 
+  it("overlay: its layers live on a tmpfs charged to the job's memory — 100 MiB written outside the workdir under --memory 64m is an OOM kill, and nothing reaches the host", async () => {
+    const result = await runJob({
+      command: ['dd', 'if=/dev/zero', 'of=/root/rf-big', 'bs=1M', 'count=100'],
+      memory: '64m',
+      workdir,
+    });
+    expect(result.status, result.reason).toBe('oom');
+    expect(result.memory.oomKills).toBeGreaterThanOrEqual(1);
+    expect(result.memory.peakBytes).toBeLessThanOrEqual(64 * 1024 * 1024);
+    expect(fs.existsSync('/root/rf-big')).toBe(false);
+    // the same write with the layers on disk (RINGFENCE_LAYERS=disk, read when the scratch is made)
+    // is not the job's memory: it passes, and is reported
+    const child = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'run',
+        '--memory',
+        '64m',
+        '--workdir',
+        workdir,
+        '--',
+        'sh',
+        '-c',
+        'dd if=/dev/zero of=/root/rf-big bs=1M count=100 2>/dev/null',
+      ],
+      { env: { ...process.env, RINGFENCE_LAYERS: 'disk' }, encoding: 'utf8' },
+    );
+    expect(child.status, child.stderr).toBe(0);
+    expect(child.stderr).toContain('ringfence: wrote 1 path outside its workdir: /root/rf-big');
+    expect(fs.existsSync('/root/rf-big')).toBe(false);
+  });
+
   it('overlay: the workdir stays the host\'s and writable (out/file is there afterwards), and is not "pollution"', async () => {
     const result = await runJob({ command: ['sh', '-c', 'mkdir -p out && echo z > out/file'], workdir });
     expect(result.status, result.reason + result.stderr).toBe('passed');
