@@ -16,7 +16,7 @@ import { Writable } from 'node:stream';
 import { launcherPath, LAUNCHER_ARGV0 } from './launcher.js';
 import type { JobResult, ServiceResult } from './result.js';
 import { describeReady, type ServiceSpec } from './service-spec.js';
-import type { RunOptions, RunningJob } from './sandbox.js';
+import { failedToStart, type RunOptions, type RunningJob } from './sandbox.js';
 import type { JobSpec } from './spec.js';
 
 type Runner = (spec: JobSpec, options: RunOptions) => Promise<JobResult>;
@@ -159,36 +159,9 @@ function endHow(run: Running): string {
   return run.result ? endedHow(run.result) : 'ended';
 }
 
-/** A result for the job that never ran: a service failed first. */
+/** A result for the job that never ran: a service failed first (the reason is the service's, as said). */
 function notRun(spec: JobSpec, reason: string, startedAt: Date): JobResult {
-  return {
-    name: spec.name,
-    command: spec.command,
-    status: 'error',
-    exitCode: null,
-    signal: null,
-    reason,
-    termination: null,
-    startedAt: startedAt.toISOString(),
-    wallMs: 0,
-    cpu: { userMs: 0, systemMs: 0, totalMs: 0 },
-    memory: {
-      peakBytes: null,
-      limitBytes: spec.limits.memoryBytes ?? null,
-      oomKills: 0,
-      failcnt: 0,
-      maxRssBytes: null,
-    },
-    pids: { peak: null, limit: spec.limits.pidsLimit ?? null },
-    io: null,
-    limits: { timeoutMs: spec.timeoutMs, cpuTimeMs: spec.cpuTimeMs, cpus: spec.limits.cpus ?? null },
-    stdout: '',
-    stderr: '',
-    stdoutTruncated: false,
-    stderrTruncated: false,
-    error: { step: 'services', code: null, message: reason },
-    diagnostics: { cgroupVersion: null, processTree: null },
-  };
+  return { ...failedToStart(spec, startedAt, 'services', new Error(reason), null), reason };
 }
 
 /** Runs `spec` with its services (spec.services non-empty); `runner` is runJob. */

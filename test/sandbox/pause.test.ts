@@ -27,19 +27,31 @@ describeSandbox('pause and resume through the freezer', () => {
     expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 
-  it("a spinner's cgroup CPU time does not move while paused, and moves again once resumed", async () => {
+  it("a spinner's cgroup CPU time does not move while paused (while another spinner's does), and moves again once resumed", async () => {
     let job: RunningJob | undefined;
     const done = runJob({ command: SPIN, timeout: '60s' }, { onStart: (running) => (job = running) });
     await until('the job to start', () => job !== undefined);
     const handle = job!;
     await until('the spinner to use 100 ms of CPU', () => handle.cpuMs() > 100);
 
+    // a second spinner, never paused, is the clock: the window is over once it has had 200 ms of
+    // CPU — proof the machine ran jobs meanwhile, whatever its load — not after a fixed time
+    let control: RunningJob | undefined;
+    const controlDone = runJob(
+      { command: SPIN, timeout: '60s' },
+      { onStart: (running) => (control = running) },
+    );
+    await until('the control spinner to start', () => control !== undefined);
     expect(await handle.pause()).toBe(true);
     const frozenAt = handle.cpuMs();
-    // the measurement window: nothing of the job may run in it
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    const windowStart = performance.now();
+    const controlStart = control!.cpuMs();
+    await until('the control spinner to use 200 ms of CPU', () => control!.cpuMs() > controlStart + 200);
+    const windowMs = performance.now() - windowStart;
     const after = handle.cpuMs();
     expect(after - frozenAt).toBeLessThan(5);
+    control!.abort();
+    await controlDone;
 
     handle.resume();
     await until('the spinner to run again', () => handle.cpuMs() > after + 100);
@@ -47,7 +59,7 @@ describeSandbox('pause and resume through the freezer', () => {
     const result = await done;
     expect(result.status).toBe('aborted');
     expect(result.pauses).toHaveLength(1);
-    expect(result.pauses![0]!.forMs).toBeGreaterThanOrEqual(400);
+    expect(result.pauses![0]!.forMs).toBeGreaterThanOrEqual(windowMs);
     expect(result.pauses![0]!.atMs).toBeGreaterThan(0);
     // CPU time over the whole run is less than the wall time minus the pause (one spinning thread)
     expect(result.cpu.totalMs).toBeLessThan(result.wallMs - result.pauses![0]!.forMs + 50);

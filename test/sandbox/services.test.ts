@@ -48,7 +48,16 @@ describeSandbox('services: a job with its own Redis and Postgres', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-services-'));
     const json = path.join(dir, 'r.json');
     const xml = path.join(dir, 'r.xml');
-    const out = ringfence('ci', 'fixtures/services.yml', '--json', json, '--junit', xml);
+    const out = ringfence(
+      'ci',
+      'fixtures/services.yml',
+      '--concurrency',
+      '2',
+      '--json',
+      json,
+      '--junit',
+      xml,
+    );
     expect(out.status, out.stdout + out.stderr).toBe(1);
     const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
     const byId = Object.fromEntries(report.jobs.map((j) => [j.id, j]));

@@ -250,6 +250,27 @@ describe(`v2 guest: ${scenario}`, () => {
     }
   });
 
+  it('pause(): a spinner stops while another runs (cgroup.freeze, or SIGSTOP without a cgroup), and runs again on resume()', () => {
+    const out = spawnSync(process.execPath, [path.join(ROOT, 'test', 'v2', 'pause-check.mjs')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    expect(out.status, out.stderr).toBe(0);
+    const check = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      ok: boolean;
+      moved: number;
+      other: number;
+      pauses: { atMs: number; forMs: number }[];
+    };
+    console.log(`pause: the paused spinner moved ${check.moved} ms while the other used ${check.other} ms`);
+    expect(check.ok).toBe(true);
+    // without a cgroup the figure is /proc's ticks (10 ms): one tick of slack there
+    expect(check.moved).toBeLessThanOrEqual(cgroups ? 5 : 10);
+    expect(check.other).toBeGreaterThan(300);
+    expect(check.pauses).toHaveLength(1);
+  });
+
   it.runIf(cgroups)('a fork bomb is held at --pids-limit 32 (the kernel’s pids.peak)', () => {
     const out = run('pids', ['--pids-limit', '32', '--timeout', '5s', '--', 'sh', 'fixtures/fork-bomb.sh']);
     expect(out.status).toBe(124);
