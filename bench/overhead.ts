@@ -116,33 +116,52 @@ console.log(
 );
 
 if (process.argv.includes('--trace')) {
-  // the same job again, traced: where its milliseconds go, phase by phase
-  const traces: { phase: string; ms: number }[][] = [];
-  const traced = resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
+  // the same job again, traced, in both filesystem modes interleaved: where its milliseconds go,
+  // phase by phase, and which phases the overlay makes longer
+  type Trace = { phase: string; ms: number }[];
+  const traces: Record<'overlay' | 'host', Trace[]> = { overlay: [], host: [] };
+  const specs = {
+    overlay: resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs: 'overlay' }),
+    host: resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs: 'host' }),
+  };
   for (let i = 0; i < WARMUP + RUNS; i++) {
-    const result = await runJob(traced, { trace: true });
-    if (i >= WARMUP && result.trace) traces.push(result.trace);
+    for (const mode of i % 2 ? (['host', 'overlay'] as const) : (['overlay', 'host'] as const)) {
+      const result = await runJob(specs[mode], { trace: true });
+      if (i >= WARMUP && result.trace) traces[mode].push(result.trace);
+    }
   }
-  // phases in the order they came, the most usual order winning
+  // phases in the order they came (the overlay's run decides), the most usual order winning
+  const at = (trace: Trace, phase: string): number | undefined => trace.find((t) => t.phase === phase)?.ms;
+  const since = (mode: 'overlay' | 'host', phase: string): number | null => {
+    const values = traces[mode].map((t) => at(t, phase)).filter((v): v is number => v !== undefined);
+    return values.length ? median(values) : null;
+  };
   const order: string[] = [];
-  for (const trace of traces) for (const { phase } of trace) if (!order.includes(phase)) order.push(phase);
-  const at = (trace: { phase: string; ms: number }[], phase: string): number | undefined =>
-    trace.find((t) => t.phase === phase)?.ms;
-  order.sort((a, b) => median(traces.map((t) => at(t, a) ?? 0)) - median(traces.map((t) => at(t, b) ?? 0)));
-  console.log(
-    `\nphases of one ringfence job (/bin/true, --fs overlay), ${traces.length} traced runs, medians:\n`,
+  for (const trace of [...traces.overlay, ...traces.host])
+    for (const { phase } of trace) if (!order.includes(phase)) order.push(phase);
+  order.sort(
+    (a, b) => (since('overlay', a) ?? since('host', a) ?? 0) - (since('overlay', b) ?? since('host', b) ?? 0),
   );
-  console.log(`${'phase'.padEnd(20)} ${'since start'.padStart(12)} ${'step'.padStart(8)}  done by`);
-  let previous = 0;
+  console.log(
+    `\nphases of one ringfence job (/bin/true), ${traces.overlay.length} traced runs per mode, interleaved, medians in ms since runJob was called:\n`,
+  );
+  console.log(
+    `${'phase'.padEnd(20)} ${'overlay at'.padStart(11)} ${'step'.padStart(7)} ${'host at'.padStart(9)} ${'step'.padStart(7)} ${'Δ step'.padStart(7)}  done by`,
+  );
+  const previous = { overlay: 0, host: 0 };
   for (const phase of order) {
-    const since = median(traces.map((t) => at(t, phase)).filter((v): v is number => v !== undefined));
+    const cells: string[] = [];
+    const steps: (number | null)[] = [];
+    for (const mode of ['overlay', 'host'] as const) {
+      const t = since(mode, phase);
+      const step = t === null ? null : t - previous[mode];
+      if (t !== null) previous[mode] = t;
+      steps.push(step);
+      cells.push((t === null ? '—' : t.toFixed(3)).padStart(mode === 'overlay' ? 11 : 9));
+      cells.push((step === null ? '—' : step.toFixed(3)).padStart(7));
+    }
+    const delta = steps[0] != null && steps[1] != null ? (steps[0] - steps[1]).toFixed(3) : '—';
     const who = LAUNCHER_PHASES.has(phase) ? 'launcher' : 'harness';
-    console.log(
-      `${phase.padEnd(20)} ${since.toFixed(3).padStart(12)} ${(since - previous).toFixed(3).padStart(8)}  ${who}`,
-    );
-    previous = since;
+    console.log(`${phase.padEnd(20)} ${cells.join(' ')} ${delta.padStart(7)}  ${who}`);
   }
-  console.log(
-    `${'result'.padEnd(20)} ${median(samples.get(OURS)!).toFixed(3).padStart(12)}            (the whole runJob: the contenders' table)`,
-  );
 }

@@ -831,6 +831,8 @@ class JobRun {
       killed: this.processTree?.length ?? 0,
     });
     const rusage = outcome?.kind === 'exit' || outcome?.kind === 'signal' ? outcome : null;
+    const filesystem = this.filesystem(reports);
+    this.mark('filesystem');
     return {
       name: spec.name,
       command: spec.command,
@@ -869,7 +871,7 @@ class JobRun {
       error,
       pressure: jobPressure(stats.pressure),
       enforcement: this.enforcement(byRusage),
-      filesystem: this.filesystem(reports),
+      filesystem,
       diagnostics: { cgroupVersion: this.driver.version, processTree: this.processTree },
     };
   }

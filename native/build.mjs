@@ -1,15 +1,16 @@
-// Builds native/build/ringfence-launcher (native/launcher/*.c) and native/build/libringfence-spawn.so
-// (native/spawn/*.c) at `npm install`.
+// Puts native/build/ringfence-launcher and native/build/libringfence-spawn.so in place at `npm install`.
 // Node stdlib only: this runs before any dependency is guaranteed to exist.
-// One compiler call for all sources (a few hundred ms), skipped when up to date. Afterwards the
-// sha256 of each output goes into build/checksums.json: the harness runs a native file only when it
-// is the one recorded here (native/sealed.ts).
-import { spawnSync } from 'node:child_process';
+//
+// A packed ringfence carries prebuilt pairs (native/prebuilt/linux-<arch>/, made by prebuild.mjs):
+// the one for this machine is used when it was built from these very sources and passes its checks
+// here (the launcher's --self-test, the library loaded by this Node). Otherwise — no pair for this
+// platform, a checkout, RINGFENCE_BUILD_FROM_SOURCE=1, or a failed check — the sources are compiled
+// with the C compiler (one call per file, a few hundred ms, skipped when up to date). One line says
+// which happened and why. Afterwards the sha256 of each output goes into build/checksums.json: the
+// harness runs a native file only when it is the one recorded here (native/sealed.ts).
 import { createHash } from 'node:crypto';
 import {
-  accessSync,
-  chmodSync,
-  constants,
+  existsSync,
   mkdirSync,
   readFileSync,
   readdirSync,
@@ -18,51 +19,33 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, delimiter, dirname, isAbsolute, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, isAbsolute, join, relative } from 'node:path';
+import {
+  SOURCE_STAMP,
+  compile,
+  fail,
+  installFile,
+  launcherSelfTest,
+  nativeDir,
+  onPath,
+  prebuiltDir,
+  sourceFingerprint,
+  spawnLibraryLoads,
+  targets,
+} from './compile.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const outDir = join(here, 'build');
-const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
+const outDir = join(nativeDir, 'build');
+const outputOf = (target) => join(outDir, target.name);
+const launcher = outputOf(targets[0]);
+const library = outputOf(targets[1]);
+const platform = `linux-${process.arch}`;
 
-// The launcher (an executable run once per job) and the spawn shim the harness loads through koffi.
-const targets = [
-  {
-    what: 'launcher',
-    srcDir: join(here, 'launcher'),
-    output: join(outDir, 'ringfence-launcher'),
-    extra: [],
-    mode: 0o755,
-  },
-  {
-    what: 'spawn library',
-    srcDir: join(here, 'spawn'),
-    output: join(outDir, 'libringfence-spawn.so'),
-    extra: ['-shared', '-fPIC'],
-    mode: 0o644,
-  },
-];
-
-function fail(message) {
-  process.stderr.write(`ringfence: ${message}\n`);
-  process.exit(1);
+function shown(path) {
+  return isAbsolute(path) ? relative(process.cwd(), path) || path : path;
 }
 
-function isExecutable(path) {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-function onPath(name) {
-  if (name.includes('/')) return isExecutable(name) ? name : null;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir && isExecutable(join(dir, name))) return join(dir, name);
-  }
-  return null;
+function say(line) {
+  process.stdout.write(`ringfence: ${line}\n`);
 }
 
 // $CC may carry arguments ("ccache gcc", "gcc -m64"): its first word must exist.
@@ -75,66 +58,84 @@ function findCompiler() {
   return null;
 }
 
-function sourcesOf(srcDir) {
-  return readdirSync(srcDir)
-    .filter((f) => f.endsWith('.c'))
-    .sort()
-    .map((f) => join(srcDir, f));
-}
-
-function upToDate({ srcDir, output }) {
+function upToDate(target) {
   let built;
   try {
-    built = statSync(output).mtimeMs;
+    built = statSync(outputOf(target)).mtimeMs;
   } catch {
     return false;
   }
-  const inputs = readdirSync(srcDir)
-    .filter((f) => f.endsWith('.c') || f.endsWith('.h'))
-    .map((f) => join(srcDir, f));
-  inputs.push(fileURLToPath(import.meta.url));
+  const inputs = [join(nativeDir, 'build.mjs'), join(nativeDir, 'compile.mjs')];
+  for (const f of readdirSync(target.srcDir)) {
+    if (f.endsWith('.c') || f.endsWith('.h')) inputs.push(join(target.srcDir, f));
+  }
   return inputs.every((f) => statSync(f).mtimeMs < built);
 }
 
-let compiler = null;
-for (const target of targets) {
-  const shown = isAbsolute(target.output)
-    ? relative(process.cwd(), target.output) || target.output
-    : target.output;
-  if (upToDate(target)) {
-    process.stdout.write(`ringfence: ${target.what} up to date (${shown})\n`);
-    continue;
+/** Whether both outputs pass the checks a prebuilt pair must pass; null, or why not. */
+function checkOutputs() {
+  return launcherSelfTest(launcher, process.arch) ?? spawnLibraryLoads(library);
+}
+
+/** Why the prebuilt pair for this platform is not used, or null when it is in place and checked. */
+function usePrebuilt() {
+  if (process.env.RINGFENCE_BUILD_FROM_SOURCE === '1') return 'RINGFENCE_BUILD_FROM_SOURCE=1';
+  const dir = prebuiltDir(process.arch);
+  if (!targets.every((t) => existsSync(join(dir, t.name)))) return `none in this package for ${platform}`;
+  let stamp = '';
+  try {
+    stamp = readFileSync(join(dir, SOURCE_STAMP), 'utf8').trim();
+  } catch {
+    // no stamp: treated as built from other sources
   }
-  const sources = sourcesOf(target.srcDir);
-  if (sources.length === 0) fail(`no C sources in ${target.srcDir}`);
-  compiler ??= findCompiler();
+  if (stamp !== sourceFingerprint()) return `the prebuilt ${platform} pair was built from other sources`;
+  for (const target of targets) installFile(join(dir, target.name), outputOf(target), target.mode);
+  const why = checkOutputs();
+  if (why) {
+    for (const target of targets) rmSync(outputOf(target), { force: true });
+    return `the prebuilt ${platform} pair failed its self-test: ${why}`;
+  }
+  return null;
+}
+
+function buildFromSource(reason) {
+  const stale = targets.filter((t) => !upToDate(t));
+  // all up to date yet here: they failed their self-test (a copied-in build of another machine)
+  const toBuild = stale.length ? stale : targets;
+  const compiler = findCompiler();
   if (!compiler) {
     const tried = process.env.CC ? `${process.env.CC}, cc, gcc, clang` : 'cc, gcc, clang';
-    fail(`no C compiler found (tried ${tried}) — install one: apt-get install gcc`);
-  }
-  mkdirSync(outDir, { recursive: true, mode: 0o755 });
-  // Build to a temporary name, then rename: a half-written binary never sits at `output`.
-  const partial = `${target.output}.tmp-${process.pid}`;
-  const [cmd, ...ccArgs] = compiler;
-  const result = spawnSync(cmd, [...ccArgs, ...flags, ...target.extra, '-o', partial, ...sources], {
-    stdio: 'inherit',
-  });
-  if (result.error || result.status !== 0) {
-    rmSync(partial, { force: true });
     fail(
-      `compiling the ${target.what} with ${cmd} failed${result.error ? `: ${result.error.message}` : ' (see above)'}`,
+      `${reason}, and no C compiler to build from source (tried ${tried}) — install one: apt-get install gcc`,
     );
   }
-  // whatever the umask: nobody but the owner writes what the harness runs as root
-  chmodSync(partial, target.mode);
-  renameSync(partial, target.output);
-  process.stdout.write(`ringfence: built ${shown}\n`);
+  const made = [];
+  for (const target of toBuild) {
+    const { error, linked } = compile(target, compiler, outputOf(target), { linkStatic: 'try' });
+    if (error) fail(`compiling the ${target.what} with ${compiler[0]} failed:\n${error}`);
+    made.push(`${target.what} (${target.staticWhenPossible ? linked : 'shared'})`);
+  }
+  const why = checkOutputs();
+  if (why) fail(`the native files built from source fail their self-test: ${why}`);
+  say(`built the ${made.join(' and ')} from source with ${compiler[0]} (${reason}) in ${shown(outDir)}`);
+}
+
+mkdirSync(outDir, { recursive: true, mode: 0o755 });
+if (targets.every(upToDate) && !checkOutputs()) {
+  say(`launcher and spawn library up to date (${shown(outDir)})`);
+} else {
+  const notPrebuilt = usePrebuilt();
+  if (notPrebuilt === null)
+    say(`using the prebuilt launcher and spawn library for ${platform} (self-test passed)`);
+  else buildFromSource(notPrebuilt);
 }
 
 // Recorded on every install, also when nothing was rebuilt, so the record always matches the files.
 const checksums = {};
-for (const { output } of targets) {
-  checksums[basename(output)] = createHash('sha256').update(readFileSync(output)).digest('hex');
+for (const target of targets) {
+  checksums[basename(outputOf(target))] = createHash('sha256')
+    .update(readFileSync(outputOf(target)))
+    .digest('hex');
 }
 const checksumsFile = join(outDir, 'checksums.json');
 const partialChecksums = `${checksumsFile}.tmp-${process.pid}`;

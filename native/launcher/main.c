@@ -35,6 +35,7 @@
 #include "options.h"
 #include "proto.h"
 #include "reaper.h"
+#include "selftest.h"
 #include "signals.h"
 #include "userns.h"
 #include "util.h"
@@ -308,6 +309,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strncmp(argv[1], "--probe-tcp=", 12))
 		return probe_main(argc, argv);
+	if (argc == 2 && !strcmp(argv[1], "--self-test"))
+		return selftest_main();
 	err = options_parse(argc, argv, &o, &why);
 
 	proto_init(o.status_fd);

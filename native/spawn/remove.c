@@ -20,7 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/*
+ * fstatat through the system call itself: glibc 2.33 turned fstat/fstatat into versioned symbols
+ * (GLIBC_2.33), and this library, prebuilt on a newer glibc, must load into a Node on glibc 2.28
+ * (Node 20's floor: RHEL 8, Debian 10). The kernel's struct stat is glibc's on x86-64 and arm64.
+ */
+static int stat_at(int dirfd, const char *name, struct stat *st, int flags)
+{
+	return (int)syscall(SYS_newfstatat, dirfd, name, st, flags);
+}
 
 struct level {
 	char *name;  /* this directory's name in its parent */
@@ -35,7 +46,7 @@ static int open_dir_at(int dirfd, const char *name, dev_t dev)
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_dev != dev) {
+	if (stat_at(fd, "", &st, AT_EMPTY_PATH) < 0 || st.st_dev != dev) {
 		/* another filesystem mounted in the tree: never descend into it */
 		close(fd);
 		return -EXDEV;
@@ -71,7 +82,7 @@ static int empty_dir(int dirfd, char **sub)
 			/* Linux says EISDIR for a directory (EPERM on some filesystems): empty it, then rmdir */
 			struct stat st;
 
-			if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			if (stat_at(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 				*sub = strdup(e->d_name);
 				rc = *sub ? 1 : -ENOMEM;
 				break;
@@ -112,7 +123,7 @@ int rf_remove_tree(const char *path)
 		close(parent);
 		return 0;
 	}
-	if (fstatat(parent, base, &top, AT_SYMLINK_NOFOLLOW) < 0) {
+	if (stat_at(parent, base, &top, AT_SYMLINK_NOFOLLOW) < 0) {
 		rc = errno;
 		close(parent);
 		return rc;
@@ -144,7 +155,7 @@ int rf_remove_tree(const char *path)
 				}
 				stack = bigger;
 			}
-			if (fstat(cur, &here) < 0) {
+			if (stat_at(cur, "", &here, AT_EMPTY_PATH) < 0) {
 				free(sub);
 				rc = errno;
 				break;
@@ -175,7 +186,7 @@ int rf_remove_tree(const char *path)
 
 			close(cur);
 			cur = up;
-			if (up < 0 || fstat(up, &st) < 0 || st.st_dev != lv->dev || st.st_ino != lv->ino) {
+			if (up < 0 || stat_at(up, "", &st, AT_EMPTY_PATH) < 0 || st.st_dev != lv->dev || st.st_ino != lv->ino) {
 				rc = up < 0 ? errno : EXDEV; /* the tree moved under the walk: stop */
 				free(lv->name);
 				break;
