@@ -202,6 +202,11 @@ export type LauncherReport =
    * and each directory in it overlaid on its own (`overlay` lines follow for them).
    */
   | { kind: 'fs-ro' | 'fs-split'; errno: number; code: string; mountPoint: string }
+  /**
+   * `--overlay-mount`: the inodes in use on the layers tmpfs once every mount step was done, before
+   * the job existed (native/launcher/init.c); the pollution report is empty when it has not grown.
+   */
+  | { kind: 'layers'; inodes: number }
   /** `--trace`: a phase of the launcher, init or the job reached at CLOCK_MONOTONIC `ns`. */
   | { kind: 'trace'; phase: string; ns: bigint };
 
@@ -239,6 +244,9 @@ export function parseLauncherReports(text: string): LauncherReport[] {
       else reports.push({ kind, signal: Number(a), ...common });
     } else if (kind === 'tree' && fields.length === 4) {
       reports.push({ kind, maxRssKiB: Number(a), userUs: Number(b), systemUs: Number(c) });
+    } else if (kind === 'layers' && fields.length === 2 && /^\d+$/.test(a)) {
+      // written once, before the job could exist: a later one is not the launcher's
+      if (!reports.some((r) => r.kind === 'layers')) reports.push({ kind, inodes: Number(a) });
     } else if (kind === 'trace' && fields.length === 3 && /^[a-z-]+$/.test(a) && /^\d+$/.test(b)) {
       reports.push({ kind, phase: a, ns: BigInt(b) });
     } else if (kind === 'overlay' && fields.length === 3 && /^\d+$/.test(a) && b.startsWith('/')) {

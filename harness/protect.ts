@@ -112,14 +112,24 @@ export function protectedPaths(): readonly string[] {
 /** Whether `dir` (its real path) lies in one of the protected paths. */
 export function insideProtected(dir: string): boolean {
   const real = realSource(dir);
-  return protectedPaths().some((p) => isWithin(real, p));
+  return protectedPaths().some((p) => withinNormalized(real, p));
 }
 
+/**
+ * isWithin for paths already absolute and normalized without a trailing slash (real paths, and what
+ * realSource and trimmed give): a string compare, on every job's path (protectionFor runs one per
+ * volume and protected path, ~50 a job in a checkout).
+ */
+function withinNormalized(inner: string, outer: string): boolean {
+  return inner === outer || inner.startsWith(outer === '/' ? '/' : `${outer}/`);
+}
+
+/** The real path of a volume's source (realpath(3): one system call), normalized either way. */
 function realSource(source: string): string {
   try {
-    return fs.realpathSync(source);
+    return fs.realpathSync.native(source);
   } catch {
-    return source; // a source that vanished fails at the launcher, with its own error
+    return trimmed(path.resolve(source)); // a source that vanished fails at the launcher, with its own error
   }
 }
 
@@ -133,25 +143,24 @@ export function protectionFor(volumes: readonly Volume[]): string[] {
   const paths = protectedPaths();
   const extra: string[] = [];
   for (const volume of volumes) {
-    const source = trimmed(path.normalize(realSource(volume.source)));
+    const source = realSource(volume.source);
     // normalized once: the protected paths are (realpaths), so each check below is a string compare
     const target = trimmed(path.normalize(volume.target));
-    const within = (inner: string, outer: string): boolean =>
-      inner === outer || inner.startsWith(outer === '/' ? '/' : `${outer}/`);
     for (const p of paths) {
-      if (!volume.readOnly && within(source, p))
+      if (!volume.readOnly && withinNormalized(source, p))
         throw new InputError(
           'volume',
           `${volume.source}:${volume.target} would let the job write ${p}, which the harness runs from; mount it read-only (${volume.source}:${volume.target}:ro)`,
         );
       // a read-only bind of a path onto itself shows exactly what is there: nothing is covered
-      if (within(target, p) && source !== volume.target)
+      if (withinNormalized(target, p) && source !== volume.target)
         throw new InputError(
           'volume',
           `${volume.source}:${volume.target} would cover ${p}, which the harness runs from; choose another target`,
         );
-      if (!volume.readOnly && within(p, source))
-        extra.push(path.join(volume.target, path.relative(source, p)));
+      // where p shows up through this volume: its path below the source, under the target
+      if (!volume.readOnly && withinNormalized(p, source))
+        extra.push(`${target === '/' ? '' : target}${p.slice(source === '/' ? 0 : source.length)}` || '/');
     }
   }
   return [...paths, ...extra];

@@ -43,7 +43,7 @@ import {
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
 import { runWithServices } from './services.js';
-import { jobFilesystem } from './fs/pollution.js';
+import { jobFilesystem, untouched } from './fs/pollution.js';
 import type {
   JobEnforcement,
   JobError,
@@ -58,6 +58,7 @@ import type {
 } from './result.js';
 import {
   createScratch,
+  layersInodes,
   prepareSpareScratch,
   releaseSpareScratch,
   removeInstanceScratch,
@@ -884,6 +885,9 @@ class JobRun {
     const noNamespaces = this.plan?.noNamespaces ?? false;
     // without a mount namespace the job writes the host's files whatever was asked
     const mode = noNamespaces ? 'host' : this.spec.fs;
+    const inodes = layersInodes(this.scratch?.layers?.read ?? null);
+    // traced: whether the report came from the inode count alone (no walk of the layers)
+    if (mode === 'overlay' && untouched(reports, inodes)) this.mark('layers untouched');
     return jobFilesystem(
       mode,
       this.scratch?.layers?.read ?? this.scratch?.overlay ?? null,
@@ -891,6 +895,7 @@ class JobRun {
       this.notOverlaid,
       undefined,
       this.spec.keepLayer,
+      inodes,
     );
   }
 

@@ -185,6 +185,7 @@ export function jobFilesystem(
   skip: readonly string[],
   limits: WalkLimits = WALK_LIMITS,
   keep: { path: string; format: 'dir' | 'tar' } | null = null,
+  inodesNow: number | null = null,
 ): JobFilesystem {
   if (mode === 'host') return { mode, changes: null, truncated: 0 };
   if (mode === 'read-only' || overlayDir === null) return { mode, changes: [], truncated: 0 };
@@ -196,7 +197,7 @@ export function jobFilesystem(
   }
   let found: Pollution;
   try {
-    found = readPollution(layers, skip, limits);
+    found = untouched(reports, inodesNow) && !keep ? NOTHING : readPollution(layers, skip, limits);
   } catch {
     found = { changes: [], truncated: 0, incomplete: true };
   }
@@ -208,6 +209,20 @@ export function jobFilesystem(
     ...(readOnly.length ? { readOnly } : {}),
     ...(keep ? { kept: keepLayer(layers, skip, keep) } : {}),
   };
+}
+
+const NOTHING: Pollution = { changes: [], truncated: 0, incomplete: false };
+
+/**
+ * Whether the layers tmpfs holds as many inodes now (`inodesNow`, after the job) as the launcher
+ * counted right before the job started: nothing of the job's is in an upper layer then — each file it
+ * left, each parent copied up, each whiteout is an inode more, and it can remove none of the
+ * launcher's own (the layers' directories are outside its tree) — and the walk is skipped (~0.1 ms a
+ * job). Any other count, or none, and the layers are walked.
+ */
+export function untouched(reports: readonly LauncherReport[], inodesNow: number | null): boolean {
+  const before = reports.find((r) => r.kind === 'layers');
+  return before?.kind === 'layers' && inodesNow !== null && inodesNow === before.inodes;
 }
 
 /** The job's upper layers, as the launcher's `overlay` lines name them. */

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,6 +42,22 @@ struct job_state {
 	int status;
 	struct rusage ru;
 };
+
+/*
+ * "layers\t<inodes in use>" of the layers tmpfs, once every mount step is done and before the job
+ * exists: from here on only the job adds to it, and anything it leaves in an upper layer (a file, a
+ * copied-up parent, a whiteout) is at least one inode more. The harness compares after the job and
+ * walks the layers only when the count grew (harness/fs/pollution.ts). A tmpfs counts inodes only
+ * with a limit, which a tmpfs mounted without nr_inodes=0 has.
+ */
+static void layers_report(const struct options *o)
+{
+	struct statfs st;
+
+	if (o->layers_fd < 0 || fstatfs(o->layers_fd, &st) < 0 || st.f_files == 0)
+		return;
+	proto_layers((unsigned long long)(st.f_files - st.f_ffree));
+}
 
 static void build_sandbox(struct options *o)
 {
@@ -170,6 +187,7 @@ noreturn void init_main(struct options *o, int sync_fd, const sigset_t *saved_ma
 		build_sandbox(o);
 	}
 	proto_trace("mounts");
+	layers_report(o);
 	spawn_job(o, saved_mask, &js);
 	supervise_job(&js);
 }

@@ -310,6 +310,7 @@ static void set_defaults(struct options *o)
 	o->net_fd = -1;
 	o->nofile = -1;
 	o->tmp_dir_staged.fd = -1;
+	o->layers_fd = -1;
 }
 
 int options_parse(int argc, char **argv, struct options *o, const char **why)

@@ -59,6 +59,11 @@ struct options {
 	 * layers live there — charged to the job's memory, cheap to make, gone when the harness closes it.
 	 */
 	const char *overlay_mount;
+	/*
+	 * Not an option: the attached layers tmpfs, held (O_PATH) by init once overlay_root attached it,
+	 * for the inode count proto_layers reports after the last mount step; -1 when none.
+	 */
+	int layers_fd;
 	struct volume *volumes;
 	size_t n_volumes;
 	const char **protect; /* bound read-only onto themselves after the volumes */

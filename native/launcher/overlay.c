@@ -443,7 +443,7 @@ static void bind_special(const struct build *b)
  * --overlay-mount: the harness's detached tmpfs, attached at overlay_dir in this (private) mount
  * namespace only. Opened O_PATH through the harness's fd; move_mount takes a detached mount's root.
  */
-static void attach_layers_tmpfs(const struct options *o)
+static void attach_layers_tmpfs(struct options *o)
 {
 	int fd = open(o->overlay_mount, O_PATH | O_CLOEXEC);
 
@@ -451,7 +451,7 @@ static void attach_layers_tmpfs(const struct options *o)
 		die_step(errno, "overlay", "the layers' tmpfs");
 	if (rf_move_mount(fd, o->overlay_dir) < 0)
 		die_step(errno, "overlay", "attach the layers' tmpfs");
-	close(fd);
+	o->layers_fd = fd; /* kept for layers_report(); close-on-exec, so the job never has it */
 }
 
 /* pivot_root(".", "."): the old root ends up on top of the new one, and is detached right away. */
@@ -461,6 +461,7 @@ static void enter(const char *root)
 		die_step(errno, "overlay", "chdir");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		die_step(errno, "pivot_root", NULL);
+	proto_trace("pivot");
 	if (umount2(".", MNT_DETACH) < 0)
 		die_step(errno, "overlay", "detach the host's tree");
 	if (chdir("/") < 0)
@@ -496,6 +497,7 @@ bool overlay_root(struct options *o)
 		die_step(errno, "overlay", b.root);
 
 	mounts = visible_mounts(o, &info, &n);
+	proto_trace("mountinfo");
 	for (i = 0; i < n && (strcmp(mounts[i].mp, "/") || !mounts[i].rebuilt); i++)
 		;
 	if (i == n)
@@ -507,6 +509,7 @@ bool overlay_root(struct options *o)
 			rebuild(&b, &mounts[i]);
 	free(mounts);
 	free(info);
+	proto_trace("overlays");
 	bind_special(&b);
 	close(b.ov);
 	enter(b.root);

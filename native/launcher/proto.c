@@ -148,6 +148,17 @@ void proto_fs_ro(int err, const char *mount_point) { path_line("fs-ro", err, mou
 
 void proto_fs_split(int err, const char *mount_point) { path_line("fs-split", err, mount_point); }
 
+void proto_layers(unsigned long long inodes)
+{
+	char line[64];
+	int n;
+
+	if (status_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "layers\t%llu\n", inodes);
+	write_all_once(status_fd, line, (size_t)n);
+}
+
 void proto_tree(const struct rusage *ru)
 {
 	char line[128];

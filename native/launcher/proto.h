@@ -66,6 +66,8 @@ void proto_fs_ro(int err, const char *mount_point);
  * read-only, and each directory in it overlaid on its own ("overlay" lines follow for them).
  */
 void proto_fs_split(int err, const char *mount_point);
+/* "layers\t<n>": inodes in use on the layers tmpfs right before the job starts (init.c). */
+void proto_layers(unsigned long long inodes);
 /* Whether a mount point fits in such a line once escaped. */
 int proto_path_fits(const char *mount_point);
 

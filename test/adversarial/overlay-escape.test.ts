@@ -68,6 +68,41 @@ describeSandbox(
       await expectNoLeftovers();
     });
 
+    it('the inode count that spares a job the walk cannot be evened out: init’s hold on the layers is out of reach', async () => {
+      // A job that leaves nothing gets its report from a count (the layers tmpfs's inodes before and
+      // after: no walk). This one writes a file, then tries to remove as many of the layers' own
+      // entries as it wrote — through init's fd of the tmpfs and its root — so that the count comes
+      // out even and its write goes unreported.
+      const result = await runJob(
+        {
+          command: [
+            'sh',
+            '-c',
+            `echo x > /etc/${tag}-offset; for d in /proc/1/fd/* /proc/1/root/..; do rm -rf "$d"/0/work/work "$d"/root 2>/dev/null; ls "$d"/ 2>&1; done; true`,
+          ],
+          workdir,
+        },
+        { trace: true },
+      );
+      expect(result.status, result.reason + result.stderr).toBe('passed');
+      // init's fds are ptrace-guarded (their numbers can be listed, not followed); its root is the job's
+      const lines = result.stdout.trim().split('\n');
+      expect(lines.filter((l) => l.includes('/proc/1/fd/')).length).toBeGreaterThan(2);
+      for (const line of lines.filter((l) => l.includes('/proc/1/fd/')))
+        expect(line).toMatch(/Permission denied/);
+      expect(result.filesystem?.changes?.map((c) => c.path)).toEqual([`/etc/${tag}-offset`]);
+      expect(result.trace?.map((t) => t.phase)).not.toContain('layers untouched');
+      expect(fs.existsSync(`/etc/${tag}-offset`)).toBe(false);
+      // and the count does spare the walk where nothing was left: a job that wrote and removed again
+      const clean = await runJob(
+        { command: ['sh', '-c', `echo y > /var/tmp/${tag}-gone && rm /var/tmp/${tag}-gone`], workdir },
+        { trace: true },
+      );
+      expect(clean.filesystem?.changes).toEqual([]);
+      attack('even out the layers inode count to hide a write', 'contained');
+      await expectNoLeftovers();
+    });
+
     it('symlinks in the upper layer (to a host file, to "/", to a FIFO) are listed, never followed', async () => {
       const result = await runJob({
         command: [

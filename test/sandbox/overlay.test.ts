@@ -106,6 +106,34 @@ describeSandbox('--fs: what a job sees of the host and what it wrote there', () 
     expect(result.filesystem).toEqual({ mode: 'overlay', changes: [], truncated: 0 });
   });
 
+  it('overlay: a job that left nothing in its layers gets its report from their inode count, without a walk; one that did is walked', async () => {
+    // the launcher counts the layers tmpfs's inodes after its last mount step; the harness again
+    // after the job: equal, and nothing can be in an upper layer (the trace says which way it went)
+    const untouched = (result: JobResult): boolean =>
+      (result.trace ?? []).some((t) => t.phase === 'layers untouched');
+    for (const command of [['true'], ['sh', '-c', 'cat /etc/hostname > /dev/null; echo out > here']]) {
+      const quiet = await runJob({ command, workdir }, { trace: true });
+      expect(quiet.status, quiet.reason + quiet.stderr).toBe('passed');
+      expect(quiet.filesystem).toEqual({ mode: 'overlay', changes: [], truncated: 0 });
+      expect(untouched(quiet), command.join(' ')).toBe(true);
+    }
+    const host = hostScratch('count');
+    cleanup.push(host);
+    fs.writeFileSync(path.join(host, 'f'), 'host\n');
+    for (const [command, change] of [
+      [`echo x > ${host}/new`, { path: `${host}/new`, kind: 'added', bytes: 2, type: 'file' }],
+      [`rm ${host}/f`, { path: `${host}/f`, kind: 'deleted', bytes: 0, type: 'file' }],
+      [`chmod 600 ${host}/f`, { path: `${host}/f`, kind: 'changed', bytes: 5, type: 'file' }],
+      [`touch ${host}/f`, { path: `${host}/f`, kind: 'changed', bytes: 5, type: 'file' }],
+    ] as const) {
+      const wrote = await runJob({ command: ['sh', '-c', command], workdir }, { trace: true });
+      expect(wrote.status, wrote.reason + wrote.stderr).toBe('passed');
+      expect(wrote.filesystem?.changes, command).toEqual([change]);
+      expect(untouched(wrote), command).toBe(false);
+    }
+    expect(fs.readFileSync(path.join(host, 'f'), 'utf8')).toBe('host\n');
+  });
+
   it('overlay: a changed host file is "changed" with its new size; a host file the job only read is not listed', async () => {
     const host = hostScratch('changed');
     cleanup.push(host);

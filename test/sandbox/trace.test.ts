@@ -3,6 +3,7 @@
 // harness's own in one ordered list; checked on a real job.
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseLauncherReports } from '../../harness/launcher.js';
+import { untouched } from '../../harness/fs/pollution.js';
 import { runJob } from '../../harness/sandbox.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
 
@@ -11,6 +12,22 @@ describe('trace lines', () => {
     expect(parseLauncherReports('trace\tclone\t123456789\ntrace\tBAD PHASE\t1\ntrace\texec\tx\n')).toEqual([
       { kind: 'trace', phase: 'clone', ns: 123456789n },
     ]);
+  });
+});
+
+describe('the layers line', () => {
+  it('is read once: only the first counts (the launcher writes it before the job exists)', () => {
+    expect(parseLauncherReports('layers\t12\nlayers\t99\nlayers\tx\nlayers\t1\t2\n')).toEqual([
+      { kind: 'layers', inodes: 12 },
+    ]);
+  });
+
+  it('spares the walk only when the count after the job is the one from before it', () => {
+    const reports = parseLauncherReports('layers\t12\n');
+    expect(untouched(reports, 12)).toBe(true);
+    expect(untouched(reports, 13)).toBe(false);
+    expect(untouched(reports, null)).toBe(false); // layers on disk: no count
+    expect(untouched([], 12)).toBe(false); // an older launcher, or one that could not count
   });
 });
 
