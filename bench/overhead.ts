@@ -6,7 +6,8 @@
 // made one pays for that teardown, so no contender may always follow the same one.
 // Prints medians and ratios. With --trace, then the phases of ringfence's own jobs (RunOptions.trace:
 // the harness's steps and the launcher's, on one clock) as a table of medians.
-//   npm run bench -- [--runs 200] [--trace]
+//   npm run bench -- [--runs 200] [--trace] [--deadline-runs 20]
+// Also: deadline → empty cgroup for a 50-process tree at its wall-clock timeout, median and p90.
 import { performance } from 'node:perf_hooks';
 import { bwrapArgv, spawnAndWait, which } from './support.js';
 import { runJob } from '../harness/sandbox.js';
@@ -15,6 +16,8 @@ import { resolveJobSpec } from '../harness/spec.js';
 const runsFlag = process.argv.indexOf('--runs');
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 200;
 const WARMUP = 10;
+const deadlineFlag = process.argv.indexOf('--deadline-runs');
+const DEADLINE_RUNS = deadlineFlag > 0 ? Number(process.argv[deadlineFlag + 1]) : 20;
 
 type Contender = { name: string; run: () => Promise<void> };
 
@@ -117,6 +120,34 @@ console.log(
 console.log(
   'ringfence does cgroup creation, caps (memory, pids), accounting, the overlay and its report, and removal on top of the namespaces.',
 );
+
+// deadline → empty cgroup: a job of 50 processes (sh and 49 sleeps… every one a task of its cgroup)
+// hits its wall-clock timeout; from the deadline (the gate's release plus the timeout) to runJob's
+// return, which comes after the cgroup was frozen, killed, thawed and seen empty. Target p90 ≤ 20 ms.
+{
+  const TIMEOUT_MS = 600;
+  const tree = resolveJobSpec({
+    command: ['sh', '-c', 'for i in $(seq 49); do sleep 600 & done; wait'],
+    memory: '256m',
+    pidsLimit: 128,
+    timeout: `${TIMEOUT_MS}ms`,
+  });
+  const latencies: number[] = [];
+  for (let i = 0; i < 3 + DEADLINE_RUNS; i++) {
+    const start = performance.now();
+    const result = await runJob(tree, { trace: true });
+    const end = performance.now();
+    if (result.status !== 'timeout')
+      throw new Error(`the 50-process job ended ${result.status}: ${result.reason}`);
+    const killed = result.diagnostics.processTree?.length ?? 0;
+    if (killed < 50) throw new Error(`only ${killed} processes were running at the deadline`);
+    const release = result.trace?.find((t) => t.phase === 'release')?.ms ?? 0;
+    if (i >= 3) latencies.push(end - (start + release + TIMEOUT_MS));
+  }
+  console.log(
+    `\ndeadline → empty cgroup, a 50-process tree, ${DEADLINE_RUNS} runs: median ${median(latencies).toFixed(1)} ms, p90 ${p90(latencies).toFixed(1)} ms (target p90 ≤ 20 ms)`,
+  );
+}
 
 if (process.argv.includes('--trace')) {
   // the same job again, traced, in both filesystem modes interleaved: where its milliseconds go,

@@ -1,10 +1,16 @@
 // Jobs per second at a fixed concurrency: ringfence's Harness (piscina pool, every job in its own
 // sandbox and cgroup) beside bare child_process.spawn and bwrap with the same namespaces, the same
 // number at once, in one run. Prints jobs/s and ratios.
-//   npm run bench:throughput -- [--jobs 300] [--concurrency 2]
+//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--cli-runs 9]
+// Then `ringfence ci` of a one-job manifest against `ringfence run` of that job, as whole commands.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { bwrapArgv, spawnAndWait, which } from './support.js';
 import { Harness } from '../harness/pool.js';
+import { packageRoot } from '../native/paths.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(name);
@@ -50,3 +56,37 @@ for (const [name, value] of rates)
   console.log(
     `${name.padEnd(20)} ${value.toFixed(1).padStart(8)} ${(ours / value).toFixed(2).padStart(14)}×`,
   );
+
+// `ringfence ci` of a one-job manifest beside `ringfence run` of the same job, each a whole command
+// as a user types it (the built CLI through node), interleaved; target ci ≤ 1.5× run.
+const CLI_RUNS = arg('--cli-runs', 9);
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-cli-'));
+try {
+  const manifest = path.join(dir, 'one.yml');
+  fs.writeFileSync(
+    manifest,
+    'name: one\njobs:\n  - name: trivial\n    command: [/bin/true]\n    memory: 256m\n',
+  );
+  const cli = path.join(packageRoot(), 'dist', 'harness', 'cli', 'main.js');
+  const commands = {
+    'ringfence run': [cli, 'run', '--quiet', '--memory', '256m', '--', '/bin/true'],
+    'ringfence ci': [cli, 'ci', manifest],
+  };
+  const times: Record<string, number[]> = { 'ringfence run': [], 'ringfence ci': [] };
+  for (let round = 0; round < CLI_RUNS + 1; round++) {
+    for (const [name, argv] of round % 2 ? Object.entries(commands).reverse() : Object.entries(commands)) {
+      const start = performance.now();
+      const out = spawnSync(process.execPath, argv, { cwd: dir, stdio: 'ignore' });
+      if (out.status !== 0) throw new Error(`${name} exited ${out.status}`);
+      if (round > 0) times[name]!.push(performance.now() - start); // round 0 warms the page cache
+    }
+  }
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+  const run = median(times['ringfence run']!);
+  const ci = median(times['ringfence ci']!);
+  console.log(
+    `\nwhole commands, median of ${CLI_RUNS}: ringfence run ${run.toFixed(0)} ms, ringfence ci (one-job manifest) ${ci.toFixed(0)} ms — ci ÷ run ${(ci / run).toFixed(2)}× (target ≤ 1.5×)`,
+  );
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}

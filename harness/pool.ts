@@ -4,12 +4,13 @@ import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import { createRequire } from 'node:module';
+import type { Piscina } from 'piscina';
 import { packageRoot } from '../native/paths.js';
 import { sealAllNative, type SealedHandles } from '../native/sealed.js';
 import { usableCpus } from './cpus.js';
 import type { JobResult } from './result.js';
-import { failedToStart, planFor, reapDeadThread } from './sandbox.js';
+import { Sandbox, failedToStart, planFor, reapDeadThread, runJob } from './sandbox.js';
 import { strictRefusal, warnOnce, type JobPlan } from './enforce.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
 import type { DisposeTask, JobTask } from './worker.js';
@@ -19,6 +20,13 @@ export interface HarnessOptions {
   concurrency?: number;
   /** Options every job gets unless it sets its own. */
   defaults?: Partial<JobSpecInput>;
+  /**
+   * The calling thread is one of the `concurrency` lanes: it runs a job itself whenever it has none,
+   * so the first job starts at once instead of after a worker thread has loaded (0.1–0.3 s), and
+   * with concurrency 1 no worker thread is made at all (`ringfence ci`). A job there shares the
+   * caller's thread: a crash of the thread is the caller's (the workers' jobs stay isolated).
+   */
+  inline?: boolean;
 }
 
 export type ProgressEvent =
@@ -48,7 +56,12 @@ function sealNativeForWorkers(): SealedHandles {
 
 export class Harness {
   readonly concurrency: number;
-  private readonly pool: Piscina;
+  /** null when the calling thread is the only lane (inline, concurrency 1). */
+  private readonly pool: Piscina | null;
+  private readonly inline: boolean;
+  /** The calling thread runs a job now (inline); who waits for it when it is the only lane. */
+  private inlineBusy = false;
+  private readonly inlineWaiters: (() => void)[] = [];
   private readonly defaults: Partial<JobSpecInput>;
   private closed: Promise<void> | null = null;
   /** Every worker thread started, by threadId (a thread's Worker says -1 once it has exited). */
@@ -61,13 +74,22 @@ export class Harness {
   constructor(options: HarnessOptions = {}) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? usableCpus()));
     this.defaults = options.defaults ?? {};
-    this.pool = new Piscina({
+    this.inline = options.inline === true;
+    const threads = this.inline ? this.concurrency - 1 : this.concurrency;
+    this.pool = threads > 0 ? this.startPool(threads) : null;
+  }
+
+  private startPool(threads: number): Piscina {
+    // loaded when the first worker thread is wanted: a Harness whose only lane is the calling
+    // thread (a one-job `ringfence ci`) never loads it
+    const { Piscina: Pool } = createRequire(import.meta.url)('piscina') as typeof import('piscina');
+    const pool = new Pool({
       filename: workerFile(),
       // the launcher and the spawn library, sealed now, before any job runs: every worker thread,
       // also one started to replace a dead one, runs these copies (worker.ts adopts them)
       workerData: { sealed: sealNativeForWorkers() } satisfies WorkerData,
-      minThreads: this.concurrency,
-      maxThreads: this.concurrency,
+      minThreads: threads,
+      maxThreads: threads,
       concurrentTasksPerWorker: 1,
       // workers must keep their event loop turning between tasks (spare launchers, cleanup)
       atomics: 'disabled',
@@ -77,23 +99,24 @@ export class Harness {
       resourceLimits: { maxYoungGenerationSizeMb: 4 },
     });
     // a worker that dies while idle surfaces here; its tasks already became error results
-    this.pool.on('error', (error: unknown) => {
+    pool.on('error', (error: unknown) => {
       process.stderr.write(
         `ringfence: a worker thread died: ${error instanceof Error ? error.message : String(error)}\n`,
       );
     });
-    this.pool.on('workerCreate', (worker: { id: number }) => this.threadIds.add(worker.id));
+    pool.on('workerCreate', (worker: { id: number }) => this.threadIds.add(worker.id));
     // A worker that died mid-job (piscina starts another) leaves its instance parent, the job's
     // cgroup and scratch dir: no dispose task ran there, and the stale sweep spares them while this
     // process lives. Its launchers were tied to the thread (PR_SET_PDEATHSIG) and are gone.
-    this.pool.on('workerDestroy', () => {
+    pool.on('workerDestroy', () => {
       if (this.closed === null) this.reapDeadWorkers();
     });
+    return pool;
   }
 
   /** Reaps the instance of every known thread that is no longer running (see 'workerDestroy'). */
   private reapDeadWorkers(except: ReadonlySet<number> = new Set()): void {
-    const live = new Set(this.pool.threads.map((thread) => thread.threadId).filter((id) => id >= 0));
+    const live = new Set((this.pool?.threads ?? []).map((thread) => thread.threadId).filter((id) => id >= 0));
     for (const id of this.threadIds) {
       if (live.has(id) || except.has(id)) continue;
       this.threadIds.delete(id);
@@ -135,6 +158,11 @@ export class Harness {
       return failedToStart(spec, startedAt, 'enforce', new Error(strictRefusal(plan.notEnforced)), null);
     }
     if (plan) warnOnce(plan.notEnforced);
+    // the only lane is this thread's: wait for it (runAll hands over every job at once)
+    while (this.inlineBusy && !this.pool)
+      await new Promise<void>((resolve) => this.inlineWaiters.push(resolve));
+    if (!this.pool || (this.inline && !this.inlineBusy)) return this.runInline(spec, options);
+    const pool = this.pool;
     const { port1, port2 } = new MessageChannel();
     const onAbort = (): void => port1.postMessage('abort');
     port1.on('message', (message) => {
@@ -143,7 +171,7 @@ export class Harness {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const task: JobTask = { kind: 'job', spec, port: port2 };
-      return (await this.pool.run(task, { transferList: [port2] })) as JobResult;
+      return (await pool.run(task, { transferList: [port2] })) as JobResult;
     } catch (error) {
       // the worker thread died (or the pool was closed): the job is an error, the pool goes on. It may
       // well have started, so the reason says what happened rather than "could not start"
@@ -153,6 +181,21 @@ export class Harness {
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       port1.close();
+    }
+  }
+
+  /** A job on the calling thread (HarnessOptions.inline), through the same runJob as a worker's. */
+  private async runInline(
+    spec: JobSpec,
+    options: { signal?: AbortSignal; onStart?: () => void },
+  ): Promise<JobResult> {
+    this.inlineBusy = true;
+    try {
+      options.onStart?.();
+      return await runJob(spec, { ...(options.signal ? { signal: options.signal } : {}), warn: false });
+    } finally {
+      this.inlineBusy = false;
+      this.inlineWaiters.shift()?.();
     }
   }
 
@@ -182,14 +225,19 @@ export class Harness {
    */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      // the calling thread's jobs: their removals finished, its spares dropped (its instance parent
+      // goes with the process, as `ringfence run`'s does)
+      if (this.inline) await Sandbox.settle();
+      const pool = this.pool;
+      if (!pool) return;
       const disposed = new Set<number>();
-      for (let round = 0; round < 5 && disposed.size < this.pool.threads.length; round++) {
-        const workers = this.pool.threads.length;
+      for (let round = 0; round < 5 && disposed.size < pool.threads.length; round++) {
+        const workers = pool.threads.length;
         const task: DisposeTask = { kind: 'dispose', barrier: new SharedArrayBuffer(4), workers };
-        const answers = await Promise.allSettled(Array.from({ length: workers }, () => this.pool.run(task)));
+        const answers = await Promise.allSettled(Array.from({ length: workers }, () => pool.run(task)));
         for (const answer of answers) if (answer.status === 'fulfilled') disposed.add(answer.value as number);
       }
-      await this.pool.destroy();
+      await pool.destroy();
       // a worker that died before it took its dispose task left its instance behind
       this.reapDeadWorkers(disposed);
       await Promise.all(this.reaping);

@@ -1,12 +1,14 @@
 // The Harness over piscina: concurrency from the CPUs this process may use, ordered results,
 // progress events, abort through the freezer path, and the load test (1000 trivial jobs).
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { afterAll, expect, it } from 'vitest';
 import { usableCpus } from '../harness/cpus.js';
 import { Harness, type ProgressEvent } from '../harness/pool.js';
-import { runJob } from '../harness/sandbox.js';
+import { Sandbox, runJob } from '../harness/sandbox.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
 it('concurrency defaults to the CPUs this process may use', () => {
@@ -62,6 +64,72 @@ describeSandbox('Harness', () => {
     const result = await harness.run({ command: ['sleep', '30'] }, { signal: controller.signal });
     expect(result.status).toBe('aborted');
     expect(result.diagnostics.processTree?.map((p) => p.cmdline)).toContain('sleep 30');
+  });
+});
+
+describeSandbox('Harness with the calling thread as a lane (inline: `ringfence ci`)', () => {
+  /** The thread that made a job's cgroup, from its name job-<threadId>-<n>-<random>, as the job sees it. */
+  const jobThread = (cgroupFile: string): number => Number(/\/job-(\d+)-\d+-/.exec(cgroupFile)?.[1] ?? NaN);
+
+  it('concurrency 1: no worker thread at all; every job runs on this thread, one at a time, in order', async () => {
+    const harness = new Harness({ concurrency: 1, inline: true });
+    try {
+      expect(harness['pool']).toBeNull();
+      const started = performance.now();
+      const results = await harness.runAll(
+        [1, 2, 3].map((i) => ({ command: ['sh', '-c', `sleep 0.2; echo ${i}; cat /proc/self/cgroup`] })),
+      );
+      expect(results.map((r) => r.stdout.split('\n')[0])).toEqual(['1', '2', '3']);
+      expect(performance.now() - started).toBeGreaterThan(600); // one at a time
+      for (const result of results) expect(jobThread(result.stdout)).toBe(threadId);
+    } finally {
+      await harness.close();
+    }
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  it('concurrency 2: this thread and one worker share the jobs; an abort on this thread goes through the freezer', async () => {
+    const harness = new Harness({ concurrency: 2, inline: true });
+    try {
+      const results = await harness.runAll(
+        [1, 2].map((i) => ({ command: ['sh', '-c', `sleep 0.3; echo ${i}; cat /proc/self/cgroup`] })),
+      );
+      expect(results.map((r) => r.stdout.split('\n')[0])).toEqual(['1', '2']);
+      const threads = results.map((r) => jobThread(r.stdout));
+      expect(threads).toContain(threadId);
+      expect(new Set(threads).size).toBe(2); // the other ran on the worker
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 300);
+      const aborted = await harness.run({ command: ['sleep', '30'] }, { signal: controller.signal });
+      expect(aborted.status).toBe('aborted');
+      expect(aborted.diagnostics.processTree?.map((p) => p.cmdline)).toContain('sleep 30');
+    } finally {
+      await harness.close();
+    }
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+});
+
+describeSandbox('the instance parent, shared by the threads of a process', () => {
+  it('removed by the last thread to dispose while another thread still has a driver: made again for its next job', async () => {
+    const where = (cgroupFile: string): string => {
+      const line = cgroupFile.split('\n').find((l) => /:(memory|):\//.test(l) && l.includes('/job-'));
+      const rel = line?.split(':').slice(2).join(':') ?? '';
+      const memory = fs.existsSync('/sys/fs/cgroup/memory') ? '/sys/fs/cgroup/memory' : '/sys/fs/cgroup';
+      return path.dirname(path.join(memory, rel));
+    };
+    const first = await runJob({ command: ['cat', '/proc/self/cgroup'] }, { prepareNext: false });
+    expect(first.status, first.reason).toBe('passed');
+    const parent = where(first.stdout);
+    await Sandbox.settle(); // this thread holds nothing in the parent now: it is empty
+    const harness = new Harness({ concurrency: 1 });
+    expect((await harness.run({ command: ['true'] })).status).toBe('passed');
+    await harness.close(); // its worker is the last one out: the parent goes
+    expect(fs.existsSync(parent)).toBe(false);
+    const again = await runJob({ command: ['cat', '/proc/self/cgroup'] }, { prepareNext: false });
+    expect(again.status, again.reason).toBe('passed');
+    expect(where(again.stdout)).toBe(parent);
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 });
 

@@ -158,7 +158,16 @@ export class V1Driver implements CgroupDriver {
         try {
           this.ops.mkdir(dir);
         } catch (err) {
-          throw mkdirError(dir, err);
+          if (errnoOf(err) !== 'ENOENT') throw mkdirError(dir, err);
+          // the process's instance parent is shared by its threads, and the last one to dispose
+          // removes it once empty: made again, once, for this thread's next job
+          h.ready = false;
+          this.ensureInstance(h);
+          try {
+            this.ops.mkdir(dir);
+          } catch (again) {
+            throw mkdirError(dir, again);
+          }
         }
         made.push(dir);
         for (const c of h.controllers) if (USED.has(c)) dirs.set(c, dir);

@@ -137,7 +137,15 @@ export class V2Driver implements CgroupDriver {
     try {
       this.ops.mkdir(dir);
     } catch (err) {
-      throw mkdirError(dir, err);
+      if (errnoOf(err) !== 'ENOENT') throw mkdirError(dir, err);
+      // the process's instance parent is shared by its threads, and the last one to dispose removes
+      // it once empty: made again, once, for this thread's next job
+      this.ensureInstance();
+      try {
+        this.ops.mkdir(dir);
+      } catch (again) {
+        throw mkdirError(dir, again);
+      }
     }
     try {
       applyLimits(dir, limits);

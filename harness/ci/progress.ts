@@ -1,6 +1,7 @@
 // What `ringfence ci` shows while it runs: on a terminal a live bar (cli-progress) with passed/failed
 // counts and the longest-running jobs; elsewhere (CI logs) one plain line per finished job.
-import cliProgress from 'cli-progress';
+import type CliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { formatBytes, formatDuration, refusedForksText as refused } from '../format.js';
 import type { JobEntry } from '../../reporters/types.js';
 import type { SchedulerEvent } from './scheduler.js';
@@ -56,6 +57,8 @@ export function createProgress(total: number, stream: NodeJS.WriteStream): Progr
       stop: () => undefined,
     };
   }
+  // loaded only for a terminal (a CI log gets plain lines): one module less on every other run's path
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof CliProgress;
   const started = new Map<string, number>();
   const ended: JobEntry['outcome'][] = [];
   const multi = new cliProgress.MultiBar(

@@ -24,7 +24,7 @@ describeSandbox('fault: a piscina worker thread dies mid-job', () => {
     const harness = new Harness({ concurrency: 2 });
     try {
       // the pool is private on purpose; the test reaches in only to end one of its threads
-      const pool: Piscina = harness['pool'];
+      const pool: Piscina = harness['pool']!;
       const victim = harness.run({ name: 'victim', command: ['sleep', '29.25'] });
       const others = harness.runAll(
         [1, 2, 3, 4].map((i) => ({ name: `other-${i}`, command: ['sh', '-c', `sleep 0.2; echo ${i}`] })),
