@@ -1,7 +1,7 @@
 // Jobs per second at a fixed concurrency: ringfence's Harness (piscina pool, every job in its own
 // sandbox and cgroup) beside bare child_process.spawn and bwrap with the same namespaces, the same
 // number at once, in one run. Prints jobs/s and ratios.
-//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--cli-runs 9]
+//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--cli-runs 9] [--rss]
 // Then `ringfence ci` of a one-job manifest against `ringfence run` of that job, as whole commands.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -47,6 +47,18 @@ rates.set(
     if (result.status !== 'passed') throw new Error(result.reason);
   }),
 );
+// --rss: the same Harness on for 30 000 jobs, its RSS (main thread and workers: one process) after
+// 10 000, 20 000 and 30 000 — flat after warm-up, or something is kept per job
+if (process.argv.includes('--rss')) {
+  const marks: string[] = [];
+  let done = 0;
+  await rate(30_000, CONCURRENCY, async () => {
+    const result = await harness.run({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
+    if (result.status !== 'passed') throw new Error(result.reason);
+    if (++done % 10_000 === 0) marks.push(`${done}: ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MB`);
+  });
+  console.log(`harness RSS after ${marks.join(', ')}`);
+}
 await harness.close();
 
 const ours = rates.get('ringfence Harness')!;

@@ -87,7 +87,7 @@ export function createScratch(shared: boolean, overlay: { userns: boolean } | nu
       tmpfs === null ? null : { mount: `/proc/${process.pid}/fd/${tmpfs}`, read: `/proc/self/fd/${tmpfs}` },
     remove: async () => {
       release();
-      for (const p of paths) await removeTree(p);
+      await Promise.all(paths.map((p) => removeTree(p)));
     },
     removeSync: () => {
       release();
@@ -161,7 +161,7 @@ export function releaseSpareScratch(): void {
  */
 export async function removeTree(target: string): Promise<void> {
   try {
-    fs.rmdirSync(target); // the common case: the job left its /tmp empty
+    await fs.promises.rmdir(target); // the common case: the job left its /tmp empty
   } catch {
     try {
       await fs.promises.rm(target, { recursive: true, force: true, maxRetries: 3 });
