@@ -19,7 +19,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, isAbsolute, join, relative } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import {
   SOURCE_STAMP,
   compile,
@@ -80,6 +80,11 @@ function checkOutputs() {
 /** Why the prebuilt pair for this platform is not used, or null when it is in place and checked. */
 function usePrebuilt() {
   if (process.env.RINGFENCE_BUILD_FROM_SOURCE === '1') return 'RINGFENCE_BUILD_FROM_SOURCE=1';
+  // Only an installed package (node_modules/ringfence, protected whole from jobs) takes a prebuilt
+  // pair. In a checkout, jobs work on the files — native/prebuilt is not protected there and git
+  // ignores it — so a job could plant a pair (and its stamp) that the next `npm ci` would install as
+  // the launcher root runs: a checkout always compiles its own sources.
+  if (!nativeDir.split(sep).includes('node_modules')) return 'a checkout builds from its sources';
   const dir = prebuiltDir(process.arch);
   if (!targets.every((t) => existsSync(join(dir, t.name)))) return `none in this package for ${platform}`;
   let stamp = '';
