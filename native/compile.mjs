@@ -104,8 +104,9 @@ export function sourceFingerprint() {
 
 /**
  * Compiles one target to `output` (through a temporary name: a half-written binary never sits there).
- * `compiler` is [cmd, ...args]. Returns null, or the compiler's complaint. `linkStatic`: 'try' links
- * statically and falls back to a dynamic link (a C library without its static archive), 'yes' must.
+ * `compiler` is [cmd, ...args]. Returns `{ error: null, linked: 'static' | 'dynamic' }`, or `{ error }`
+ * with the compiler's complaint. `linkStatic`: 'try' links statically and falls back to a dynamic
+ * link (a C library without its static archive), 'yes' must, 'no' does not try.
  */
 export function compile(target, compiler, output, { linkStatic = 'no', strip = false } = {}) {
   const [cmd, ...ccArgs] = compiler;

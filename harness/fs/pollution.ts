@@ -11,7 +11,8 @@
 // is one, and nothing of the job runs any more to swap it) and is bounded: at most `listed` changes
 // are listed (the rest counted), at most `visited` entries read and `depth` levels descended, and it
 // stops at `ms` — a job that leaves a million files or a tree ten thousand levels deep gets a report
-// that says it is incomplete, not a harness that hangs or runs out of memory.
+// that says it is incomplete, not a harness that hangs or runs out of memory. Layers on a tmpfs are
+// counted before the walk: when the job left no inode in them, there is nothing to walk (untouched).
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
