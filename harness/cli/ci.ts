@@ -125,10 +125,12 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   }
   let harness: Harness;
   try {
-    // never more lanes than jobs, and this thread is one of them: a one-job manifest runs without
-    // any worker thread, and the first job of any starts before the workers have loaded
+    // never more lanes than jobs; a single lane is this thread (no worker thread to load at all).
+    // With more, all are workers: they load side by side and the first jobs start together — a lane
+    // on this thread would start its job a worker's load time (0.1–0.3 s) ahead of the others, and
+    // jobs meant to run side by side (cpu-shares between siblings: fixtures/priority.yml) would not
     const lanes = Math.min(p.concurrency ?? usableCpus(), Math.max(1, p.jobs.length));
-    harness = new Harness({ concurrency: lanes, inline: true });
+    harness = new Harness({ concurrency: lanes, inline: lanes === 1 });
   } catch (error) {
     process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
     return 1;
