@@ -9,7 +9,7 @@
 //   npm run bench -- [--runs 200] [--trace] [--deadline-runs 20]
 // Also: deadline → empty cgroup for a 50-process tree at its wall-clock timeout, median and p90.
 import { performance } from 'node:perf_hooks';
-import { bwrapArgv, spawnAndWait, which } from './support.js';
+import { bwrapArgv, median, p90, spawnAndWait, which } from './support.js';
 import { runJob } from '../harness/sandbox.js';
 import { resolveJobSpec } from '../harness/spec.js';
 
@@ -91,12 +91,6 @@ for (let round = 0; round < WARMUP + RUNS; round++) {
   }
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-const p90 = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.9)]!;
 const medians = new Map([...samples].map(([name, values]) => [name, median(values)]));
 const ours = medians.get(OURS)!;
 

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { runJob } from '../harness/sandbox.js';
-import { which } from './support.js';
+import { median, which } from './support.js';
 
 const runsFlag = process.argv.indexOf('--runs');
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 30;
@@ -65,11 +65,6 @@ for (let round = 0; round < WARMUP + RUNS; round++) {
     samples.ringfence.push(r);
   }
 }
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const m = { bare: median(samples.bare), ringfence: median(samples.ringfence) };
 console.log(`\nRedis start-to-ready, ${RUNS} runs each (after ${WARMUP} warm-up), interleaved:\n`);
 console.log(`bare redis-server, polled with connect()   ${m.bare.toFixed(1).padStart(7)} ms`);

@@ -37,3 +37,15 @@ export function bwrapArgv(bwrap: string, command: string[]): string[] {
     ...command,
   ];
 }
+
+/** The median of a sample (the mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** The 90th percentile of a sample (nearest rank). */
+export function p90(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.9)]!;
+}

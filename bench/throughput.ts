@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { bwrapArgv, spawnAndWait, which } from './support.js';
+import { bwrapArgv, median, spawnAndWait, which } from './support.js';
 import { Harness } from '../harness/pool.js';
 import { packageRoot } from '../native/paths.js';
 
@@ -93,7 +93,6 @@ try {
       if (round > 0) times[name]!.push(performance.now() - start); // round 0 warms the page cache
     }
   }
-  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
   const run = median(times['ringfence run']!);
   const ci = median(times['ringfence ci']!);
   console.log(

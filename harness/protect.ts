@@ -51,11 +51,8 @@ export function dependencyClosure(dir: string, into: Set<string> = new Set()): S
 export function isWithin(inner: string, outer: string): boolean {
   // absolute paths (every caller's, per job and per upper-layer entry): compared as normalized
   // strings — path.relative resolves both against the cwd, and costs a job 0.1 ms over its ~60 calls
-  if (path.isAbsolute(inner) && path.isAbsolute(outer)) {
-    const a = trimmed(path.normalize(inner));
-    const b = trimmed(path.normalize(outer));
-    return a === b || a.startsWith(b === '/' ? '/' : `${b}/`);
-  }
+  if (path.isAbsolute(inner) && path.isAbsolute(outer))
+    return withinNormalized(trimmed(path.normalize(inner)), trimmed(path.normalize(outer)));
   const rel = path.relative(outer, inner);
   return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
 }

@@ -885,9 +885,13 @@ class JobRun {
     const noNamespaces = this.plan?.noNamespaces ?? false;
     // without a mount namespace the job writes the host's files whatever was asked
     const mode = noNamespaces ? 'host' : this.spec.fs;
-    const inodes = layersInodes(this.scratch?.layers?.read ?? null);
-    // traced: whether the report came from the inode count alone (no walk of the layers)
-    if (mode === 'overlay' && untouched(reports, inodes)) this.mark('layers untouched');
+    // the layers tmpfs's inodes against the launcher's count: equal, and there is nothing to walk
+    // (a kept layer is copied whatever the count)
+    const layersUntouched =
+      mode === 'overlay' &&
+      this.spec.keepLayer === null &&
+      untouched(reports, layersInodes(this.scratch?.layers?.read ?? null));
+    if (layersUntouched) this.mark('layers untouched');
     return jobFilesystem(
       mode,
       this.scratch?.layers?.read ?? this.scratch?.overlay ?? null,
@@ -895,7 +899,7 @@ class JobRun {
       this.notOverlaid,
       undefined,
       this.spec.keepLayer,
-      inodes,
+      layersUntouched,
     );
   }
 

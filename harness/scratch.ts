@@ -37,6 +37,14 @@ let prefix: string | null = null;
 let spare: string | null = null;
 /** `<spare>.fs`, made with it once this process's jobs use overlays: their layers' mount point. */
 let spareLayersDir: string | null = null;
+/**
+ * A layers tmpfs made while the previous job ran (prepareSpareScratch), once a job has used one: an
+ * fd of this process only (close-on-exec), empty, that no job has seen; taken by the next overlay job.
+ */
+let spareTmpfs: number | null = null;
+/** This process's jobs have used overlays / layers on a tmpfs: the spares then include them. */
+let overlayUsed = false;
+let tmpfsUsed = false;
 
 function makeDir(): string {
   // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not
@@ -102,13 +110,6 @@ export function createScratch(shared: boolean, overlay: { userns: boolean } | nu
  * layers then go on disk beside the scratch, as before.
  */
 let tmpfsRefused = false;
-/**
- * A layers tmpfs made while the previous job ran (prepareSpareScratch), once a job has used one: an
- * fd of this process only (close-on-exec), empty, that no job has seen; taken by the next overlay job.
- */
-let spareTmpfs: number | null = null;
-let tmpfsUsed = false;
-let overlayUsed = false;
 
 function newTmpfs(): number | null {
   if (tmpfsRefused || process.env.RINGFENCE_LAYERS === 'disk') return null;

@@ -54,9 +54,10 @@ export const platforms = {
   arm64: { triplet: 'aarch64-linux-gnu', qemu: 'qemu-aarch64-static', uname: 'aarch64', elfMachine: 183 },
 };
 
-/** The folder a package's prebuilt pair for `arch` sits in (made by prebuild.mjs at pack time). */
+/** Where a package's prebuilt pairs sit (made by prebuild.mjs at pack time), and `arch`'s pair. */
+export const prebuiltRoot = join(nativeDir, 'prebuilt');
 export function prebuiltDir(arch) {
-  return join(nativeDir, 'prebuilt', `linux-${arch}`);
+  return join(prebuiltRoot, `linux-${arch}`);
 }
 
 /** Written beside a prebuilt pair: the fingerprint of the sources it was built from. */

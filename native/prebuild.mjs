@@ -15,6 +15,7 @@ import {
   onPath,
   platforms,
   prebuiltDir,
+  prebuiltRoot,
   sourceFingerprint,
   targets,
 } from './compile.mjs';
@@ -26,7 +27,7 @@ const APT = {
 
 // postpack: the checkout is left as it was (the pairs only ever travel in the tarball)
 if (process.argv.includes('--clean')) {
-  rmSync(join(prebuiltDir(process.arch), '..'), { recursive: true, force: true });
+  rmSync(prebuiltRoot, { recursive: true, force: true });
   process.exit(0);
 }
 

@@ -186,7 +186,7 @@ export function jobFilesystem(
   skip: readonly string[],
   limits: WalkLimits = WALK_LIMITS,
   keep: { path: string; format: 'dir' | 'tar' } | null = null,
-  inodesNow: number | null = null,
+  layersUntouched = false,
 ): JobFilesystem {
   if (mode === 'host') return { mode, changes: null, truncated: 0 };
   if (mode === 'read-only' || overlayDir === null) return { mode, changes: [], truncated: 0 };
@@ -198,7 +198,7 @@ export function jobFilesystem(
   }
   let found: Pollution;
   try {
-    found = untouched(reports, inodesNow) && !keep ? NOTHING : readPollution(layers, skip, limits);
+    found = layersUntouched ? NOTHING : readPollution(layers, skip, limits);
   } catch {
     found = { changes: [], truncated: 0, incomplete: true };
   }
