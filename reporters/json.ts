@@ -3,7 +3,7 @@
 // hand-edited file is refused with the file and the first bad field named, never half-used.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { z } from 'zod';
+import { z } from '../harness/vendor/zod.js';
 import { RESULTS_SCHEMA, type RunReport } from './types.js';
 import { writeFileAtomic } from './atomic.js';
 

@@ -4,8 +4,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { LineCounter, isAlias, isMap, isNode, isScalar, isSeq, parseDocument, visit, type Node } from 'yaml';
-import { z } from 'zod';
+import {
+  LineCounter,
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  parseDocument,
+  visit,
+  type Node,
+} from '../vendor/yaml.js';
+import { z } from '../vendor/zod.js';
 import type { ServiceInput } from '../service-spec.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
 import { InputError } from '../units.js';
