@@ -52,6 +52,7 @@ const OURS = 'ringfence runJob';
 /** The phases the launcher, its init and the job report (native/launcher, proto_trace). */
 const LAUNCHER_PHASES = new Set([
   'gate',
+  'ahead',
   'clone',
   'init',
   'staged',

@@ -23,6 +23,11 @@ export interface LauncherProcess {
    * and environment through the gate (see wait_gate in native/launcher/main.c).
    */
   releaseWithConfig(args: readonly string[], env: Readonly<Record<string, string>>): void;
+  /**
+   * Tells a launcher started with `--ahead` that it is in its cgroups now (a 'P' on the gate, which
+   * stays open): it makes the job's init, namespaces and all, before the job is known.
+   */
+  placed(): void;
   /** Closes the gate unreleased: the launcher exits without starting anything. */
   cancel(): void;
   /** Resolves once the launcher has exited, been reaped, and its output pipes are drained. */
@@ -38,14 +43,21 @@ export interface LauncherProcess {
   alive(): boolean;
 }
 
-/** Arguments of a launcher started before its job is known: the real ones arrive through the gate. */
+/**
+ * Arguments of a launcher started before its job is known: the real ones arrive through the gate.
+ * `ahead`: once placed (LauncherProcess.placed), it makes the job's init with the namespaces a job
+ * of this harness usually gets (a private network; a user namespace when `userns`), and a job that
+ * wants others gets its init the usual way (native/launcher/ahead.h). null: no init before the job.
+ */
 export function pendingLauncherArgs(
   fds: { gate: number; status: number } = { gate: GATE_FD, status: STATUS_FD },
+  ahead: { userns: boolean } | null = null,
 ): string[] {
   return [
     `--gate-fd=${fds.gate}`,
     `--status-fd=${fds.status}`,
     `--parent-pid=${process.pid}`,
+    ...(ahead ? ['--ahead', ...(ahead.userns ? ['--userns'] : [])] : []),
     '--',
     'ringfence-pending',
   ];
@@ -172,6 +184,13 @@ export function startLauncher(
       stdin,
       releaseGate: () => closeGate('g'),
       releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
+      placed: () => {
+        try {
+          if (gateOpen) fs.writeSync(gateWrite, 'P');
+        } catch {
+          // EPIPE: it died at its gate; takeSpare finds it dead and makes another
+        }
+      },
       cancel: () => closeGate(null),
       exited,
       alive: () => reaped === null && !exitedOrZombie(pid),
@@ -257,6 +276,9 @@ export function startLauncherWithIpc(
     stdin: null,
     releaseGate: () => closeGate('g'),
     releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
+    placed: () => {
+      if (gateOpen) gate.write('P');
+    },
     cancel: () => closeGate(null),
     exited,
     alive: () => child.exitCode === null && child.signalCode === null && !exitedOrZombie(pid),

@@ -203,9 +203,10 @@ export class Sandbox {
 
   /**
    * Starts the next job's launcher in a cgroup of its own; the move into the cgroup completes in the
-   * background. A failure only means no spare.
+   * background, and then (`ahead`) the launcher makes the job's init with these namespaces, before
+   * the job is known: the clone is off the next job's path. A failure only means no spare.
    */
-  prepareSpare(ipc: IpcMode | null = null): void {
+  prepareSpare(ipc: IpcMode | null = null, ahead: { userns: boolean } | null = null): void {
     try {
       prepareSpareScratch();
     } catch {
@@ -218,10 +219,11 @@ export class Sandbox {
     try {
       cgroup = this.driver.create({});
       if (ipc) {
-        const withIpc = startLauncherWithIpc(launcherPath(), pendingLauncherArgs(IPC_FD_LAYOUT), {}, ipc);
+        const args = pendingLauncherArgs(IPC_FD_LAYOUT, ahead);
+        const withIpc = startLauncherWithIpc(launcherPath(), args, {}, ipc);
         child = withIpc.child;
         proc = withIpc;
-      } else proc = startLauncher(launcherPath(), pendingLauncherArgs(), {}, 'ignore', []);
+      } else proc = startLauncher(launcherPath(), pendingLauncherArgs(undefined, ahead), {}, 'ignore', []);
     } catch {
       proc?.cancelSync();
       if (cgroup) removeEmptyCgroupSync(cgroup);
@@ -235,7 +237,11 @@ export class Sandbox {
         this.pending = null;
         this.joining = null;
         if (this.released || spare.discarded) this.discard(spare);
-        else this.spare = spare;
+        else {
+          this.spare = spare;
+          // in every cgroup.procs now: what the launcher makes from here on is inside the cgroup
+          if (ahead) spare.proc.placed();
+        }
       },
       () => {
         this.pending = null;
@@ -659,7 +665,12 @@ class JobRun {
     const startedAt = performance.now();
     this.runningSince = startedAt;
     // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
-    if (options.prepareNext !== false) this.sandbox.prepareSpare(options.ipc ?? null);
+    // (its init made ahead with this job's user-namespace choice: the next job is most likely alike)
+    if (options.prepareNext !== false)
+      this.sandbox.prepareSpare(
+        options.ipc ?? null,
+        this.plan?.noNamespaces ? null : { userns: spec.userns },
+      );
 
     if (spec.timeoutMs !== null)
       this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));

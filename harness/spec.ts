@@ -145,7 +145,6 @@ function isResolved(input: JobSpecInput | JobSpec): input is JobSpec {
 export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   if (isResolved(input)) return input;
   const command = resolveCommand(input.command);
-  const cpuCount = os.cpus().length;
   const limits: CgroupLimits = {};
   if (input.memory !== undefined) limits.memoryBytes = parseSize('memory', input.memory);
   if (input.memorySwap !== undefined) {
@@ -162,7 +161,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   if (input.cpuShares !== undefined)
     limits.cpuShares = parseInteger('cpu-shares', input.cpuShares, 2, 262144);
   if (input.cpusetCpus !== undefined)
-    limits.cpusetCpus = parseCpuset('cpuset-cpus', input.cpusetCpus, cpuCount);
+    limits.cpusetCpus = parseCpuset('cpuset-cpus', input.cpusetCpus, os.cpus().length); // os.cpus() reads /proc: only when asked
   if (input.pidsLimit !== undefined) {
     limits.pidsLimit = parseInteger('pids-limit', input.pidsLimit, DEFAULTS.minPidsLimit, 4_194_304);
   }

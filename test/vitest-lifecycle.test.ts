@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { RunReport } from '../reporters/types.js';
+import { isLauncherProcess } from '../harness/launcher.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers, pidAlive, ringfence } from './support/sandbox.js';
 import { DEMO, childrenOf, launchersOf, vitestStart, waitFor } from './support/vitest.js';
 
@@ -116,10 +117,18 @@ function describeWatchMode(): void {
       expect(new Set(starts).size).toBe(3);
       for (const r of runs) expect(r.jobs[0]?.result?.memory.peakBytes).toBeGreaterThan(1024 * 1024);
       // idle between runs: no sandbox kept — at most the next file's launcher, waiting at its gate
-      // with no process of a job under it
+      // with no process of a job under it: its only child may be the init it made ahead
+      // (native/launcher/ahead.c), ringfence's own code, itself with no child yet
       const waiting = launchersOf(vitest.child.pid!);
       expect(waiting.length).toBeLessThanOrEqual(1);
-      for (const launcher of waiting) expect(childrenOf(launcher)).toEqual([]);
+      for (const launcher of waiting) {
+        const children = childrenOf(launcher);
+        expect(children.length).toBeLessThanOrEqual(1);
+        for (const init of children) {
+          expect(isLauncherProcess(init)).toBe(true);
+          expect(childrenOf(init)).toEqual([]);
+        }
+      }
     } finally {
       vitest.child.kill('SIGTERM');
       await vitest.exited;

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ahead.h"
+#include "config.h"
 #include "init.h"
 #include "net.h"
 #include "options.h"
@@ -43,87 +45,34 @@
 extern char **environ;
 
 /*
- * Splits a config blob into a new argv (argv0 kept) and environ. The blob is NUL-terminated entries:
- * first the number of arguments N in decimal, then N arguments, then environment entries. A count
- * rather than a separator, because an argument may itself be empty.
- */
-static void apply_config(char *buf, size_t len, char *argv0, int *argc_out, char ***argv_out)
-{
-	size_t count = 0, n = 0, i = 0;
-	char **vec, *end;
-	unsigned long nargs;
-
-	for (size_t k = 0; k < len; k++)
-		count += buf[k] == '\0';
-	if (len == 0 || buf[len - 1] != '\0')
-		die_step(EINVAL, "config", "not NUL-terminated");
-	nargs = strtoul(buf, &end, 10);
-	if (*end != '\0' || nargs + 1 > count)
-		die_step(EINVAL, "config", "bad argument count");
-	i = strlen(buf) + 1;
-	vec = calloc(count + 3, sizeof(char *));
-	if (!vec)
-		die_step(ENOMEM, "config", NULL);
-	vec[n++] = argv0;
-	for (unsigned long a = 0; a < nargs; a++) {
-		vec[n++] = buf + i;
-		i += strlen(buf + i) + 1;
-	}
-	*argc_out = (int)n;
-	/* the environment goes into the same vector, after argv's NULL */
-	vec[n++] = NULL;
-	environ = vec + n;
-	while (i < len) {
-		vec[n++] = buf + i;
-		i += strlen(buf + i) + 1;
-	}
-	vec[n] = NULL;
-	*argv_out = vec;
-}
-
-/*
  * The harness writes to the gate once our pid is in every cgroup.procs, then closes it. A lone "g"
  * means go with the command line we were started with; anything longer is the job's whole config
  * (a launcher started ahead of its job, while the previous one ran, learns what to run only now).
- * Returns true when a config arrived. EOF with nothing: the harness gave up on us.
+ * A spare started with --ahead may first be told 'P' ("placed": in the cgroups now, the job not yet
+ * known), on which it makes the job's init ahead (ahead.c). Returns true when a config arrived. EOF
+ * with nothing: the harness gave up on us.
  */
-static bool wait_gate(int gate_fd, char *argv0, int *argc, char ***argv)
+static void make_ahead(void *arg);
+
+static bool wait_gate(struct options *o, char *argv0, int *argc, char ***argv)
 {
-	size_t cap = 4096, len = 0;
+	size_t len = 0;
 	char *buf;
 
-	if (gate_fd < 0)
+	if (o->gate_fd < 0)
 		return false;
-	buf = malloc(cap);
-	if (!buf)
-		die_step(ENOMEM, "gate", NULL);
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *bigger = realloc(buf, cap *= 2);
-
-			if (!bigger)
-				die_step(ENOMEM, "gate", NULL);
-			buf = bigger;
-		}
-		n = read(gate_fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			_exit(EXIT_LAUNCH_FAILED);
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(gate_fd);
-	if (len == 0)
+	buf = config_read_all(o->gate_fd, &len, o->ahead ? make_ahead : NULL, o);
+	close(o->gate_fd);
+	if (len == 0) {
+		ahead_drop(); /* its init must not outlive us in the cgroup the harness will remove */
 		_exit(EXIT_LAUNCH_FAILED); /* harness gave up on us: nothing to report */
+	}
 	if (len == 1 && buf[0] == 'g') {
 		free(buf);
 		return false;
 	}
-	apply_config(buf, len, argv0, argc, argv);
+	config_apply(buf, len, argv0, argc, argv);
+	ahead_keep_config(buf, len);
 	return true;
 }
 
@@ -300,23 +249,51 @@ static int probe_main(int argc, char **argv)
 	return net_probe_tcp((int)fd, (unsigned)port, 200) ? 1 : 0;
 }
 
+/* What the outer process sets up before its first child: done once, before init (ahead or not). */
+static sigset_t saved_mask;
+static bool supervisor_ready;
+static char *launcher_argv0;
+
+static void prepare_supervisor(const struct options *o)
+{
+	if (supervisor_ready)
+		return;
+	supervisor_ready = true;
+	tie_to_parent(o->parent_pid);
+	/* Keep the OOM killer on the job, never on its supervisors (root only). */
+	(void)write_file("/proc/self/oom_score_adj", "-1000");
+	signals_block(&saved_mask);
+}
+
+/* 'P' on the gate of a spare started with --ahead: in its cgroups now, so init may be made. */
+static void make_ahead(void *arg)
+{
+	const struct options *o = arg;
+
+	if (o->no_namespaces)
+		return;
+	prepare_supervisor(o);
+	ahead_make(o, clone_flags(o), launcher_argv0, &saved_mask);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
 	const char *why = NULL;
-	sigset_t saved_mask;
+	pid_t init;
 	int err;
 
 	if (argc > 1 && !strncmp(argv[1], "--probe-tcp=", 12))
 		return probe_main(argc, argv);
 	if (argc == 2 && !strcmp(argv[1], "--self-test"))
 		return selftest_main();
+	launcher_argv0 = argv[0];
 	err = options_parse(argc, argv, &o, &why);
 
 	proto_init(o.status_fd);
 	if (err)
 		die_step(err, "args", why);
-	if (wait_gate(o.gate_fd, argv[0], &argc, &argv)) {
+	if (wait_gate(&o, argv[0], &argc, &argv)) {
 		optind = 0; /* glibc: a full re-initialisation of getopt */
 		err = options_parse(argc, argv, &o, &why);
 		if (err)
@@ -326,9 +303,11 @@ int main(int argc, char **argv)
 		proto_trace_enable();
 		proto_trace("gate");
 	}
-	tie_to_parent(o.parent_pid);
-	/* Keep the OOM killer on the job, never on its supervisors (root only). */
-	(void)write_file("/proc/self/oom_score_adj", "-1000");
-	signals_block(&saved_mask);
-	return supervise(spawn_init(&o, &saved_mask), o.no_namespaces);
+	prepare_supervisor(&o);
+	init = ahead_take(clone_flags(&o), !o.no_namespaces && o.net != NET_JOIN);
+	if (init)
+		proto_trace("ahead");
+	else
+		init = spawn_init(&o, &saved_mask);
+	return supervise(init, o.no_namespaces);
 }

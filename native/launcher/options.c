@@ -38,6 +38,7 @@ enum {
 	OPT_NET_FD,
 	OPT_TRACE,
 	OPT_OVERLAY_MOUNT,
+	OPT_AHEAD,
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +49,7 @@ static const struct option long_opts[] = {
 	{"net", required_argument, NULL, OPT_NET},
 	{"net-fd", required_argument, NULL, OPT_NET_FD},
 	{"trace", no_argument, NULL, OPT_TRACE},
+	{"ahead", no_argument, NULL, OPT_AHEAD},
 	{"overlay-mount", required_argument, NULL, OPT_OVERLAY_MOUNT},
 	{"userns", no_argument, NULL, OPT_USERNS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
@@ -191,6 +193,9 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		break;
 	case OPT_TRACE:
 		o->trace = true;
+		break;
+	case OPT_AHEAD:
+		o->ahead = true;
 		break;
 	case OPT_NET_FD:
 		needs_namespaces(ps, "--no-namespaces excludes --net-fd (it joins a network namespace)");

@@ -43,6 +43,8 @@ struct options {
 	enum net_mode net;
 	int net_fd; /* --net=join: an fd of the network namespace to join; -1 otherwise */
 	bool trace; /* --trace: timestamps of each phase on the status pipe (proto_trace) */
+	/* --ahead: a spare's; on 'P' at the gate, make the job's init before the job is known (ahead.c) */
+	bool ahead;
 	bool userns;
 	bool cgroupns;
 	const char *tmp_dir;
