@@ -271,6 +271,39 @@ describe(`v2 guest: ${scenario}`, () => {
     expect(check.pauses).toHaveLength(1);
   });
 
+  it('the next job on a spare: its init made ahead where there are namespaces, the job in its own cgroup', () => {
+    const out = spawnSync(process.execPath, [path.join(ROOT, 'test', 'v2', 'ahead-check.mjs')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 240_000,
+    });
+    expect(out.status, out.stderr).toBe(0);
+    const { jobs } = JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      jobs: {
+        status: string;
+        reason: string;
+        phases: string[];
+        hostname: string;
+        ownNetwork: boolean;
+        cgroup: string;
+      }[];
+    };
+    console.log(
+      `ahead: ${jobs.map((j) => `${j.status} [${j.phases.filter((p) => p === 'ahead' || p === 'clone').join()}]`).join('; ')}`,
+    );
+    const namespaces = scenario !== 'container-nouserns';
+    for (const [i, job] of jobs.entries()) {
+      expect(job.status, job.reason).toBe('passed');
+      expect(job.ownNetwork).toBe(namespaces);
+      if (namespaces) expect(job.hostname).toBe('ringfence');
+      // the first job had no spare; the next ones took the spare's init, made before they were known
+      if (namespaces) expect(job.phases).toContain(i === 0 ? 'clone' : 'ahead');
+      else expect(job.phases.filter((p) => p === 'ahead' || p === 'clone')).toEqual([]);
+      // v2: one line, 0::/path — the job's own cgroup where there is one
+      if (cgroups) expect(job.cgroup).toMatch(/^0::\/.*ringfence.*job-/);
+    }
+  });
+
   it.runIf(cgroups)('a fork bomb is held at --pids-limit 32 (the kernel’s pids.peak)', () => {
     const out = run('pids', ['--pids-limit', '32', '--timeout', '5s', '--', 'sh', 'fixtures/fork-bomb.sh']);
     expect(out.status).toBe(124);

@@ -1,0 +1,25 @@
+// The v2 set's check of the init made ahead (native/launcher/ahead.c), in a process of its own as
+// pause-check.mjs is: three jobs one after another through the library, each after the first on the
+// spare the one before left, traced. Prints one line of JSON: per job its status, its phases, and
+// what it saw of its hostname, its network namespace (against this process's) and its cgroup.
+import fs from 'node:fs';
+import { runJob } from '../../dist/harness/sandbox.js';
+
+const hostNet = fs.readlinkSync('/proc/self/ns/net');
+const jobs = [];
+for (let i = 0; i < 3; i++) {
+  const result = await runJob(
+    { command: ['sh', '-c', 'hostname; readlink /proc/self/ns/net; cat /proc/self/cgroup'] },
+    { trace: true },
+  );
+  const [hostname, net, ...cgroup] = result.stdout.trim().split('\n');
+  jobs.push({
+    status: result.status,
+    reason: result.reason,
+    phases: (result.trace ?? []).map((t) => t.phase),
+    hostname,
+    ownNetwork: net !== hostNet,
+    cgroup: cgroup.join('\n'),
+  });
+}
+console.log(JSON.stringify({ jobs }));
