@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
 import { packageRoot } from '../native/paths.js';
@@ -163,6 +163,9 @@ export class Harness {
       await new Promise<void>((resolve) => this.inlineWaiters.push(resolve));
     if (!this.pool || (this.inline && !this.inlineBusy)) return this.runInline(spec, options);
     const pool = this.pool;
+    // a channel to the worker only for a caller that listens or may abort: each costs a transfer and
+    // a message each way between the threads
+    if (!options.signal && !options.onStart) return this.runOnWorker(pool, spec, startedAt, null);
     const { port1, port2 } = new MessageChannel();
     const onAbort = (): void => port1.postMessage('abort');
     port1.on('message', (message) => {
@@ -170,17 +173,28 @@ export class Harness {
     });
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const task: JobTask = { kind: 'job', spec, port: port2 };
-      return (await pool.run(task, { transferList: [port2] })) as JobResult;
+      return await this.runOnWorker(pool, spec, startedAt, port2);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      port1.close();
+    }
+  }
+
+  private async runOnWorker(
+    pool: Piscina,
+    spec: JobSpec,
+    startedAt: Date,
+    port: MessagePort | null,
+  ): Promise<JobResult> {
+    try {
+      const task: JobTask = { kind: 'job', spec, port };
+      return (await pool.run(task, port ? { transferList: [port] } : {})) as JobResult;
     } catch (error) {
       // the worker thread died (or the pool was closed): the job is an error, the pool goes on. It may
       // well have started, so the reason says what happened rather than "could not start"
       const result = failedToStart(spec, startedAt, 'worker', error, null);
       const why = error instanceof Error ? error.message : String(error);
       return { ...result, reason: `the harness's worker thread ended under the job: ${why}` };
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      port1.close();
     }
   }
 

@@ -15,8 +15,11 @@ adoptSealed((workerData as WorkerData | undefined)?.sealed);
 export interface JobTask {
   kind: 'job';
   spec: JobSpec;
-  /** 'abort' on this port ends the job through the freezer path. */
-  port: MessagePort;
+  /**
+   * 'abort' on this port ends the job through the freezer path; 'started' is said on it. null when
+   * the caller neither listens nor aborts (Harness.run without onStart or signal).
+   */
+  port: MessagePort | null;
 }
 
 /** One per worker at close: all wait on the barrier so that each worker takes exactly one. */
@@ -28,13 +31,15 @@ export interface DisposeTask {
 
 export default async function task(input: JobTask | DisposeTask): Promise<JobResult | number> {
   if (input.kind === 'dispose') return dispose(input);
+  const { port } = input;
+  if (!port) return runJob(input.spec, { warn: false });
   const controller = new AbortController();
-  input.port.once('message', () => controller.abort());
-  input.port.postMessage('started');
+  port.once('message', () => controller.abort());
+  port.postMessage('started');
   try {
     return await runJob(input.spec, { signal: controller.signal, warn: false });
   } finally {
-    input.port.close();
+    port.close();
   }
 }
 
