@@ -1,7 +1,8 @@
 // The v2 set's check of the init made ahead (native/launcher/ahead.c), in a process of its own as
 // pause-check.mjs is: three jobs one after another through the library, each after the first on the
 // spare the one before left, traced. Prints one line of JSON: per job its status, its phases, and
-// what it saw of its hostname, its network namespace (against this process's) and its cgroup.
+// the namespaces it got (`enforcement.namespaces`), what it saw of its hostname, its network
+// namespace (against this process's) and its cgroup.
 import fs from 'node:fs';
 import { runJob } from '../../dist/harness/sandbox.js';
 
@@ -16,6 +17,7 @@ for (let i = 0; i < 3; i++) {
   jobs.push({
     status: result.status,
     reason: result.reason,
+    namespaces: result.enforcement?.namespaces,
     phases: (result.trace ?? []).map((t) => t.phase),
     hostname,
     ownNetwork: net !== hostNet,
