@@ -48,15 +48,18 @@ export interface LauncherProcess {
  * `ahead`: once placed (LauncherProcess.placed), it makes the job's init with the namespaces a job
  * of this harness usually gets (a private network; a user namespace when `userns`), and a job that
  * wants others gets its init the usual way (native/launcher/ahead.h). null: no init before the job.
+ * `cgroupFd`: its fd of the job's cgroup directory, to clone init into (cgroup v2, intocg.h).
  */
 export function pendingLauncherArgs(
   fds: { gate: number; status: number } = { gate: GATE_FD, status: STATUS_FD },
   ahead: { userns: boolean } | null = null,
+  cgroupFd: number | null = null,
 ): string[] {
   return [
     `--gate-fd=${fds.gate}`,
     `--status-fd=${fds.status}`,
     `--parent-pid=${process.pid}`,
+    ...(cgroupFd === null ? [] : [`--cgroup-fd=${cgroupFd}`]),
     ...(ahead ? ['--ahead', ...(ahead.userns ? ['--userns'] : [])] : []),
     '--',
     'ringfence-pending',

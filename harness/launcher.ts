@@ -126,9 +126,12 @@ export function launcherArgs(
     overlayMount?: string | null;
     netFd?: number;
     trace?: boolean;
+    /** The launcher's fd of the job's cgroup directory: init is cloned into it (cgroup v2). */
+    cgroupFd?: number;
   } = {},
 ): string[] {
   const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
+  if (mode.cgroupFd !== undefined) args.push(`--cgroup-fd=${mode.cgroupFd}`);
   if (mode.noNamespaces) {
     // a host that allows no namespaces (enforce.ts named what is lost): a plain child of a
     // subreaping launcher, with only what needs no namespace

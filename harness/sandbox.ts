@@ -130,6 +130,8 @@ export interface RunningJob {
 
 /** How often the CPU-time deadline, OOM counter and (where the kernel keeps no peak) the task count are read. */
 const POLL_MS = 25;
+/** Where a spare launcher (no kept fds, no stdin) finds its cgroup's directory: after the status pipe. */
+const SPARE_CGROUP_FD = STATUS_FD + 1;
 /** After the kill, how long the launcher gets to reap and exit before it is killed itself. */
 const LAUNCHER_GRACE_MS = 2000;
 
@@ -140,6 +142,8 @@ interface Spare {
   /** The Node IPC channel it was started with (fd 3), for a job that wants one; null for a plain job. */
   ipc: IpcMode | null;
   child: ChildProcess | null;
+  /** The launcher's fd of its cgroup's directory (cgroup v2: init is cloned into it); null: moved in. */
+  cgroupFd: number | null;
   /** Ended and its cgroup removed: never to be handed out, nor ended twice. */
   discarded?: boolean;
 }
@@ -216,6 +220,7 @@ export class Sandbox {
     let cgroup: JobCgroup | null = null;
     let proc: LauncherProcess | null = null;
     let child: ChildProcess | null = null;
+    let dirFd: number | null = null;
     try {
       cgroup = this.driver.create({});
       if (ipc) {
@@ -223,14 +228,27 @@ export class Sandbox {
         const withIpc = startLauncherWithIpc(launcherPath(), args, {}, ipc);
         child = withIpc.child;
         proc = withIpc;
-      } else proc = startLauncher(launcherPath(), pendingLauncherArgs(undefined, ahead), {}, 'ignore', []);
+      } else {
+        // v2: the launcher clones init into the cgroup (its fd lands right after the status pipe)
+        dirFd = cgroup.openForClone?.() ?? null;
+        const args = pendingLauncherArgs(undefined, ahead, dirFd === null ? null : SPARE_CGROUP_FD);
+        proc = startLauncher(launcherPath(), args, {}, 'ignore', dirFd === null ? [] : [dirFd]);
+      }
     } catch {
       proc?.cancelSync();
       if (cgroup) removeEmptyCgroupSync(cgroup);
       return;
+    } finally {
+      if (dirFd !== null) fs.closeSync(dirFd);
     }
     proc.setRef(false);
-    const spare: Spare = { cgroup, proc, ipc, child };
+    const spare: Spare = { cgroup, proc, ipc, child, cgroupFd: dirFd === null ? null : SPARE_CGROUP_FD };
+    if (dirFd !== null) {
+      // nothing to move: the cgroup is the launcher's to clone init into, as soon as it likes
+      this.spare = spare;
+      if (ahead) spare.proc.placed();
+      return;
+    }
     this.joining = spare;
     this.pending = cgroup.addProcessAsync(proc.pid).then(
       () => {
@@ -557,7 +575,7 @@ class JobRun {
     const release = this.sandbox.hold({ cgroup: this.cgroup, scratch: () => this.scratch });
     try {
       if (spare?.child) this.ipc = spare.child;
-      return await this.runLauncher(launcher, this.cgroup, spare?.proc ?? null);
+      return await this.runLauncher(launcher, this.cgroup, spare?.proc ?? null, spare?.cgroupFd ?? null);
     } finally {
       await this.cleanup();
       release();
@@ -568,6 +586,8 @@ class JobRun {
     launcher: string,
     cgroup: JobCgroup,
     started: LauncherProcess | null,
+    /** The spare's fd of its cgroup's directory (Spare.cgroupFd). */
+    spareCgroupFd: number | null = null,
   ): Promise<JobResult> {
     const { spec, options } = this;
     let proc: LauncherProcess | null = started;
@@ -589,15 +609,20 @@ class JobRun {
         throw new Error(
           'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
         );
+      const kept = options.netnsFd === undefined ? spec.keepFds : [...spec.keepFds, options.netnsFd];
+      // cgroup v2: the launcher clones init into the cgroup and nothing is moved in (intocg.h); its
+      // fd lands after the kept ones (launch.ts lays them out in that order)
+      const intoCgroup = !started && !options.ipc && cgroup.openForClone !== undefined;
+      const cgroupFd = started ? spareCgroupFd : intoCgroup ? STATUS_FD + 1 + kept.length : null;
       const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
         noNamespaces,
         overlayDir: this.scratch.overlay,
         overlayMount: this.scratch.layers?.mount ?? null,
         trace: options.trace === true,
-        // the fd lands after the kept ones (launch.ts lays them out in that order)
         ...(options.netnsFd === undefined
           ? {}
           : { netFd: options.ipc ? IPC_NET_FD : STATUS_FD + 1 + spec.keepFds.length }),
+        ...(cgroupFd === null ? {} : { cgroupFd }),
       });
       step = 'spawn launcher';
       if (options.ipc && !proc) {
@@ -605,13 +630,20 @@ class JobRun {
         this.ipc = withIpc.child;
         proc = withIpc;
       }
-      proc ??= startLauncher(
-        launcher,
-        args,
-        spec.env,
-        spec.stdin,
-        options.netnsFd === undefined ? spec.keepFds : [...spec.keepFds, options.netnsFd],
-      );
+      if (!proc) {
+        const dirFd = intoCgroup ? (cgroup.openForClone?.() ?? null) : null;
+        try {
+          proc = startLauncher(
+            launcher,
+            args,
+            spec.env,
+            spec.stdin,
+            dirFd === null ? kept : [...kept, dirFd],
+          );
+        } finally {
+          if (dirFd !== null) fs.closeSync(dirFd);
+        }
+      }
       this.launcherPid = proc.pid;
       this.mark(started ? 'launcher (spare)' : 'spawn');
       const live = spec.passthrough || options.stdout || options.stderr;
@@ -622,9 +654,9 @@ class JobRun {
       // a job that does not read all its stdin closes the pipe: that is its business, not an error here
       proc.stdin?.on('error', () => undefined);
       proc.stdin?.end(options.stdinData ?? '');
-      // (a spare launcher joined its cgroup when it was made)
+      // (a spare launcher joined its cgroup when it was made, or clones init into it)
       step = 'join cgroup';
-      if (!started) cgroup.addProcess(proc.pid);
+      if (!started && !intoCgroup) cgroup.addProcess(proc.pid);
       step = 'pidfd';
       this.pidfd = Pidfd.open(proc.pid);
       if (options.signal?.aborted) throw new AbortedBeforeStart();

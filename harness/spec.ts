@@ -129,7 +129,10 @@ export const DEFAULTS = {
   network: 'none' as NetworkMode,
   fs: 'overlay' as FsMode,
   outputLimitBytes: 1024 * 1024,
-  /** ringfence's own launcher and init count against the pids cap, so a cap must leave room for a job. */
+  /**
+   * ringfence's own init (and on v1 its launcher, moved in; on v2 it clones init in and stays out)
+   * counts against the pids cap, so a cap must leave room for a job.
+   */
   minPidsLimit: 3,
 } as const;
 

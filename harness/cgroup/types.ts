@@ -72,6 +72,13 @@ export interface JobCgroup {
    * RCU grace period (milliseconds), which must not stall the event loop when nothing waits on it.
    */
   addProcessAsync(pid: number): Promise<void>;
+  /**
+   * An fd (this process's, close-on-exec) of the cgroup's directory, for a launcher to clone the job's
+   * init straight into (cgroup v2's CLONE_INTO_CGROUP): no process then needs moving in, and no
+   * cgroup.procs write waits for its RCU grace period. Absent where a process must be moved (v1, no
+   * cgroup). The caller closes it.
+   */
+  openForClone?(): number;
   /** Total CPU time used so far in ns (v1 cpuacct.usage, v2 cpu.stat usage_usec). Cheap; polled for --cpu-time. */
   cpuUsageNs(): number;
   /** OOM kills so far (cheap; polled). */

@@ -435,6 +435,10 @@ class V2Job implements JobCgroup {
     }
   }
 
+  openForClone(): number {
+    return fs.openSync(this.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  }
+
   async addProcessAsync(pid: number): Promise<void> {
     await Promise.all(
       [this.file('cgroup.procs')].map((file) =>

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "init.h"
+#include "intocg.h"
 #include "proto.h"
 #include "userns.h"
 
@@ -102,7 +103,7 @@ void ahead_make(const struct options *pending, unsigned long flags, char *argv0,
 		close_pipes();
 		return;
 	}
-	child = (pid_t)syscall(SYS_clone, flags, 0, 0, 0, 0);
+	child = clone_child(flags, pending->cgroup_fd);
 	if (child == 0) {
 		close(sync[1]);
 		close(config[1]);

@@ -176,6 +176,9 @@ noreturn void init_main(struct options *o, int sync_fd, const sigset_t *saved_ma
 	struct job_state js = {0};
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* the cgroup's directory was for our clone: nothing in the job may hold it (its caps are there) */
+	if (o->cgroup_fd >= 0)
+		close(o->cgroup_fd);
 	/* EOF: the outer process died before (or while) writing our maps. */
 	if (read_byte(sync_fd) != 1)
 		_exit(EXIT_LAUNCH_FAILED);

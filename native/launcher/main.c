@@ -33,6 +33,7 @@
 #include "ahead.h"
 #include "config.h"
 #include "init.h"
+#include "intocg.h"
 #include "net.h"
 #include "options.h"
 #include "proto.h"
@@ -133,10 +134,8 @@ static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 	/* before the fork: an orphan of the job must never find us not yet its subreaper */
 	if (o->no_namespaces && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		die_step(errno, "subreaper", NULL);
-	if (o->no_namespaces)
-		child = fork();
-	else
-		child = (pid_t)syscall(SYS_clone, clone_flags(o), 0, 0, 0, 0);
+	/* --no-namespaces: a plain fork; either way into the job's cgroup when the harness gave it */
+	child = clone_child(o->no_namespaces ? SIGCHLD : clone_flags(o), o->cgroup_fd);
 	if (child < 0)
 		die_step(errno, spawn_step, NULL);
 	if (child == 0) {

@@ -39,6 +39,7 @@ enum {
 	OPT_TRACE,
 	OPT_OVERLAY_MOUNT,
 	OPT_AHEAD,
+	OPT_CGROUP_FD,
 };
 
 static const struct option long_opts[] = {
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
 	{"net-fd", required_argument, NULL, OPT_NET_FD},
 	{"trace", no_argument, NULL, OPT_TRACE},
 	{"ahead", no_argument, NULL, OPT_AHEAD},
+	{"cgroup-fd", required_argument, NULL, OPT_CGROUP_FD},
 	{"overlay-mount", required_argument, NULL, OPT_OVERLAY_MOUNT},
 	{"userns", no_argument, NULL, OPT_USERNS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
@@ -197,6 +199,9 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 	case OPT_AHEAD:
 		o->ahead = true;
 		break;
+	case OPT_CGROUP_FD:
+		o->cgroup_fd = parse_fd(ps, arg, "--cgroup-fd wants an fd number");
+		break;
 	case OPT_NET_FD:
 		needs_namespaces(ps, "--no-namespaces excludes --net-fd (it joins a network namespace)");
 		o->net_fd = parse_fd(ps, arg, "--net-fd wants a fd number");
@@ -303,6 +308,8 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		fail(ps, EINVAL, "--net=join and --net-fd go together");
 	else if (o->net_fd >= 0 && !fd_open(o->net_fd))
 		fail(ps, EBADF, "--net-fd is not an open fd");
+	if (o->cgroup_fd >= 0 && !fd_open(o->cgroup_fd))
+		fail(ps, EBADF, "--cgroup-fd is not an open fd");
 }
 
 static void set_defaults(struct options *o)
@@ -313,6 +320,7 @@ static void set_defaults(struct options *o)
 	o->hostname = "ringfence";
 	o->net = NET_NONE;
 	o->net_fd = -1;
+	o->cgroup_fd = -1;
 	o->nofile = -1;
 	o->tmp_dir_staged.fd = -1;
 	o->layers_fd = -1;

@@ -45,6 +45,11 @@ struct options {
 	bool trace; /* --trace: timestamps of each phase on the status pipe (proto_trace) */
 	/* --ahead: a spare's; on 'P' at the gate, make the job's init before the job is known (ahead.c) */
 	bool ahead;
+	/*
+	 * --cgroup-fd: the job's cgroup directory (cgroup v2): init is cloned straight into it
+	 * (intocg.c) and this process stays out of it; -1: the harness moved this process in.
+	 */
+	int cgroup_fd;
 	bool userns;
 	bool cgroupns;
 	const char *tmp_dir;
