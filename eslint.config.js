@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'native/build/', 'node_modules/', 'coverage/', 'bench/tmp/'] },
+  // .device/: what scripts/bench-pack.sh (and ../shared/device/pack.sh) make for the device machine
+  { ignores: ['dist/', 'native/build/', 'node_modules/', 'coverage/', 'bench/tmp/', '.device/'] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
