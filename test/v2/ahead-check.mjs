@@ -2,16 +2,20 @@
 // pause-check.mjs is: three jobs one after another through the library, each after the first on the
 // spare the one before left, traced. Prints one line of JSON: per job its status, its phases, and
 // the namespaces it got (`enforcement.namespaces`), what it saw of its hostname, its network
-// namespace (against this process's) and its cgroup.
+// namespace (against this process's) and its cgroup, and the cgroup its launcher was in.
 import fs from 'node:fs';
 import { runJob } from '../../dist/harness/sandbox.js';
 
 const hostNet = fs.readlinkSync('/proc/self/ns/net');
 const jobs = [];
 for (let i = 0; i < 3; i++) {
+  let launcherCgroup = '';
   const result = await runJob(
     { command: ['sh', '-c', 'hostname; readlink /proc/self/ns/net; cat /proc/self/cgroup'] },
-    { trace: true },
+    {
+      trace: true,
+      onStart: (job) => (launcherCgroup = fs.readFileSync(`/proc/${job.launcherPid}/cgroup`, 'utf8').trim()),
+    },
   );
   const [hostname, net, ...cgroup] = result.stdout.trim().split('\n');
   jobs.push({
@@ -22,6 +26,7 @@ for (let i = 0; i < 3; i++) {
     hostname,
     ownNetwork: net !== hostNet,
     cgroup: cgroup.join('\n'),
+    launcherCgroup,
   });
 }
 console.log(JSON.stringify({ jobs }));

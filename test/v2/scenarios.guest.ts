@@ -289,6 +289,7 @@ describe(`v2 guest: ${scenario}`, () => {
         hostname: string;
         ownNetwork: boolean;
         cgroup: string;
+        launcherCgroup: string;
       }[];
     }>('ahead-check.mjs');
     console.log(
@@ -307,8 +308,13 @@ describe(`v2 guest: ${scenario}`, () => {
       const first = i === 0 || !namespaces;
       expect(job.phases).toContain(first ? 'clone' : 'ahead');
       expect(job.phases).not.toContain(first ? 'ahead' : 'clone');
-      // v2: one line, 0::/path — the job's own cgroup where there is one
-      if (cgroups) expect(job.cgroup).toMatch(/^0::\/.*ringfence.*job-/);
+      // v2: one line, 0::/path — the job's own cgroup where there is one; init was cloned into it
+      // (CLONE_INTO_CGROUP) and its launcher stayed out
+      if (cgroups) {
+        expect(job.cgroup).toMatch(/^0::\/.*ringfence.*job-/);
+        expect(job.launcherCgroup).toMatch(/^0::\//);
+        expect(job.launcherCgroup).not.toBe(job.cgroup);
+      }
     }
   });
 
