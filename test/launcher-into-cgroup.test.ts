@@ -78,7 +78,10 @@ describe.skipIf(why !== null && !required)(
       const fd = fs.openSync(cgroup, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
       let out;
       try {
-        out = launch(fd, 'grep "^0::" /proc/self/cgroup; for f in /proc/self/fd/*; do readlink "$f" || true; done');
+        out = launch(
+          fd,
+          'grep "^0::" /proc/self/cgroup; for f in /proc/self/fd/*; do readlink "$f" || true; done',
+        );
       } finally {
         fs.closeSync(fd);
       }
