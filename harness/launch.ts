@@ -233,12 +233,12 @@ export function startLauncherWithIpc(
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   serialization: 'json' | 'advanced',
-  /** An fd the launcher gets as its fd 6 (a network namespace to join: IPC_NET_FD). */
-  extraFd?: number,
+  /** Fds the launcher gets as its fds 6, 7, … (IPC_EXTRA_FD: a network namespace to join, a cgroup). */
+  extraFds: readonly number[] = [],
 ): LauncherProcess & { child: ChildProcess } {
   const child = spawn(file, args, {
     argv0: LAUNCHER_ARGV0,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe', 'pipe', ...(extraFd === undefined ? [] : [extraFd])],
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe', 'pipe', ...extraFds],
     env,
     serialization,
     cwd: '/',

@@ -30,8 +30,11 @@ export function defaultFdLayout(spec: JobSpec): FdLayout {
 
 /** Node's IPC channel at fd 3, then the gate and the status pipe. */
 export const IPC_FD_LAYOUT: FdLayout = { gate: 4, status: 5, keep: [3] };
-/** Where an IPC launcher finds the network namespace it joins (startLauncherWithIpc's extra fd). */
-export const IPC_NET_FD = 6;
+/**
+ * Where an IPC launcher's further fds start (startLauncherWithIpc's extra fds: the network namespace
+ * it joins, then its cgroup's directory), as the kept fds start after STATUS_FD in the plain layout.
+ */
+export const IPC_EXTRA_FD = 6;
 
 /** The launcher as installed: checked and copied from here once per process (native/sealed.ts). */
 export function installedLauncherPath(): string {

@@ -29,7 +29,7 @@ import {
 import { formatBytes, formatDuration } from './format.js';
 import {
   IPC_FD_LAYOUT,
-  IPC_NET_FD,
+  IPC_EXTRA_FD,
   STATUS_FD,
   exposeHiddenWorkdir,
   installedLauncherPath,
@@ -130,10 +130,29 @@ export interface RunningJob {
 
 /** How often the CPU-time deadline, OOM counter and (where the kernel keeps no peak) the task count are read. */
 const POLL_MS = 25;
-/** Where a spare launcher (no kept fds, no stdin) finds its cgroup's directory: after the status pipe. */
-const SPARE_CGROUP_FD = STATUS_FD + 1;
 /** After the kill, how long the launcher gets to reap and exit before it is killed itself. */
 const LAUNCHER_GRACE_MS = 2000;
+
+/**
+ * Starts a launcher whose fds from `firstFree` on are `kept`, followed — where the job's cgroup offers
+ * its directory (cgroup v2) — by that directory, for the launcher to clone init straight into the
+ * cgroup (native/launcher/intocg.h). `start` gets the fds and the directory's number in the launcher;
+ * a null number means the launcher must be moved into the cgroup instead.
+ */
+function startIntoCgroup(
+  cgroup: JobCgroup,
+  firstFree: number,
+  kept: readonly number[],
+  start: (fds: readonly number[], cgroupFd: number | null) => LauncherProcess,
+): { proc: LauncherProcess; cgroupFd: number | null } {
+  const dirFd = cgroup.openForClone?.() ?? null;
+  try {
+    const cgroupFd = dirFd === null ? null : firstFree + kept.length;
+    return { proc: start(dirFd === null ? kept : [...kept, dirFd], cgroupFd), cgroupFd };
+  } finally {
+    if (dirFd !== null) fs.closeSync(dirFd);
+  }
+}
 
 /** A launcher started ahead of its job, already inside a fresh cgroup, waiting at its gate. */
 interface Spare {
@@ -220,30 +239,31 @@ export class Sandbox {
     let cgroup: JobCgroup | null = null;
     let proc: LauncherProcess | null = null;
     let child: ChildProcess | null = null;
-    let dirFd: number | null = null;
+    let cgroupFd: number | null = null;
     try {
       cgroup = this.driver.create({});
-      if (ipc) {
-        const args = pendingLauncherArgs(IPC_FD_LAYOUT, ahead);
-        const withIpc = startLauncherWithIpc(launcherPath(), args, {}, ipc);
+      ({ proc, cgroupFd } = startIntoCgroup(cgroup, ipc ? IPC_EXTRA_FD : STATUS_FD + 1, [], (fds, dirFd) => {
+        if (!ipc)
+          return startLauncher(
+            launcherPath(),
+            pendingLauncherArgs(undefined, ahead, dirFd),
+            {},
+            'ignore',
+            fds,
+          );
+        const args = pendingLauncherArgs(IPC_FD_LAYOUT, ahead, dirFd);
+        const withIpc = startLauncherWithIpc(launcherPath(), args, {}, ipc, fds);
         child = withIpc.child;
-        proc = withIpc;
-      } else {
-        // v2: the launcher clones init into the cgroup (its fd lands right after the status pipe)
-        dirFd = cgroup.openForClone?.() ?? null;
-        const args = pendingLauncherArgs(undefined, ahead, dirFd === null ? null : SPARE_CGROUP_FD);
-        proc = startLauncher(launcherPath(), args, {}, 'ignore', dirFd === null ? [] : [dirFd]);
-      }
+        return withIpc;
+      }));
     } catch {
       proc?.cancelSync();
       if (cgroup) removeEmptyCgroupSync(cgroup);
       return;
-    } finally {
-      if (dirFd !== null) fs.closeSync(dirFd);
     }
     proc.setRef(false);
-    const spare: Spare = { cgroup, proc, ipc, child, cgroupFd: dirFd === null ? null : SPARE_CGROUP_FD };
-    if (dirFd !== null) {
+    const spare: Spare = { cgroup, proc, ipc, child, cgroupFd };
+    if (cgroupFd !== null) {
       // nothing to move: the cgroup is the launcher's to clone init into, as soon as it likes
       this.spare = spare;
       if (ahead) spare.proc.placed();
@@ -596,11 +616,10 @@ class JobRun {
     // at its closed gate) and is a result, never a launcher left waiting inside the cgroup.
     try {
       const noNamespaces = this.plan?.noNamespaces ?? false;
-      this.scratch = createScratch(
+      const scratch = (this.scratch = createScratch(
         spec.user !== null || spec.userns,
         spec.fs === 'overlay' && !noNamespaces ? { userns: spec.userns } : null,
-      );
-      const scratchPath = this.scratch.path;
+      ));
       this.mark('scratch');
       const extraVolumes = exposeHiddenWorkdir(spec);
       // what the overlays do not cover: the job's own /tmp, the workdir and the volumes
@@ -609,40 +628,30 @@ class JobRun {
         throw new Error(
           'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
         );
-      const kept = options.netnsFd === undefined ? spec.keepFds : [...spec.keepFds, options.netnsFd];
-      // cgroup v2: the launcher clones init into the cgroup and nothing is moved in (intocg.h); its
-      // fd lands after the kept ones (launch.ts lays them out in that order)
-      const intoCgroup = !started && !options.ipc && cgroup.openForClone !== undefined;
-      const cgroupFd = started ? spareCgroupFd : intoCgroup ? STATUS_FD + 1 + kept.length : null;
-      const args = launcherArgs(spec, scratchPath, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
-        noNamespaces,
-        overlayDir: this.scratch.overlay,
-        overlayMount: this.scratch.layers?.mount ?? null,
-        trace: options.trace === true,
-        ...(options.netnsFd === undefined
-          ? {}
-          : { netFd: options.ipc ? IPC_NET_FD : STATUS_FD + 1 + spec.keepFds.length }),
-        ...(cgroupFd === null ? {} : { cgroupFd }),
-      });
+      // the fds after the launcher's fixed ones: the kept ones (plain layout), a network namespace to
+      // join, then (cgroup v2) the cgroup's directory — launch.ts lays them out in that order
+      const netns = options.netnsFd === undefined ? [] : [options.netnsFd];
+      const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
+      const kept = options.ipc ? netns : [...spec.keepFds, ...netns];
+      const argsFor = (cgroupFd: number | null): string[] =>
+        launcherArgs(spec, scratch.path, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
+          noNamespaces,
+          overlayDir: scratch.overlay,
+          overlayMount: scratch.layers?.mount ?? null,
+          trace: options.trace === true,
+          ...(options.netnsFd === undefined ? {} : { netFd: firstFree + kept.length - 1 }),
+          ...(cgroupFd === null ? {} : { cgroupFd }),
+        });
       step = 'spawn launcher';
-      if (options.ipc && !proc) {
-        const withIpc = startLauncherWithIpc(launcher, args, spec.env, options.ipc, options.netnsFd);
-        this.ipc = withIpc.child;
-        proc = withIpc;
-      }
+      let cgroupFd = spareCgroupFd;
       if (!proc) {
-        const dirFd = intoCgroup ? (cgroup.openForClone?.() ?? null) : null;
-        try {
-          proc = startLauncher(
-            launcher,
-            args,
-            spec.env,
-            spec.stdin,
-            dirFd === null ? kept : [...kept, dirFd],
-          );
-        } finally {
-          if (dirFd !== null) fs.closeSync(dirFd);
-        }
+        const ipc = options.ipc;
+        ({ proc, cgroupFd } = startIntoCgroup(cgroup, firstFree, kept, (fds, dirFd) => {
+          if (!ipc) return startLauncher(launcher, argsFor(dirFd), spec.env, spec.stdin, fds);
+          const withIpc = startLauncherWithIpc(launcher, argsFor(dirFd), spec.env, ipc, fds);
+          this.ipc = withIpc.child;
+          return withIpc;
+        }));
       }
       this.launcherPid = proc.pid;
       this.mark(started ? 'launcher (spare)' : 'spawn');
@@ -654,9 +663,10 @@ class JobRun {
       // a job that does not read all its stdin closes the pipe: that is its business, not an error here
       proc.stdin?.on('error', () => undefined);
       proc.stdin?.end(options.stdinData ?? '');
-      // (a spare launcher joined its cgroup when it was made, or clones init into it)
+      // (a spare launcher joined its cgroup when it was made; with the cgroup's directory it clones
+      // init into it and nothing is moved)
       step = 'join cgroup';
-      if (!started && !intoCgroup) cgroup.addProcess(proc.pid);
+      if (!started && cgroupFd === null) cgroup.addProcess(proc.pid);
       step = 'pidfd';
       this.pidfd = Pidfd.open(proc.pid);
       if (options.signal?.aborted) throw new AbortedBeforeStart();
@@ -667,7 +677,7 @@ class JobRun {
         ? { ...spec.env, NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: options.ipc }
         : spec.env;
       this.mark('release');
-      if (started) proc.releaseWithConfig(args, env);
+      if (started) proc.releaseWithConfig(argsFor(cgroupFd), env);
       else proc.releaseGate();
     } catch (error) {
       if (proc) {

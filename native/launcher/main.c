@@ -26,7 +26,6 @@
 #include <stdnoreturn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,8 +109,9 @@ static noreturn void abort_child(pid_t child, int err, const char *step)
 /*
  * All namespaces in one clone(): created together, they are all owned by the
  * new user namespace (when there is one), so init holds full capabilities
- * over each of them. Raw syscall for fork semantics without a stack.
- * --no-namespaces: a plain fork(), with no maps to write; the sync byte
+ * over each of them. clone_child (intocg.c) gives fork semantics, in the job's
+ * cgroup when the harness handed it over.
+ * --no-namespaces: a plain fork, with no maps to write; the sync byte
  * still goes through, so init starts the same way in both modes.
  */
 static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
