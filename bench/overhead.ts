@@ -9,7 +9,17 @@
 //   npm run bench -- [--runs 200] [--trace] [--deadline-runs 20]
 // Also: deadline → empty cgroup for a 50-process tree at its wall-clock timeout, median and p90.
 import { performance } from 'node:perf_hooks';
-import { bwrapArgv, median, p90, spawnAndWait, which } from './support.js';
+import {
+  LAUNCHER_PHASES,
+  bwrapArgv,
+  median,
+  medianAt,
+  p90,
+  phaseOrder,
+  spawnAndWait,
+  which,
+  type Trace,
+} from './support.js';
 import { runJob } from '../harness/sandbox.js';
 import { resolveJobSpec } from '../harness/spec.js';
 
@@ -49,23 +59,6 @@ if (bwrap) {
   console.log('bwrap not found (apt-get install bubblewrap): its column is left out');
 }
 const OURS = 'ringfence runJob';
-/** The phases the launcher, its init and the job report (native/launcher, proto_trace). */
-const LAUNCHER_PHASES = new Set([
-  'gate',
-  'ahead',
-  'clone',
-  'init',
-  'staged',
-  'mountinfo',
-  'overlays',
-  'pivot',
-  'root',
-  'proc-dev-tmp',
-  'mounts',
-  'exec',
-  'job-exit',
-  'reaped',
-]);
 const HOST_FS = 'ringfence --fs host';
 for (const [name, fs] of [
   [OURS, 'overlay'],
@@ -147,7 +140,6 @@ console.log(
 if (process.argv.includes('--trace')) {
   // the same job again, traced, in both filesystem modes interleaved: where its milliseconds go,
   // phase by phase, and which phases the overlay makes longer
-  type Trace = { phase: string; ms: number }[];
   const traces: Record<'overlay' | 'host', Trace[]> = { overlay: [], host: [] };
   const specs = {
     overlay: resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs: 'overlay' }),
@@ -159,18 +151,9 @@ if (process.argv.includes('--trace')) {
       if (i >= WARMUP && result.trace) traces[mode].push(result.trace);
     }
   }
-  // phases in the order they came (the overlay's run decides), the most usual order winning
-  const at = (trace: Trace, phase: string): number | undefined => trace.find((t) => t.phase === phase)?.ms;
-  const since = (mode: 'overlay' | 'host', phase: string): number | null => {
-    const values = traces[mode].map((t) => at(t, phase)).filter((v): v is number => v !== undefined);
-    return values.length ? median(values) : null;
-  };
-  const order: string[] = [];
-  for (const trace of [...traces.overlay, ...traces.host])
-    for (const { phase } of trace) if (!order.includes(phase)) order.push(phase);
-  order.sort(
-    (a, b) => (since('overlay', a) ?? since('host', a) ?? 0) - (since('overlay', b) ?? since('host', b) ?? 0),
-  );
+  // phases in the order of their median times (the overlay's run decides)
+  const since = (mode: 'overlay' | 'host', phase: string): number | null => medianAt(traces[mode], phase);
+  const order = phaseOrder(traces.overlay, traces.host);
   console.log(
     `\nphases of one ringfence job (/bin/true), ${traces.overlay.length} traced runs per mode, interleaved, medians in ms since runJob was called:\n`,
   );

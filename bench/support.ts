@@ -49,3 +49,50 @@ export function median(values: readonly number[]): number {
 export function p90(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.9)]!;
 }
+
+/** One traced job: each phase reached, ms from its start (JobResult.trace). */
+export type Trace = readonly { phase: string; ms: number }[];
+
+/** The median time at which `phase` was reached over the traces that reached it; null: none did. */
+export function medianAt(traces: readonly Trace[], phase: string): number | null {
+  const values = traces.flatMap((t) =>
+    t
+      .filter((p) => p.phase === phase)
+      .map((p) => p.ms)
+      .slice(0, 1),
+  );
+  return values.length ? median(values) : null;
+}
+
+/** Every phase the traces reached, in the order of their median times (the first set of traces decides). */
+export function phaseOrder(...sets: readonly (readonly Trace[])[]): string[] {
+  const order: string[] = [];
+  for (const traces of sets)
+    for (const trace of traces) for (const { phase } of trace) if (!order.includes(phase)) order.push(phase);
+  const at = (phase: string): number => {
+    for (const traces of sets) {
+      const t = medianAt(traces, phase);
+      if (t !== null) return t;
+    }
+    return 0;
+  };
+  return order.sort((a, b) => at(a) - at(b));
+}
+
+/** The phases the launcher, its init and the job report (native/launcher, proto_trace). */
+export const LAUNCHER_PHASES = new Set([
+  'gate',
+  'ahead',
+  'clone',
+  'init',
+  'staged',
+  'mountinfo',
+  'overlays',
+  'pivot',
+  'root',
+  'proc-dev-tmp',
+  'mounts',
+  'exec',
+  'job-exit',
+  'reaped',
+]);

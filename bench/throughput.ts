@@ -1,14 +1,25 @@
 // Jobs per second at a fixed concurrency: ringfence's Harness (piscina pool, every job in its own
 // sandbox and cgroup) beside bare child_process.spawn and bwrap with the same namespaces, the same
 // number at once, in one run. Prints jobs/s and ratios.
-//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--cli-runs 9] [--rss]
+//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--cli-runs 9] [--rss] [--trace]
+// --trace: the Harness's jobs again, traced (Harness.run's `trace`), at the same concurrency: where a
+// job's time goes on its lane — the calling thread, the worker, the launcher — as a table of medians.
 // Then `ringfence ci` of a one-job manifest against `ringfence run` of that job, as whole commands.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { bwrapArgv, median, spawnAndWait, which } from './support.js';
+import {
+  LAUNCHER_PHASES,
+  bwrapArgv,
+  median,
+  medianAt,
+  phaseOrder,
+  spawnAndWait,
+  which,
+  type Trace,
+} from './support.js';
 import { Harness } from '../harness/pool.js';
 import { packageRoot } from '../native/paths.js';
 
@@ -59,6 +70,18 @@ if (process.argv.includes('--rss')) {
   });
   console.log(`harness RSS after ${marks.join(', ')}`);
 }
+let traces: Trace[] = [];
+if (process.argv.includes('--trace')) {
+  await rate(JOBS, CONCURRENCY, async () => {
+    const result = await harness.run(
+      { command: ['/bin/true'], memory: '256m', pidsLimit: 64 },
+      { trace: true },
+    );
+    if (result.status !== 'passed') throw new Error(result.reason);
+    if (result.trace) traces.push(result.trace);
+  });
+  traces = traces.slice(Math.floor(traces.length / 10)); // the first tenth warms up
+}
 await harness.close();
 
 const ours = rates.get('ringfence Harness')!;
@@ -68,6 +91,28 @@ for (const [name, value] of rates)
   console.log(
     `${name.padEnd(20)} ${value.toFixed(1).padStart(8)} ${(ours / value).toFixed(2).padStart(14)}×`,
   );
+
+if (traces.length > 0) {
+  // who does each step: the calling thread (run() to piscina and back), the worker (runJob), the launcher
+  const LANE_PHASES = new Set(['dispatched', 'returned']);
+  console.log(
+    `\nphases of a Harness job on its lane, ${traces.length} traced jobs ${CONCURRENCY} at a time, medians in ms since Harness.run was called:\n`,
+  );
+  console.log(`${'phase'.padEnd(20)} ${'at'.padStart(7)} ${'step'.padStart(7)}  done by`);
+  let previous = 0;
+  for (const phase of phaseOrder(traces)) {
+    const at = medianAt(traces, phase) ?? 0;
+    const who = LANE_PHASES.has(phase)
+      ? 'calling thread'
+      : LAUNCHER_PHASES.has(phase)
+        ? 'launcher'
+        : 'worker';
+    console.log(
+      `${phase.padEnd(20)} ${at.toFixed(3).padStart(7)} ${(at - previous).toFixed(3).padStart(7)}  ${who}`,
+    );
+    previous = at;
+  }
+}
 
 // `ringfence ci` of a one-job manifest beside `ringfence run` of the same job, each a whole command
 // as a user types it (the built CLI through node), interleaved; target ci ≤ 1.5× run.

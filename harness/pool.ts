@@ -33,6 +33,11 @@ export type ProgressEvent =
   | { type: 'start'; index: number; spec: JobSpec }
   | { type: 'end'; index: number; spec: JobSpec; result: JobResult };
 
+/** Milliseconds from a process.hrtime.bigint() to now (a trace's unit, RunOptions.trace). */
+function msSince(origin: bigint): number {
+  return Math.round(Number(process.hrtime.bigint() - origin) / 1e3) / 1e3;
+}
+
 /** The compiled worker: piscina loads plain JS, so from the TypeScript sources it is dist/'s. */
 function workerFile(): string {
   const built = path.join(packageRoot(), 'dist', 'harness', 'worker.js');
@@ -136,9 +141,27 @@ export class Harness {
     return 'limits' in input ? resolveJobSpec(input) : resolveJobSpec({ ...this.defaults, ...input });
   }
 
+  /**
+   * `trace`: the result's `trace` (RunOptions.trace) counts from this call, and adds the lane's own
+   * steps — `dispatched` (handed to piscina) and `returned` (the result back on this thread) — around
+   * the worker's phases: where a Harness job's time goes beyond runJob's (`npm run bench:throughput
+   * -- --trace`).
+   */
   async run(
     input: JobSpecInput | JobSpec,
-    options: { signal?: AbortSignal; onStart?: () => void } = {},
+    options: { signal?: AbortSignal; onStart?: () => void; trace?: boolean } = {},
+  ): Promise<JobResult> {
+    const traceOrigin = options.trace ? process.hrtime.bigint() : null;
+    const result = await this.runTraced(input, options, traceOrigin);
+    if (traceOrigin === null || !result.trace) return result;
+    const returned = { phase: 'returned', ms: msSince(traceOrigin) };
+    return { ...result, trace: [...result.trace, returned] };
+  }
+
+  private async runTraced(
+    input: JobSpecInput | JobSpec,
+    options: { signal?: AbortSignal; onStart?: () => void },
+    traceOrigin: bigint | null,
   ): Promise<JobResult> {
     const spec = this.resolve(input);
     this.cgroupParents.add(spec.cgroupParent);
@@ -161,11 +184,12 @@ export class Harness {
     // the only lane is this thread's: wait for it (runAll hands over every job at once)
     while (this.inlineBusy && !this.pool)
       await new Promise<void>((resolve) => this.inlineWaiters.push(resolve));
-    if (!this.pool || (this.inline && !this.inlineBusy)) return this.runInline(spec, options);
+    if (!this.pool || (this.inline && !this.inlineBusy)) return this.runInline(spec, options, traceOrigin);
     const pool = this.pool;
     // a channel to the worker only for a caller that listens or may abort: each costs a transfer and
     // a message each way between the threads
-    if (!options.signal && !options.onStart) return this.runOnWorker(pool, spec, startedAt, null);
+    if (!options.signal && !options.onStart)
+      return this.runOnWorker(pool, spec, startedAt, null, traceOrigin);
     const { port1, port2 } = new MessageChannel();
     const onAbort = (): void => port1.postMessage('abort');
     port1.on('message', (message) => {
@@ -173,7 +197,7 @@ export class Harness {
     });
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.runOnWorker(pool, spec, startedAt, port2);
+      return await this.runOnWorker(pool, spec, startedAt, port2, traceOrigin);
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
       port1.close();
@@ -185,10 +209,14 @@ export class Harness {
     spec: JobSpec,
     startedAt: Date,
     port: MessagePort | null,
+    traceOrigin: bigint | null,
   ): Promise<JobResult> {
     try {
-      const task: JobTask = { kind: 'job', spec, port };
-      return (await pool.run(task, port ? { transferList: [port] } : {})) as JobResult;
+      const task: JobTask = { kind: 'job', spec, port, traceOrigin };
+      const dispatched = traceOrigin === null ? 0 : msSince(traceOrigin);
+      const result = (await pool.run(task, port ? { transferList: [port] } : {})) as JobResult;
+      if (traceOrigin === null || !result.trace) return result;
+      return { ...result, trace: [{ phase: 'dispatched', ms: dispatched }, ...result.trace] };
     } catch (error) {
       // the worker thread died (or the pool was closed): the job is an error, the pool goes on. It may
       // well have started, so the reason says what happened rather than "could not start"
@@ -202,11 +230,16 @@ export class Harness {
   private async runInline(
     spec: JobSpec,
     options: { signal?: AbortSignal; onStart?: () => void },
+    traceOrigin: bigint | null,
   ): Promise<JobResult> {
     this.inlineBusy = true;
     try {
       options.onStart?.();
-      return await runJob(spec, { ...(options.signal ? { signal: options.signal } : {}), warn: false });
+      return await runJob(spec, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(traceOrigin === null ? {} : { trace: true, traceOrigin }),
+        warn: false,
+      });
     } finally {
       this.inlineBusy = false;
       this.inlineWaiters.shift()?.();

@@ -14,6 +14,7 @@ import { ownInstanceId } from './cgroup/instance.js';
 import {
   CgroupError,
   type CgroupDriver,
+  type CgroupLimits,
   type CgroupStats,
   type JobCgroup,
   type PressureTotals,
@@ -94,6 +95,11 @@ export interface RunOptions {
    */
   trace?: boolean;
   /**
+   * With `trace`: the `process.hrtime.bigint()` its times count from — the Harness passes when its
+   * run() was called, on another thread (the clock is the process's) — instead of runJob's start.
+   */
+  traceOrigin?: bigint;
+  /**
    * An open fd of a network namespace the job joins instead of getting its own (`--network` is then
    * not used): its services' (harness/services.ts). The caller keeps it open and closes it.
    */
@@ -163,6 +169,8 @@ interface Spare {
   child: ChildProcess | null;
   /** The launcher's fd of its cgroup's directory (cgroup v2: init is cloned into it); null: moved in. */
   cgroupFd: number | null;
+  /** The caps its cgroup was made with: the last jobs' when they were alike, else none (blank). */
+  limits: CgroupLimits;
   /** Ended and its cgroup removed: never to be handed out, nor ended twice. */
   discarded?: boolean;
 }
@@ -193,6 +201,8 @@ export class Sandbox {
   }>();
   /** Set once disposed: a spare that finishes joining afterwards is discarded, not kept. */
   private released = false;
+  /** The caps of the last job a spare was prepared for (see prepareSpare). */
+  private lastLimits: CgroupLimits | null = null;
   /** Jobs running now: what the exit handler must end and remove if the process exits under them. */
   private readonly running = new Set<RunningEntry>();
 
@@ -228,20 +238,29 @@ export class Sandbox {
    * Starts the next job's launcher in a cgroup of its own; the move into the cgroup completes in the
    * background, and then (`ahead`) the launcher makes the job's init with these namespaces, before
    * the job is known: the clone is off the next job's path. A failure only means no spare.
+   * `limits`, the caps of the job now starting: when the job before it had the same, the spare's
+   * cgroup is made with them, and a next job alike takes it without a write (takeSpare); after a
+   * change of caps the spare is blank, and the next job's caps are written when it takes it.
    */
-  prepareSpare(ipc: IpcMode | null = null, ahead: { userns: boolean } | null = null): void {
+  prepareSpare(
+    ipc: IpcMode | null = null,
+    ahead: { userns: boolean } | null = null,
+    limits: CgroupLimits = {},
+  ): void {
     try {
       prepareSpareScratch();
     } catch {
       // only an optimisation: the next job makes its own
     }
+    const spareLimits = this.lastLimits !== null && sameLimits(this.lastLimits, limits) ? limits : {};
+    this.lastLimits = limits;
     if (this.spare || this.pending) return;
     let cgroup: JobCgroup | null = null;
     let proc: LauncherProcess | null = null;
     let child: ChildProcess | null = null;
     let cgroupFd: number | null = null;
     try {
-      cgroup = this.driver.create({});
+      cgroup = this.driver.create(spareLimits);
       ({ proc, cgroupFd } = startIntoCgroup(cgroup, ipc ? IPC_EXTRA_FD : STATUS_FD + 1, [], (fds, dirFd) => {
         if (!ipc)
           return startLauncher(
@@ -262,7 +281,7 @@ export class Sandbox {
       return;
     }
     proc.setRef(false);
-    const spare: Spare = { cgroup, proc, ipc, child, cgroupFd };
+    const spare: Spare = { cgroup, proc, ipc, child, cgroupFd, limits: spareLimits };
     if (cgroupFd !== null) {
       // nothing to move: the cgroup is the launcher's to clone init into, as soon as it likes
       this.spare = spare;
@@ -302,7 +321,13 @@ export class Sandbox {
       return null;
     }
     try {
-      if (!this.driver.applyToSpare(spare.cgroup, spec.limits)) return null;
+      if (sameLimits(spare.limits, spec.limits)) {
+        // made with these very caps: nothing to write
+      } else if (Object.keys(spare.limits).length > 0) {
+        // made with other caps: a job must not inherit a cap it did not ask for
+        this.releaseSpare();
+        return null;
+      } else if (!this.driver.applyToSpare(spare.cgroup, spec.limits)) return null;
     } catch (error) {
       this.releaseSpare(); // half its caps may be set: it is no longer blank
       throw error;
@@ -335,10 +360,16 @@ export class Sandbox {
     if (joining) this.discard(joining);
   }
 
-  /** Removes an ended job's (empty) cgroup and its scratch dir in the background. */
+  /**
+   * Removes an ended job's (empty) cgroup and its scratch dir in the background. The entry is known
+   * at once (settle() and the exit handler see it), but the work starts on the next turn of the event
+   * loop: the job's result, sent in this turn, leaves first — the directory listings and `rmdir`s
+   * are no longer between a job's exit and its caller (a Harness worker: the next job's dispatch).
+   */
   track(cgroup: JobCgroup | null, scratch: Scratch | null): void {
     const entry = { cgroup, scratch, done: null as Promise<void> | null };
     entry.done = (async () => {
+      await new Promise<void>((resolve) => setImmediate(resolve));
       try {
         await cgroup?.destroy();
       } finally {
@@ -410,6 +441,12 @@ export class Sandbox {
     }
     Sandbox.perParent.clear();
   }
+}
+
+/** Whether two sets of caps are the same caps (the same keys with the same values). */
+function sameLimits(a: CgroupLimits, b: CgroupLimits): boolean {
+  const keys = Object.keys(a) as (keyof CgroupLimits)[];
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
 }
 
 /** What jobs can get here: the placement's controllers and the namespaces the host allows. */
@@ -712,6 +749,7 @@ class JobRun {
       this.sandbox.prepareSpare(
         options.ipc ?? null,
         this.plan?.noNamespaces ? null : { userns: spec.userns },
+        spec.limits,
       );
 
     if (spec.timeoutMs !== null)
@@ -959,7 +997,7 @@ class JobRun {
   /** RunOptions.trace: every phase, the harness's and the launcher's, in ms from the job's start. */
   private traceOf(reports: LauncherReport[]): { trace?: { phase: string; ms: number }[] } {
     if (!this.options.trace || this.marks.length === 0) return {};
-    const start = this.marks[0]?.ns ?? 0n;
+    const start = this.options.traceOrigin ?? this.marks[0]?.ns ?? 0n;
     const launcher = reports.flatMap((r) => (r.kind === 'trace' ? [{ phase: r.phase, ns: r.ns }] : []));
     const all = [...this.marks, ...launcher].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0));
     return { trace: all.map((m) => ({ phase: m.phase, ms: round(Number(m.ns - start) / 1e6) })) };

@@ -20,6 +20,8 @@ export interface JobTask {
    * the caller neither listens nor aborts (Harness.run without onStart or signal).
    */
   port: MessagePort | null;
+  /** Harness.run's `trace`: the hrtime its trace counts from (RunOptions.traceOrigin); null: none. */
+  traceOrigin: bigint | null;
 }
 
 /** One per worker at close: all wait on the barrier so that each worker takes exactly one. */
@@ -31,13 +33,14 @@ export interface DisposeTask {
 
 export default async function task(input: JobTask | DisposeTask): Promise<JobResult | number> {
   if (input.kind === 'dispose') return dispose(input);
-  const { port } = input;
-  if (!port) return runJob(input.spec, { warn: false });
+  const { port, traceOrigin } = input;
+  const options = traceOrigin === null ? { warn: false } : { warn: false, trace: true, traceOrigin };
+  if (!port) return runJob(input.spec, options);
   const controller = new AbortController();
   port.once('message', () => controller.abort());
   port.postMessage('started');
   try {
-    return await runJob(input.spec, { signal: controller.signal, warn: false });
+    return await runJob(input.spec, { ...options, signal: controller.signal });
   } finally {
     port.close();
   }

@@ -58,6 +58,27 @@ describeSandbox('Harness', () => {
     );
   });
 
+  it('trace: the lane from run() on — dispatched, the worker and launcher phases, returned — in order', async () => {
+    const before = performance.now();
+    const result = await harness.run({ command: ['sh', '-c', 'echo traced'] }, { trace: true });
+    const wall = performance.now() - before;
+    expect(result.stdout).toBe('traced\n');
+    const phases = (result.trace ?? []).map((t) => t.phase);
+    // the calling thread's steps around the worker's (start … filesystem) and the launcher's
+    expect(phases[0]).toBe('dispatched');
+    expect(phases.at(-1)).toBe('returned');
+    for (const phase of ['start', 'release', 'gate', 'exec', 'job-exit', 'exited', 'stats'])
+      expect(phases).toContain(phase);
+    // one clock for both threads and the launcher: every time is after the one before, and within run()
+    const times = (result.trace ?? []).map((t) => t.ms);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    expect(times[0]).toBeGreaterThanOrEqual(0);
+    expect(times.at(-1)).toBeLessThanOrEqual(wall);
+    expect(phases.indexOf('dispatched')).toBeLessThan(phases.indexOf('start'));
+    // untraced, nothing of it
+    expect((await harness.run({ command: ['true'] })).trace).toBeUndefined();
+  });
+
   it('an abort ends a running job through the freezer path', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 500);
