@@ -64,6 +64,17 @@ export function medianAt(traces: readonly Trace[], phase: string): number | null
   return values.length ? median(values) : null;
 }
 
+/** The mean time at which `phase` was reached (a tail shows as a mean step well above the median's). */
+export function meanAt(traces: readonly Trace[], phase: string): number | null {
+  const values = traces.flatMap((t) =>
+    t
+      .filter((p) => p.phase === phase)
+      .map((p) => p.ms)
+      .slice(0, 1),
+  );
+  return values.length ? values.reduce((sum, v) => sum + v, 0) / values.length : null;
+}
+
 /** Every phase the traces reached, in the order of their median times (the first set of traces decides). */
 export function phaseOrder(...sets: readonly (readonly Trace[])[]): string[] {
   const order: string[] = [];

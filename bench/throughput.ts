@@ -14,6 +14,7 @@ import {
   LAUNCHER_PHASES,
   bwrapArgv,
   median,
+  meanAt,
   medianAt,
   phaseOrder,
   spawnAndWait,
@@ -96,21 +97,27 @@ if (traces.length > 0) {
   // who does each step: the calling thread (run() to piscina and back), the worker (runJob), the launcher
   const LANE_PHASES = new Set(['dispatched', 'returned']);
   console.log(
-    `\nphases of a Harness job on its lane, ${traces.length} traced jobs ${CONCURRENCY} at a time, medians in ms since Harness.run was called:\n`,
+    `\nphases of a Harness job on its lane, ${traces.length} traced jobs ${CONCURRENCY} at a time, ms since Harness.run was called (medians; means beside them: a mean step well above the median's is a tail):\n`,
   );
-  console.log(`${'phase'.padEnd(20)} ${'at'.padStart(7)} ${'step'.padStart(7)}  done by`);
+  console.log(
+    `${'phase'.padEnd(20)} ${'at'.padStart(7)} ${'step'.padStart(7)} ${'mean at'.padStart(8)} ${'step'.padStart(7)}  done by`,
+  );
   let previous = 0;
+  let previousMean = 0;
   for (const phase of phaseOrder(traces)) {
     const at = medianAt(traces, phase) ?? 0;
+    const mean = meanAt(traces, phase) ?? 0;
     const who = LANE_PHASES.has(phase)
       ? 'calling thread'
       : LAUNCHER_PHASES.has(phase)
         ? 'launcher'
         : 'worker';
-    console.log(
-      `${phase.padEnd(20)} ${at.toFixed(3).padStart(7)} ${(at - previous).toFixed(3).padStart(7)}  ${who}`,
+    const cells = [at, at - previous, mean, mean - previousMean].map((v, i) =>
+      v.toFixed(3).padStart(i === 2 ? 8 : 7),
     );
+    console.log(`${phase.padEnd(20)} ${cells.join(' ')}  ${who}`);
     previous = at;
+    previousMean = mean;
   }
 }
 

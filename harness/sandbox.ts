@@ -566,6 +566,8 @@ class JobRun {
   private readonly stdout: BoundedCapture;
   private readonly stderr: BoundedCapture;
   private statusText = '';
+  /** The counters read when the launcher's last line came (readStatsEarly); null: read after its exit. */
+  private earlyStats: CgroupStats | null = null;
   private timers: NodeJS.Timeout[] = [];
   /** The job's paths its overlays do not cover (set once its volumes are known). */
   private notOverlaid: string[] = [];
@@ -696,7 +698,11 @@ class JobRun {
       this.stdout.attach(proc.stdout, live ? (options.stdout ?? process.stdout) : undefined);
       this.stderr.attach(proc.stderr, live ? (options.stderr ?? process.stderr) : undefined);
       proc.status.setEncoding('utf8');
-      proc.status.on('data', (text: string) => (this.statusText += text));
+      const early = cgroupFd !== null && !noNamespaces;
+      proc.status.on('data', (text: string) => {
+        this.statusText += text;
+        if (early) this.readStatsEarly(cgroup);
+      });
       // a job that does not read all its stdin closes the pipe: that is its business, not an error here
       proc.stdin?.on('error', () => undefined);
       proc.stdin?.end(options.stdinData ?? '');
@@ -774,7 +780,8 @@ class JobRun {
     for (const timer of this.timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     if (this.killing) await this.killing;
-    const stats = cgroup.stats();
+    // counters read as the launcher exited are final unless a kill came since (it waits for its own)
+    const stats = (this.termination === null ? this.earlyStats : null) ?? cgroup.stats();
     this.mark('stats');
     return this.buildResult(
       wallMs,
@@ -782,6 +789,23 @@ class JobRun {
       parseLauncherReports(this.statusText),
       exit.code ?? 128 + (exit.signal ?? 0),
     );
+  }
+
+  /**
+   * The cgroup's counters as soon as the launcher says `tree` (its last line: init reaped, and with a
+   * PID namespace every process of the job gone with it), while the launcher itself exits — read then
+   * instead of after its exit, off the job's path. Only where the launcher is not in the job's cgroup
+   * (cgroup v2, init cloned into it), so nothing counted there can change any more.
+   */
+  private readStatsEarly(cgroup: JobCgroup): void {
+    if (this.earlyStats !== null || this.termination !== null) return;
+    if (!/(^|\n)tree\t[^\n]*\n/.test(this.statusText)) return;
+    try {
+      this.earlyStats = cgroup.stats();
+      this.mark('stats (early)');
+    } catch {
+      // read again after the exit, where a failure is the job's result
+    }
   }
 
   private async pause(): Promise<boolean> {

@@ -2,7 +2,8 @@
 // pause-check.mjs is: three jobs one after another through the library, each after the first on the
 // spare the one before left, traced. Prints one line of JSON: per job its status, its phases, and
 // the namespaces it got (`enforcement.namespaces`), what it saw of its hostname, its network
-// namespace (against this process's) and its cgroup, and the cgroup its launcher was in.
+// namespace (against this process's) and its cgroup, and the cgroup its launcher was in. Then a job
+// that spins ~300 ms of CPU and touches 64 MiB: what its counters said and when they were read.
 import fs from 'node:fs';
 import { runJob } from '../../dist/harness/sandbox.js';
 
@@ -29,4 +30,18 @@ for (let i = 0; i < 3; i++) {
     launcherCgroup,
   });
 }
-console.log(JSON.stringify({ jobs }));
+const spin = await runJob(
+  {
+    command: ['node', '-e', 'Buffer.alloc(64 << 20, 1); const t = Date.now(); while (Date.now() - t < 300);'],
+    memory: '256m',
+  },
+  { trace: true },
+);
+const counted = {
+  status: spin.status,
+  reason: spin.reason,
+  cpuMs: spin.cpu.totalMs,
+  peakBytes: spin.memory.peakBytes,
+  phases: (spin.trace ?? []).map((t) => t.phase),
+};
+console.log(JSON.stringify({ jobs, counted }));

@@ -280,7 +280,7 @@ describe(`v2 guest: ${scenario}`, () => {
   });
 
   it('the next job on a spare: its init made ahead where there are namespaces, the job in its own cgroup', () => {
-    const { jobs } = libraryCheck<{
+    const libraryResult = libraryCheck<{
       jobs: {
         status: string;
         reason: string;
@@ -291,7 +291,9 @@ describe(`v2 guest: ${scenario}`, () => {
         cgroup: string;
         launcherCgroup: string;
       }[];
+      counted: { status: string; reason: string; cpuMs: number; peakBytes: number | null; phases: string[] };
     }>('ahead-check.mjs');
+    const { jobs } = libraryResult;
     console.log(
       `ahead: ${jobs.map((j) => `${j.status} [${j.phases.filter((p) => p === 'ahead' || p === 'clone').join()}]`).join('; ')}`,
     );
@@ -316,6 +318,19 @@ describe(`v2 guest: ${scenario}`, () => {
         expect(job.launcherCgroup).not.toBe(job.cgroup);
       }
     }
+    // the counters, read as the launcher exits where it is outside the job's cgroup (readStatsEarly),
+    // hold all the job did: ~300 ms of CPU, 64 MiB touched
+    const { counted } = libraryResult;
+    expect(counted.status, counted.reason).toBe('passed');
+    if (cgroups) {
+      expect(counted.cpuMs).toBeGreaterThanOrEqual(250);
+      expect(counted.peakBytes).toBeGreaterThanOrEqual(64 * MiB);
+    }
+    // early only with a PID namespace (init's end is the job's end) and init cloned into the cgroup
+    if (cgroups && jobs[0]?.namespaces !== 'none') {
+      expect(counted.phases.indexOf('stats (early)')).toBeGreaterThan(-1);
+      expect(counted.phases.indexOf('stats (early)')).toBeLessThan(counted.phases.indexOf('exited'));
+    } else expect(counted.phases).not.toContain('stats (early)');
   });
 
   it.runIf(cgroups)('a fork bomb is held at --pids-limit 32 (the kernel’s pids.peak)', () => {
