@@ -1,6 +1,6 @@
 // koffi bindings to native/spawn/ (libringfence-spawn.so): a constant-cost spawn that does not fork
-// the Node process (see spawn.c for why), its reaper, close-on-exec pipes, and the removal of a tree
-// a job left (remove.c). The library is loaded from its sealed copy (sealed.ts), never from disk.
+// the Node process (see spawn.c for why), its reaper, close-on-exec pipes, the removal of a tree a
+// job left (remove.c), and one write or rmdir on each of a job's cgroup directories (cgfiles.c). The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
 import { SyscallError } from './bindings.js';
 import { sealedNative } from './sealed.js';
@@ -23,6 +23,17 @@ interface SpawnLib {
   removeTree: ((path: string) => number) & {
     async: (path: string, callback: (error: unknown, result: number) => void) => void;
   };
+  writeEach: {
+    async: (
+      paths: Buffer,
+      n: number,
+      value: string,
+      callback: (error: unknown, result: number) => void,
+    ) => void;
+  };
+  rmdirEach: {
+    async: (paths: Buffer, n: number, callback: (error: unknown, result: number) => void) => void;
+  };
 }
 
 let lib: SpawnLib | null = null;
@@ -39,6 +50,10 @@ function load(): SpawnLib {
     reap: so.func('int rf_reap(int pid, _Out_ int *status)') as SpawnLib['reap'],
     pipe: so.func('int rf_pipe(_Out_ int *fds)') as SpawnLib['pipe'],
     removeTree: so.func('int rf_remove_tree(const char *path)') as SpawnLib['removeTree'],
+    writeEach: so.func(
+      'int rf_write_each(const uint8_t *paths, int n, const char *value)',
+    ) as SpawnLib['writeEach'],
+    rmdirEach: so.func('int rf_rmdir_each(const uint8_t *paths, int n)') as SpawnLib['rmdirEach'],
   };
   return lib;
 }
@@ -112,4 +127,45 @@ export function removeTreeNative(target: string): Promise<void> {
 export function removeTreeNativeSync(target: string): void {
   const errno = load().removeTree(target);
   if (errno !== 0) throw new SyscallError(`remove ${target}`, errno);
+}
+
+/** rf_write_each's failure: which of the paths, and the errno value. */
+export class WriteEachError extends SyscallError {
+  constructor(
+    readonly path: string,
+    errno: number,
+  ) {
+    super(`write ${path}`, errno);
+  }
+}
+
+/**
+ * Writes `value` into each file (one write(2), no O_CREAT), in order, on koffi's worker thread: one
+ * thread-pool trip for all of them. Rejects with a WriteEachError naming the first that failed.
+ */
+export function writeEachNative(paths: readonly string[], value: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    load().writeEach.async(pack(paths), paths.length, value, (error, rc) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else if (rc === 0) resolve();
+      else reject(new WriteEachError(paths[(rc >> 16) - 1] ?? paths[0] ?? '', rc & 0xffff));
+    });
+  });
+}
+
+/** The most directories one rmdirEachNative call takes (a bit each in an int). */
+export const RMDIR_EACH_MAX = 31;
+
+/**
+ * rmdir of each directory (at most RMDIR_EACH_MAX) on koffi's worker thread, in one trip; one
+ * already gone counts as removed. Resolves with those still there, for a slower path to retry.
+ */
+export function rmdirEachNative(dirs: readonly string[]): Promise<string[]> {
+  if (dirs.length > RMDIR_EACH_MAX) return Promise.reject(new RangeError('rmdirEachNative: too many paths'));
+  return new Promise((resolve, reject) => {
+    load().rmdirEach.async(pack(dirs), dirs.length, (error, left) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve(dirs.filter((_, i) => (left & (1 << i)) !== 0));
+    });
+  });
 }

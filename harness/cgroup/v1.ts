@@ -2,7 +2,6 @@
 // A job joins memory, cpuacct, pids, freezer and blkio (those mounted) always, for accounting and the
 // kill; cpu and cpuset only when a cap needs them, because every hierarchy is one more mkdir, write
 // and rmdir per job.
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   CgroupError,
@@ -41,6 +40,8 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
+import { errnoName } from '../../native/bindings.js';
+import { RMDIR_EACH_MAX, WriteEachError, rmdirEachNative, writeEachNative } from '../../native/spawn.js';
 import {
   parseFlatKeyed,
   parseLimit,
@@ -478,16 +479,18 @@ class V1Job implements JobCgroup {
   }
 
   async addProcessAsync(pid: number): Promise<void> {
-    await Promise.all(
-      this.procsFiles.map((file) =>
-        fs.promises.writeFile(file, String(pid)).catch((err: unknown) => {
-          throw new CgroupError(
-            `cannot move pid ${pid} into ${path.dirname(file)} (${errnoOf(err) ?? String(err)})`,
-            'check the cgroup still exists and is writable',
-          );
-        }),
-      ),
-    );
+    // one trip to a worker thread for every hierarchy (each write waits for an RCU grace period, the
+    // first one most): a promise chain per file cost the harness ~0.2 ms of CPU a job
+    try {
+      await writeEachNative(this.procsFiles, String(pid));
+    } catch (err) {
+      const where = err instanceof WriteEachError ? path.dirname(err.path) : this.paths.join(', ');
+      const why = err instanceof WriteEachError ? errnoName(err.errno) : String(err);
+      throw new CgroupError(
+        `cannot move pid ${pid} into ${where} (${why})`,
+        'check the cgroup still exists and is writable',
+      );
+    }
   }
 
   cpuUsageNs(): number {
@@ -602,8 +605,13 @@ class V1Job implements JobCgroup {
   }
 
   async destroy(): Promise<void> {
-    // one directory per hierarchy, removed side by side on the thread pool
-    await Promise.all(this.paths.map((dir) => removeTree(dir, this.ops)));
+    // one directory per hierarchy: all rmdir'd in one trip to a worker thread; what is left (a child
+    // cgroup the job made, EBUSY a moment after the last task left) goes the slower way, side by side
+    const left =
+      this.ops === kernelDirOps && this.paths.length <= RMDIR_EACH_MAX
+        ? await rmdirEachNative(this.paths)
+        : this.paths;
+    await Promise.all(left.map((dir) => removeTree(dir, this.ops)));
     this.onDestroyed();
   }
 }

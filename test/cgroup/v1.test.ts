@@ -237,6 +237,53 @@ describe.runIf(runnable)('cgroup v1 driver on the real kernel', () => {
     await job.destroy();
   });
 
+  it('addProcessAsync moves a process into every hierarchy in one call, and names the one it could not', async () => {
+    driver = await openTestDriver();
+    const job = driver.create({});
+    const g = gated('sleep 30');
+    children.push(g.child);
+    await job.addProcessAsync(g.pid);
+    // the kernel's own view: the process is in the job's directory of each hierarchy it joined
+    const lines = fs.readFileSync(`/proc/${g.pid}/cgroup`, 'utf8');
+    for (const dir of job.paths) {
+      const mount = Object.values(host?.controllers ?? {}).find((c) => dir.startsWith(`${c.mountPoint}/`));
+      expect(mount, dir).toBeDefined();
+      expect(lines).toContain(`:${dir.slice(mount!.mountPoint.length)}\n`);
+    }
+    expect(job.procs()).toEqual([g.pid]);
+
+    // a hierarchy's directory gone (removed behind the driver's back): the error names it and its
+    // errno, and no plain file was made in its place (the write never creates)
+    const other = driver.create({});
+    const freezer = dirFor(other.paths, 'freezer')!;
+    fs.rmdirSync(freezer);
+    const h = gated('sleep 30');
+    children.push(h.child);
+    await expect(other.addProcessAsync(h.pid)).rejects.toThrow(
+      new RegExp(`cannot move pid ${h.pid} into ${freezer} \\(ENOENT\\)`),
+    );
+    expect(fs.existsSync(freezer)).toBe(false);
+    for (const c of [g, h]) {
+      c.child.kill('SIGKILL');
+      await c.exited;
+    }
+    await job.waitEmpty(5000);
+    await other.waitEmpty(5000);
+    await job.destroy();
+    await other.destroy();
+    for (const dir of [...job.paths, ...other.paths]) expect(fs.existsSync(dir)).toBe(false);
+  });
+
+  it('destroy removes a job directory that holds a cgroup the job made inside it', async () => {
+    driver = await openTestDriver();
+    const job = driver.create({});
+    const memory = dirFor(job.paths, 'memory')!;
+    fs.mkdirSync(path.join(memory, 'made-by-the-job'));
+    fs.mkdirSync(path.join(memory, 'made-by-the-job', 'deeper'));
+    await job.destroy();
+    for (const dir of job.paths) expect(fs.existsSync(dir)).toBe(false);
+  });
+
   it('killAllSync (the exit handler) thaws a cgroup left frozen, kills and waits without the event loop', async () => {
     driver = await openTestDriver();
     const job = driver.create({});
