@@ -1,7 +1,9 @@
 // Jobs per second at a fixed concurrency: ringfence's Harness (piscina pool, every job in its own
 // sandbox and cgroup) beside bare child_process.spawn and bwrap with the same namespaces, the same
 // number at once, in one run. Prints jobs/s and ratios.
-//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--cli-runs 9] [--rss] [--trace]
+//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--warm 3000] [--rounds 5] [--cli-runs 9]
+//     [--rss] [--trace]
+// --warm, --rounds: the Harness against bwrap again once its code is warm (--rounds 0: not at all).
 // --trace: the Harness's jobs again, traced (Harness.run's `trace`), at the same concurrency: where a
 // job's time goes on its lane — the calling thread, the worker, the launcher — as a table of medians.
 // Then `ringfence ci` of a one-job manifest against `ringfence run` of that job, as whole commands.
@@ -59,6 +61,28 @@ rates.set(
     if (result.status !== 'passed') throw new Error(result.reason);
   }),
 );
+// The same again once the Harness's code is warm: V8 keeps optimizing it for some thousands of jobs
+// (737 functions compiled in the first 2000 here, 78 between 6000 and 10 000), which the first
+// JOBS pay and bwrap's row does not. Rounds of bwrap and the Harness alternated (the order
+// rotating), the ratio per round, its median printed: the machine's noise shows in both alike.
+const WARM_JOBS = arg('--warm', 3000);
+const ROUNDS = arg('--rounds', 5);
+const harnessJob = async (): Promise<void> => {
+  const result = await harness.run({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
+  if (result.status !== 'passed') throw new Error(result.reason);
+};
+const steady: { harness: number[]; bwrap: number[] } = { harness: [], bwrap: [] };
+if (bwrap && ROUNDS > 0) {
+  const argv = bwrapArgv(bwrap, ['/bin/true']);
+  await rate(WARM_JOBS, CONCURRENCY, harnessJob);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 ? (['bwrap', 'harness'] as const) : (['harness', 'bwrap'] as const);
+    for (const who of order) {
+      const task = who === 'bwrap' ? () => spawnAndWait(argv) : harnessJob;
+      steady[who].push(await rate(JOBS, CONCURRENCY, task));
+    }
+  }
+}
 // --rss: the same Harness on for 30 000 jobs, its RSS (main thread and workers: one process) after
 // 10 000, 20 000 and 30 000 — flat after warm-up, or something is kept per job
 if (process.argv.includes('--rss')) {
@@ -92,6 +116,13 @@ for (const [name, value] of rates)
   console.log(
     `${name.padEnd(20)} ${value.toFixed(1).padStart(8)} ${(ours / value).toFixed(2).padStart(14)}×`,
   );
+
+if (steady.harness.length > 0) {
+  const ratios = steady.harness.map((h, i) => h / steady.bwrap[i]!);
+  console.log(
+    `\nwarm (after ${WARM_JOBS} jobs), ${ROUNDS} rounds of ${JOBS} jobs each, alternated: the Harness ${median(steady.harness).toFixed(1)} jobs/s, bwrap ${median(steady.bwrap).toFixed(1)} — ringfence ÷ bwrap ${median(ratios).toFixed(2)}× (median of the rounds' ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 1.3×)`,
+  );
+}
 
 if (traces.length > 0) {
   // who does each step: the calling thread (run() to piscina and back), the worker (runJob), the launcher
