@@ -129,6 +129,13 @@ export function removeTreeNativeSync(target: string): void {
   if (errno !== 0) throw new SyscallError(`remove ${target}`, errno);
 }
 
+/**
+ * Input buffers of async calls in flight: koffi hands C the Buffer's own memory and keeps no
+ * reference to it, so each is held here from the call to its callback — otherwise a collection while
+ * the worker thread waits on the kernel could free (and another job's paths reuse) what it reads.
+ */
+const inFlight = new Set<Buffer>();
+
 /** rf_write_each's failure: which of the paths, and the errno value. */
 export class WriteEachError extends SyscallError {
   constructor(
@@ -144,8 +151,11 @@ export class WriteEachError extends SyscallError {
  * thread-pool trip for all of them. Rejects with a WriteEachError naming the first that failed.
  */
 export function writeEachNative(paths: readonly string[], value: string): Promise<void> {
+  const packed = pack(paths);
+  inFlight.add(packed);
   return new Promise((resolve, reject) => {
-    load().writeEach.async(pack(paths), paths.length, value, (error, rc) => {
+    load().writeEach.async(packed, paths.length, value, (error, rc) => {
+      inFlight.delete(packed);
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
       else if (rc === 0) resolve();
       else reject(new WriteEachError(paths[(rc >> 16) - 1] ?? paths[0] ?? '', rc & 0xffff));
@@ -162,8 +172,11 @@ export const RMDIR_EACH_MAX = 31;
  */
 export function rmdirEachNative(dirs: readonly string[]): Promise<string[]> {
   if (dirs.length > RMDIR_EACH_MAX) return Promise.reject(new RangeError('rmdirEachNative: too many paths'));
+  const packed = pack(dirs);
+  inFlight.add(packed);
   return new Promise((resolve, reject) => {
-    load().rmdirEach.async(pack(dirs), dirs.length, (error, left) => {
+    load().rmdirEach.async(packed, dirs.length, (error, left) => {
+      inFlight.delete(packed);
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
       else resolve(dirs.filter((_, i) => (left & (1 << i)) !== 0));
     });

@@ -488,7 +488,9 @@ class V1Job implements JobCgroup {
       const why = err instanceof WriteEachError ? errnoName(err.errno) : String(err);
       throw new CgroupError(
         `cannot move pid ${pid} into ${where} (${why})`,
-        'check the cgroup still exists and is writable',
+        why === 'ESRCH'
+          ? 'the process exited before it joined'
+          : 'check the cgroup still exists and is writable',
       );
     }
   }

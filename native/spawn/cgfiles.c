@@ -20,7 +20,8 @@ static int failure(int index, int err)
 
 /*
  * Writes `value` into each file with one write(2), without O_CREAT (a missing interface file is
- * ENOENT, never a new plain file): a pid into every cgroup.procs of a job. On v1 each such write
+ * ENOENT, never a new plain file): a pid into every cgroup.procs of a job. O_TRUNC as the harness's
+ * writeText: nothing on cgroupfs, and the whole value on a plain file. On v1 each such write
  * waits for an RCU grace period, which is why this runs off the event loop. Stops at the first
  * failure; returns 0 or failure(index, errno).
  */
@@ -29,7 +30,7 @@ int rf_write_each(const char *paths, int n, const char *value)
 	size_t len = strlen(value);
 	const char *path = paths;
 	for (int i = 0; i < n; i++, path += strlen(path) + 1) {
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (fd < 0)
 			return failure(i, errno);
 		ssize_t written = write(fd, value, len);
