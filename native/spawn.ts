@@ -1,6 +1,7 @@
 // koffi bindings to native/spawn/ (libringfence-spawn.so): a constant-cost spawn that does not fork
 // the Node process (see spawn.c for why), its reaper, close-on-exec pipes, the removal of a tree a
-// job left (remove.c), and one write or rmdir on each of a job's cgroup directories (cgfiles.c). The library is loaded from its sealed copy (sealed.ts), never from disk.
+// job left (remove.c), and one write or rmdir on each of a job's cgroup directories (cgfiles.c).
+// The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
 import { SyscallError } from './bindings.js';
 import { sealedNative } from './sealed.js';

@@ -2,6 +2,7 @@
 // read as ENOENT, not silently become a regular file), rmdir with the EBUSY backoff the kernel needs.
 import fs from 'node:fs';
 import path from 'node:path';
+import { RMDIR_EACH_MAX, rmdirEachNative } from '../../native/spawn.js';
 
 /** The two directory operations that differ between cgroupfs and a fake tree in a tmp dir. */
 export interface DirOps {
@@ -135,6 +136,17 @@ export function childDirs(dir: string): string[] {
 export async function removeTree(dir: string, ops: DirOps = kernelDirOps): Promise<void> {
   for (const child of childDirs(dir)) await removeTree(child, ops);
   await rmdirWithBackoff(dir, ops);
+}
+
+/**
+ * Removes a job's cgroup directories (one per v1 hierarchy, one on v2): the plain case, empty ones,
+ * all in one rmdir call on a worker thread (native/spawn/cgfiles.c) without listing them first; what
+ * is left (a child cgroup the job made, EBUSY a moment after the last task left) through removeTree.
+ * A fake tree's ops (tests) take removeTree for all.
+ */
+export async function removeJobDirs(dirs: readonly string[], ops: DirOps = kernelDirOps): Promise<void> {
+  const left = ops === kernelDirOps && dirs.length <= RMDIR_EACH_MAX ? await rmdirEachNative(dirs) : dirs;
+  await Promise.all(left.map((dir) => removeTree(dir, ops)));
 }
 
 export function removeTreeSync(dir: string, ops: DirOps = kernelDirOps, budgetMs = 1000): void {

@@ -30,7 +30,7 @@ import {
   kernelDirOps,
   readOptional,
   readText,
-  removeTree,
+  removeJobDirs,
   removeTreeSync,
   rmdirWithBackoff,
   rmdirWithBackoffSync,
@@ -41,7 +41,7 @@ import {
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
 import { errnoName } from '../../native/bindings.js';
-import { RMDIR_EACH_MAX, WriteEachError, rmdirEachNative, writeEachNative } from '../../native/spawn.js';
+import { WriteEachError, writeEachNative } from '../../native/spawn.js';
 import {
   parseFlatKeyed,
   parseLimit,
@@ -607,13 +607,7 @@ class V1Job implements JobCgroup {
   }
 
   async destroy(): Promise<void> {
-    // one directory per hierarchy: all rmdir'd in one trip to a worker thread; what is left (a child
-    // cgroup the job made, EBUSY a moment after the last task left) goes the slower way, side by side
-    const left =
-      this.ops === kernelDirOps && this.paths.length <= RMDIR_EACH_MAX
-        ? await rmdirEachNative(this.paths)
-        : this.paths;
-    await Promise.all(left.map((dir) => removeTree(dir, this.ops)));
+    await removeJobDirs(this.paths, this.ops);
     this.onDestroyed();
   }
 }

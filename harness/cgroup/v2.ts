@@ -35,7 +35,7 @@ import {
   kernelDirOps,
   readOptional,
   readText,
-  removeTree,
+  removeJobDirs,
   removeTreeSync,
   rmdirWithBackoff,
   rmdirWithBackoffSync,
@@ -44,7 +44,6 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
-import { rmdirEachNative } from '../../native/spawn.js';
 import {
   cpuWeightFromShares,
   ioWeightFromBlkioWeight,
@@ -587,10 +586,7 @@ class V2Job implements JobCgroup {
   }
 
   async destroy(): Promise<void> {
-    // the plain case, an empty directory, in one trip to a worker thread without listing it first;
-    // a child cgroup the job made, or EBUSY a moment after the last task left, the slower way
-    const left = this.ops === kernelDirOps ? await rmdirEachNative([this.dir]) : [this.dir];
-    for (const dir of left) await removeTree(dir, this.ops);
+    await removeJobDirs([this.dir], this.ops);
     this.onDestroyed();
   }
 
