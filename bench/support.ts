@@ -1,5 +1,6 @@
 // Shared by the benchmarks: finding a contender on PATH and running one to completion.
 import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 
 export function which(program: string): string | null {
   try {
@@ -107,3 +108,44 @@ export const LAUNCHER_PHASES = new Set([
   'job-exit',
   'reaped',
 ]);
+
+/**
+ * Where a run's CPU went, in ms: the machine's, every core together (/proc/stat — every process on it,
+ * the jobs, the sandbox's and the kernel's threads included), and this process's own (every thread:
+ * the Harness's workers are threads of it; the processes it starts are not).
+ */
+export interface CpuTimes {
+  user: number;
+  system: number;
+  idle: number;
+  own: number;
+}
+
+/** /proc/stat counts in USER_HZ ticks, which are 10 ms on every Linux ABI. */
+const MS_PER_TICK = 10;
+
+export function cpuTimes(): CpuTimes {
+  // cpu  user nice system idle iowait irq softirq steal …
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1);
+  const [user, nice, system, idle, iowait, irq, softirq] = fields.map(Number) as number[];
+  const own = process.cpuUsage();
+  return {
+    user: (user! + nice!) * MS_PER_TICK,
+    system: (system! + irq! + softirq!) * MS_PER_TICK,
+    idle: (idle! + iowait!) * MS_PER_TICK,
+    own: (own.user + own.system) / 1000,
+  };
+}
+
+/** The CPU between two readings, per job. */
+export function cpuPerJob(before: CpuTimes, after: CpuTimes, jobs: number): CpuTimes {
+  const per = (key: keyof CpuTimes): number => (after[key] - before[key]) / jobs;
+  return { user: per('user'), system: per('system'), idle: per('idle'), own: per('own') };
+}
+
+/** Sums of CpuTimes (rounds of one contender), for one figure per contender. */
+export function addCpu(a: CpuTimes, b: CpuTimes): CpuTimes {
+  return { user: a.user + b.user, system: a.system + b.system, idle: a.idle + b.idle, own: a.own + b.own };
+}
+
+export const NO_CPU: CpuTimes = { user: 0, system: 0, idle: 0, own: 0 };

@@ -4,6 +4,9 @@
 //   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--warm 3000] [--rounds 5] [--cli-runs 9]
 //     [--rss] [--trace]
 // --warm, --rounds: the Harness against bwrap again once its code is warm (--rounds 0: not at all).
+// Every row also says what a job cost the machine's CPU (/proc/stat: user, system, idle) and this
+// process (the Harness's threads), and what 1.3× bwrap's rate would leave a job: where the harness
+// is CPU-bound (a 2-core machine), the rate can be no better than that split allows.
 // --trace: the Harness's jobs again, traced (Harness.run's `trace`), at the same concurrency: where a
 // job's time goes on its lane — the calling thread, the worker, the launcher — as a table of medians.
 // Then `ringfence ci` of a one-job manifest against `ringfence run` of that job, as whole commands.
@@ -14,13 +17,18 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   LAUNCHER_PHASES,
+  NO_CPU,
+  addCpu,
   bwrapArgv,
+  cpuPerJob,
+  cpuTimes,
   median,
   meanAt,
   medianAt,
   phaseOrder,
   spawnAndWait,
   which,
+  type CpuTimes,
   type Trace,
 } from './support.js';
 import { Harness } from '../harness/pool.js';
@@ -33,30 +41,38 @@ const arg = (name: string, fallback: number): number => {
 const JOBS = arg('--jobs', 300);
 const CONCURRENCY = arg('--concurrency', 2);
 
-/** Runs `count` tasks, `concurrency` at a time; returns jobs per second. */
-async function rate(count: number, concurrency: number, task: () => Promise<void>): Promise<number> {
+/** A contender's run: jobs per second, and the CPU each job cost (cpuPerJob). */
+interface Run {
+  perSecond: number;
+  cpu: CpuTimes;
+}
+
+/** Runs `count` tasks, `concurrency` at a time. */
+async function measure(count: number, concurrency: number, task: () => Promise<void>): Promise<Run> {
   let next = 0;
+  const before = cpuTimes();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next++ < count) await task();
     }),
   );
-  return count / ((performance.now() - started) / 1000);
+  const perSecond = count / ((performance.now() - started) / 1000);
+  return { perSecond, cpu: cpuPerJob(before, cpuTimes(), count) };
 }
 
-const rates = new Map<string, number>();
-rates.set('bare spawn', await rate(JOBS, CONCURRENCY, () => spawnAndWait(['/bin/true'])));
+const runs = new Map<string, Run>();
+runs.set('bare spawn', await measure(JOBS, CONCURRENCY, () => spawnAndWait(['/bin/true'])));
 const bwrap = which('bwrap');
 if (bwrap) {
   const argv = bwrapArgv(bwrap, ['/bin/true']);
-  rates.set('bwrap', await rate(JOBS, CONCURRENCY, () => spawnAndWait(argv)));
+  runs.set('bwrap', await measure(JOBS, CONCURRENCY, () => spawnAndWait(argv)));
 } else console.log('bwrap not found (apt-get install bubblewrap): its row is left out');
 const harness = new Harness({ concurrency: CONCURRENCY });
 await harness.run({ command: ['/bin/true'] }); // start the workers outside the timing
-rates.set(
+runs.set(
   'ringfence Harness',
-  await rate(JOBS, CONCURRENCY, async () => {
+  await measure(JOBS, CONCURRENCY, async () => {
     const result = await harness.run({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
     if (result.status !== 'passed') throw new Error(result.reason);
   }),
@@ -71,15 +87,15 @@ const harnessJob = async (): Promise<void> => {
   const result = await harness.run({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
   if (result.status !== 'passed') throw new Error(result.reason);
 };
-const steady: { harness: number[]; bwrap: number[] } = { harness: [], bwrap: [] };
+const steady: { harness: Run[]; bwrap: Run[] } = { harness: [], bwrap: [] };
 if (bwrap && ROUNDS > 0) {
   const argv = bwrapArgv(bwrap, ['/bin/true']);
-  await rate(WARM_JOBS, CONCURRENCY, harnessJob);
+  await measure(WARM_JOBS, CONCURRENCY, harnessJob);
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 ? (['bwrap', 'harness'] as const) : (['harness', 'bwrap'] as const);
     for (const who of order) {
       const task = who === 'bwrap' ? () => spawnAndWait(argv) : harnessJob;
-      steady[who].push(await rate(JOBS, CONCURRENCY, task));
+      steady[who].push(await measure(JOBS, CONCURRENCY, task));
     }
   }
 }
@@ -88,7 +104,7 @@ if (bwrap && ROUNDS > 0) {
 if (process.argv.includes('--rss')) {
   const marks: string[] = [];
   let done = 0;
-  await rate(30_000, CONCURRENCY, async () => {
+  await measure(30_000, CONCURRENCY, async () => {
     const result = await harness.run({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
     if (result.status !== 'passed') throw new Error(result.reason);
     if (++done % 10_000 === 0) marks.push(`${done}: ${(process.memoryUsage().rss / 2 ** 20).toFixed(1)} MB`);
@@ -97,7 +113,7 @@ if (process.argv.includes('--rss')) {
 }
 let traces: Trace[] = [];
 if (process.argv.includes('--trace')) {
-  await rate(JOBS, CONCURRENCY, async () => {
+  await measure(JOBS, CONCURRENCY, async () => {
     const result = await harness.run(
       { command: ['/bin/true'], memory: '256m', pidsLimit: 64 },
       { trace: true },
@@ -109,18 +125,56 @@ if (process.argv.includes('--trace')) {
 }
 await harness.close();
 
-const ours = rates.get('ringfence Harness')!;
+const ours = runs.get('ringfence Harness')!.perSecond;
 console.log(`\n${JOBS} trivial jobs (/bin/true), ${CONCURRENCY} at a time:\n`);
 console.log(`${'contender'.padEnd(20)} ${'jobs/s'.padStart(8)} ${'ringfence ÷ it'.padStart(15)}`);
-for (const [name, value] of rates)
+for (const [name, { perSecond }] of runs)
   console.log(
-    `${name.padEnd(20)} ${value.toFixed(1).padStart(8)} ${(ours / value).toFixed(2).padStart(14)}×`,
+    `${name.padEnd(20)} ${perSecond.toFixed(1).padStart(8)} ${(ours / perSecond).toFixed(2).padStart(14)}×`,
   );
 
+/** The rounds of one contender as one run: the median rate, the CPU of all its jobs together. */
+function pooled(rounds: readonly Run[]): Run {
+  const cpu = rounds.reduce((sum, run) => addCpu(sum, run.cpu), NO_CPU);
+  const n = rounds.length;
+  return {
+    perSecond: median(rounds.map((run) => run.perSecond)),
+    cpu: { user: cpu.user / n, system: cpu.system / n, idle: cpu.idle / n, own: cpu.own / n },
+  };
+}
+
+const cpuRows = new Map(runs);
 if (steady.harness.length > 0) {
-  const ratios = steady.harness.map((h, i) => h / steady.bwrap[i]!);
+  const ratios = steady.harness.map((h, i) => h.perSecond / steady.bwrap[i]!.perSecond);
   console.log(
-    `\nwarm (after ${WARM_JOBS} jobs), ${ROUNDS} rounds of ${JOBS} jobs each, alternated: the Harness ${median(steady.harness).toFixed(1)} jobs/s, bwrap ${median(steady.bwrap).toFixed(1)} — ringfence ÷ bwrap ${median(ratios).toFixed(2)}× (median of the rounds' ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 1.3×)`,
+    `\nwarm (after ${WARM_JOBS} jobs), ${ROUNDS} rounds of ${JOBS} jobs each, alternated: the Harness ${pooled(steady.harness).perSecond.toFixed(1)} jobs/s, bwrap ${pooled(steady.bwrap).perSecond.toFixed(1)} — ringfence ÷ bwrap ${median(ratios).toFixed(2)}× (median of the rounds' ratios: ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 1.3×)`,
+  );
+  cpuRows.set('bwrap, warm rounds', pooled(steady.bwrap));
+  cpuRows.set('Harness, warm rounds', pooled(steady.harness));
+}
+
+// What each job cost the machine: a rate is bounded by the cores' time a job takes (busy) and by the
+// waits no core fills (idle). The target's budget follows from bwrap's rate: at 1.3× it, the cores
+// have cores × 1000 / (1.3 × rate) ms a job, and a Harness job's kernel time alone (system) can
+// already take most of it.
+const cores = os.cpus().length;
+console.log(
+  `\nCPU per job, ms of the machine's ${cores} cores (/proc/stat: everything on it — the jobs, the sandbox, the kernel's threads, and any other load; "this process": the bench's Node, the Harness's worker threads included):\n`,
+);
+console.log(
+  `${'contender'.padEnd(22)} ${'busy'.padStart(6)} ${'user'.padStart(6)} ${'system'.padStart(7)} ${'idle'.padStart(6)} ${'this process'.padStart(13)}`,
+);
+for (const [name, { cpu }] of cpuRows)
+  console.log(
+    `${name.padEnd(22)} ${(cpu.user + cpu.system).toFixed(2).padStart(6)} ${cpu.user.toFixed(2).padStart(6)} ${cpu.system.toFixed(2).padStart(7)} ${cpu.idle.toFixed(2).padStart(6)} ${cpu.own.toFixed(2).padStart(13)}`,
+  );
+const bwrapRun = cpuRows.get('bwrap, warm rounds') ?? cpuRows.get('bwrap');
+const harnessRun = cpuRows.get('Harness, warm rounds') ?? cpuRows.get('ringfence Harness')!;
+if (bwrapRun) {
+  const budget = (cores * 1000) / (1.3 * bwrapRun.perSecond);
+  const { cpu } = harnessRun;
+  console.log(
+    `\nat 1.3× bwrap's ${bwrapRun.perSecond.toFixed(1)} jobs/s a job may take ${budget.toFixed(2)} ms of the cores, idle included; the Harness's took ${(cpu.user + cpu.system + cpu.idle).toFixed(2)} — its system time alone ${cpu.system.toFixed(2)} (bwrap's ${bwrapRun.cpu.system.toFixed(2)}), the harness's Node ${cpu.own.toFixed(2)} (bwrap's spawning Node ${bwrapRun.cpu.own.toFixed(2)})`,
   );
 }
 
