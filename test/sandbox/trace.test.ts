@@ -69,4 +69,21 @@ describeSandbox('a traced job', () => {
     // off by default
     expect((await runJob({ command: ['true'] })).trace).toBeUndefined();
   });
+
+  it("reads the job's counters on the launcher's last line, before its exit, and they hold all the job did", async () => {
+    // spins until it has used 300 ms of CPU itself, after touching 64 MiB
+    const burn = 'Buffer.alloc(64 << 20, 1); while (process.cpuUsage().user < 300e3);';
+    const result = await runJob(
+      { command: [process.execPath, '-e', burn], memory: '256m' },
+      { trace: true, prepareNext: false },
+    );
+    expect(result.status, result.reason).toBe('passed');
+    const phases = (result.trace ?? []).map((t) => t.phase);
+    // init reaped (with a PID namespace, the whole job gone) → counters read → the launcher's exit seen
+    expect(phases.indexOf('reaped')).toBeGreaterThan(-1);
+    expect(phases.indexOf('stats (early)')).toBeGreaterThan(phases.indexOf('reaped'));
+    expect(phases.indexOf('stats (early)')).toBeLessThan(phases.indexOf('exited'));
+    expect(result.cpu.totalMs).toBeGreaterThanOrEqual(300);
+    expect(result.memory.peakBytes).toBeGreaterThanOrEqual(64 * 2 ** 20);
+  });
 });
