@@ -795,10 +795,9 @@ class JobRun {
   /**
    * The cgroup's counters as soon as the launcher says `tree` (its last line: init reaped, and with a
    * PID namespace every process of the job gone with it), while the launcher itself exits — read then
-   * instead of after its exit, off the job's path (0.3–0.4 ms a job on a 2-core v1 host, where the
-   * read and the launcher's exit otherwise take turns). Nothing of the job can add to them any more.
-   * On cgroup v2 the launcher is outside the job's cgroup (init was cloned into it); on v1 it was
-   * moved in, and its own exit, after this line, is left out of the job's figures, as on v2.
+   * instead of after its exit, beside it. Nothing of the job can add to them any more. On cgroup v2
+   * the launcher is outside the job's cgroup (init was cloned into it); on v1 it was moved in, and
+   * its own exit, after this line, is left out of the job's figures, as on v2.
    */
   private readStatsEarly(cgroup: JobCgroup): void {
     if (this.earlyStats !== null || this.termination !== null) return;
