@@ -137,15 +137,17 @@ export function cpuTimes(): CpuTimes {
   };
 }
 
+/** A CpuTimes whose every field is `of(field)`. */
+function cpuOf(of: (key: keyof CpuTimes) => number): CpuTimes {
+  return { user: of('user'), system: of('system'), idle: of('idle'), own: of('own') };
+}
+
 /** The CPU between two readings, per job. */
 export function cpuPerJob(before: CpuTimes, after: CpuTimes, jobs: number): CpuTimes {
-  const per = (key: keyof CpuTimes): number => (after[key] - before[key]) / jobs;
-  return { user: per('user'), system: per('system'), idle: per('idle'), own: per('own') };
+  return cpuOf((key) => (after[key] - before[key]) / jobs);
 }
 
-/** Sums of CpuTimes (rounds of one contender), for one figure per contender. */
-export function addCpu(a: CpuTimes, b: CpuTimes): CpuTimes {
-  return { user: a.user + b.user, system: a.system + b.system, idle: a.idle + b.idle, own: a.own + b.own };
+/** The mean of per-job CPU figures (rounds of one contender, each of as many jobs). */
+export function meanCpu(rounds: readonly CpuTimes[]): CpuTimes {
+  return cpuOf((key) => rounds.reduce((sum, cpu) => sum + cpu[key], 0) / rounds.length);
 }
-
-export const NO_CPU: CpuTimes = { user: 0, system: 0, idle: 0, own: 0 };

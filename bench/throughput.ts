@@ -17,11 +17,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   LAUNCHER_PHASES,
-  NO_CPU,
-  addCpu,
   bwrapArgv,
   cpuPerJob,
   cpuTimes,
+  meanCpu,
   median,
   meanAt,
   medianAt,
@@ -135,11 +134,9 @@ for (const [name, { perSecond }] of runs)
 
 /** The rounds of one contender as one run: the median rate, the CPU of all its jobs together. */
 function pooled(rounds: readonly Run[]): Run {
-  const cpu = rounds.reduce((sum, run) => addCpu(sum, run.cpu), NO_CPU);
-  const n = rounds.length;
   return {
     perSecond: median(rounds.map((run) => run.perSecond)),
-    cpu: { user: cpu.user / n, system: cpu.system / n, idle: cpu.idle / n, own: cpu.own / n },
+    cpu: meanCpu(rounds.map((run) => run.cpu)),
   };
 }
 

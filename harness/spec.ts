@@ -187,8 +187,8 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     throw new InputError('stdin', `must be inherit, ignore or pipe`);
 
   const env: Record<string, string> = {};
-  // keys, then a get each: process.env answers every access through the C++ environment, and
-  // Object.entries asks twice per variable (40% more: 44 against 27 µs for 35 variables, per job)
+  // keys, then a get each: process.env answers every access through the C++ environment, and this
+  // took 27 µs where Object.entries took 44 (35 variables), on every job
   const source = input.env ?? process.env;
   for (const key of Object.keys(source)) {
     const value = source[key];
