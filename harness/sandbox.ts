@@ -750,18 +750,23 @@ class JobRun {
     const pid = proc.pid;
     const startedAt = performance.now();
     this.runningSince = startedAt;
+    // The deadlines count from the gate's release: armed before the next job's spare is made (a few
+    // ms of synchronous work on a busy host), which would otherwise lengthen this job's timeout.
+    if (spec.timeoutMs !== null)
+      this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));
+    this.timers.push(setInterval(() => this.poll(), POLL_MS));
+    this.mark('deadlines armed');
     // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
     // (its init made ahead with this job's user-namespace choice: the next job is most likely alike)
-    if (options.prepareNext !== false)
+    if (options.prepareNext !== false) {
       this.sandbox.prepareSpare(
         options.ipc ?? null,
         this.plan?.noNamespaces ? null : { userns: spec.userns },
         spec.limits,
       );
+      this.mark('next spare');
+    }
 
-    if (spec.timeoutMs !== null)
-      this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));
-    this.timers.push(setInterval(() => this.poll(), POLL_MS));
     const onAbort = (): void => this.terminate('abort');
     options.signal?.addEventListener('abort', onAbort, { once: true });
     if (options.signal?.aborted) onAbort(); // aborted while the gate opened: the listener came too late
@@ -851,18 +856,24 @@ class JobRun {
   private terminate(reason: Termination): void {
     if (this.termination || !this.cgroup) return;
     this.termination = reason;
+    this.mark(reason);
     const cgroup = this.cgroup;
     const launcherPid = this.launcherPid ?? undefined;
     this.killing = cgroup
       .killAll({
         spare: launcherPid === undefined ? [] : [launcherPid],
         onFrozen: (pids) => {
+          this.mark('frozen');
           this.processTree = snapshotProcesses(pids.filter((pid) => pid !== launcherPid));
+          this.mark('snapshot');
         },
       })
-      .catch(() => {
-        this.pidfd?.signal('SIGKILL');
-      });
+      .then(
+        () => this.mark('killed'),
+        () => {
+          this.pidfd?.signal('SIGKILL');
+        },
+      );
     const fallback = setTimeout(() => this.pidfd?.signal('SIGKILL'), LAUNCHER_GRACE_MS);
     fallback.unref();
     this.timers.push(fallback);

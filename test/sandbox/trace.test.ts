@@ -86,4 +86,27 @@ describeSandbox('a traced job', () => {
     expect(result.cpu.totalMs).toBeGreaterThanOrEqual(300);
     expect(result.memory.peakBytes).toBeGreaterThanOrEqual(64 * 2 ** 20);
   });
+
+  it('counts a deadline from the gate, armed before the next spare is made, and traces the kill', async () => {
+    const result = await runJob({ command: ['sleep', '60'], timeout: '300ms' }, { trace: true });
+    expect(result.status, result.reason).toBe('timeout');
+    const trace = result.trace ?? [];
+    const phases = trace.map((t) => t.phase);
+    const order = [
+      'release',
+      'deadlines armed',
+      'next spare',
+      'wall-timeout',
+      'frozen',
+      'snapshot',
+      'killed',
+      'exited',
+    ];
+    // the timer is set before the spare's synchronous work, which would otherwise lengthen the timeout
+    expect(phases.filter((p) => order.includes(p))).toEqual(order);
+    const at = (phase: string): number => trace.find((t) => t.phase === phase)?.ms ?? NaN;
+    expect(at('wall-timeout') - at('deadlines armed')).toBeGreaterThanOrEqual(300 - 1);
+    // the snapshot was taken while frozen: the sleep is in it
+    expect(result.diagnostics.processTree?.some((p) => p.cmdline === 'sleep 60')).toBe(true);
+  });
 });
