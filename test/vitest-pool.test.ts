@@ -38,6 +38,21 @@ describeSandbox('ringfence Vitest pool', () => {
     ).toEqual(['✓ host.test.ts', '✓ pass.test.ts']);
   });
 
+  it("a file's Node gets Vitest's execArgv and no V8 heap flag of the pool's own", () => {
+    // any --max-old-space-size makes each Node start slower (harness/vitest/pool.ts): the pool adds none,
+    // and a user's own (Vitest's --execArgv) still reaches the sandboxed worker
+    const plain = vitestRun(['host.test.ts']);
+    expect(plain.status, plain.output).toBe(0);
+    expect(plain.output).toMatch(/V8 heap flags: none \(heap limit \d+ MiB\)/);
+    const capped = vitestRun(['host.test.ts', '--execArgv=--max-old-space-size=200']);
+    expect(capped.status, capped.output).toBe(0);
+    const limit = /V8 heap flags: --max-old-space-size=200 \(heap limit (\d+) MiB\)/.exec(capped.output);
+    expect(limit, capped.output).not.toBeNull();
+    // the old space's 200 MiB and the young generation's few
+    expect(Number(limit?.[1])).toBeGreaterThanOrEqual(200);
+    expect(Number(limit?.[1])).toBeLessThan(300);
+  });
+
   it('the reporter compares the run with a baseline and prints the summary; a missing baseline is refused', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-vitest-baseline-'));
     onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
