@@ -8,12 +8,11 @@
 // the harness's steps and the launcher's, on one clock) as a table of medians.
 //   npm run bench -- [--runs 200] [--trace] [--deadline-runs 20]
 // Also: deadline → empty cgroup for a 50-process tree at its wall-clock timeout, median and p90.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import {
   LAUNCHER_PHASES,
   bwrapArgv,
+  killAndReapNatively,
   median,
   medianAt,
   p90,
@@ -114,9 +113,10 @@ console.log(
 // deadline → empty cgroup: a job of 50 processes (sh and 49 sleeps… every one a task of its cgroup)
 // hits its wall-clock timeout; from the deadline (the gate's release plus the timeout) to runJob's
 // return, which comes after the cgroup was frozen, killed, thawed and seen empty. Target p90 ≤ 20 ms.
-// Beside it, in the same rounds, the floor no sandbox can go below: 50 bare children of this process
-// (sleeps, no namespace, no cgroup) SIGKILLed and their exits seen by Node — what the kernel's exits
-// and reaping cost on this machine, with nothing frozen and nothing snapshotted.
+// Beside it, in the same rounds, the floor no sandbox can go below: 50 bare sleeps (no namespace, no
+// cgroup) SIGKILLed and reaped with blocking waitpid calls, outside Node's event loop, as the
+// launcher reaps — what the kernel's exits cost on this machine, with nothing frozen or snapshotted.
+// Then where the milliseconds after the deadline went: the kill path's phases, from the traces.
 {
   const TIMEOUT_MS = 600;
   const tree = resolveJobSpec({
@@ -127,6 +127,7 @@ console.log(
   });
   const latencies: number[] = [];
   const floor: number[] = [];
+  const afterDeadline: Trace[] = [];
   for (let i = 0; i < 3 + DEADLINE_RUNS; i++) {
     const start = performance.now();
     const result = await runJob(tree, { trace: true });
@@ -136,18 +137,28 @@ console.log(
     const killed = result.diagnostics.processTree?.length ?? 0;
     if (killed < 50) throw new Error(`only ${killed} processes were running at the deadline`);
     const release = result.trace?.find((t) => t.phase === 'release')?.ms ?? 0;
-    const bare = await killBareChildren(50);
+    const bare = killAndReapNatively(50);
     if (i >= 3) {
-      latencies.push(end - (start + release + TIMEOUT_MS));
+      const deadline = release + TIMEOUT_MS;
+      latencies.push(end - (start + deadline));
       floor.push(bare);
+      afterDeadline.push([
+        ...(result.trace ?? []).filter((t) => t.ms >= deadline).map((t) => ({ ...t, ms: t.ms - deadline })),
+        { phase: 'runJob returned', ms: end - (start + deadline) },
+      ]);
     }
   }
   console.log(
     `\ndeadline → empty cgroup, a 50-process tree, ${DEADLINE_RUNS} runs: median ${median(latencies).toFixed(1)} ms, p90 ${p90(latencies).toFixed(1)} ms (target p90 ≤ 20 ms)`,
   );
   console.log(
-    `the floor, 50 bare children SIGKILLed until Node saw every exit: median ${median(floor).toFixed(1)} ms, p90 ${p90(floor).toFixed(1)} ms — ringfence's p90 is ${(p90(latencies) / p90(floor)).toFixed(2)}× the floor's, ${(p90(latencies) - p90(floor)).toFixed(1)} ms above it`,
+    `the floor, 50 bare sleeps SIGKILLed and reaped by waitpid: median ${median(floor).toFixed(1)} ms, p90 ${p90(floor).toFixed(1)} ms — ringfence's p90 is ${(p90(latencies) / p90(floor)).toFixed(2)}× the floor's, ${(p90(latencies) - p90(floor)).toFixed(1)} ms above it`,
   );
+  console.log('the kill path, medians in ms after the deadline:');
+  for (const phase of phaseOrder(afterDeadline)) {
+    const at = medianAt(afterDeadline, phase);
+    if (at !== null) console.log(`  ${phase.padEnd(18)} ${at.toFixed(1).padStart(6)}`);
+  }
 }
 
 if (process.argv.includes('--trace')) {
@@ -189,15 +200,4 @@ if (process.argv.includes('--trace')) {
     const who = LAUNCHER_PHASES.has(phase) ? 'launcher' : 'harness';
     console.log(`${phase.padEnd(20)} ${cells.join(' ')} ${delta.padStart(7)}  ${who}`);
   }
-}
-
-/** Starts `count` sleeps, waits until each has exec'd, then ms from the first SIGKILL to the last exit. */
-async function killBareChildren(count: number): Promise<number> {
-  const children = Array.from({ length: count }, () => spawn('sleep', ['600'], { stdio: 'ignore' }));
-  await Promise.all(children.map((child) => once(child, 'spawn')));
-  const exits = children.map((child) => once(child, 'exit'));
-  const start = performance.now();
-  for (const child of children) child.kill('SIGKILL');
-  await Promise.all(exits);
-  return performance.now() - start;
 }

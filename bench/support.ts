@@ -1,6 +1,9 @@
 // Shared by the benchmarks: finding a contender on PATH and running one to completion.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { spawnWithFds } from '../native/spawn.js';
 
 export function which(program: string): string | null {
   try {
@@ -150,4 +153,51 @@ export function cpuPerJob(before: CpuTimes, after: CpuTimes, jobs: number): CpuT
 /** The mean of per-job CPU figures (rounds of one contender, each of as many jobs). */
 export function meanCpu(rounds: readonly CpuTimes[]): CpuTimes {
   return cpuOf((key) => rounds.reduce((sum, cpu) => sum + cpu[key], 0) / rounds.length);
+}
+
+type Waitpid = (pid: number, status: Int32Array, options: number) => number;
+let native: { waitpid: Waitpid; errno: () => number; sleep: string } | null = null;
+const EINTR = 4;
+
+/**
+ * The kernel's own floor for a deadline: `count` bare sleeps (no namespace, no cgroup, started by
+ * posix_spawn outside libuv, so Node never reaps them), SIGKILLed, then reaped one by one with a
+ * blocking waitpid(2), as the launcher reaps a job's processes in C. Returns ms from the first kill
+ * to the last reap: what the kernel's exits cost on this machine, with no Node event loop between.
+ */
+export function killAndReapNatively(count: number): number {
+  if (!native) {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+    const waitpid = koffi.load('libc.so.6').func('int waitpid(int pid, _Out_ int *status, int options)');
+    native = {
+      waitpid: waitpid as Waitpid,
+      errno: () => koffi.errno(),
+      sleep: which('sleep') ?? '/bin/sleep',
+    };
+  }
+  const { waitpid, errno, sleep } = native;
+  const status = new Int32Array(1);
+  const reap = (pid: number): void => {
+    let got = waitpid(pid, status, 0);
+    // a signal for Node (its SIGCHLD handler) may interrupt the wait
+    while (got === -1 && errno() === EINTR) got = waitpid(pid, status, 0);
+    if (got !== pid) throw new Error(`waitpid(${pid}): errno ${errno()}`);
+  };
+  const devNull = fs.openSync('/dev/null', 'r+');
+  const pids: number[] = [];
+  try {
+    // posix_spawn returns once the child has exec'd: every one is a sleep by the first kill
+    for (let i = 0; i < count; i++)
+      pids.push(spawnWithFds(sleep, ['sleep', '600'], {}, [devNull, devNull, devNull]));
+  } catch (err) {
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    pids.forEach(reap); // none left behind by a failed bench
+    throw err;
+  } finally {
+    fs.closeSync(devNull);
+  }
+  const start = performance.now();
+  for (const pid of pids) process.kill(pid, 'SIGKILL');
+  pids.forEach(reap);
+  return performance.now() - start;
 }
