@@ -3,8 +3,6 @@
 import fs from 'node:fs';
 import type { ProcessInfo } from './result.js';
 
-const PAGE_SIZE = 4096;
-
 export function snapshotProcesses(pids: readonly number[]): ProcessInfo[] {
   const out: ProcessInfo[] = [];
   for (const pid of pids) {
@@ -16,25 +14,27 @@ export function snapshotProcesses(pids: readonly number[]): ProcessInfo[] {
 
 export function readProcess(pid: number): ProcessInfo | null {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // two files, not three: status holds all that stat would add, and after a deadline every
+    // millisecond of reading keeps the frozen tree from being killed
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return parseProcess(pid, stat, status, cmdline);
+    return parseProcess(pid, status, cmdline);
   } catch {
     return null; // gone between listing and reading
   }
 }
 
-/** Pure parser over the three files, so it can be tested on captured text. */
-export function parseProcess(pid: number, stat: string, status: string, cmdline: string): ProcessInfo {
-  // comm may hold spaces and parentheses: the fields after it start at the last ')'
-  const close = stat.lastIndexOf(')');
-  const comm = stat.slice(stat.indexOf('(') + 1, close);
-  const fields = stat.slice(close + 2).split(' ');
-  const state = fields[0] ?? '?';
-  const ppid = Number(fields[1] ?? 0);
-  const rssPages = Number(fields[21] ?? 0);
-  const nsLine = /^NSpid:\s+(.*)$/m.exec(status)?.[1]?.trim().split(/\s+/);
+/** Pure parser over /proc/PID/status and /proc/PID/cmdline, so it can be tested on captured text. */
+export function parseProcess(pid: number, status: string, cmdline: string): ProcessInfo {
+  const lines = `\n${status}`;
+  const field = (key: string): string | undefined => statusField(lines, key);
+  const comm = field('Name') ?? '?';
+  const state = field('State')?.[0] ?? '?';
+  const ppid = Number(field('PPid')?.trim() ?? 0);
+  // VmRSS is in kB, and absent where there is no address space (a zombie, a kernel thread)
+  const rssKiB = Number(/^\s*(\d+) kB$/.exec(field('VmRSS') ?? '')?.[1] ?? 0);
+  // NSpid lists the pid in each namespace from the reader's down: the last is the job's own
+  const nsLine = field('NSpid')?.trim().split(/\s+/);
   const nsPid = nsLine && nsLine.length > 1 ? Number(nsLine[nsLine.length - 1]) : null;
   const args = cmdline.split('\0').filter((arg, i, all) => arg !== '' || i < all.length - 1);
   return {
@@ -42,7 +42,20 @@ export function parseProcess(pid: number, stat: string, status: string, cmdline:
     ppid,
     nsPid,
     state,
-    rssBytes: rssPages * PAGE_SIZE,
+    rssBytes: rssKiB * 1024,
     cmdline: args.length ? args.join(' ') : `[${comm}]`,
   };
+}
+
+/**
+ * One value of /proc/PID/status ("Key:\tvalue" lines, the text given with a newline in front), or
+ * undefined. Name comes escaped by the kernel: a newline in a comm reads "\n", so every value is one
+ * line. Looked up by key rather than split into a map: the snapshot runs while a tree waits frozen.
+ */
+function statusField(lines: string, key: string): string | undefined {
+  const head = `\n${key}:\t`;
+  const at = lines.indexOf(head);
+  if (at < 0) return undefined;
+  const end = lines.indexOf('\n', at + head.length);
+  return lines.slice(at + head.length, end < 0 ? undefined : end);
 }

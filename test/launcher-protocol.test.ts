@@ -118,29 +118,34 @@ describe('launcher status protocol: the filesystem (--overlay-dir)', () => {
 });
 
 describe('process snapshot parsing', () => {
-  it('reads state, ppid, RSS and the innermost namespace pid from captured /proc files', () => {
-    const stat =
-      '4242 (sleep (x) y) S 4240 4242 4240 0 -1 4194560 90 0 0 0 0 0 0 0 20 0 1 0 123456 2322432 131 18446744073709551615';
-    const status = 'Name:\tsleep\nState:\tS (sleeping)\nNSpid:\t4242\t3\n';
-    const info = parseProcess(4242, stat, status, 'sleep\u00001000\u0000');
+  it('reads state, ppid, RSS and the innermost namespace pid from a captured /proc/PID/status', () => {
+    const status = [
+      'Name:\tsleep',
+      'Umask:\t0022',
+      'State:\tS (sleeping)',
+      'Tgid:\t4242',
+      'Pid:\t4242',
+      'PPid:\t4240',
+      'NSpid:\t4242\t3',
+      'VmRSS:\t     524 kB',
+      'Threads:\t1',
+      '',
+    ].join('\n');
+    const info = parseProcess(4242, status, 'sleep\u00001000\u0000');
     expect(info).toEqual({
       pid: 4242,
       ppid: 4240,
       nsPid: 3,
       state: 'S',
-      rssBytes: 131 * 4096,
+      rssBytes: 524 * 1024,
       cmdline: 'sleep 1000',
     });
   });
 
-  it('names kernel-style processes without a cmdline by comm', () => {
-    const info = parseProcess(
-      7,
-      '7 (zombie) Z 1 7 7 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 1 0 0 0',
-      'NSpid:\t7\n',
-      '',
-    );
-    expect(info.cmdline).toBe('[zombie]');
-    expect(info.nsPid).toBeNull();
+  it('names a process without a cmdline by its comm, as the kernel escaped it, and gives no RSS without memory', () => {
+    // a zombie: no VmRSS line, no cmdline; a newline in comm comes escaped, a colon as it is
+    const status = 'Name:\tz:ombie\\n\nState:\tZ (zombie)\nPPid:\t1\nNSpid:\t7\n';
+    const info = parseProcess(7, status, '');
+    expect(info).toMatchObject({ cmdline: '[z:ombie\\n]', state: 'Z', ppid: 1, nsPid: null, rssBytes: 0 });
   });
 });

@@ -106,7 +106,13 @@ describeSandbox('a traced job', () => {
     expect(phases.filter((p) => order.includes(p))).toEqual(order);
     const at = (phase: string): number => trace.find((t) => t.phase === phase)?.ms ?? NaN;
     expect(at('wall-timeout') - at('deadlines armed')).toBeGreaterThanOrEqual(300 - 1);
-    // the snapshot was taken while frozen: the sleep is in it
-    expect(result.diagnostics.processTree?.some((p) => p.cmdline === 'sleep 60')).toBe(true);
+    // the snapshot was taken while frozen: the sleep is in it, as the kernel's /proc had it
+    const sleep = result.diagnostics.processTree?.find((p) => p.cmdline === 'sleep 60');
+    expect(sleep).toBeDefined();
+    expect(sleep?.rssBytes).toBeGreaterThan(0);
+    expect(sleep?.ppid).toBeGreaterThan(0);
+    // its pid in the job's own PID namespace, not the host's
+    expect(sleep?.nsPid).toBeGreaterThanOrEqual(1);
+    expect(sleep?.nsPid).not.toBe(sleep?.pid);
   });
 });
