@@ -1,8 +1,10 @@
 // Shared by the benchmarks: finding a contender on PATH and running one to completion.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { errnoName } from '../native/bindings.js';
 import { spawnWithFds } from '../native/spawn.js';
 
 export function which(program: string): string | null {
@@ -157,7 +159,6 @@ export function meanCpu(rounds: readonly CpuTimes[]): CpuTimes {
 
 type Waitpid = (pid: number, status: Int32Array, options: number) => number;
 let native: { waitpid: Waitpid; errno: () => number; sleep: string } | null = null;
-const EINTR = 4;
 
 /**
  * The kernel's own floor for a deadline: `count` bare sleeps (no namespace, no cgroup, started by
@@ -180,8 +181,8 @@ export function killAndReapNatively(count: number): number {
   const reap = (pid: number): void => {
     let got = waitpid(pid, status, 0);
     // a signal for Node (its SIGCHLD handler) may interrupt the wait
-    while (got === -1 && errno() === EINTR) got = waitpid(pid, status, 0);
-    if (got !== pid) throw new Error(`waitpid(${pid}): errno ${errno()}`);
+    while (got === -1 && errno() === os.constants.errno.EINTR) got = waitpid(pid, status, 0);
+    if (got !== pid) throw new Error(`waitpid(${pid}): ${errnoName(errno())}`);
   };
   const devNull = fs.openSync('/dev/null', 'r+');
   const pids: number[] = [];
