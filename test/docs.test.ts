@@ -1,7 +1,9 @@
 // The documentation holds together: the README stays a front page (≤ 300 lines) that links every
-// page in docs/, and every relative link in the README and docs/ leads to a file that exists (and,
-// into a Markdown page, to a heading that exists).
+// page in docs/, every relative link in the README and docs/ leads to a file that exists (and, into
+// a Markdown page, to a heading that exists), and the reliability figures are written as tables.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -99,6 +101,62 @@ describe('the README and docs/', () => {
       expect(title, name).toMatch(/^# \S/);
       expect(blank, name).toBe('');
       expect(what, name).toMatch(/^\S/);
+    }
+  });
+});
+
+describe('the reliability figures (scripts/reliability-docs.mjs)', () => {
+  const MARKERS = /<!-- reliability:start -->\n([\s\S]*?)<!-- reliability:end -->/;
+
+  it('are in docs/security.md as tables, with no line a reader must scroll', () => {
+    const block = MARKERS.exec(fs.readFileSync(path.join(DOCS, 'security.md'), 'utf8'))?.[1];
+    expect(block).toBeDefined();
+    const lines = (block as string).split('\n').filter(Boolean);
+    expect(lines.filter((line) => line.startsWith('| ')).length).toBeGreaterThan(lines.length / 2);
+    expect(lines.filter((line) => line.length > 200)).toEqual([]);
+  });
+
+  it('are written from the suite records as one table row per attack and fault', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-docs-'));
+    try {
+      const records = [
+        { kind: 'attack', name: 'setns | into host namespaces', verdict: 'contained', count: 1 },
+        { kind: 'attack', name: 'kill -9 -1', verdict: 'contained', count: 1 },
+        { kind: 'attack', name: 'unshare via int 0x80', verdict: 'impossible', count: 1, why: 'no IA32' },
+        { kind: 'fault', name: 'two harnesses at once', verdict: 'survived', count: 1 },
+      ];
+      const summary = {
+        attacks: { tried: 2, contained: 2, impossible: 1 },
+        faults: { injected: 1, survived: 1, impossible: 0 },
+        badInputs: { tried: 40, refused: 40 },
+        leftovers: { checks: 3, found: 0 },
+      };
+      const json = path.join(dir, 'reliability.json');
+      fs.writeFileSync(json, JSON.stringify({ date: '2030-01-02', host: 'a test host', summary, records }));
+      const page = path.join(dir, 'page.md');
+      fs.writeFileSync(
+        page,
+        '# Page\n\nbefore\n\n<!-- reliability:start -->\nold\n<!-- reliability:end -->\n\nafter\n',
+      );
+      execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'reliability-docs.mjs'), json, page]);
+      const text = fs.readFileSync(page, 'utf8');
+      expect(text.startsWith('# Page\n\nbefore\n\n<!-- reliability:start -->\n')).toBe(true);
+      expect(text.endsWith('<!-- reliability:end -->\n\nafter\n')).toBe(true);
+      expect(text).not.toContain('\nold\n');
+      const rows = text.split('\n').filter((line) => line.startsWith('| '));
+      expect(rows).toEqual(
+        expect.arrayContaining([
+          '| attacks from inside a job (contained: the host unchanged) | 2 | 2 |',
+          '| bad inputs (clearly refused: field named, documented exit) | 40 | 40 |',
+          '| kill -9 -1 | contained |',
+          '| setns \\| into host namespaces | contained |',
+          '| unshare via int 0x80 | impossible here: no IA32 |',
+          '| two harnesses at once | survived |',
+        ]),
+      );
+      expect(text).toContain('(`npm run reliability`, 2030-01-02, a test host)');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
