@@ -1,4 +1,5 @@
-// What this host can enforce for a job, and what it cannot: degrade loudly, never silently (DESIGN.md).
+// What this host can enforce for a job, and what it cannot: degrade loudly, never silently
+// (docs/design.md, "Degrade loudly").
 // A cap whose controller this process cannot have, or namespaces the host refuses, are dropped from
 // the job — as Docker warns and discards a limit its kernel lacks — named in one warning line per
 // run with the reason and the fix, and recorded in the result. Strict mode (--strict,

@@ -22,7 +22,7 @@ export interface HarnessOptions {
   defaults?: Partial<JobSpecInput>;
   /**
    * The calling thread is one of the `concurrency` lanes: it runs a job itself whenever it has none,
-   * so the first job starts at once instead of after a worker thread has loaded (0.1–0.3 s), and
+   * so the first job starts at once instead of after a worker thread has loaded, and
    * with concurrency 1 no worker thread is made at all (`ringfence ci`). A job there shares the
    * caller's thread: a crash of the thread is the caller's (the workers' jobs stay isolated).
    */

@@ -1,4 +1,4 @@
-// The one job lifecycle (DESIGN.md, "The one path every job takes"): cgroup → scratch → launcher held
+// The one job lifecycle (docs/design.md, "The one job path"): cgroup → scratch → launcher held
 // at the gate until it is inside the cgroup → wait for exit or a deadline → on a deadline freeze,
 // snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob().
 import type { ChildProcess } from 'node:child_process';

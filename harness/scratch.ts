@@ -111,8 +111,8 @@ export function createScratch(shared: boolean, overlay: { userns: boolean } | nu
 }
 
 /**
- * A detached tmpfs for a job's upper layers (30 µs here, against 0.3–1 ms for overlayfs's probes of
- * a journalled disk at every mount), or null where one cannot be had (not root, an old kernel): the
+ * A detached tmpfs for a job's upper layers (cheap to make, where overlayfs would probe a journalled
+ * disk at every mount), or null where one cannot be had (not root, an old kernel): the
  * layers then go on disk beside the scratch, as before.
  */
 let tmpfsRefused = false;
@@ -139,7 +139,7 @@ function layersTmpfs(): number | null {
 
 /**
  * Makes the next job's scratch dir now, while the harness waits on a running job — and its layers
- * tmpfs, once this process's jobs use them (fsopen, fsconfig and fsmount: ~0.1 ms off the next job).
+ * tmpfs, once this process's jobs use them (fsopen, fsconfig and fsmount, off the next job's path).
  */
 export function prepareSpareScratch(): void {
   spare ??= makeDir();

@@ -188,7 +188,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
 
   const env: Record<string, string> = {};
   // keys, then a get each: process.env answers every access through the C++ environment, and this
-  // took 27 µs where Object.entries took 44 (35 variables), on every job
+  // copy, on every job's path, is cheaper than Object.entries
   const source = input.env ?? process.env;
   for (const key of Object.keys(source)) {
     const value = source[key];

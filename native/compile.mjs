@@ -26,7 +26,7 @@ export const flags = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 /**
  * The launcher (an executable run once per job) and the spawn shim the harness loads through koffi.
  * The launcher is linked statically where the C library allows it: no dynamic loader at each job's
- * exec (about 0.3 ms a job here) and a prebuilt one runs on any glibc or musl host. The spawn
+ * exec (a cost every job would pay) and a prebuilt one runs on any glibc or musl host. The spawn
  * library cannot be: it is loaded into Node and must share Node's C library.
  */
 export const targets = [

@@ -7,15 +7,24 @@ export const PAGE_STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #1b1b1b; background: #fff; }
 h1 { font-size: 20px; margin: 0 0 4px; }
 h1.bad { color: var(--bad); } h1.good { color: var(--good); }
-.meta { color: #555; margin: 0 0 16px; }
-.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 16px; }
+.meta { color: #555; margin: 0 0 16px; overflow-wrap: anywhere; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(420px, 100%), 1fr)); gap: 16px; }
 .chart { border: 1px solid #ddd; border-radius: 6px; padding: 8px; }
 .chart h2, section h2 { font-size: 15px; margin: 4px 0 8px; }
 .chart .box { position: relative; }
-table { border-collapse: collapse; width: 100%; margin-top: 8px; }
+/* the table is wider than a laptop's screen: it scrolls in its own box, not the page, with its
+   header row and test column held in place while it does; a shadow at the right edge says there is
+   more, and the white layer that scrolls with the table covers it at the end */
+.table-box { overflow: auto; max-width: 100%; max-height: 80vh; margin-top: 8px; border: 1px solid #ddd; border-radius: 6px;
+  background: linear-gradient(to left, #fff 40%, rgba(255, 255, 255, 0)) right / 48px 100% no-repeat local,
+    radial-gradient(farthest-side at 100% 50%, rgba(0, 0, 0, 0.22), rgba(0, 0, 0, 0)) right / 16px 100% no-repeat scroll, #fff; }
+table { border-collapse: separate; border-spacing: 0; width: 100%; } /* separate: a held cell keeps its borders */
 th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 8px; text-align: right; white-space: nowrap; }
 th:first-child, td:first-child, th.text, td.text { text-align: left; }
-th { cursor: pointer; user-select: none; background: #f6f6f6; position: sticky; top: 0; }
+th { cursor: pointer; user-select: none; background: #f6f6f6; position: sticky; top: 0; z-index: 2; }
+td:first-child { position: sticky; left: 0; background: #fff; z-index: 1; }
+th:first-child, td:first-child { border-right: 1px solid #e4e4e4; }
+th:first-child { left: 0; z-index: 3; }
 th[aria-sort="ascending"]::after { content: " ▲"; } th[aria-sort="descending"]::after { content: " ▼"; }
 tr.regression td:first-child { border-left: 4px solid var(--bad); }
 tr.improvement td:first-child { border-left: 4px solid var(--good); }

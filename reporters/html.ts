@@ -139,7 +139,7 @@ export function renderHtml(c: Comparison): string {
   <div class="chart"><h2>Change per test: CPU and memory peak (faded: within noise or limits)</h2><div class="box" id="bars-box"><canvas id="bars" role="img" aria-label="bar chart of per-test changes"></canvas></div></div>
   <div class="chart"><h2>CPU against memory peak, coloured by change</h2><div class="box" style="height:320px"><canvas id="scatter" role="img" aria-label="scatter of CPU against memory peak"></canvas></div></div>
 </div>
-${startedWritingSection(c)}<section><h2>All tests (click a header to sort)</h2><table id="tests"></table></section>
+${startedWritingSection(c)}<section><h2>All tests (click a header to sort)</h2><div class="table-box" id="tests-box"><table id="tests"></table></div></section>
 <script type="application/json" id="comparison-data">${scriptJson(pageData(c))}</script>
 <script>${chartJsSource().replace(/<\/script/gi, '<\\/script')}</script>
 <script>${PAGE_SCRIPT}</script>

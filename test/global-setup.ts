@@ -31,7 +31,7 @@ export async function teardown(): Promise<void> {
     if (records.some((r) => r.kind !== 'leftovers')) {
       console.log(`\nringfence reliability: ${formatSummary(summarize(records))}\n`);
     }
-    // `npm run reliability` asks for the figures to put them in the README
+    // `npm run reliability` asks for the figures to put them in docs/security.md
     const out = process.env.RINGFENCE_RELIABILITY_OUT;
     if (out) fs.writeFileSync(out, JSON.stringify({ summary: summarize(records), records }, null, 2));
     if (JSON.stringify(found) !== JSON.stringify(NO_LEFTOVERS)) {

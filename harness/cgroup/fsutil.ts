@@ -10,8 +10,8 @@ export interface DirOps {
   /** Removes one (empty) cgroup directory; throws the kernel's errno (EBUSY, ENOENT …) as `code`. */
   rmdir(dir: string): void;
   /**
-   * rmdir on libuv's thread pool, for the removals after a job: a cgroup's rmdir takes the kernel
-   * 0.1–0.3 ms (its controllers go offline), which would otherwise stall the event loop every job.
+   * rmdir on libuv's thread pool, for the removals after a job: a cgroup's rmdir waits while the
+   * kernel takes its controllers offline, which would otherwise stall the event loop every job.
    */
   rmdirAsync?(dir: string): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// Where this process's job cgroups go: one decision, made here (DESIGN.md, "Where the cgroups go").
+// Where this process's job cgroups go: one decision, made here (docs/design.md, "Where the cgroups go").
 // In order: --cgroup-parent; the own cgroup when it can parent jobs as it is (v1, or the v2 root);
 // on a systemd v2 host a transient scope with Delegate=yes, from the system manager as root and the
 // user's manager otherwise (what Docker's and Podman's systemd cgroup drivers do); on v2 without

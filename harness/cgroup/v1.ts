@@ -480,7 +480,7 @@ class V1Job implements JobCgroup {
 
   async addProcessAsync(pid: number): Promise<void> {
     // one trip to a worker thread for every hierarchy (each write waits for an RCU grace period, the
-    // first one most): a promise chain per file cost the harness ~0.2 ms of CPU a job
+    // first one most), not a promise chain per file, whose hops cost the harness CPU on every job
     try {
       await writeEachNative(this.procsFiles, String(pid));
     } catch (err) {

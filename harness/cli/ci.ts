@@ -110,7 +110,7 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     return EXIT_MANIFEST_INVALID;
   }
   // the comparison's modules, and the JUnit writer's (below), load only when asked for: a run
-  // without them starts its first job ~0.15 s sooner
+  // without them starts its first job sooner
   const compare = flags.baseline?.length ? await import('../../reporters/compare/index.js') : null;
   let baseline: Side | null = null;
   try {
@@ -127,7 +127,7 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   try {
     // never more lanes than jobs; a single lane is this thread (no worker thread to load at all).
     // With more, all are workers: they load side by side and the first jobs start together — a lane
-    // on this thread would start its job a worker's load time (0.1–0.3 s) ahead of the others, and
+    // on this thread would start its job a worker thread's load time ahead of the others, and
     // jobs meant to run side by side (cpu-shares between siblings: fixtures/priority.yml) would not
     const lanes = Math.min(p.concurrency ?? usableCpus(), Math.max(1, p.jobs.length));
     harness = new Harness({ concurrency: lanes, inline: lanes === 1 });

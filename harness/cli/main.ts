@@ -13,7 +13,7 @@ type Register = (program: Command, setExit: (code: number) => void) => void;
 
 /**
  * Each subcommand's module, loaded only when it is the one asked for: `ci` alone pulls in piscina,
- * YAML, zod and the JUnit builder (~0.5 s of start-up on a small machine) that `run` never needs.
+ * YAML, zod and the JUnit builder, whose loading `run` would pay at every start for nothing.
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
   run: async () => (await import('./run.js')).runCommand,

@@ -218,8 +218,8 @@ const NOTHING: Pollution = { changes: [], truncated: 0, incomplete: false };
  * Whether the layers tmpfs holds as many inodes now (`inodesNow`, after the job) as the launcher
  * counted right before the job started: nothing of the job's is in an upper layer then — each file it
  * left, each parent copied up, each whiteout is an inode more, and it can remove none of the
- * launcher's own (the layers' directories are outside its tree) — and the walk is skipped (~0.1 ms a
- * job). Any other count, or none, and the layers are walked.
+ * launcher's own (the layers' directories are outside its tree) — and the walk is skipped, off every
+ * clean job's path. Any other count, or none, and the layers are walked.
  */
 export function untouched(reports: readonly LauncherReport[], inodesNow: number | null): boolean {
   const before = reports.find((r) => r.kind === 'layers');

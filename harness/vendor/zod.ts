@@ -1,5 +1,5 @@
 // zod, as the harness uses it. The build replaces this module's output with a one-file bundle of zod
-// (scripts/bundle-vendor.mjs): zod is 95 ES modules, and resolving them cost ~70 ms at every
+// (scripts/bundle-vendor.mjs): zod is 95 ES modules, and resolving them one by one slowed every
 // `ringfence ci` start. The sources and the tests import it through here and get node_modules' zod.
 import { z } from 'zod';
 

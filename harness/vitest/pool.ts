@@ -205,9 +205,9 @@ class RingfencePoolWorker implements PoolWorker {
       ...base,
       name: 'vitest worker',
       // Only Vitest's execArgv: no V8 heap flag of the pool's own. Any --max-old-space-size makes every
-      // Node start slower (measured: ~45 ms of CPU a test file, 9% of a 50-file run on a 2-core host),
-      // and a file whose heap outgrows the memory cap is ended by the OOM killer and reported as such
-      // (README, "Vitest pool"). A user who wants V8's own message sets it in Vitest's execArgv.
+      // Node start slower, and a file whose heap outgrows the memory cap is ended by the OOM killer
+      // and reported as such (docs/vitest.md, "Options"). A user who wants V8's own message sets it in
+      // Vitest's execArgv.
       command: [process.execPath, ...this.poolOptions.execArgv, entry],
       env,
       workdir: process.cwd(),

@@ -1,8 +1,8 @@
 /*
  * ahead.h — the job's init, made while a spare launcher still waits for its job.
  *
- * Why: clone() with the namespaces is the largest single step of a job start (~0.6 ms here; the
- * network namespace most of it), and nothing in it depends on the job. A spare launcher told it is in
+ * Why: clone() with the namespaces is the largest single step of a job start (the network
+ * namespace most of it), and nothing in it depends on the job. A spare launcher told it is in
  * its cgroups ('P' on the gate) clones init then, with the namespaces a job of this harness usually
  * gets; init waits for the job's config on a pipe. A job that wants other namespaces (the host's
  * network, a cgroup namespace, another user-namespace choice, a services' network) gets a fresh init

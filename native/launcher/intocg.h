@@ -2,10 +2,10 @@
  * intocg.h — the job's init born inside the job's cgroup.
  *
  * Why: moving a process into a cgroup (a write to cgroup.procs) waits for an RCU grace period the
- * first time in a while — 10–25 ms measured on a cgroup-v2 host and here, the largest single cost of
- * a one-off `ringfence run`. On cgroup v2, clone3(CLONE_INTO_CGROUP) creates the child in the cgroup
- * instead, with no move at all; the launcher, which stays where the harness started it, does that for
- * init when the harness hands it the cgroup's directory (--cgroup-fd).
+ * first time in a while — the largest single cost of a one-off `ringfence run`. On cgroup v2,
+ * clone3(CLONE_INTO_CGROUP) creates the child in the cgroup instead, with no move at all; the
+ * launcher, which stays where the harness started it, does that for init when the harness hands it
+ * the cgroup's directory (--cgroup-fd).
  */
 #ifndef RINGFENCE_INTOCG_H
 #define RINGFENCE_INTOCG_H

@@ -1,8 +1,8 @@
 /*
  * The same small file operation on each of a job's cgroup directories (cgroup v1 has one per
  * hierarchy, five for a plain job), in one call: the harness makes it on koffi's worker thread, one
- * thread-pool trip, where fs.promises took three trips and a promise chain per file (~0.2 ms of the
- * harness's CPU a job, on a host where the harness is what limits the rate).
+ * thread-pool trip, where fs.promises took three trips and a promise chain per file: the harness's
+ * CPU, on a host where the harness is what limits the rate of jobs.
  *
  * `paths` is `n` NUL-terminated paths one after the other, as rf_spawn's argv.
  */

@@ -3,7 +3,7 @@
  * Node process, loaded through koffi.
  *
  * Why not child_process.spawn: libuv forks the whole Node process, and fork copies its page tables,
- * so the cost grows with the harness's heap (1.5 ms in a bare node, 5+ ms in a test runner's). glibc's
+ * so the cost grows with the harness's heap, and a test runner's is large. glibc's
  * posix_spawn uses clone(CLONE_VM|CLONE_VFORK): constant and cheap, whatever the caller's size.
  * The caller reaps the child itself (waitpid on its own pid), so libuv never sees it.
  */

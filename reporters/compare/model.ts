@@ -1,7 +1,7 @@
 // The comparison of two sides (BASE, HEAD) of runs: tests matched by their stable id, per figure the
 // medians, delta, relative change and whether the change is significant, and a verdict per test.
 //
-// The rule (documented in the README, `ringfence compare`): a figure REGRESSED when HEAD's median is
+// The rule (documented in docs/compare.md, "The noise rule"): a figure REGRESSED when HEAD's median is
 // above BASE's by at least the relative threshold AND by at least the absolute floor, AND the change is
 // significant or could not be judged:
 // - significant: both sides have at least 2 samples and either the two sides' ranges do not overlap

@@ -1,7 +1,8 @@
 // The HTML comparison page in a real browser: headless Chromium (Debian's, at /usr/bin/chromium)
 // driven by playwright-core, with every network request refused, so the page has to be self-contained.
 // It must load without console errors, draw its charts (canvas pixels not all transparent), re-sort its
-// table on a header click, and the test saves a screenshot.
+// table on a header click, and read at a laptop's width (1300 px: the page does not scroll sideways,
+// the table scrolls in its own box up to its last column); the test saves a screenshot at that width.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,8 @@ import { renderHtml } from '../../reporters/html.js';
 import { MiB, repeated, type Figures } from './factory.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+/** A laptop's width, where the table's 19 columns do not fit. */
+const LAPTOP = { width: 1300, height: 900 };
 // as describeSandbox: skipped where Chromium is missing, but a CI run (which installs it) fails instead
 const missing = !fs.existsSync(CHROMIUM) && process.env.RINGFENCE_REQUIRE_SANDBOX !== '1';
 
@@ -65,7 +68,7 @@ describe.skipIf(missing)(`HTML comparison in headless Chromium (${CHROMIUM})`, (
   });
 
   it('loads offline without console errors, draws every chart, sorts on a click, and saves a screenshot', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ viewport: LAPTOP });
     const tab = await context.newPage();
     const errors: string[] = [];
     const fetched: string[] = [];
@@ -127,6 +130,50 @@ describe.skipIf(missing)(`HTML comparison in headless Chromium (${CHROMIUM})`, (
     const keep = process.env.RINGFENCE_SCREENSHOT_DIR;
     if (keep) fs.copyFileSync(shot, path.join(keep, 'compare.png'));
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('reads at 1300 px: the page does not scroll sideways, the table scrolls in its box to its last column', async () => {
+    const context = await browser.newContext({ viewport: LAPTOP });
+    const tab = await context.newPage();
+    await tab.goto(`file://${page}`);
+    await tab.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+
+    const widths = await tab.$eval('html', (html) => ({
+      scrollWidth: html.scrollWidth,
+      innerWidth: html.ownerDocument.defaultView?.innerWidth,
+    }));
+    expect(widths.innerWidth).toBe(LAPTOP.width);
+    expect(widths.scrollWidth).toBeLessThanOrEqual(widths.innerWidth);
+
+    // the table is wider than its box (so this checks the box's scrolling, not a table that fits),
+    // and scrolled to its end the last header lies inside the box, on top (not under the held column)
+    const last = await tab.$eval('#tests-box', (box) => {
+      const th = box.querySelector('#tests thead th:last-child');
+      if (!th) throw new Error('the table has no header');
+      const overflow = box.scrollWidth - box.clientWidth;
+      box.scrollLeft = box.scrollWidth;
+      const b = box.getBoundingClientRect();
+      const h = th.getBoundingClientRect();
+      const hit = box.ownerDocument.elementFromPoint(h.left + h.width / 2, h.top + h.height / 2);
+      return {
+        overflow,
+        // a user can scroll it (hidden would clip the columns yet let a script scroll)
+        scrollable: ['auto', 'scroll'].includes(
+          box.ownerDocument.defaultView?.getComputedStyle(box).overflowX,
+        ),
+        label: th.textContent,
+        inside: h.left >= b.left && h.right <= b.right + 1 && h.top >= b.top && h.bottom <= b.bottom,
+        onTop: hit === th,
+        pageScrollWidth: box.ownerDocument.documentElement.scrollWidth,
+      };
+    });
+    expect(last.overflow).toBeGreaterThan(0);
+    expect(last.scrollable).toBe(true);
+    expect(last.label).toBe('history (CPU, memory)');
+    expect(last.inside).toBe(true);
+    expect(last.onTop).toBe(true);
+    expect(last.pageScrollWidth).toBeLessThanOrEqual(LAPTOP.width);
     await context.close();
   });
 });

@@ -1,6 +1,6 @@
 // Property of the command line: a bad value, whichever flag or manifest field it is in, is refused
 // before anything runs, naming the flag or field, with the documented exit status — 125 for `run`
-// (as Docker), 2 for `ci` (README: "manifest or flag invalid"). Values are generated with fast-check,
+// (as Docker), 2 for `ci` (docs/cli.md, "ringfence ci"). Values are generated with fast-check,
 // kept only where resolveJobSpec (what every entry point calls) refuses them in this process, and
 // then given to the built CLI, a few processes at a time (each is a Node start-up).
 import fs from 'node:fs';

@@ -212,7 +212,7 @@ describe(`v2 guest: ${scenario}`, () => {
   it('--fs overlay: writes outside the workdir stay in the job and are reported; the workdir keeps its own', () => {
     // where the job's user may write on the host: its home (a file, and one in a new directory) and,
     // as root, /etc — not /var/tmp: the guest's holds the shared checkout's mount point, so rootless
-    // its entries are read-only (a directory with a mount below is split, see README)
+    // its entries are read-only (a directory with a mount below is split, see docs/host-files.md)
     const home = os.homedir();
     const probes = [
       path.join(home, `.rf-v2-probe-${process.pid}`),
