@@ -1,5 +1,5 @@
 // JUnit XML as Jenkins, GitLab and GitHub test reporters read it, built with junit-report-builder and
-// valid against the Jenkins xunit plugin's junit-10.xsd (../shared/schemas/junit-10.xsd). What that
+// valid against the Jenkins xunit plugin's junit-10.xsd (test/fixtures/junit-10.xsd). What that
 // schema allows decided the layout:
 //
 // - Resource figures go in the TESTSUITE's <properties>, one `ringfence.<id>.<figure>` per figure and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the benches for a bare cgroup-v2 machine (the device machine, ../shared/device/README.md):
+# Packs the benches for a bare cgroup-v2 host that has no node of its own:
 # node, the built tree with the runtime packages only (koffi's linux-x64 build alone), the benches
 # bundled to plain JS by esbuild (no tsx there), and this machine's bwrap with its libraries, into
 # .device/ (git-ignored). There: `bash .device/run.sh node .device/bench/overhead.mjs --trace`.
