@@ -22,7 +22,9 @@
  * ENOSYS (as in Docker): glibc and every runtime then fall back to clone(),
  * whose flags are checked. A 32-bit binary enters through the compat
  * syscall table with other numbers, so that arch is filtered as well; any
- * other arch cannot occur and is killed rather than let through.
+ * other arch cannot occur and is killed rather than let through. The
+ * program is built at run time from one list of rules (add_rules()) and the
+ * syscall numbers of each table.
  */
 #define _GNU_SOURCE
 #include "seccomp.h"
@@ -33,6 +35,7 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -42,94 +45,187 @@
 #define SECCOMP_RET_KILL_PROCESS 0x80000000U
 #endif
 
-/* syscall numbers: the native table from the headers, the compat table spelled out */
+/* A syscall this table does not have. */
+#define NONE (-1)
+
+/* One syscall table: its arch, and the number of each call a rule names there (NONE if absent). */
+struct table {
+	uint32_t arch;
+	uint32_t nr_mask;
+	int unshare, clone, clone3, add_key, request_key, keyctl;
+};
+
+/* the native table from the headers; clone3's number (435) is the same on every arch */
+static const struct table native = {
 #if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-/* x32 calls arrive as AUDIT_ARCH_X86_64 with this bit set; unshare, clone, clone3 share numbers */
-#define NATIVE_NR_MASK (~0x40000000U)
-#define COMPAT_ARCH AUDIT_ARCH_I386
-#define COMPAT_UNSHARE 310
-#define COMPAT_CLONE 120
-#define COMPAT_CLONE3 435
-#define COMPAT_ADD_KEY 286
-#define COMPAT_REQUEST_KEY 287
-#define COMPAT_KEYCTL 288
+	.arch = AUDIT_ARCH_X86_64,
+	/* x32 calls arrive as AUDIT_ARCH_X86_64 with this bit set; every call below has the same number */
+	.nr_mask = ~0x40000000U,
 #elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
-#define NATIVE_NR_MASK (~0U)
-#define COMPAT_ARCH AUDIT_ARCH_ARM
-#define COMPAT_UNSHARE 337
-#define COMPAT_CLONE 120
-#define COMPAT_CLONE3 435
-#define COMPAT_ADD_KEY 309
-#define COMPAT_REQUEST_KEY 310
-#define COMPAT_KEYCTL 311
+	.arch = AUDIT_ARCH_AARCH64,
+	.nr_mask = ~0U,
 #elif defined(__riscv) && __riscv_xlen == 64
-#define NATIVE_ARCH AUDIT_ARCH_RISCV64
-#define NATIVE_NR_MASK (~0U)
+	.arch = AUDIT_ARCH_RISCV64,
+	.nr_mask = ~0U,
 #else
-#error "seccomp.c: add this architecture's AUDIT_ARCH and its compat syscall numbers"
+#error "seccomp.c: add this architecture's AUDIT_ARCH and its compat syscall table"
+#endif
+	.unshare = __NR_unshare,
+	.clone = __NR_clone,
+	.clone3 = 435,
+	.add_key = __NR_add_key,
+	.request_key = __NR_request_key,
+	.keyctl = __NR_keyctl,
+};
+
+/* the compat table, spelled out: the headers only have the native one */
+#if defined(__x86_64__)
+#define HAVE_COMPAT 1
+static const struct table compat = {
+	.arch = AUDIT_ARCH_I386, .nr_mask = ~0U,
+	.unshare = 310, .clone = 120, .clone3 = 435, .add_key = 286, .request_key = 287, .keyctl = 288,
+};
+#elif defined(__aarch64__)
+#define HAVE_COMPAT 1
+static const struct table compat = {
+	.arch = AUDIT_ARCH_ARM, .nr_mask = ~0U,
+	.unshare = 337, .clone = 120, .clone3 = 435, .add_key = 309, .request_key = 310, .keyctl = 311,
+};
 #endif
 
-#ifndef __NR_clone3
-#define __NR_clone3 435
-#endif
+/* ---- a small assembler: the program grows in one array, forward jumps are patched ---- */
 
-/* The low 32 bits of the first argument (clone's and unshare's flags on every arch above). */
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARG0_LOW offsetof(struct seccomp_data, args[0])
-#else
-#define ARG0_LOW (offsetof(struct seccomp_data, args[0]) + 4)
-#endif
+#define MAX_INSNS 512
 
-#define LOAD(field) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, field)
-#define RET(value) BPF_STMT(BPF_RET | BPF_K, value)
-/* if A == k, skip `t` instructions, else skip `f` */
-#define IF_EQ(k, t, f) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, t, f)
+struct prog {
+	struct sock_filter insn[MAX_INSNS];
+	unsigned len;
+};
+
+static unsigned emit(struct prog *p, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+{
+	if (p->len == MAX_INSNS)
+		die_step(E2BIG, "seccomp", NULL);
+	p->insn[p->len] = (struct sock_filter){code, jt, jf, k};
+	return p->len++;
+}
+
+static void ret(struct prog *p, uint32_t value)
+{
+	emit(p, BPF_RET | BPF_K, value, 0, 0);
+}
+
+static void ret_errno(struct prog *p, int err)
+{
+	ret(p, SECCOMP_RET_ERRNO | (uint32_t)err);
+}
+
+static void load(struct prog *p, uint32_t offset)
+{
+	emit(p, BPF_LD | BPF_W | BPF_ABS, offset, 0, 0);
+}
+
+/* The low 32 bits of argument `i`: every flag and mode checked here lives there, on every arch. */
+static void load_arg(struct prog *p, unsigned i)
+{
+	uint32_t at = (uint32_t)offsetof(struct seccomp_data, args[i]);
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	at += 4;
+#endif
+	load(p, at);
+}
+
+/* if A has any of `bits`, return -err; else go on */
+static void refuse_if_any(struct prog *p, uint32_t bits, int err)
+{
+	emit(p, BPF_JMP | BPF_JSET | BPF_K, bits, 0, 1);
+	ret_errno(p, err);
+}
 
 /*
- * One syscall table, with the syscall number in A. Self-contained, TABLE_LEN instructions:
- *   0 clone3?              → 1, else 2
- *   1   ENOSYS
- *   2 add_key?             → 9, else 3
- *   3 request_key?         → 9, else 4
- *   4 keyctl?              → 9, else 5
- *   5 unshare?             → 7, else 6
- *   6 clone?               → 7, else 10
- *   7   load the flags (first argument)
- *   8   CLONE_NEWUSER set? → 9, else 10
- *   9 EPERM
- *  10 allow
- * (a jump's offsets count the instructions skipped after it)
+ * A rule: when A (the syscall number) is `nr`, its body runs, and every path through a body returns;
+ * otherwise the body is skipped, A still the number. begin() returns the jump to patch in end().
  */
-#define TABLE(unshare_nr, clone_nr, clone3_nr, add_key_nr, request_key_nr, keyctl_nr)             \
-	IF_EQ(clone3_nr, 0, 1), RET(SECCOMP_RET_ERRNO | ENOSYS), IF_EQ(add_key_nr, 6, 0),            \
-		IF_EQ(request_key_nr, 5, 0), IF_EQ(keyctl_nr, 4, 0), IF_EQ(unshare_nr, 1, 0),       \
-		IF_EQ(clone_nr, 0, 3), LOAD(ARG0_LOW),                                             \
-		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_NEWUSER, 0, 1),                         \
-		RET(SECCOMP_RET_ERRNO | EPERM), RET(SECCOMP_RET_ALLOW)
-#define TABLE_LEN 11
+static unsigned begin(struct prog *p, int nr)
+{
+	return emit(p, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 0);
+}
+
+static void end(struct prog *p, unsigned at)
+{
+	unsigned skip = p->len - at - 1;
+
+	if (skip > 255) /* a conditional jump's offset is 8 bits: a rule's body is a few instructions */
+		die_step(E2BIG, "seccomp", NULL);
+	p->insn[at].jf = (uint8_t)skip;
+}
+
+/* nr always fails with err */
+static void refuse(struct prog *p, int nr, int err)
+{
+	unsigned at;
+
+	if (nr == NONE)
+		return;
+	at = begin(p, nr);
+	ret_errno(p, err);
+	end(p, at);
+}
+
+/* nr fails with EPERM when its argument `arg` has any of `bits` */
+static void refuse_bits(struct prog *p, int nr, unsigned arg, uint32_t bits)
+{
+	unsigned at;
+
+	if (nr == NONE)
+		return;
+	at = begin(p, nr);
+	load_arg(p, arg);
+	refuse_if_any(p, bits, EPERM);
+	ret(p, SECCOMP_RET_ALLOW);
+	end(p, at);
+}
+
+/* The whole policy, for one table (see the file comment); A holds the syscall number. */
+static void add_rules(struct prog *p, const struct table *t)
+{
+	refuse(p, t->clone3, ENOSYS);
+	refuse_bits(p, t->unshare, 0, CLONE_NEWUSER);
+	refuse_bits(p, t->clone, 0, CLONE_NEWUSER);
+	refuse(p, t->add_key, EPERM);
+	refuse(p, t->request_key, EPERM);
+	refuse(p, t->keyctl, EPERM);
+}
+
+/* A holds the arch: when it is the table's, run its rules and allow the rest; else skip past them. */
+static void add_table(struct prog *p, const struct table *t)
+{
+	unsigned skip;
+
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, t->arch, 1, 0);
+	skip = emit(p, BPF_JMP | BPF_JA, 0, 0, 0); /* k: 32 bits, however long the table grows */
+	load(p, offsetof(struct seccomp_data, nr));
+	if (t->nr_mask != ~0U)
+		emit(p, BPF_ALU | BPF_AND | BPF_K, t->nr_mask, 0, 0);
+	add_rules(p, t);
+	ret(p, SECCOMP_RET_ALLOW);
+	p->insn[skip].k = p->len - skip - 1;
+}
 
 void seccomp_apply(void)
 {
-	struct sock_filter code[] = {
-		LOAD(offsetof(struct seccomp_data, arch)),
-		/* not native: past the native block (load, mask, table) */
-		IF_EQ(NATIVE_ARCH, 0, 2 + TABLE_LEN),
-		LOAD(offsetof(struct seccomp_data, nr)),
-		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, NATIVE_NR_MASK),
-		TABLE(__NR_unshare, __NR_clone, __NR_clone3, __NR_add_key, __NR_request_key, __NR_keyctl),
-#ifdef COMPAT_ARCH
-		/* not compat either: past the compat block (load, table) */
-		IF_EQ(COMPAT_ARCH, 0, 1 + TABLE_LEN),
-		LOAD(offsetof(struct seccomp_data, nr)),
-		TABLE(COMPAT_UNSHARE, COMPAT_CLONE, COMPAT_CLONE3, COMPAT_ADD_KEY, COMPAT_REQUEST_KEY,
-		      COMPAT_KEYCTL),
-#endif
-		RET(SECCOMP_RET_KILL_PROCESS),
-	};
-	struct sock_fprog prog = {(unsigned short)(sizeof(code) / sizeof(code[0])), code};
+	struct prog p = {.len = 0};
+	struct sock_fprog prog;
 
+	load(&p, offsetof(struct seccomp_data, arch));
+	add_table(&p, &native);
+#ifdef HAVE_COMPAT
+	add_table(&p, &compat);
+#endif
+	ret(&p, SECCOMP_RET_KILL_PROCESS);
+	prog.len = (unsigned short)p.len;
+	prog.filter = p.insn;
 	/* no_new_privs is already set: an unprivileged process may install a filter then */
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
 		die_step(errno, "seccomp", NULL);
