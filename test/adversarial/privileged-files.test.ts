@@ -17,20 +17,15 @@ import { runJob } from '../../harness/sandbox.js';
 import type { JobSpecInput } from '../../harness/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { ADVERSARIAL, compile, fixtureVolumes, outcomes, removeDir, tempDir } from './helpers.js';
-
-/** A set-uid root binary the host has, to copy, untar and link (every Debian has su and passwd). */
-const HOST_SUID_CANDIDATES = ['/usr/bin/su', '/usr/bin/passwd', '/usr/bin/mount', '/bin/su'];
-
-function hostSuidBinary(): string {
-  const found = HOST_SUID_CANDIDATES.find((p) => {
-    const st = fs.statSync(p, { throwIfNoEntry: false });
-    return st?.isFile() === true && st.uid === 0 && (st.mode & 0o4000) !== 0;
-  });
-  if (found === undefined)
-    throw new Error(`no set-uid root binary to attack with (${HOST_SUID_CANDIDATES.join(', ')})`);
-  return found;
-}
+import {
+  ADVERSARIAL,
+  compile,
+  fixtureVolumes,
+  hostSetuidBinary,
+  outcomes,
+  removeDir,
+  tempDir,
+} from './helpers.js';
 
 /** Every entry under `root` that carries privilege, as "path: why", seen from the host. */
 function privilegedFiles(root: string): string[] {
@@ -112,7 +107,7 @@ function sections(stdout: string): Map<string, string> {
 describeSandbox('adversarial: no file a job writes carries privilege out', () => {
   let suid = '';
   beforeAll(() => {
-    suid = hostSuidBinary();
+    suid = hostSetuidBinary();
   });
 
   for (const { name, spec } of IDENTITIES) {
