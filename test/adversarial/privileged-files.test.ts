@@ -6,7 +6,8 @@
 // privileged-files.sh) and the system calls under them, directly (privileged-files.c). The seccomp
 // filter refuses the bits and devices (EPERM), openat2 and io_uring_setup answer ENOSYS, the dropped
 // CAP_SETFCAP refuses capabilities and the hard link crosses mounts (EXDEV). Then every file there is
-// checked from the host with lstat and lgetxattr. A normal build in the workdir works as before.
+// checked from the host with lstat and lgetxattr; a Vitest pool worker tries in its project too. A
+// normal build in the workdir works as before.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { runJob } from '../../harness/sandbox.js';
 import type { JobSpecInput } from '../../harness/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
+import { DEMO, vitestRun } from '../support/vitest.js';
 import {
   ADVERSARIAL,
   compile,
@@ -212,6 +214,26 @@ describeSandbox('adversarial: no file a job writes carries privilege out', () =>
       await expectNoLeftovers();
     });
   }
+
+  it('a Vitest pool worker cannot leave one in its project either', async () => {
+    const project = path.join(DEMO, 'privileged');
+    const out = path.join(project, 'out');
+    fs.rmSync(out, { recursive: true, force: true });
+    try {
+      const run = vitestRun([], {}, project);
+      expect(run.status, run.output).toBe(0);
+      expect(run.output).toMatch(/Tests\s+1 passed \(1\)/);
+      // the worker wrote the host's directory: its plain executable is there, and nothing privileged
+      expect(fs.statSync(path.join(out, 'tool')).mode & 0o7777).toBe(0o755);
+      expect(privilegedFiles(out)).toEqual([]);
+      attack('privileged file on the host: from a Vitest pool worker', 'contained');
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+      // Vitest's cache of this run (node_modules/.vite, .vite-temp): the fixture has no packages
+      fs.rmSync(path.join(project, 'node_modules'), { recursive: true, force: true });
+    }
+    await expectNoLeftovers();
+  });
 
   it('as host root: a write into a set-uid file the host left in the workdir clears its bit', async () => {
     const workdir = tempDir('privfiles-rewrite');
