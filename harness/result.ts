@@ -113,6 +113,11 @@ export interface KeptLayer {
   entries: number;
   /** Sockets, FIFOs and devices left out. */
   skipped?: number;
+  /**
+   * Job paths of the files and directories kept without their set-uid or set-gid bit: a host file
+   * with one that the job touched (copied up with it), a directory made in a host set-gid directory.
+   */
+  stripped?: string[];
   /** Something was left out: a bound was reached, or a mount point had become a symlink. */
   incomplete?: boolean;
   /** Why the layer could not be kept (an errno name or a message); nothing is left at `path` then. */

@@ -107,6 +107,7 @@ const serviceJobResult = obj({
       format: z.enum(['dir', 'tar']),
       entries: int().nonnegative(),
       skipped: int().nonnegative().optional(),
+      stripped: z.array(z.string()).optional(),
       incomplete: z.boolean().optional(),
       error: z.string().optional(),
     }).optional(),

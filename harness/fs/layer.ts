@@ -5,8 +5,10 @@
 //   - a deletion (overlayfs's whiteout, a 0/0 character device) becomes an empty file `.wh.<name>`;
 //   - a directory the job replaced (opaque) holds an empty `.wh..wh..opq`;
 //   - files, directories and symlinks are copied as they are — a symlink is copied, never followed —
-//     with permission bits only: a set-uid file a root job made must not become a set-uid file of the
-//     host's user; sockets, FIFOs and devices are left out and counted.
+//     with permission bits only and no extended attributes: a job cannot make a set-uid file (the
+//     launcher's seccomp filter), but a host file with one that it touched is copied up with the bit,
+//     and must not become a set-uid file of the layer's user; each such path is named in the result
+//     (`stripped`). Sockets, FIFOs and devices are left out and counted.
 // The tree is made in a staging directory beside the target and renamed into place (a tar file is
 // written from it by node-tar and renamed likewise), so a target never holds half a layer. Every
 // directory of the target is made by this code and checked with lstat before anything is put in it:
@@ -24,6 +26,8 @@ import type { UpperLayer } from './pollution.js';
 export const KEEP_LIMITS = { entries: 1_000_000, depth: 128 };
 
 const WHITEOUT_PREFIX = '.wh.';
+/** S_ISUID | S_ISGID: never copied into a layer. */
+const PRIVILEGE_BITS = 0o6000;
 const OPAQUE_MARKER = '.wh..wh..opq';
 
 function isWhiteout(st: fs.Stats): boolean {
@@ -42,6 +46,8 @@ interface Copy {
   /** written to the layer */
   entries: number;
   skipped: number;
+  /** Job paths copied without their set-uid or set-gid bit. */
+  stripped: string[];
   incomplete: boolean;
   /** Directories made, deepest last: their modes are set once everything is inside. */
   dirs: { path: string; mode: number }[];
@@ -111,6 +117,7 @@ function copyLayer(upper: string, jobRoot: string, into: string, skip: readonly 
         copy.skipped++; // a socket, FIFO or device: not part of a layer one can apply
         continue;
       }
+      if ((st.isFile() || st.isDirectory()) && st.mode & PRIVILEGE_BITS) copy.stripped.push(jobPath);
       copy.entries++;
     }
   }
@@ -126,7 +133,7 @@ export function keepLayer(
   target: { path: string; format: 'dir' | 'tar' },
 ): KeptLayer {
   const staging = `${target.path}.ringfence-partial-${process.pid}-${Date.now()}`;
-  const copy: Copy = { visited: 0, entries: 0, skipped: 0, incomplete: false, dirs: [] };
+  const copy: Copy = { visited: 0, entries: 0, skipped: 0, stripped: [], incomplete: false, dirs: [] };
   try {
     fs.mkdirSync(staging, { mode: 0o700 });
     // parents first: `/`'s layer, then `/home`'s, so a mount point's directory is checked as made
@@ -162,6 +169,7 @@ export function keepLayer(
       format: target.format,
       entries: copy.entries,
       ...(copy.skipped ? { skipped: copy.skipped } : {}),
+      ...(copy.stripped.length ? { stripped: copy.stripped } : {}),
       ...(copy.incomplete ? { incomplete: true } : {}),
     };
   } catch (error) {

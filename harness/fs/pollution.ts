@@ -272,6 +272,12 @@ export function readOnlySummary(filesystem: JobFilesystem | undefined): string |
   return parts.join('; ');
 }
 
+/** `a, b, c, d, e, and 3 more` */
+function firstOf(paths: readonly string[], shown = 5): string {
+  const more = paths.length - shown;
+  return `${paths.slice(0, shown).join(', ')}${more > 0 ? `, and ${more} more` : ''}`;
+}
+
 /** `--keep-layer`'s line: where the layer went, or why there is none. */
 export function keptSummary(filesystem: JobFilesystem | undefined): string {
   const kept = filesystem?.kept;
@@ -280,6 +286,7 @@ export function keptSummary(filesystem: JobFilesystem | undefined): string {
   if (kept.error) return `--keep-layer: could not keep the layer in ${kept.path}: ${kept.error}`;
   const notes = [
     ...(kept.skipped ? [`${kept.skipped} sockets, FIFOs or devices left out`] : []),
+    ...(kept.stripped ? [`kept without set-uid/set-gid: ${firstOf(kept.stripped)}`] : []),
     ...(kept.incomplete ? ['incomplete: a bound was reached or a mount point had become a link'] : []),
   ];
   return `kept the job's layer in ${kept.path} (${kept.entries} entr${kept.entries === 1 ? 'y' : 'ies'}${notes.length ? `; ${notes.join('; ')}` : ''})`;

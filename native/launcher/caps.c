@@ -2,11 +2,19 @@
  * caps.c — reduces the job's capabilities to a fixed keep-set, then switches
  * uid/gid when asked. Raw capget/capset/prctl: no libcap dependency.
  *
- * The keep-set is Docker's default minus NET_RAW and MKNOD (as Podman does):
- * enough for a root job to chown, bind low ports and drop to another user,
- * not enough to mount, load modules, trace or raw-socket. Root's execve()
- * recomputes permitted caps from the bounding set, so the bounding set is
- * what really limits a root job; capset only covers the time until exec.
+ * The keep-set is Docker's default minus NET_RAW and MKNOD (as Podman does),
+ * and minus SETFCAP and FSETID: enough for a root job to chown, bind low ports
+ * and drop to another user, not enough to mount, load modules, trace or
+ * raw-socket. Root's execve() recomputes permitted caps from the bounding set,
+ * so the bounding set is what really limits a root job (root of a --userns
+ * namespace too: the drop runs inside it); capset only covers the time until
+ * exec.
+ *
+ * No file a job writes may carry privilege out (seccomp.c): without SETFCAP
+ * neither setcap nor a security.capability xattr can be written (EPERM);
+ * without FSETID a write into a set-uid or set-gid file the host left in the
+ * workdir clears the bit, as it does for any user, instead of keeping it over
+ * the job's new contents.
  *
  * Inheritable is set EMPTY, not to the keep-set: a non-empty inheritable set
  * lets a later non-root exec of a file with inheritable file caps gain them
@@ -30,10 +38,10 @@
 #define CAP_BIT(c) (UINT64_C(1) << (c))
 
 static const uint64_t keep_set =
-	CAP_BIT(CAP_CHOWN) | CAP_BIT(CAP_DAC_OVERRIDE) | CAP_BIT(CAP_FSETID) |
-	CAP_BIT(CAP_FOWNER) | CAP_BIT(CAP_SETGID) | CAP_BIT(CAP_SETUID) |
-	CAP_BIT(CAP_SETFCAP) | CAP_BIT(CAP_SETPCAP) | CAP_BIT(CAP_NET_BIND_SERVICE) |
-	CAP_BIT(CAP_SYS_CHROOT) | CAP_BIT(CAP_KILL) | CAP_BIT(CAP_AUDIT_WRITE);
+	CAP_BIT(CAP_CHOWN) | CAP_BIT(CAP_DAC_OVERRIDE) | CAP_BIT(CAP_FOWNER) |
+	CAP_BIT(CAP_SETGID) | CAP_BIT(CAP_SETUID) | CAP_BIT(CAP_SETPCAP) |
+	CAP_BIT(CAP_NET_BIND_SERVICE) | CAP_BIT(CAP_SYS_CHROOT) | CAP_BIT(CAP_KILL) |
+	CAP_BIT(CAP_AUDIT_WRITE);
 
 /* The running kernel may know more caps than our headers: ask it, not CAP_LAST_CAP. */
 static void drop_bounding_set(void)

@@ -1,5 +1,6 @@
 // Shared by the adversarial tests (one attack per file): the C fixtures compiled at test time, temp
-// dirs that the tests remove again, a host process to aim at, and the fixtures' "LABEL RESULT" lines.
+// dirs that the tests remove again, a host process and a host set-uid binary to aim at, and the
+// fixtures' "LABEL RESULT" lines.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -70,4 +71,17 @@ export function hostSleeper(seconds = 60): HostProcess {
  */
 export function fixtureVolumes(): string[] {
   return path.relative('/tmp', FIXTURES).startsWith('..') ? [] : [`${FIXTURES}:${FIXTURES}:ro`];
+}
+
+const HOST_SETUID_CANDIDATES = ['/usr/bin/su', '/usr/bin/passwd', '/usr/bin/mount', '/bin/su'];
+
+/** A set-uid root binary of the host's (every Debian has su and passwd); throws where there is none. */
+export function hostSetuidBinary(): string {
+  const found = HOST_SETUID_CANDIDATES.find((p) => {
+    const st = fs.statSync(p, { throwIfNoEntry: false });
+    return st?.isFile() === true && st.uid === 0 && (st.mode & 0o4000) !== 0;
+  });
+  if (found === undefined)
+    throw new Error(`no set-uid root binary to attack with (${HOST_SETUID_CANDIDATES.join(', ')})`);
+  return found;
 }

@@ -34,17 +34,26 @@ describe('keepLayer', () => {
   it('writes files and links as they are, a deletion as .wh.<name>, without set-uid bits, leaving out FIFOs', () => {
     const u = upper('u0', { 'etc/rf': 'y\n', 'root/probe': 'x\n' });
     fs.chmodSync(path.join(u, 'root/probe'), 0o4755);
+    fs.chmodSync(path.join(u, 'root'), 0o2755);
     fs.symlinkSync('/etc/passwd', path.join(u, 'root/link'));
     spawnSync('mkfifo', [path.join(u, 'root/fifo')]);
     const whiteout = spawnSync('mknod', [path.join(u, 'etc/hostname'), 'c', '0', '0']);
     expect(whiteout.status, 'mknod (root)').toBe(0);
     const target = path.join(dir, 'layer');
     const kept = keepLayer([{ upper: u, mountPoint: '/' }], [], { path: target, format: 'dir' });
-    expect(kept).toEqual({ path: target, format: 'dir', entries: 6, skipped: 1 });
+    // each path kept without its set-uid or set-gid bit is named
+    expect({ ...kept, stripped: kept.stripped?.sort() }).toEqual({
+      path: target,
+      format: 'dir',
+      entries: 6,
+      skipped: 1,
+      stripped: ['/root', '/root/probe'],
+    });
     expect(tree(target)).toEqual(['etc', 'etc/.wh.hostname', 'etc/rf', 'root', 'root/link', 'root/probe']);
     expect(fs.statSync(path.join(target, 'etc/.wh.hostname')).size).toBe(0);
     expect(fs.readlinkSync(path.join(target, 'root/link'))).toBe('/etc/passwd');
     expect(fs.statSync(path.join(target, 'root/probe')).mode & 0o7777).toBe(0o755);
+    expect(fs.statSync(path.join(target, 'root')).mode & 0o7777).toBe(0o755);
   });
 
   it('leaves out the job paths that were not overlaid (workdir, /tmp, volumes)', () => {

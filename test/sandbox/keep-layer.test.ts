@@ -10,6 +10,7 @@ import type { JobResult } from '../../harness/result.js';
 import type { RunReport } from '../../reporters/types.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
 import { badInputs } from '../support/tally.js';
+import { hostSetuidBinary } from '../adversarial/helpers.js';
 
 describeSandbox("--keep-layer: a job's writes kept as a layer", () => {
   let dir = '';
@@ -56,8 +57,8 @@ describeSandbox("--keep-layer: a job's writes kept as a layer", () => {
     ]);
     expect(fs.readFileSync(path.join(dir, 'out.txt'), 'utf8')).toBe('w\n');
     expect(fs.readlinkSync(path.join(layer, 'root/rf-link'))).toBe('/etc/shadow');
-    // a set-uid file of a root job is not one of the host's user
-    expect(fs.statSync(path.join(layer, 'root/rf-keep')).mode & 0o7777).toBe(0o755);
+    // a root job cannot make a set-uid file, in the overlay either: its chmod 4755 failed (seccomp.c)
+    expect(fs.statSync(path.join(layer, 'root/rf-keep')).mode & 0o7777).toBe(0o644);
     expect(fs.existsSync('/root/rf-keep')).toBe(false);
     expect(fs.readFileSync('/etc/hostname', 'utf8')).toBe(hostname);
     const result = JSON.parse(fs.readFileSync(json, 'utf8')) as JobResult;
@@ -65,6 +66,20 @@ describeSandbox("--keep-layer: a job's writes kept as a layer", () => {
     expect(out.stderr).toContain(
       `ringfence: kept the job's layer in ${layer} (7 entries; 1 sockets, FIFOs or devices left out)\n`,
     );
+  });
+
+  it('a host set-uid file the job touched is kept without its bit, and named in the result and the line', () => {
+    const suid = hostSetuidBinary();
+    const layer = path.join(dir, 'layer');
+    const json = path.join(dir, 'result.json');
+    // touch copies the host's file up into the job's layer, bit and all (a chmod 4755 would fail)
+    const out = ringfence('run', '--keep-layer', layer, '--json', json, '--', 'touch', suid);
+    expect(out.status, out.stderr).toBe(0);
+    expect(fs.statSync(path.join(layer, suid)).mode & 0o7777).toBe(0o755);
+    expect(fs.statSync(suid).mode & 0o4000).toBe(0o4000); // the host's own is as it was
+    const result = JSON.parse(fs.readFileSync(json, 'utf8')) as JobResult;
+    expect(result.filesystem?.kept?.stripped).toEqual([suid]);
+    expect(out.stderr).toContain(`; kept without set-uid/set-gid: ${suid})\n`);
   });
 
   it('a tar file that tar(1) reads, replaced when the job runs again', () => {
