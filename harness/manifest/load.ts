@@ -17,7 +17,8 @@ import {
 } from '../vendor/yaml.js';
 import { z } from '../vendor/zod.js';
 import type { ServiceInput } from '../service-spec.js';
-import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
+import { manifestKey, manifestOptions, type JobOption, type OptionKind } from '../job-options.js';
+import { resolveJobSpec, type JobSpecInput } from '../spec.js';
 import { InputError } from '../units.js';
 import { findCycle, suggest } from './graph.js';
 import { ManifestError, type Manifest, type ManifestJob } from './types.js';
@@ -51,71 +52,107 @@ const jobName = z.string(expecting('a job name')).superRefine((name, ctx) => {
 });
 
 const text = (what: string) => z.union([z.string(), z.number()], expecting(what));
-const size = text('a size such as 512m, or a number of bytes');
 const duration = text('a duration such as 30s, or a number of seconds');
-const whole = text('a whole number');
 const flag = z.boolean(expecting('true or false'));
 
-/** Every option a job or `defaults` may set, by its CLI flag name without dashes. */
-const OPTIONS = {
-  cwd: z.string(expecting('a directory (relative to the manifest)')),
-  env: z.record(
-    z.string(),
-    z.union([z.string(), z.number(), z.boolean()], expecting('a string, number or boolean')),
-    expecting('a map of NAME: value'),
+/** What a refusal says a kind expects, where the option names nothing of its own. */
+const EXPECTS: Partial<Record<OptionKind, string>> = {
+  size: 'a size such as 512m, or a number of bytes',
+  duration: 'a duration such as 30s, or a number of seconds',
+  whole: 'a whole number',
+};
+
+/** `a, b or c` */
+function oneOf(choices: readonly string[]): string {
+  return choices.length < 2 ? (choices[0] ?? '') : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
+}
+
+/** The two options whose manifest form is not their kind's: a job's services by name, and retries. */
+const OWN_SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  services: z.union(
+    [z.string(), z.array(z.string())],
+    expecting('a service name or a list of service names'),
   ),
-  memory: size,
-  'memory-swap': size,
-  cpus: text('a number of CPUs such as 1.5'),
-  'cpu-shares': whole,
-  'cpuset-cpus': text('a CPU list such as 0-1 or 0,2'),
-  'pids-limit': whole,
-  'blkio-weight': whole,
-  timeout: duration,
-  'cpu-time': duration,
-  network: z.string(expecting('none or host')),
-  hostname: text('a host name'),
-  user: text('uid[:gid] or name[:group]'),
-  userns: flag,
-  strict: flag,
-  cgroupns: flag,
-  fs: z.string(expecting('overlay, read-only or host')),
-  'read-only': flag,
-  'allow-git-write': flag,
-  'tmp-size': size,
-  volumes: z.array(z.string(expecting('SRC:DST[:ro]')), expecting('a list of SRC:DST[:ro]')),
-  nofile: whole,
-  'output-limit': size,
   retries: z.number(expecting('a whole number from 0 to 10')).int().min(0).max(10),
 };
 
-const optional = <T extends Record<string, z.ZodType>>(shape: T) =>
-  Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, schema.optional()])) as {
-    [K in keyof T]: z.ZodOptional<T[K]>;
-  };
+/** The schema of a declared option, from its kind: types only, the values are resolveJobSpec's to judge. */
+function schemaOf(option: JobOption): z.ZodType {
+  const what = option.expects ?? EXPECTS[option.kind] ?? oneOf(option.choices ?? []);
+  switch (option.kind) {
+    case 'size':
+    case 'duration':
+    case 'whole':
+    case 'number':
+    case 'text':
+      return text(what);
+    case 'boolean':
+      return flag;
+    case 'choice':
+    case 'path':
+      return z.string(expecting(what));
+    case 'list':
+      return z.array(z.string(expecting(what)), expecting(`a list of ${what}`));
+    case 'map':
+      return z.record(
+        z.string(),
+        z.union([z.string(), z.number(), z.boolean()], expecting('a string, number or boolean')),
+        expecting('a map of NAME: value'),
+      );
+  }
+}
 
-const defaultsSchema = z.strictObject(optional(OPTIONS), expecting('a map of job options'));
+const MANIFEST_OPTIONS = manifestOptions();
 
-const jobFields = {
-  command: z.union(
-    [z.string(), z.array(z.union([z.string(), z.number(), z.boolean()])).min(1, 'is an empty list')],
-    expecting('a string (run by /bin/sh -c) or a list of arguments'),
-  ),
+/** The declared options of one scope, by manifest key, each optional. */
+function shapeOf(scope: 'options' | 'job'): Record<string, z.ZodOptional<z.ZodType>> {
+  return Object.fromEntries(
+    MANIFEST_OPTIONS.filter((option) => option.manifest?.scope === scope).map((option) => {
+      const key = manifestKey(option) as string;
+      return [key, (OWN_SCHEMAS[key] ?? schemaOf(option)).optional()];
+    }),
+  );
+}
+
+/** Every option a job, `defaults` or a service may set, by its manifest key (the CLI flag name without dashes). */
+const OPTIONS = shapeOf('options');
+
+/** A job's, `defaults`' or a service's options as the schema passed them; the specially mapped ones typed. */
+interface Options {
+  readonly [key: string]: unknown;
+  cwd?: string;
+  env?: Record<string, string | number | boolean>;
+  volumes?: string[];
+  retries?: number;
+}
+
+const defaultsSchema = z.strictObject(
+  OPTIONS,
+  expecting('a map of job options'),
+) as unknown as z.ZodType<Options>;
+
+const commandSchema = z.union(
+  [z.string(), z.array(z.union([z.string(), z.number(), z.boolean()])).min(1, 'is an empty list')],
+  expecting('a string (run by /bin/sh -c) or a list of arguments'),
+);
+const jobOwn = {
+  command: commandSchema,
   needs: z
     .union([z.string(), z.array(z.string())], expecting('a job name or a list of job names'))
     .optional(),
-  // a job's own: one target per job (defaults would give every job the same one)
-  'keep-layer': z.string(expecting('a directory or a .tar file')).optional(),
-  services: z
-    .union([z.string(), z.array(z.string())], expecting('a service name or a list of service names'))
-    .optional(),
-  ...optional(OPTIONS),
 };
-const listedJobSchema = z.strictObject({ name: jobName, ...jobFields }, expecting('a map of job fields'));
+// keep-layer and services: a job's own (defaults would give every job the same layer target)
+const jobFields = { ...jobOwn, ...shapeOf('job'), ...OPTIONS };
+type JobFields = z.infer<z.ZodObject<typeof jobOwn>> &
+  Options & { name?: string; 'keep-layer'?: string; services?: string | string[] };
+const listedJobSchema = z.strictObject(
+  { name: jobName, ...jobFields },
+  expecting('a map of job fields'),
+) as unknown as z.ZodType<JobFields & { name: string }>;
 const keyedJobSchema = z.strictObject(
   { name: jobName.optional(), ...jobFields },
   expecting('a map of job fields'),
-);
+) as unknown as z.ZodType<JobFields>;
 const topSchema = z.strictObject(
   {
     name: z.string(expecting('a name')).min(1, 'is empty').optional(),
@@ -126,36 +163,34 @@ const topSchema = z.strictObject(
   expecting('a map with a `jobs` key'),
 );
 
-type Options = z.infer<typeof defaultsSchema>;
-type JobFields = z.infer<typeof keyedJobSchema>;
 type PathKey = string | number;
 
 const DEFAULTS_KEYS = Object.keys(OPTIONS);
-const JOB_KEYS = ['name', 'command', 'needs', 'keep-layer', 'services', ...DEFAULTS_KEYS];
+const JOB_KEYS = ['name', ...Object.keys(jobFields)];
 
 /** A service: a command and the job options, how it is ready, and a pause to inject. */
+const serviceOwn = {
+  command: commandSchema,
+  ready: z
+    .union(
+      [
+        z.strictObject({ tcp: z.number(expecting('a port number')).int().min(1).max(65535) }),
+        z.strictObject({ command: commandSchema }),
+        z.strictObject({ log: z.string(expecting('a regular expression')).min(1, 'is empty') }),
+      ],
+      expecting('one of {tcp: PORT}, {command: …} or {log: REGEX}'),
+    )
+    .optional(),
+  'ready-timeout': duration.optional(),
+  pause: z
+    .strictObject({ after: duration, for: duration }, expecting('{after: DURATION, for: DURATION}'))
+    .optional(),
+};
+type ServiceFields = z.infer<z.ZodObject<typeof serviceOwn>> & Options;
 const serviceSchema = z.strictObject(
-  {
-    command: jobFields.command,
-    ready: z
-      .union(
-        [
-          z.strictObject({ tcp: z.number(expecting('a port number')).int().min(1).max(65535) }),
-          z.strictObject({ command: jobFields.command }),
-          z.strictObject({ log: z.string(expecting('a regular expression')).min(1, 'is empty') }),
-        ],
-        expecting('one of {tcp: PORT}, {command: …} or {log: REGEX}'),
-      )
-      .optional(),
-    'ready-timeout': duration.optional(),
-    pause: z
-      .strictObject({ after: duration, for: duration }, expecting('{after: DURATION, for: DURATION}'))
-      .optional(),
-    ...optional(OPTIONS),
-  },
+  { ...serviceOwn, ...OPTIONS },
   expecting('a map of service fields'),
-);
-type ServiceFields = z.infer<typeof serviceSchema>;
+) as unknown as z.ZodType<ServiceFields>;
 
 // ---------------------------------------------------------------------------------------------
 // Where things are in the file.
@@ -462,18 +497,6 @@ function needsOf(fields: JobFields): string[] {
   return [...new Set(needsAsWritten(fields))];
 }
 
-function put<K extends keyof JobSpecInput>(
-  out: Partial<JobSpecInput>,
-  key: K,
-  value: JobSpecInput[K] | undefined,
-): void {
-  if (value !== undefined) out[key] = value;
-}
-
-function str(value: string | number | undefined): string | undefined {
-  return value === undefined ? undefined : String(value);
-}
-
 /** `src:dst[:ro]` with src made absolute against the manifest's directory. */
 function volumeFrom(dir: string, volume: string): string {
   const parts = volume.split(':');
@@ -485,40 +508,39 @@ function envFrom(env: Record<string, string | number | boolean>): Record<string,
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)]));
 }
 
-/** Options in JobSpecInput form (sizes and durations as written; paths absolute). */
+/**
+ * Options in JobSpecInput form under their library keys (sizes and durations as written; paths
+ * absolute), in the manifest's order. A job's services and retries are resolveJob's.
+ */
 function specFields(options: Options, dir: string): Partial<JobSpecInput> {
-  const out: Partial<JobSpecInput> = {};
-  put(out, 'workdir', options.cwd === undefined ? undefined : path.resolve(dir, options.cwd));
-  put(out, 'extraEnv', options.env === undefined ? undefined : envFrom(options.env));
-  put(out, 'memory', options.memory);
-  put(out, 'memorySwap', options['memory-swap']);
-  put(out, 'cpus', options.cpus);
-  put(out, 'cpuShares', options['cpu-shares']);
-  put(out, 'cpusetCpus', str(options['cpuset-cpus']));
-  put(out, 'pidsLimit', options['pids-limit']);
-  put(out, 'blkioWeight', options['blkio-weight']);
-  put(out, 'timeout', options.timeout);
-  put(out, 'cpuTime', options['cpu-time']);
-  // judged by resolveJobSpec just below, with the CLI's message
-  put(out, 'network', options.network as NetworkMode | undefined);
-  put(out, 'hostname', str(options.hostname));
-  put(out, 'user', str(options.user));
-  put(out, 'userns', options.userns);
-  put(out, 'strict', options.strict);
-  put(out, 'cgroupns', options.cgroupns);
-  // judged by resolveJobSpec, with the CLI's message
-  put(out, 'fs', options.fs as FsMode | undefined);
-  put(out, 'readOnly', options['read-only']);
-  put(out, 'allowGitWrite', options['allow-git-write']);
-  put(out, 'tmpSize', options['tmp-size']);
-  put(
-    out,
-    'volumes',
-    options.volumes?.map((volume) => volumeFrom(dir, volume)),
-  );
-  put(out, 'nofile', options.nofile);
-  put(out, 'outputLimit', options['output-limit']);
-  return out;
+  const out: Record<string, unknown> = {};
+  for (const option of MANIFEST_OPTIONS) {
+    const value = options[manifestKey(option) as string];
+    if (value === undefined) continue;
+    const mapped = mapValue(option, value, dir);
+    if (mapped !== undefined) out[option.key] = mapped;
+  }
+  return out as Partial<JobSpecInput>;
+}
+
+function mapValue(option: JobOption, value: unknown, dir: string): unknown {
+  switch (option.manifest?.map) {
+    case 'path':
+      return path.resolve(dir, value as string);
+    case 'special':
+      if (option.key === 'extraEnv') return envFrom(value as Record<string, string | number | boolean>);
+      if (option.key === 'volumes') return (value as string[]).map((volume) => volumeFrom(dir, volume));
+      return undefined; // services and retries
+    default:
+      // judged by resolveJobSpec with the CLI's message; text is a string there (a YAML `user: 1000` is a number)
+      return option.kind === 'text' ? String(value) : value;
+  }
+}
+
+/** The manifest key of resolveJobSpec's field (its CLI flag name): `volume` is `volumes`, `workdir` is `cwd`. */
+function manifestField(field: string): string {
+  const option = MANIFEST_OPTIONS.find((candidate) => candidate.flag === field);
+  return option ? (manifestKey(option) as string) : field;
 }
 
 /** Does resolveJobSpec refuse this much on its own? (to point at one volume or variable) */
@@ -640,8 +662,6 @@ function resolveJob(
   };
   if (base.extraEnv !== undefined || own.extraEnv !== undefined)
     spec.extraEnv = { ...base.extraEnv, ...own.extraEnv };
-  const keepLayer = job.fields['keep-layer'];
-  if (keepLayer !== undefined) spec.keepLayer = path.resolve(dir, keepLayer);
   const wanted = listOf(job.fields.services);
   if (wanted.length)
     spec.services = wanted.map((name) => serviceInput(name, services.get(name) as ServiceFields, dir));
@@ -653,7 +673,7 @@ function resolveJob(
     resolveJobSpec(spec);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    const field = error.field === 'volume' ? 'volumes' : error.field;
+    const field = manifestField(error.field);
     // a service's own field: its line under `services:`
     const service = /^services\.([^.]+)\.([^.]+)/.exec(field);
     const line = service

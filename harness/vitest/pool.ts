@@ -14,6 +14,7 @@ import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
 import type { ServiceInput } from '../service-spec.js';
+import { poolOptions, type PoolOptionKey } from '../job-options.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../spec.js';
 import { InputError } from '../units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
@@ -46,23 +47,19 @@ export interface RingfenceVitestOptions {
   services?: ServiceInput[];
 }
 
-const DEFAULTS = { memory: '1g', pidsLimit: 256, timeout: '5m' } as const;
 /** As Vitest's forks pool: a worker that ignores SIGTERM is killed after this long. */
 const STOP_GRACE_MS = 500;
 
-const OPTION_NAMES = [
-  'memory',
-  'cpus',
-  'pidsLimit',
-  'timeout',
-  'network',
-  'hostname',
-  'userns',
-  'strict',
-  'fs',
-  'allowGitWrite',
-  'services',
-] as const;
+const POOL_OPTIONS = poolOptions();
+const OPTION_NAMES = POOL_OPTIONS.map((option) => option.key);
+/** Fails to compile, naming them, when there are keys: RingfenceVitestOptions and the declaration must agree. */
+type NoneOf<T extends never> = T;
+type PoolKey =
+  | keyof RingfenceVitestOptions
+  | NoneOf<
+      | Exclude<PoolOptionKey, keyof RingfenceVitestOptions>
+      | Exclude<keyof RingfenceVitestOptions, PoolOptionKey>
+    >;
 
 /**
  * Refuses a bad option when the config is loaded, before any file runs, naming the option as the
@@ -83,22 +80,14 @@ export function validateOptions(options: RingfenceVitestOptions): void {
   }
 }
 
-/** The job options every file's sandbox gets from the pool's options and their defaults. */
-function jobOptions(options: RingfenceVitestOptions): JobSpecInput & { memory: string } {
-  return {
-    command: [],
-    memory: options.memory ?? DEFAULTS.memory,
-    pidsLimit: options.pidsLimit ?? DEFAULTS.pidsLimit,
-    timeout: options.timeout ?? DEFAULTS.timeout,
-    ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
-    network: options.network ?? 'none',
-    hostname: options.hostname ?? 'ringfence',
-    userns: options.userns ?? false,
-    ...(options.strict === undefined ? {} : { strict: options.strict }),
-    ...(options.fs === undefined ? {} : { fs: options.fs }),
-    ...(options.allowGitWrite === undefined ? {} : { allowGitWrite: options.allowGitWrite }),
-    ...(options.services === undefined ? {} : { services: options.services }),
-  };
+/** The job options every file's sandbox gets from the pool's options and their declared defaults. */
+function jobOptions(options: RingfenceVitestOptions): JobSpecInput {
+  const input: Record<string, unknown> = { command: [] };
+  for (const option of POOL_OPTIONS) {
+    const value = options[option.key as PoolKey] ?? option.pool?.default;
+    if (value !== undefined) input[option.key] = value;
+  }
+  return input as unknown as JobSpecInput;
 }
 
 export function ringfence(options: RingfenceVitestOptions = {}): PoolRunnerInitializer {
