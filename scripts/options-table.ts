@@ -79,7 +79,7 @@ export function renderOptionsTable(options: readonly JobOption[] = JOB_OPTIONS):
       manifestCell(option),
       poolCell(option),
       option.default,
-      option.help,
+      option.doc ?? option.help,
     ].map(cell),
   );
   const header = [

@@ -18,11 +18,12 @@ describe('docs/options.md', () => {
     ).toBe(renderOptionsTable());
   });
 
-  it('has a row for every declared option, with its flag and help', () => {
+  it('has a row for every declared option, with its flag and its doc (else its help)', () => {
     const rows = renderOptionsTable().split('\n').slice(2);
     expect(rows).toHaveLength(JOB_OPTIONS.length);
     JOB_OPTIONS.forEach((option, i) => {
-      expect(rows[i]).toContain(option.help);
+      const text: string = 'doc' in option ? option.doc : option.help;
+      expect(rows[i]).toContain(text.replaceAll('|', '\\|'));
       if ('cli' in option) expect(rows[i]).toContain(`--${option.flag}`);
     });
   });
