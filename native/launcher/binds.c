@@ -177,7 +177,8 @@ void binds_attach_volumes(struct options *o)
 		if (point >= 0)
 			close(point);
 
-		if (!err && v->ro)
+		/* an overlay volume whose overlay could not be made must not show its source writable */
+		if (!err && (v->ro || (v->overlay && !v->overlaid)))
 			err = tree_set_flags(v->dst, RF_MOUNT_ATTR_RDONLY, MS_RDONLY);
 		if (err)
 			die_step(err, "volume", v->dst);

@@ -130,21 +130,26 @@ static int parse_fd(struct parse_state *ps, const char *s, const char *why)
 	return (int)v;
 }
 
-/* SRC:DST[:ro|:rw]. Both absolute; the first ':' separates them, as in Docker. */
+/* SRC:DST[:ro|:rw|:overlay]. Both absolute; the first ':' separates them, as in Docker. */
 static void parse_volume(struct parse_state *ps, char *spec, struct volume *v)
 {
 	size_t len = strlen(spec);
 	char *colon;
 
 	v->ro = false;
+	v->overlay = false;
+	v->overlaid = false;
 	v->staged.fd = -1;
-	if (len > 3 && (!strcmp(spec + len - 3, ":ro") || !strcmp(spec + len - 3, ":rw"))) {
+	if (len > 8 && !strcmp(spec + len - 8, ":overlay")) {
+		v->overlay = true;
+		spec[len - 8] = '\0';
+	} else if (len > 3 && (!strcmp(spec + len - 3, ":ro") || !strcmp(spec + len - 3, ":rw"))) {
 		v->ro = spec[len - 2] == 'r' && spec[len - 1] == 'o';
 		spec[len - 3] = '\0';
 	}
 	colon = strchr(spec, ':');
 	if (!colon) {
-		fail(ps, EINVAL, "--volume wants SRC:DST[:ro]");
+		fail(ps, EINVAL, "--volume wants SRC:DST[:ro|:overlay]");
 		return;
 	}
 	*colon = '\0';
@@ -297,6 +302,9 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		fail(ps, EINVAL, "--read-only and --overlay-dir exclude each other");
 	if (o->overlay_mount && !o->overlay_dir)
 		fail(ps, EINVAL, "--overlay-mount needs --overlay-dir");
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (o->volumes[i].overlay && !o->overlay_dir)
+			fail(ps, EINVAL, "--volume SRC:DST:overlay needs --overlay-dir");
 	if (o->tmp_dir && o->tmp_size)
 		fail(ps, EINVAL, "--tmp-dir and --tmp-size exclude each other");
 	if (!fd_open(o->gate_fd) || !fd_open(o->status_fd))

@@ -24,6 +24,9 @@ struct volume {
 	const char *src;
 	const char *dst;
 	bool ro;
+	/* SRC:DST:overlay (--overlay-dir only): seen through an overlay of its own, writes kept in a layer */
+	bool overlay;
+	bool overlaid; /* the overlay was made; else the staged bind is attached read-only */
 	struct staged_bind staged;
 };
 
