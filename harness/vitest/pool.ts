@@ -17,6 +17,7 @@ import type { ServiceInput } from '../service-spec.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../spec.js';
 import { InputError } from '../units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
+import { snapshotOutputs } from './snapshot-outputs.js';
 
 export interface RingfenceVitestOptions {
   /** Memory cap per test file (default 1g): a file that outgrows it is OOM-killed, and its verdict says so. */
@@ -37,7 +38,15 @@ export interface RingfenceVitestOptions {
    * discarded and reported), `read-only` or `host`.
    */
   fs?: FsMode;
-  /** With `fs: 'overlay'`, let test files write the project's `.git` (read-only by default). */
+  /**
+   * With `fs: 'overlay'` the project is seen through the overlay too: what a test file writes there
+   * is discarded (and reported), but for its snapshot files and `toMatchFileSnapshot` targets and
+   * these paths (relative to the working directory; globs with `*`, `**`), which are written back
+   * once its sandbox has ended (docs/project-files.md). A protected path (package.json,
+   * node_modules, a config …) only when named exactly.
+   */
+  writable?: string[];
+  /** With `fs: 'overlay'`, let test files write the project's `.git` (written back; discarded by default). */
   allowGitWrite?: boolean;
   /**
    * Services every test file gets its own instances of (a Redis, a Postgres), in its sandbox's
@@ -60,6 +69,7 @@ const OPTION_NAMES = [
   'userns',
   'strict',
   'fs',
+  'writable',
   'allowGitWrite',
   'services',
 ] as const;
@@ -78,7 +88,9 @@ export function validateOptions(options: RingfenceVitestOptions): void {
     resolveJobSpec({ ...jobOptions(options), command: ['node'] });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    const option = error.field.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    // (the job spec's `output` is the pool's `writable`)
+    const field = error.field === 'output' ? 'writable' : error.field;
+    const option = field.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     throw new Error(`ringfence({ ${option} }): ${error.reason}`);
   }
 }
@@ -96,6 +108,8 @@ function jobOptions(options: RingfenceVitestOptions): JobSpecInput & { memory: s
     userns: options.userns ?? false,
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.fs === undefined ? {} : { fs: options.fs }),
+    // the project through the overlay, only Vitest's own outputs and `writable` written back
+    ...((options.fs ?? 'overlay') === 'overlay' ? { outputs: options.writable ?? [] } : {}),
     ...(options.allowGitWrite === undefined ? {} : { allowGitWrite: options.allowGitWrite }),
     ...(options.services === undefined ? {} : { services: options.services }),
   };
@@ -211,12 +225,28 @@ class RingfencePoolWorker implements PoolWorker {
       command: [process.execPath, ...this.poolOptions.execArgv, entry],
       env,
       workdir: process.cwd(),
-      volumes: hiddenVitestPaths(this.poolOptions.distPath, this.poolOptions.project.config.root),
+      volumes: [
+        ...hiddenVitestPaths(
+          this.poolOptions.distPath,
+          this.poolOptions.project.config.root,
+          base.outputs !== undefined,
+        ),
+        ...(base.outputs === undefined ? [] : liveWritable(this.options.writable ?? [])),
+      ],
+      guardedPaths: guardedPaths(this.poolOptions.project),
     };
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
+    const project = this.poolOptions.project;
     this.run = runJob(spec, {
       ipc: 'advanced',
+      // read when the sandbox has ended: the files it ran are known then (several with isolate: false)
+      derivedOutputs: () =>
+        snapshotOutputs(this.ranFiles, {
+          snapshotPath: (file) =>
+            project.vitest.snapshot.resolvePath(file, { config: project.serializedConfig }),
+          roots: [project.config.root, process.cwd()],
+        }),
       // the next file's launcher (with its channel) is started and joined to a cgroup while this
       // file runs: a worker then starts without waiting for the cgroup write's RCU grace period
       stdout: this.poolOptions.project.vitest.logger.outputStream,
@@ -365,9 +395,10 @@ function announceStartFailure(poolOptions: PoolOptions, reason: string): void {
  * What the worker needs that the sandbox's private /tmp would hide when it lives under the host's
  * /tmp (a project or its dependencies checked out there, outside the cwd that is bound back in
  * anyway): the node_modules that Vitest's worker entry and its dependencies load from, read-only, and
- * the project root, whose files tests may read and write.
+ * the project root, whose files tests may read and write — through an overlay of its own where the
+ * project is (`overlay`), as the cwd is.
  */
-function hiddenVitestPaths(distPath: string, root: string): string[] {
+function hiddenVitestPaths(distPath: string, root: string, overlay: boolean): string[] {
   const cwd = process.cwd();
   const hidden = (dir: string): boolean => hiddenByPrivateTmp(dir) && !isWithin(dir, cwd);
   const volumes: string[] = [];
@@ -375,7 +406,39 @@ function hiddenVitestPaths(distPath: string, root: string): string[] {
   const at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);
   const modules = at < 0 ? null : real.slice(0, at + `${path.sep}node_modules`.length);
   // the root first: a later bind of it would cover the read-only node_modules inside it
-  if (hidden(root)) volumes.push(`${root}:${root}`);
+  if (hidden(root)) volumes.push(`${root}:${root}${overlay ? ':overlay' : ''}`);
   if (modules && hidden(modules)) volumes.push(`${modules}:${modules}:ro`);
   return volumes;
+}
+
+/**
+ * The `writable` entries that name a directory the project has (no glob): bound in writable for the
+ * whole run, as the project was before — files running in parallel see each other's writes there at
+ * once. Not in a project under the host's /tmp, whose overlay is attached after the volumes (their
+ * mount points would be covered): there they are written back like the rest.
+ */
+function liveWritable(writable: readonly string[]): string[] {
+  const cwd = process.cwd();
+  if (hiddenByPrivateTmp(cwd)) return [];
+  return writable.flatMap((entry) => {
+    if (/[*?[]/.test(entry)) return [];
+    const abs = path.resolve(cwd, entry);
+    const real = fs.lstatSync(abs, { throwIfNoEntry: false });
+    return real?.isDirectory() && isWithin(abs, cwd) && abs !== cwd ? [`${abs}:${abs}`] : [];
+  });
+}
+
+/**
+ * What the next run's Vitest process loads from the project, which no test file may change: the
+ * config files (the project's and the root's) and every file they import (Vite's record of them), and
+ * the globalSetup files, which run in Vitest's own process.
+ */
+function guardedPaths(project: PoolOptions['project']): string[] {
+  const paths = new Set<string>();
+  for (const config of [project.vite.config, project.vitest.vite.config]) {
+    if (config.configFile) paths.add(config.configFile);
+    for (const dep of config.configFileDependencies) paths.add(dep);
+  }
+  for (const file of project.config.globalSetup ?? []) paths.add(file);
+  return [...paths].filter((p) => path.isAbsolute(p));
 }

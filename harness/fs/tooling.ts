@@ -1,0 +1,70 @@
+// A project's git hook directories, which the host executes next: .husky, .githooks and
+// core.hooksPath where it lies inside the workdir (read from the repository's and the user's git
+// config files, never by running git: the harness runs no host program for a job). Under `outputs`
+// they are never written back (harness/fs/outputs.ts).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { isWithin } from '../protect.js';
+
+/** The git config files that apply to `workdir`: its repository's, then the user's. */
+function gitConfigFiles(workdir: string): string[] {
+  const files: string[] = [];
+  const dotGit = path.join(workdir, '.git');
+  const st = fs.lstatSync(dotGit, { throwIfNoEntry: false });
+  if (st?.isDirectory()) files.push(path.join(dotGit, 'config'));
+  else if (st?.isFile()) {
+    // a worktree's or submodule's `.git` file: `gitdir: X`, whose commondir holds the config
+    const gitdir = /^gitdir:\s*(.+)$/m.exec(readText(dotGit) ?? '')?.[1]?.trim();
+    if (gitdir) {
+      const dir = path.resolve(workdir, gitdir);
+      const common = readText(path.join(dir, 'commondir'))?.trim();
+      files.push(path.join(common ? path.resolve(dir, common) : dir, 'config'));
+    }
+  }
+  const xdg = process.env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');
+  files.push(path.join(xdg, 'git', 'config'), path.join(os.homedir(), '.gitconfig'));
+  return files;
+}
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Every `core.hooksPath` value in a git config file's text (section and key are case-insensitive). */
+export function hooksPaths(configText: string): string[] {
+  const found: string[] = [];
+  let core = false;
+  for (const raw of configText.split('\n')) {
+    const line = raw.trim();
+    const section = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
+    if (section) {
+      core = section[1]?.toLowerCase() === 'core';
+      continue;
+    }
+    const kv = /^hookspath\s*=\s*(.*)$/i.exec(line);
+    if (core && kv?.[1] !== undefined) {
+      const value = kv[1].replace(/\s+[#;].*$/, '').trim();
+      found.push(value.replace(/^"(.*)"$/, '$1'));
+    }
+  }
+  return found;
+}
+
+/** Hook directories of the workdir, relative to it: .husky, .githooks and core.hooksPath inside it. */
+export function hookDirs(workdir: string): string[] {
+  const dirs = new Set(['.husky', '.githooks']);
+  for (const file of gitConfigFiles(workdir)) {
+    for (const value of hooksPaths(readText(file) ?? '')) {
+      const abs = value.startsWith('~/')
+        ? path.join(os.homedir(), value.slice(2))
+        : path.resolve(workdir, value);
+      if (isWithin(abs, workdir) && abs !== workdir) dirs.add(path.relative(workdir, abs));
+    }
+  }
+  return [...dirs];
+}
