@@ -6,6 +6,7 @@ import path from 'node:path';
 import { errnoName } from '../native/bindings.js';
 import { nativeBuild } from '../native/paths.js';
 import { sealedNative } from '../native/sealed.js';
+import { existingTooling } from './fs/tooling.js';
 import { insideProtected, isWithin, protectionFor } from './protect.js';
 import type { JobSpec, Volume } from './spec.js';
 
@@ -70,10 +71,10 @@ export function hiddenByPrivateTmp(p: string): boolean {
  * The workdir, bound in at its own path where the job would not otherwise write the host's copy:
  * - `--fs overlay`: the host's files are seen through an overlay whose writes are discarded, but the
  *   workdir stays the host's, writable (a build leaves dist/ for the next job) — except its `.git`,
- *   read-only unless `allowGitWrite` (a hook a job wrote there would run on the host at the next
- *   commit). A workdir of `/` is not bound: that would undo the overlay. With `outputs` it is an
- *   overlay volume instead: the job's writes there are kept in a layer of their own, and only its
- *   outputs are written back (harness/fs/writeback.ts).
+ *   its node_modules/.bin and hook directories and the guarded paths, read-only unless asked (what
+ *   a job wrote there would run on the host next). A workdir of `/` is not bound: that would undo
+ *   the overlay. With `outputs` it is an overlay volume instead: the job's writes there are kept in
+ *   a layer of their own, and only its outputs are written back (harness/fs/writeback.ts).
  * - otherwise, a workdir under the host's /tmp, which the job's private /tmp (a scratch dir or a
  *   --tmp-size tmpfs) would hide (a project checked out there, a test's temp project); the launcher
  *   makes its mount point inside the job's /tmp.
@@ -94,16 +95,22 @@ export function exposeHiddenWorkdir(spec: JobSpec): Volume[] {
 }
 
 /**
- * The workdir's `.git` where `--fs overlay` binds the workdir in writable and the job may not write
- * it: bound read-only onto itself with the harness's own files, after every volume (--protect). None
- * for a workdir under `outputs`: there nothing reaches the host unasked.
+ * What of a workdir that `--fs overlay` binds in writable the job may not write: its `.git` (unless
+ * `allowGitWrite`), its node_modules/.bin and hook directories and the guarded paths in it (unless
+ * `allowToolingWrite`) — each bound read-only onto itself with the harness's own files, after every
+ * volume (--protect). None for a workdir under `outputs`: there nothing reaches the host unasked.
  */
 export function readOnlyProjectPaths(spec: JobSpec, extraVolumes: readonly Volume[]): string[] {
   const workdir = extraVolumes.find((v) => v.target === spec.workdir);
-  if (spec.fs !== 'overlay' || spec.allowGitWrite || !workdir || workdir.readOnly || workdir.overlay)
-    return [];
+  if (spec.fs !== 'overlay' || !workdir || workdir.readOnly || workdir.overlay) return [];
+  const paths: string[] = [];
   const git = path.join(spec.workdir, '.git');
-  return isPlainEntry(git) ? [git] : [];
+  if (!spec.allowGitWrite && isPlainEntry(git)) paths.push(git);
+  if (!spec.allowToolingWrite) {
+    paths.push(...existingTooling(spec.workdir));
+    for (const p of spec.guardedPaths) if (isWithin(p, spec.workdir) && isPlainEntry(p)) paths.push(p);
+  }
+  return paths;
 }
 
 function isDirectory(p: string): boolean {

@@ -60,14 +60,20 @@ export interface JobSpecInput {
   /** In `overlay` mode the workdir's `.git` is read-only (a hook written there would run on the host): this makes it writable. */
   allowGitWrite?: boolean;
   /**
+   * In `overlay` mode the workdir's `node_modules/.bin`, git hook directories (.husky, .githooks, a
+   * core.hooksPath inside it) and `guardedPaths` are read-only (the host runs them next): this
+   * makes them writable (a job that runs `npm ci`).
+   */
+  allowToolingWrite?: boolean;
+  /**
    * `overlay` mode: the workdir is seen through an overlay like the rest of the host, and only these
    * paths (relative to it; globs with `*`, `**`, `?`) are written back to it after the job
    * (harness/fs/writeback.ts). Everything else it wrote there is reported and discarded.
    */
   outputs?: readonly string[];
   /**
-   * Files of the project the job must not change (a Vitest config and what it imports): never
-   * written back under `outputs`.
+   * Files of the project the job must not change (the manifest that runs it, a Vitest config and
+   * what it imports): read-only where the workdir is writable, never written back.
    */
   guardedPaths?: readonly string[];
   /**
@@ -125,6 +131,7 @@ export interface JobSpec {
   /** fs === 'read-only' */
   readOnly: boolean;
   allowGitWrite: boolean;
+  allowToolingWrite: boolean;
   /** The output patterns (relative to the workdir), or null: the workdir is writable. */
   outputs: string[] | null;
   /** Absolute paths. */
@@ -253,6 +260,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     fs: fsMode,
     readOnly: fsMode === 'read-only',
     allowGitWrite: input.allowGitWrite ?? false,
+    allowToolingWrite: input.allowToolingWrite ?? false,
     outputs,
     guardedPaths: (input.guardedPaths ?? []).map((p) => path.resolve(workdir, p)),
     keepLayer: input.keepLayer === undefined ? null : resolveKeepLayer(input.keepLayer, fsMode),

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { refusedForksText } from '../format.js';
-import { keptSummary, pollutionSummary, readOnlySummary } from '../fs/pollution.js';
+import { keptSummary, pollutionSummary, readOnlySummary, refusedSummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../result.js';
 import { Sandbox, runJob, type RunningJob } from '../sandbox.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
@@ -30,6 +30,8 @@ interface RunFlags {
   fs?: FsMode;
   readOnly?: boolean;
   allowGitWrite?: boolean;
+  allowToolingWrite?: boolean;
+  output: string[];
   keepLayer?: string;
   tmpSize?: string;
   volume: string[];
@@ -90,6 +92,16 @@ export function runCommand(program: Command, setExit: (code: number) => void): v
     .option(
       '--allow-git-write',
       "with --fs overlay, let the job write the workdir's .git (read-only by default)",
+    )
+    .option(
+      '--allow-tooling-write',
+      "with --fs overlay, let the job write the workdir's node_modules/.bin and git hook directories (read-only by default)",
+    )
+    .option(
+      '--output <path>',
+      'with --fs overlay, see the workdir through the overlay too and write back only this path or glob, relative to it, after the job (repeatable)',
+      collect,
+      [],
     )
     .option(
       '--keep-layer <dir|file.tar>',
@@ -187,6 +199,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     if (refused) process.stderr.write(`ringfence: ${refused}\n`);
     const wrote = pollutionSummary(result.filesystem);
     if (wrote) process.stderr.write(`ringfence: ${wrote}\n`);
+    const notBack = refusedSummary(result.filesystem);
+    if (notBack) process.stderr.write(`ringfence: ${notBack}\n`);
     const forks = refusedForksText(result.pids);
     if (forks) process.stderr.write(`ringfence: ${forks} (pids.events)\n`);
   }
@@ -214,6 +228,7 @@ function toSpecInput(command: string[], flags: RunFlags): JobSpecInput {
     command,
     env,
     volumes: flags.volume,
+    ...(flags.output.length > 0 ? { outputs: flags.output } : {}),
     stdin: 'inherit',
     passthrough: true,
   };
@@ -239,6 +254,7 @@ function toSpecInput(command: string[], flags: RunFlags): JobSpecInput {
     'fs',
     'readOnly',
     'allowGitWrite',
+    'allowToolingWrite',
     'keepLayer',
     'tmpSize',
     'workdir',

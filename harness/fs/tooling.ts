@@ -1,7 +1,8 @@
-// A project's git hook directories, which the host executes next: .husky, .githooks and
-// core.hooksPath where it lies inside the workdir (read from the repository's and the user's git
-// config files, never by running git: the harness runs no host program for a job). Under `outputs`
-// they are never written back (harness/fs/outputs.ts).
+// A project's tooling the host executes next, in the workdir: node_modules/.bin (what `npx` and
+// package scripts run) and git's hook directories — .husky, .githooks and core.hooksPath where it
+// lies inside the workdir (read from the repository's and the user's git config files, never by
+// running git: the harness runs no host program for a job). Where the workdir is bound writable
+// they are bound read-only (harness/launcher.ts); under `outputs` they are never written back.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -67,4 +68,27 @@ export function hookDirs(workdir: string): string[] {
     }
   }
   return [...dirs];
+}
+
+/**
+ * What of the workdir's tooling exists now, absolute: bound read-only where the workdir is writable.
+ * node_modules/.bin, or node_modules itself where it has no .bin yet (a job would make one);
+ * each hook directory that exists. A path that does not exist cannot be bound (docs/project-files.md).
+ */
+export function existingTooling(workdir: string): string[] {
+  const found: string[] = [];
+  const modules = path.join(workdir, 'node_modules');
+  const bin = path.join(modules, '.bin');
+  if (isRealDir(bin)) found.push(bin);
+  else if (isRealDir(modules)) found.push(modules);
+  for (const dir of hookDirs(workdir)) {
+    const abs = path.join(workdir, dir);
+    if (isRealDir(abs)) found.push(abs);
+  }
+  return found;
+}
+
+/** A directory, not a symlink to one: a bind of a symlink's target would protect something else. */
+function isRealDir(p: string): boolean {
+  return fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }

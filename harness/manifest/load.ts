@@ -82,6 +82,8 @@ const OPTIONS = {
   fs: z.string(expecting('overlay, read-only or host')),
   'read-only': flag,
   'allow-git-write': flag,
+  'allow-tooling-write': flag,
+  outputs: z.array(z.string(expecting('a path or glob relative to cwd')), expecting('a list of paths')),
   'tmp-size': size,
   volumes: z.array(z.string(expecting('SRC:DST[:ro]')), expecting('a list of SRC:DST[:ro]')),
   nofile: whole,
@@ -510,6 +512,8 @@ function specFields(options: Options, dir: string): Partial<JobSpecInput> {
   put(out, 'fs', options.fs as FsMode | undefined);
   put(out, 'readOnly', options['read-only']);
   put(out, 'allowGitWrite', options['allow-git-write']);
+  put(out, 'allowToolingWrite', options['allow-tooling-write']);
+  put(out, 'outputs', options.outputs);
   put(out, 'tmpSize', options['tmp-size']);
   put(
     out,
@@ -548,6 +552,12 @@ function blame(
     for (const { at, options } of owners) {
       const index = options.volumes?.findIndex((volume) => refuses({ volumes: [volumeFrom(dir, volume)] }));
       if (index !== undefined && index >= 0) return source.line([...at, 'volumes', index]);
+    }
+  }
+  if (field === 'outputs') {
+    for (const { at, options } of owners) {
+      const index = options.outputs?.findIndex((output) => refuses({ outputs: [output] }));
+      if (index !== undefined && index >= 0) return source.line([...at, 'outputs', index]);
     }
   }
   if (field === 'env') {
@@ -653,7 +663,7 @@ function resolveJob(
     resolveJobSpec(spec);
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    const field = error.field === 'volume' ? 'volumes' : error.field;
+    const field = error.field === 'volume' ? 'volumes' : error.field === 'output' ? 'outputs' : error.field;
     // a service's own field: its line under `services:`
     const service = /^services\.([^.]+)\.([^.]+)/.exec(field);
     const line = service
