@@ -113,6 +113,38 @@ export function readOnlyProjectPaths(spec: JobSpec, extraVolumes: readonly Volum
   return paths;
 }
 
+/**
+ * The directories between a writable workdir and each read-only path inside it (node_modules above
+ * node_modules/.bin), bound onto themselves (--pin): a job that renamed one would take the read-only
+ * mount with it and could make the path again, writable, beside it. Real directories only, checked
+ * with lstat from the workdir down; the walk stops at a symlink (a bind would pin its target).
+ */
+export function pinsFor(
+  spec: JobSpec,
+  extraVolumes: readonly Volume[],
+  readOnly: Iterable<string>,
+): string[] {
+  const workdir = extraVolumes.find((v) => v.target === spec.workdir);
+  if (!workdir || workdir.readOnly || workdir.overlay) return [];
+  const pins = new Set<string>();
+  const checked = new Map<string, boolean>();
+  for (const p of readOnly) {
+    if (!isWithin(p, spec.workdir) || p === spec.workdir) continue;
+    let dir = spec.workdir;
+    for (const part of path.relative(spec.workdir, path.dirname(p)).split(path.sep).filter(Boolean)) {
+      dir = path.join(dir, part);
+      let real = checked.get(dir);
+      if (real === undefined) {
+        real = fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
+        checked.set(dir, real);
+      }
+      if (!real) break;
+      pins.add(dir);
+    }
+  }
+  return [...pins];
+}
+
 function isDirectory(p: string): boolean {
   try {
     return fs.statSync(p).isDirectory();
@@ -178,8 +210,9 @@ export function launcherArgs(
     args.push(`--volume=${v.source}:${v.target}${v.overlay ? ':overlay' : v.readOnly ? ':ro' : ''}`);
   // after every volume, so that none can show these writable again (harness/protect.ts)
   // once each: a workdir bound onto itself shows the protected paths in it at their own paths
-  for (const p of new Set([...protectionFor(volumes), ...readOnlyProjectPaths(spec, extraVolumes)]))
-    args.push(`--protect=${p}`);
+  const protect = new Set([...protectionFor(volumes), ...readOnlyProjectPaths(spec, extraVolumes)]);
+  for (const p of pinsFor(spec, extraVolumes, protect)) args.push(`--pin=${p}`);
+  for (const p of protect) args.push(`--protect=${p}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
   for (const fd of fds.keep) args.push(`--keep-fd=${fd}`);

@@ -73,22 +73,31 @@ export function hookDirs(workdir: string): string[] {
 /**
  * What of the workdir's tooling exists now, absolute: bound read-only where the workdir is writable.
  * node_modules/.bin, or node_modules itself where it has no .bin yet (a job would make one);
- * each hook directory that exists. A path that does not exist cannot be bound (docs/project-files.md).
+ * each hook directory that exists. A path that does not exist, or is reached through a symlink (a
+ * node_modules linked from elsewhere), cannot be bound (docs/project-files.md).
  */
 export function existingTooling(workdir: string): string[] {
   const found: string[] = [];
   const modules = path.join(workdir, 'node_modules');
   const bin = path.join(modules, '.bin');
-  if (isRealDir(bin)) found.push(bin);
-  else if (isRealDir(modules)) found.push(modules);
+  if (isRealDir(bin, workdir)) found.push(bin);
+  else if (isRealDir(modules, workdir)) found.push(modules);
   for (const dir of hookDirs(workdir)) {
     const abs = path.join(workdir, dir);
-    if (isRealDir(abs)) found.push(abs);
+    if (isRealDir(abs, workdir)) found.push(abs);
   }
   return found;
 }
 
-/** A directory, not a symlink to one: a bind of a symlink's target would protect something else. */
-function isRealDir(p: string): boolean {
-  return fs.lstatSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+/**
+ * A directory reached from the workdir through directories only, no symlink on the way: a bind
+ * through a symlink would protect its target, and the job could replace the link itself.
+ */
+function isRealDir(p: string, workdir: string): boolean {
+  let dir = workdir;
+  for (const part of path.relative(workdir, p).split(path.sep).filter(Boolean)) {
+    dir = path.join(dir, part);
+    if (!(fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false)) return false;
+  }
+  return true;
 }

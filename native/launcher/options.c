@@ -33,6 +33,7 @@ enum {
 	OPT_GID,
 	OPT_KEEP_FD,
 	OPT_PROTECT,
+	OPT_PIN,
 	OPT_NO_NAMESPACES,
 	OPT_OVERLAY_DIR,
 	OPT_NET_FD,
@@ -65,6 +66,7 @@ static const struct option long_opts[] = {
 	{"gid", required_argument, NULL, OPT_GID},
 	{"keep-fd", required_argument, NULL, OPT_KEEP_FD},
 	{"protect", required_argument, NULL, OPT_PROTECT},
+	{"pin", required_argument, NULL, OPT_PIN},
 	{"no-namespaces", no_argument, NULL, OPT_NO_NAMESPACES},
 	{"overlay-dir", required_argument, NULL, OPT_OVERLAY_DIR},
 	{NULL, 0, NULL, 0},
@@ -86,6 +88,7 @@ struct parse_state {
  *   harness's job (the default, --net=none, cannot be had without a network namespace).
  * Refused (error "args", EINVAL, the text naming the option), since each needs a namespace:
  *   --hostname --userns --cgroupns --tmp-dir --tmp-size --read-only --overlay-dir --volume --protect
+ *   --pin
  *   --net=none
  */
 static void needs_namespaces(struct parse_state *ps, const char *why)
@@ -281,6 +284,13 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		else
 			o->protect[o->n_protect++] = arg;
 		break;
+	case OPT_PIN:
+		needs_namespaces(ps, "--no-namespaces excludes --pin (no mount namespace)");
+		if (arg[0] != '/')
+			fail(ps, EINVAL, "--pin wants an absolute path");
+		else
+			o->pin[o->n_pin++] = arg;
+		break;
 	case OPT_NO_NAMESPACES:
 		o->no_namespaces = true;
 		break;
@@ -344,7 +354,8 @@ int options_parse(int argc, char **argv, struct options *o, const char **why)
 	o->volumes = calloc((size_t)argc, sizeof(*o->volumes));
 	o->keep_fds = calloc((size_t)argc, sizeof(*o->keep_fds));
 	o->protect = calloc((size_t)argc, sizeof(*o->protect));
-	if (!o->volumes || !o->keep_fds || !o->protect) {
+	o->pin = calloc((size_t)argc, sizeof(*o->pin));
+	if (!o->volumes || !o->keep_fds || !o->protect || !o->pin) {
 		*why = "out of memory";
 		return ENOMEM;
 	}

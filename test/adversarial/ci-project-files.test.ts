@@ -1,7 +1,8 @@
 // Attack (issue 29): a `ringfence ci` or `run` job whose workdir is writable (the default) changes
 // what the host runs next in it — node_modules/.bin, a git hook directory (.husky, a core.hooksPath
 // inside the workdir), the manifest that runs it. Each is bound read-only: the write fails with
-// EROFS (each attacking job passes only then) and the host's copy is unchanged; --allow-tooling-write
+// EROFS, and moving its parent away to make it again fails with EBUSY (each attacking job passes only
+// then); the host's copy is unchanged; --allow-tooling-write
 // gives them back. A job with `outputs:` sees the workdir through the overlay: what it lists is written
 // back, a stray write elsewhere is reported and discarded. A plain build still leaves dist/.
 import { spawnSync } from 'node:child_process';
@@ -12,15 +13,23 @@ import type { RunReport } from '../../reporters/types.js';
 import { describeSandbox, ringfence } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 
-/** Passes only when `write` fails with EROFS (its message from sh: "Read-only file system"). */
-const erofs = (write: string): string =>
-  `if { ${write}; } 2>/tmp/err; then echo WROTE; exit 1; fi; grep -q 'Read-only file system' /tmp/err || { cat /tmp/err; exit 1; }`;
+/** Passes only when `write` fails with `message` (sh's and mv's wording of EROFS, EBUSY). */
+const failsWith = (write: string, message: string): string =>
+  `if { ${write}; } 2>/tmp/err; then echo WROTE; exit 1; fi; grep -q '${message}' /tmp/err || { cat /tmp/err; exit 1; }`;
+const erofs = (write: string): string => failsWith(write, 'Read-only file system');
+/** The parent moved away with the read-only mount in it, and the path made again beside it. */
+const ebusy = (parent: string, plant: string): string =>
+  failsWith(`mv ${parent} moved && ${plant}`, 'Device or resource busy');
 
 const MANIFEST = `jobs:
   bin:
     command: ${JSON.stringify(erofs("printf '#!/bin/sh\\ntouch pwned-bin\\n' > node_modules/.bin/vitest"))}
   bin-new:
     command: ${JSON.stringify(erofs('echo x > node_modules/.bin/new'))}
+  bin-rename:
+    command: ${JSON.stringify(ebusy('node_modules', "mkdir -p node_modules/.bin && printf '#!/bin/sh\\ntouch pwned\\n' > node_modules/.bin/vitest"))}
+  hooks-rename:
+    command: ${JSON.stringify(ebusy('tools', "mkdir -p tools/hooks && printf '#!/bin/sh\\ntouch pwned\\n' > tools/hooks/pre-push"))}
   husky:
     command: ${JSON.stringify(erofs("printf '#!/bin/sh\\ntouch pwned-husky\\n' > .husky/pre-commit"))}
   hooks-path:
@@ -74,6 +83,8 @@ describeSandbox('adversarial: a ci or run job against the tooling of its workdir
     expect(outcome, out.stdout + out.stderr).toEqual({
       bin: 'passed',
       'bin-new': 'passed',
+      'bin-rename': 'passed',
+      'hooks-rename': 'passed',
       husky: 'passed',
       'hooks-path': 'passed',
       manifest: 'passed',
@@ -83,6 +94,7 @@ describeSandbox('adversarial: a ci or run job against the tooling of its workdir
     expect(out.status).toBe(0);
     for (const rel of files) expect(read(rel), rel).toBe(before[rel]);
     expect(fs.existsSync(path.join(project, 'node_modules/.bin/new'))).toBe(false);
+    expect(fs.existsSync(path.join(project, 'moved'))).toBe(false);
     // the default mode: the build's dist/ is on the host for the next job
     expect(read('dist/out.js')).toBe('built\n');
     // outputs: pkg/lib came back, src/index.js and the .bin write were reported and discarded, the
@@ -98,7 +110,13 @@ describeSandbox('adversarial: a ci or run job against the tooling of its workdir
       expect.arrayContaining(['node_modules/.bin/vitest', 'pkg/lib/etc', 'src/index.js']),
     );
     await expectNoLeftovers();
-    for (const what of ['node_modules/.bin', 'a git hook directory', 'the manifest'])
+    for (const what of [
+      'node_modules/.bin',
+      'a git hook directory',
+      'the manifest',
+      'node_modules/.bin after moving node_modules away',
+      'a core.hooksPath hook after moving its parent away',
+    ])
       attack(`a ci job writes ${what} in its workdir`, 'contained');
   }, 180_000);
 
