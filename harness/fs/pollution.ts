@@ -358,12 +358,19 @@ export function pollutionSummary(filesystem: JobFilesystem | undefined, shown = 
 /** `not written back: package.json (package.json is protected …)`: outputs refused, or null. */
 export function refusedSummary(filesystem: JobFilesystem | undefined, shown = 5): string | null {
   const outputs = filesystem?.outputs;
-  if (!outputs?.refused.length) return null;
-  const names = outputs.refused
-    .slice(0, shown)
-    .map((r) => `${path.relative(outputs.workdir, r.path) || r.path} (${r.reason})`);
-  const more = outputs.refused.length - names.length;
-  return `not written back: ${names.join(', ')}${more > 0 ? `, and ${more} more` : ''}`;
+  if (!outputs) return null;
+  const parts: string[] = [];
+  if (outputs.refused.length) {
+    const names = outputs.refused
+      .slice(0, shown)
+      .map((r) => `${path.relative(outputs.workdir, r.path) || r.path} (${r.reason})`);
+    const more = outputs.refused.length - names.length;
+    parts.push(`not written back: ${names.join(', ')}${more > 0 ? `, and ${more} more` : ''}`);
+  }
+  // a walk that stopped at a bound wrote back only what it had reached: said, never silent
+  if (outputs.incomplete)
+    parts.push('the walk of its layer stopped at a bound: outputs beyond it were not written back');
+  return parts.length ? parts.join('; ') : null;
 }
 
 /**
