@@ -63,8 +63,8 @@ export interface JobOption {
     readonly map: OptionMapping;
     readonly before?: string;
   };
-  /** A Vitest pool option under `key`, with the pool's own default where it sets one. */
-  readonly pool?: { readonly default?: string | number | boolean };
+  /** A Vitest pool option under `key` (or its own `key`), with the pool's own default where it sets one. */
+  readonly pool?: { readonly default?: string | number | boolean; readonly key?: string };
   /** `false`: not an option of runJob or Harness (absent: it is, under `key`). */
   readonly library?: false;
 }
@@ -302,6 +302,33 @@ export const JOB_OPTIONS = [
     pool: {},
   },
   {
+    key: 'allowToolingWrite',
+    flag: 'allow-tooling-write',
+    kind: 'boolean',
+    help: "with --fs overlay, let the job write the workdir's node_modules/.bin and git hook directories (read-only by default)",
+    doc: "under `--fs overlay`, let the job write the workdir's `node_modules/.bin`, `.husky`, `.githooks` and a `core.hooksPath` inside it (read-only by default: the host runs them next). See [project-files.md](project-files.md)",
+    default: 'off',
+    example: 'true',
+    cli: 'copy',
+    manifest: { scope: 'options', map: 'copy' },
+  },
+  {
+    key: 'outputs',
+    flag: 'output',
+    value: '<path>',
+    kind: 'list',
+    expects: 'a path or glob relative to cwd',
+    help: 'with --fs overlay, see the workdir through the overlay too and write back only this path or glob, relative to it, after the job (repeatable)',
+    doc: 'under `--fs overlay`, see the workdir through the overlay too and write back only these paths or globs (`*`, `**`, `?`, relative to it) after the job; the rest it wrote there is reported and discarded. See [project-files.md](project-files.md)',
+    default: 'none: the workdir is writable',
+    example: 'dist',
+    // no flag at all keeps the workdir writable, where the CLI's empty list would write nothing back
+    cli: 'special',
+    manifest: { key: 'outputs', scope: 'options', map: 'copy' },
+    // the pool always sees the project through the overlay: `writable` adds to what Vitest writes
+    pool: { key: 'writable' },
+  },
+  {
     key: 'keepLayer',
     flag: 'keep-layer',
     value: '<dir|file.tar>',
@@ -455,6 +482,14 @@ export const JOB_OPTIONS = [
     example: '3',
   },
   {
+    key: 'guardedPaths',
+    flag: 'guarded-path',
+    kind: 'list',
+    help: 'files of the project the job must not change (the manifest that runs it, a Vitest config and what it imports): read-only where the workdir is writable, never written back',
+    default: 'none (ci: the manifest; the Vitest pool: its configs and what they import)',
+    example: 'ci.yml',
+  },
+  {
     key: 'retries',
     flag: 'retries',
     kind: 'whole',
@@ -472,8 +507,20 @@ type Undeclared = Exclude<keyof JobSpecInput, (typeof JOB_OPTIONS)[number]['key'
 type Declared<T extends never> = T;
 export type EveryJobSpecKeyDeclared = Declared<Undeclared>;
 
-/** The Vitest pool's options, by key (vitest/pool.ts checks its RingfenceVitestOptions against them). */
-export type PoolOptionKey = Extract<(typeof JOB_OPTIONS)[number], { pool: object }>['key'];
+type PoolEntry = Extract<(typeof JOB_OPTIONS)[number], { pool: object }>;
+/** The Vitest pool's options, by its names (vitest/pool.ts checks its RingfenceVitestOptions against them). */
+export type PoolOptionKey = PoolEntry extends infer E
+  ? E extends { pool: { key: infer K extends string } }
+    ? K
+    : E extends { key: infer K }
+      ? K
+      : never
+  : never;
+
+/** The pool's name of an option: its own where it has one (`writable` for `outputs`), else `key`. */
+export function poolName(option: JobOption): string {
+  return option.pool?.key ?? option.key;
+}
 
 /** `-m, --memory <size>`: what commander takes. */
 export function cliFlags(option: JobOption): string {

@@ -86,8 +86,9 @@ export interface JobFilesystem {
   /** `overlay`, `read-only` or `host` (see JobSpecInput.fs). */
   mode: 'overlay' | 'read-only' | 'host';
   /**
-   * overlay: every path the job added, changed or deleted outside its workdir, /tmp and volumes
-   * (read from its upper layers after it ended; its writes were discarded), sorted, at most 1000;
+   * overlay: every path the job added, changed or deleted outside its workdir, /tmp and volumes —
+   * and with `outputs`, in its workdir, what was not written back — (read from its upper layers
+   * after it ended; its writes were discarded), sorted, at most 1000;
    * read-only: always empty (nothing can be written); host: null (writes reach the host, unwatched).
    */
   changes: FsChange[] | null;
@@ -103,6 +104,25 @@ export interface JobFilesystem {
   readOnly?: { path: string; code: string; dirsOverlaid?: boolean }[];
   /** `--keep-layer`: where the job's writes were kept instead of discarded. Added in 0.4. */
   kept?: KeptLayer;
+  /**
+   * `outputs`: the workdir was seen through an overlay too; what of it was written back to the host.
+   * What the job wrote elsewhere in the workdir is in `changes` (discarded).
+   */
+  outputs?: WrittenBack;
+}
+
+/** What a job under `outputs` wrote back to its workdir (harness/fs/writeback.ts). */
+export interface WrittenBack {
+  /** The workdir (absolute): `changes` inside it are the project's, discarded. */
+  workdir: string;
+  /** What reached the host, at most 1000 listed. */
+  written: FsChange[];
+  /** How many more were written back than `written` lists. */
+  writtenTruncated?: number;
+  /** Outputs not written back, and why (a protected path, a symlink, a vetted file's content …). */
+  refused: { path: string; reason: string }[];
+  /** The walk stopped at a bound: outputs beyond it were not written back. */
+  incomplete?: boolean;
 }
 
 /** A job's upper layers kept as one OCI-style layer (harness/fs/layer.ts). */

@@ -44,7 +44,11 @@ import {
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
 import { runWithServices } from './services.js';
+import { outputRules } from './fs/outputs.js';
 import { jobFilesystem, untouched } from './fs/pollution.js';
+import { hookDirs } from './fs/tooling.js';
+import { isWithin } from './protect.js';
+import type { Vet } from './fs/writeback.js';
 import type {
   JobEnforcement,
   JobError,
@@ -66,7 +70,7 @@ import {
   sweepStaleScratch,
   type Scratch,
 } from './scratch.js';
-import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput, type Volume } from './spec.js';
 
 export interface RunOptions {
   /** Aborting ends the job through the freezer path; the result's status is `aborted`. */
@@ -104,6 +108,12 @@ export interface RunOptions {
    * not used): its services' (harness/services.ts). The caller keeps it open and closes it.
    */
   netnsFd?: number;
+  /**
+   * With `outputs` in the spec: more outputs, known only once the job has ended (the Vitest pool:
+   * the snapshot files of the test files the worker ran) — exact paths, which never unlock a
+   * protected one — and a check of a file's content before it is written back (`vet`).
+   */
+  derivedOutputs?: () => { paths: readonly string[]; vet?: Vet };
   /**
    * Say on stderr what this host cannot enforce for the job (default true). A worker thread of the
    * Harness passes false: the Harness said it once for the whole run, from the main thread.
@@ -571,6 +581,8 @@ class JobRun {
   private timers: NodeJS.Timeout[] = [];
   /** The job's paths its overlays do not cover (set once its volumes are known). */
   private notOverlaid: string[] = [];
+  /** Its volumes seen through an overlay of their own (the workdir under `outputs`). */
+  private overlaidVolumes: Volume[] = [];
 
   private readonly driver: CgroupDriver;
 
@@ -661,8 +673,11 @@ class JobRun {
       ));
       this.mark('scratch');
       const extraVolumes = exposeHiddenWorkdir(spec);
-      // what the overlays do not cover: the job's own /tmp, the workdir and the volumes
-      this.notOverlaid = ['/tmp', ...[...spec.volumes, ...extraVolumes].map((v) => v.target)];
+      // what the overlays do not cover: the job's own /tmp, the workdir and the volumes — but for
+      // those seen through an overlay of their own (the workdir under `outputs`)
+      const volumes = [...spec.volumes, ...extraVolumes];
+      this.notOverlaid = ['/tmp', ...volumes.filter((v) => !v.overlay).map((v) => v.target)];
+      this.overlaidVolumes = volumes.filter((v) => v.overlay);
       if (options.netnsFd !== undefined && noNamespaces)
         throw new Error(
           'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
@@ -1028,7 +1043,21 @@ class JobRun {
       undefined,
       this.spec.keepLayer,
       layersUntouched,
+      mode === 'overlay' ? this.outputs() : null,
     );
+  }
+
+  /** Under `outputs` (the workdir an overlay volume): what may be written back, known now. */
+  private outputs(): Parameters<typeof jobFilesystem>[7] {
+    const { spec } = this;
+    if (spec.outputs === null || !this.overlaidVolumes.some((v) => isWithin(spec.workdir, v.target)))
+      return null;
+    const derived = this.options.derivedOutputs?.() ?? { paths: [] };
+    // allowGitWrite: the user's own `.git`, named, so written back
+    const user = [...spec.outputs, ...(spec.allowGitWrite ? ['.git'] : [])];
+    const rules = outputRules(spec.workdir, user, derived.paths, spec.guardedPaths, hookDirs(spec.workdir));
+    const sources = new Map(this.overlaidVolumes.map((v) => [v.target, v.source]));
+    return { rules, vet: derived.vet ?? null, sources };
   }
 
   /** RunOptions.trace: every phase, the harness's and the launcher's, in ms from the job's start. */

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CgroupLimits } from './cgroup/types.js';
-import { protectionFor } from './protect.js';
+import { outputPatternProblem } from './fs/outputs.js';
+import { isWithin, protectionFor } from './protect.js';
 import { resolveServices, type ServiceInput, type ServiceSpec } from './service-spec.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 
@@ -59,6 +60,23 @@ export interface JobSpecInput {
   /** In `overlay` mode the workdir's `.git` is read-only (a hook written there would run on the host): this makes it writable. */
   allowGitWrite?: boolean;
   /**
+   * In `overlay` mode the workdir's `node_modules/.bin`, git hook directories (.husky, .githooks, a
+   * core.hooksPath inside it) and `guardedPaths` are read-only (the host runs them next): this
+   * makes them writable (a job that runs `npm ci`).
+   */
+  allowToolingWrite?: boolean;
+  /**
+   * `overlay` mode: the workdir is seen through an overlay like the rest of the host, and only these
+   * paths (relative to it; globs with `*`, `**`, `?`) are written back to it after the job
+   * (harness/fs/writeback.ts). Everything else it wrote there is reported and discarded.
+   */
+  outputs?: readonly string[];
+  /**
+   * Files of the project the job must not change (the manifest that runs it, a Vitest config and
+   * what it imports): read-only where the workdir is writable, never written back.
+   */
+  guardedPaths?: readonly string[];
+  /**
    * `overlay` mode: keep what the job wrote outside its workdir as a layer instead of discarding it —
    * a directory (absent or empty) or, for a path ending in `.tar`, a tar file (replaced when the job
    * runs again). OCI layer conventions: a deletion is an empty `.wh.<name>`, a replaced directory holds
@@ -90,6 +108,8 @@ export interface Volume {
   source: string;
   target: string;
   readOnly: boolean;
+  /** `SRC:DST:overlay`: seen through an overlay of its own, the job's writes kept in a layer. */
+  overlay?: boolean;
 }
 
 /** The validated, normalised form the sandbox runs. */
@@ -111,6 +131,11 @@ export interface JobSpec {
   /** fs === 'read-only' */
   readOnly: boolean;
   allowGitWrite: boolean;
+  allowToolingWrite: boolean;
+  /** The output patterns (relative to the workdir), or null: the workdir is writable. */
+  outputs: string[] | null;
+  /** Absolute paths. */
+  guardedPaths: string[];
   /** Where to keep the job's layer (absolute), or null to discard it. */
   keepLayer: { path: string; format: 'dir' | 'tar' } | null;
   tmpSizeBytes: number | null;
@@ -211,8 +236,12 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   const fsMode = resolveFsMode(input);
   const tmpSizeBytes = input.tmpSize === undefined ? null : parseSize('tmp-size', input.tmpSize);
   const volumes = (input.volumes ?? []).map(parseVolume);
+  if (fsMode !== 'overlay' && volumes.some((v) => v.overlay))
+    throw new InputError('volume', `SRC:DST:overlay needs --fs overlay, not --fs ${fsMode}`);
   // a volume that would make the harness's own files writable to the job is refused here, by name
   protectionFor(volumes);
+  const outputs =
+    input.outputs === undefined ? null : resolveOutputs(input.outputs, fsMode, workdir, volumes);
 
   return {
     name: input.name ?? command.join(' '),
@@ -231,6 +260,9 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     fs: fsMode,
     readOnly: fsMode === 'read-only',
     allowGitWrite: input.allowGitWrite ?? false,
+    allowToolingWrite: input.allowToolingWrite ?? false,
+    outputs,
+    guardedPaths: (input.guardedPaths ?? []).map((p) => path.resolve(workdir, p)),
     keepLayer: input.keepLayer === undefined ? null : resolveKeepLayer(input.keepLayer, fsMode),
     tmpSizeBytes,
     volumes,
@@ -272,6 +304,33 @@ function resolveKeepLayer(target: string, mode: FsMode): { path: string; format:
   return { path: abs, format };
 }
 
+/**
+ * `outputs`: patterns relative to the workdir, checked before the job runs — the overlay must be on,
+ * and the workdir must be one it can cover (not `/`, not shown by a volume).
+ */
+function resolveOutputs(
+  patterns: readonly string[],
+  mode: FsMode,
+  workdir: string,
+  volumes: readonly Volume[],
+): string[] {
+  if (mode !== 'overlay')
+    throw new InputError('output', `needs --fs overlay (the workdir is seen through one), not --fs ${mode}`);
+  if (workdir === '/') throw new InputError('output', 'needs a workdir other than /');
+  // (a volume that is an overlay itself keeps the workdir's writes in its layer: the Vitest pool's root)
+  const over = volumes.find((v) => !v.overlay && isWithin(workdir, v.target));
+  if (over)
+    throw new InputError(
+      'output',
+      `the workdir lies in the volume ${over.source}:${over.target}, which would show it writable`,
+    );
+  return patterns.map((p) => {
+    const problem = outputPatternProblem(p);
+    if (problem) throw new InputError('output', `${JSON.stringify(p)} ${problem}`);
+    return p.replace(/\/+$/, '');
+  });
+}
+
 /** `fs`, with `readOnly` as its alias for `read-only`. */
 function resolveFsMode(input: JobSpecInput): FsMode {
   const asked = input.fs;
@@ -305,9 +364,12 @@ function parseVolume(text: string): Volume {
     parts.length > 3 ||
     !source ||
     !target ||
-    (mode !== undefined && mode !== 'ro' && mode !== 'rw')
+    (mode !== undefined && mode !== 'ro' && mode !== 'rw' && mode !== 'overlay')
   ) {
-    throw new InputError('volume', `invalid ${JSON.stringify(text)} (expected SRC:DST or SRC:DST:ro)`);
+    throw new InputError(
+      'volume',
+      `invalid ${JSON.stringify(text)} (expected SRC:DST, SRC:DST:ro or SRC:DST:overlay)`,
+    );
   }
   if (!path.isAbsolute(target))
     throw new InputError('volume', `target ${JSON.stringify(target)} must be an absolute path`);
@@ -321,6 +383,7 @@ function parseVolume(text: string): Volume {
   const absSource = path.resolve(source);
   if (!fs.existsSync(absSource))
     throw new InputError('volume', `source ${JSON.stringify(absSource)} does not exist`);
+  if (mode === 'overlay') return { source: absSource, target, readOnly: false, overlay: true };
   return { source: absSource, target, readOnly: mode === 'ro' };
 }
 

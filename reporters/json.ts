@@ -111,6 +111,22 @@ const serviceJobResult = obj({
       incomplete: z.boolean().optional(),
       error: z.string().optional(),
     }).optional(),
+    // added in 0.5: only with `outputs`
+    outputs: obj({
+      workdir: z.string(),
+      written: z.array(
+        obj({
+          path: z.string(),
+          kind: z.enum(['added', 'changed', 'deleted']),
+          bytes: z.number(),
+          type: z.enum(['file', 'dir', 'symlink', 'other']),
+          replaced: z.boolean().optional(),
+        }),
+      ),
+      writtenTruncated: int().nonnegative().optional(),
+      refused: z.array(obj({ path: z.string(), reason: z.string() })),
+      incomplete: z.boolean().optional(),
+    }).optional(),
   }).optional(),
   diagnostics: obj({
     cgroupVersion: z.union([z.literal(1), z.literal(2)]).nullable(),

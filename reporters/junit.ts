@@ -174,13 +174,17 @@ function attemptsText(entry: JobEntry): string {
   return lines.join('\n');
 }
 
-/** What the job wrote outside its workdir (`--fs overlay`), one path a line; null when nothing. */
+/**
+ * What the job wrote outside its workdir (`--fs overlay`) — and with `outputs`, in it, but for what
+ * was written back — one path a line; null when nothing.
+ */
 function filesystemText(r: JobResult): string | null {
   const changes = r.filesystem?.changes;
   const total = changes ? changes.length + (r.filesystem?.truncated ?? 0) : 0;
   if (!changes || total === 0) return null;
   const count = `${r.filesystem?.incomplete ? 'at least ' : ''}${total} path${total === 1 ? '' : 's'}`;
-  const lines = [`--- ringfence: wrote ${count} outside its workdir (discarded with its overlay) ---`];
+  const where = r.filesystem?.outputs ? 'that were not its outputs' : 'outside its workdir';
+  const lines = [`--- ringfence: wrote ${count} ${where} (discarded with its overlay) ---`];
   for (const c of changes) {
     const size = c.kind === 'deleted' || c.type === 'dir' ? '' : ` (${c.bytes} B)`;
     lines.push(`${c.kind.padEnd(7)} ${c.type.padEnd(7)} ${c.path}${size}${c.replaced ? ' (replaced)' : ''}`);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { JOB_OPTIONS, cliFlags, manifestKey, type JobOption } from '../harness/job-options.js';
+import { JOB_OPTIONS, cliFlags, manifestKey, poolName, type JobOption } from '../harness/job-options.js';
 
 export const OPTIONS_DOC = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -66,7 +66,7 @@ function manifestCell(option: JobOption): string {
 function poolCell(option: JobOption): string {
   if (!option.pool) return '—';
   const fallback = option.pool.default;
-  return `${code(option.key)}${fallback === undefined ? '' : ` (default ${code(String(fallback))})`}`;
+  return `${code(poolName(option))}${fallback === undefined ? '' : ` (default ${code(String(fallback))})`}`;
 }
 
 /** The table: one row an option, in the declaration's (`ringfence run --help`'s) order. */

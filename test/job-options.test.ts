@@ -15,6 +15,7 @@ import {
   cliOptions,
   manifestKey,
   manifestOptions,
+  poolName,
   poolOptions,
   type JobOption,
 } from '../harness/job-options.js';
@@ -88,6 +89,11 @@ describe('ringfence run: its flags are the declared ones', () => {
         case 'service':
           // run() parses each with the manifest's service parser (test/services/); the flag collects them
           expect(lastFlags.service).toEqual([option.example]);
+          break;
+        case 'output':
+          // repeated flags are the list; none at all leaves the workdir writable (no empty list)
+          expect(input.outputs).toEqual([option.example]);
+          expect(parse([]).outputs).toBeUndefined();
           break;
         default:
           expect.unreachable(`no check for the specially mapped CLI option ${name(option)}`);
@@ -203,7 +209,7 @@ describe('a manifest: its keys are the declared ones', () => {
     expect((out as ManifestError).reason).toBe(
       'unknown key "not-an-option" (known keys: cwd, env, memory, memory-swap, cpus, cpu-shares, cpuset-cpus, ' +
         'pids-limit, blkio-weight, timeout, cpu-time, network, hostname, user, userns, strict, cgroupns, fs, ' +
-        'read-only, allow-git-write, tmp-size, volumes, nofile, output-limit, retries)',
+        'read-only, allow-git-write, allow-tooling-write, outputs, tmp-size, volumes, nofile, output-limit, retries)',
     );
   });
 });
@@ -218,20 +224,23 @@ function jobKeys(): string[] {
 }
 
 describe('the Vitest pool: its options are the declared ones', () => {
-  it.each(poolOptions().map((option) => [option.key, option] as const))('%s is taken', (_label, option) => {
-    const value =
-      option.kind === 'boolean'
-        ? true
-        : option.flag === 'service'
-          ? [{ name: 'db', command: 'sleep 9' }]
-          : option.example;
-    expect(() => validateOptions({ [option.key]: value } as RingfenceVitestOptions)).not.toThrow();
-  });
+  it.each(poolOptions().map((option) => [poolName(option), option] as const))(
+    '%s is taken',
+    (_label, option) => {
+      const value =
+        option.kind === 'boolean'
+          ? true
+          : option.flag === 'service'
+            ? [{ name: 'db', command: 'sleep 9' }]
+            : option.kind === 'list'
+              ? [option.example]
+              : option.example;
+      expect(() => validateOptions({ [poolName(option)]: value } as RingfenceVitestOptions)).not.toThrow();
+    },
+  );
 
   it('refuses any other, listing the declared ones', () => {
-    const known = poolOptions()
-      .map((option) => option.key)
-      .join(', ');
+    const known = poolOptions().map(poolName).join(', ');
     expect(() => validateOptions({ cgroupns: true } as RingfenceVitestOptions)).toThrow(
       `ringfence(): unknown option "cgroupns" (known: ${known})`,
     );

@@ -61,6 +61,13 @@ describe('resolveJobSpec', () => {
     [{ command: [] }, /^command: is empty/],
     [{ fs: 'tmpfs' as 'host' }, /^fs: must be overlay, read-only or host/],
     [{ fs: 'host' as const, readOnly: true }, /^read-only: is --fs read-only, which contradicts --fs host/],
+    [{ outputs: ['dist'], fs: 'host' as const }, /^output: needs --fs overlay/],
+    [{ outputs: ['dist'], workdir: '/' }, /^output: needs a workdir other than \//],
+    [{ outputs: ['/abs'] }, /^output: "\/abs" must be relative to the workdir/],
+    [
+      { volumes: ['/tmp:/mnt:overlay'], fs: 'read-only' as const },
+      /^volume: SRC:DST:overlay needs --fs overlay/,
+    ],
   ])('refuses %j naming the field', (patch, message) => {
     expect(() => resolveJobSpec({ command: ['true'], ...patch })).toThrow(message);
   });

@@ -95,7 +95,8 @@ describeSandbox('ringfence Vitest pool', () => {
   });
 
   it('services: each test file gets its own Redis; two files in parallel on 127.0.0.1:6379 never see each other', () => {
-    // the two files meet at a barrier in their workdir (this checkout: the host's, shared by both)
+    // the two files meet at a barrier in their workdir (this checkout), a directory the config lists
+    // as `writable`: bound in live, shared by both while they run
     const barrier = fs.mkdtempSync(path.join(ROOT, '.rf-vitest-services-'));
     onTestFinished(() => fs.rmSync(barrier, { recursive: true, force: true }));
     const json = path.join(barrier, 'results.json');

@@ -115,8 +115,9 @@ describeSandbox('ringfence Vitest pool: options are checked when the config load
     [{ network: 'bridge' }, /ringfence\(\{ network \}\): /],
     [
       { memroy: '1g' },
-      /ringfence\(\): unknown option "memroy" \(known: memory, cpus, pidsLimit, timeout, network, hostname, userns, strict, fs, allowGitWrite, services\)/,
+      /ringfence\(\): unknown option "memroy" \(known: memory, cpus, pidsLimit, timeout, network, hostname, userns, strict, fs, allowGitWrite, writable, services\)/,
     ],
+    [{ writable: ['../up'] }, /ringfence\(\{ writable \}\): "\.\.\/up" must stay inside the workdir/],
   ])('%j is refused before any file runs', async (options, message) => {
     const out = run({ RINGFENCE_DEMO_POOL_OPTIONS: JSON.stringify(options) });
     expect(out.status).not.toBe(0);

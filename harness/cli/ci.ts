@@ -80,6 +80,8 @@ function plan(manifestFile: string, flags: CiFlags): Plan {
   const shard = flags.shard === undefined ? null : parseShard(flags.shard);
   if (flags.only?.length) jobs = closureOfNeeds(manifest.jobs, flags.only, manifest.file);
   if (shard) jobs = shardJobs(jobs, shard.index, shard.total);
+  // the manifest itself: read-only to its jobs (where their workdir holds it), never written back
+  jobs = jobs.map((job) => ({ ...job, spec: { ...job.spec, guardedPaths: [manifest.file] } }));
   const concurrency =
     flags.concurrency === undefined ? undefined : parseInteger('concurrency', flags.concurrency, 1, 1024);
   const repeat = flags.repeat === undefined ? 1 : parseInteger('repeat', flags.repeat, 1, 1000);

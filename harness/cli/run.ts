@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { refusedForksText } from '../format.js';
-import { keptSummary, pollutionSummary, readOnlySummary } from '../fs/pollution.js';
+import { keptSummary, pollutionSummary, readOnlySummary, refusedSummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../result.js';
 import { Sandbox, runJob, type RunningJob } from '../sandbox.js';
 import { cliAttribute, cliFlags, cliOptions } from '../job-options.js';
@@ -120,6 +120,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     if (refused) process.stderr.write(`ringfence: ${refused}\n`);
     const wrote = pollutionSummary(result.filesystem);
     if (wrote) process.stderr.write(`ringfence: ${wrote}\n`);
+    const notBack = refusedSummary(result.filesystem);
+    if (notBack) process.stderr.write(`ringfence: ${notBack}\n`);
     const forks = refusedForksText(result.pids);
     if (forks) process.stderr.write(`ringfence: ${forks} (pids.events)\n`);
   }
@@ -150,6 +152,9 @@ export function toSpecInput(command: string[], flags: RunFlags): JobSpecInput {
     if (option.cli === 'copy' && value !== undefined)
       (input as unknown as Record<string, unknown>)[option.key] = value;
   }
+  // no --output at all keeps the workdir writable; an empty list would mean "write nothing back"
+  const outputs = flags.output as string[];
+  if (outputs.length > 0) input.outputs = outputs;
   return input;
 }
 

@@ -19,6 +19,8 @@ import { performance } from 'node:perf_hooks';
 import { readXattr } from '../../native/bindings.js';
 import type { LauncherReport } from '../launcher.js';
 import { keepLayer } from './layer.js';
+import type { OutputRules } from './outputs.js';
+import { WriteBack, type Vet } from './writeback.js';
 import { isWithin } from '../protect.js';
 import type { FsChange, JobFilesystem } from '../result.js';
 import type { FsMode } from '../spec.js';
@@ -28,7 +30,27 @@ export interface UpperLayer {
   upper: string;
   /** The mount point it overlays, as the job saw it. */
   mountPoint: string;
+  /** The host's path of that mount point, where it is not the same (a SRC:DST:overlay volume). */
+  source?: string;
 }
+
+/** One entry of an upper layer, as the walk found it: a change, with where it lies. */
+export interface LayerEntry extends FsChange {
+  /** The entry in the upper layer. */
+  upper: string;
+  /** The host's path the job's path stands for. */
+  hostPath: string;
+  /** Its lstat in the upper layer. */
+  stat: fs.Stats;
+  /** The host's path of the layer's mount point. */
+  layerRoot: string;
+}
+
+/**
+ * Takes an entry out of the report (returns true): what `outputs` writes back. Called for each
+ * change the walk would record, parents before what is below them.
+ */
+export type Claim = (entry: LayerEntry) => boolean;
 
 export interface WalkLimits {
   /** changes listed; the rest are counted in `truncated` */
@@ -81,6 +103,7 @@ function isOpaque(dir: string): boolean {
 interface Pending {
   dir: string;
   jobPath: string;
+  hostPath: string;
   depth: number;
   /** a directory the host does not have there: listed itself when it turns out empty */
   added: boolean;
@@ -95,19 +118,29 @@ export function readPollution(
   skip: readonly string[],
   limits: WalkLimits = WALK_LIMITS,
   host: HostStat = hostStat,
+  claim: Claim | null = null,
 ): Pollution {
   const changes: FsChange[] = [];
   let truncated = 0;
   let incomplete = false;
   let visited = 0;
   const deadline = performance.now() + limits.ms;
-  const record = (change: FsChange): void => {
+  const listed = (change: FsChange): void => {
     if (changes.length < limits.listed) changes.push(change);
     else truncated++;
   };
+  let layerRoot = '/';
+  const record = (change: FsChange, where: { upper: string; hostPath: string; stat: fs.Stats }): void => {
+    if (!claim?.({ ...change, ...where, layerRoot })) listed(change);
+  };
 
   walk: for (const layer of layers) {
-    const pending: Pending[] = [{ dir: layer.upper, jobPath: layer.mountPoint, depth: 0, added: false }];
+    layerRoot = layer.source ?? layer.mountPoint;
+    // a layer mounted inside a path that is not overlaid (an overlay volume under /tmp) is its own
+    const layerSkip = skip.filter((s) => !isWithin(layer.mountPoint, s));
+    const pending: Pending[] = [
+      { dir: layer.upper, jobPath: layer.mountPoint, hostPath: layerRoot, depth: 0, added: false },
+    ];
     for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
       let dir: fs.Dir;
       try {
@@ -126,7 +159,8 @@ export function readPollution(
           }
           const upper = path.join(next.dir, entry.name);
           const jobPath = path.posix.join(next.jobPath, entry.name);
-          if (skip.some((s) => isWithin(jobPath, s))) continue;
+          if (layerSkip.some((s) => isWithin(jobPath, s))) continue;
+          const hostPath = path.posix.join(next.hostPath, entry.name);
           let st: fs.Stats;
           try {
             st = fs.lstatSync(upper);
@@ -134,43 +168,58 @@ export function readPollution(
             incomplete = true;
             continue;
           }
-          const before = host(jobPath);
+          const where = { upper, hostPath, stat: st };
+          const before = host(hostPath);
           if (isWhiteout(st)) {
-            record({ path: jobPath, kind: 'deleted', bytes: 0, type: typeOf(before) });
+            record({ path: jobPath, kind: 'deleted', bytes: 0, type: typeOf(before) }, where);
             continue;
           }
           if (!st.isDirectory()) {
-            record({ path: jobPath, kind: before ? 'changed' : 'added', bytes: st.size, type: typeOf(st) });
+            const kind = before ? 'changed' : 'added';
+            record({ path: jobPath, kind, bytes: st.size, type: typeOf(st) }, where);
             continue;
           }
           const hostDir = before?.isDirectory() ?? false;
           const opaque = hostDir && isOpaque(upper);
           if (before && (!hostDir || opaque)) {
-            record({
-              path: jobPath,
-              kind: 'changed',
-              bytes: 0,
-              type: 'dir',
-              ...(opaque ? { replaced: true } : {}),
-            });
+            record(
+              {
+                path: jobPath,
+                kind: 'changed',
+                bytes: 0,
+                type: 'dir',
+                ...(opaque ? { replaced: true } : {}),
+              },
+              where,
+            );
           } else if (before && (before.mode !== st.mode || before.uid !== st.uid || before.gid !== st.gid)) {
-            record({ path: jobPath, kind: 'changed', bytes: 0, type: 'dir' });
+            record({ path: jobPath, kind: 'changed', bytes: 0, type: 'dir' }, where);
           }
           if (next.depth + 1 > limits.depth) {
             // too deep to go on: the directory stands for what is below it
             incomplete = true;
-            if (!before) record({ path: jobPath, kind: 'added', bytes: 0, type: 'dir' });
+            if (!before) record({ path: jobPath, kind: 'added', bytes: 0, type: 'dir' }, where);
             continue;
           }
-          pending.push({ dir: upper, jobPath, depth: next.depth + 1, added: !before });
+          pending.push({ dir: upper, jobPath, hostPath, depth: next.depth + 1, added: !before });
         }
       } finally {
         dir.closeSync();
       }
-      if (entries === 0 && next.added) record({ path: next.jobPath, kind: 'added', bytes: 0, type: 'dir' });
+      if (entries === 0 && next.added) {
+        let stat: fs.Stats | null = null;
+        try {
+          stat = fs.lstatSync(next.dir);
+        } catch {
+          incomplete = true;
+        }
+        const change: FsChange = { path: next.jobPath, kind: 'added', bytes: 0, type: 'dir' };
+        if (stat) record(change, { upper: next.dir, hostPath: next.hostPath, stat });
+        else listed(change);
+      }
     }
   }
-  changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  changes.sort(byPath);
   return { changes, truncated, incomplete };
 }
 
@@ -187,10 +236,12 @@ export function jobFilesystem(
   limits: WalkLimits = WALK_LIMITS,
   keep: { path: string; format: 'dir' | 'tar' } | null = null,
   layersUntouched = false,
+  outputs: { rules: OutputRules; vet: Vet | null; sources?: ReadonlyMap<string, string> } | null = null,
 ): JobFilesystem {
   if (mode === 'host') return { mode, changes: null, truncated: 0 };
   if (mode === 'read-only' || overlayDir === null) return { mode, changes: [], truncated: 0 };
-  const layers = upperLayers(overlayDir, reports);
+  const layers = upperLayers(overlayDir, reports, outputs?.sources);
+  const writeBack = outputs ? new WriteBack(outputs.rules, outputs.vet) : null;
   const readOnly: NonNullable<JobFilesystem['readOnly']> = [];
   for (const r of reports) {
     if (r.kind === 'fs-ro') readOnly.push({ path: r.mountPoint, code: r.code });
@@ -198,9 +249,30 @@ export function jobFilesystem(
   }
   let found: Pollution;
   try {
-    found = layersUntouched ? NOTHING : readPollution(layers, skip, limits);
+    found = layersUntouched
+      ? NOTHING
+      : readPollution(layers, skip, limits, undefined, writeBack?.claim ?? null);
   } catch {
     found = { changes: [], truncated: 0, incomplete: true };
+  }
+  let written: JobFilesystem['outputs'];
+  if (writeBack && outputs) {
+    writeBack.apply();
+    // what could not be written back was discarded like any other change: listed with them
+    for (const change of writeBack.discarded) {
+      if (found.changes.length < limits.listed) found.changes.push(change);
+      else found.truncated++;
+    }
+    if (writeBack.discarded.length) found.changes.sort(byPath);
+    written = {
+      workdir: outputs.rules.workdir,
+      written: writeBack.written.slice(0, limits.listed),
+      ...(writeBack.written.length > limits.listed
+        ? { writtenTruncated: writeBack.written.length - limits.listed }
+        : {}),
+      refused: writeBack.refused.slice(0, limits.listed),
+      ...(found.incomplete ? { incomplete: true } : {}),
+    };
   }
   return {
     mode,
@@ -209,7 +281,12 @@ export function jobFilesystem(
     ...(found.incomplete ? { incomplete: true } : {}),
     ...(readOnly.length ? { readOnly } : {}),
     ...(keep ? { kept: keepLayer(layers, skip, keep) } : {}),
+    ...(written ? { outputs: written } : {}),
   };
+}
+
+function byPath(a: FsChange, b: FsChange): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 }
 
 const NOTHING: Pollution = { changes: [], truncated: 0, incomplete: false };
@@ -226,26 +303,74 @@ export function untouched(reports: readonly LauncherReport[], inodesNow: number 
   return before?.kind === 'layers' && inodesNow !== null && inodesNow === before.inodes;
 }
 
-/** The job's upper layers, as the launcher's `overlay` lines name them. */
-function upperLayers(overlayDir: string, reports: readonly LauncherReport[]): UpperLayer[] {
-  return reports.flatMap((r) =>
-    r.kind === 'overlay'
-      ? [{ upper: path.join(overlayDir, String(r.index), 'upper'), mountPoint: r.mountPoint }]
-      : [],
-  );
+/**
+ * The job's upper layers, as the launcher's `overlay` lines name them; `sources`: the host's path of
+ * an overlay volume's target, where it is another.
+ */
+function upperLayers(
+  overlayDir: string,
+  reports: readonly LauncherReport[],
+  sources: ReadonlyMap<string, string> = new Map(),
+): UpperLayer[] {
+  return reports.flatMap((r) => {
+    if (r.kind !== 'overlay') return [];
+    const source = sources.get(r.mountPoint);
+    const upper = path.join(overlayDir, String(r.index), 'upper');
+    return [{ upper, mountPoint: r.mountPoint, ...(source && source !== r.mountPoint ? { source } : {}) }];
+  });
 }
 
-/** `wrote 3 paths outside its workdir: /etc/hostname (deleted), /etc/rf-probe, /root/probe`, or null. */
+/**
+ * `wrote 3 paths outside its workdir: /etc/hostname (deleted), /etc/rf-probe, /root/probe`, or null.
+ * With `outputs`, what the job wrote in its workdir and was not written back comes first, relative:
+ * `wrote 2 paths in the project: src/x.ts, package.json; wrote 1 path outside its workdir: /etc/x`.
+ */
 export function pollutionSummary(filesystem: JobFilesystem | undefined, shown = 5): string | null {
   if (!filesystem?.changes) return null;
-  const total = filesystem.changes.length + filesystem.truncated;
-  if (total === 0) return null;
-  const names = filesystem.changes
-    .slice(0, shown)
-    .map((c) => (c.kind === 'deleted' ? `${c.path} (deleted)` : c.path));
-  const more = total - names.length;
-  const count = `${filesystem.incomplete ? 'at least ' : ''}${total} path${total === 1 ? '' : 's'}`;
-  return `wrote ${count} outside its workdir: ${names.join(', ')}${more > 0 ? `, and ${more} more` : ''}`;
+  const workdir = filesystem.outputs?.workdir ?? null;
+  const inside = workdir === null ? [] : filesystem.changes.filter((c) => isWithin(c.path, workdir));
+  const outside =
+    workdir === null ? filesystem.changes : filesystem.changes.filter((c) => !isWithin(c.path, workdir));
+  const parts: string[] = [];
+  const say = (changes: FsChange[], more: number, where: string, name: (p: string) => string): void => {
+    const total = changes.length + more;
+    if (total === 0) return;
+    const names = changes
+      .slice(0, shown)
+      .map((c) => (c.kind === 'deleted' ? `${name(c.path)} (deleted)` : name(c.path)));
+    const rest = total - names.length;
+    const count = `${filesystem.incomplete ? 'at least ' : ''}${total} path${total === 1 ? '' : 's'}`;
+    parts.push(`wrote ${count} ${where}: ${names.join(', ')}${rest > 0 ? `, and ${rest} more` : ''}`);
+  };
+  // the ones past the listed bound are not known by place: counted with the last part
+  const outsideMore = outside.length > 0 || inside.length === 0 ? filesystem.truncated : 0;
+  if (workdir !== null)
+    say(
+      inside,
+      filesystem.truncated - outsideMore,
+      'in the project',
+      (p) => path.relative(workdir, p) || '.',
+    );
+  say(outside, outsideMore, 'outside its workdir', (p) => p);
+  return parts.length ? parts.join('; ') : null;
+}
+
+/** `not written back: package.json (package.json is protected …)`: outputs refused, or null. */
+export function refusedSummary(filesystem: JobFilesystem | undefined, shown = 5): string | null {
+  const outputs = filesystem?.outputs;
+  if (!outputs) return null;
+  const parts: string[] = [];
+  if (outputs.refused.length) {
+    const names = outputs.refused
+      .slice(0, shown)
+      .map((r) => `${path.relative(outputs.workdir, r.path) || r.path} (${r.reason})`);
+    const more = outputs.refused.length - names.length;
+    parts.push(`not written back: ${names.join(', ')}${more > 0 ? `, and ${more} more` : ''}`);
+  }
+  // a walk that stopped at a bound wrote back only what it had reached: said, never silent
+  if (outputs.incomplete)
+    parts.push('the walk of its layer stopped at a bound: outputs beyond it were not written back');
+  return parts.length ? parts.join('; ') : null;
 }
 
 /**

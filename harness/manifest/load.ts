@@ -572,6 +572,13 @@ function blame(
       if (index !== undefined && index >= 0) return source.line([...at, 'volumes', index]);
     }
   }
+  if (field === 'outputs') {
+    for (const { at, options } of owners) {
+      const outputs = options.outputs as string[] | undefined;
+      const index = outputs?.findIndex((output) => refuses({ outputs: [output] }));
+      if (index !== undefined && index >= 0) return source.line([...at, 'outputs', index]);
+    }
+  }
   if (field === 'env') {
     for (const { at, options } of owners) {
       const key = Object.entries(envFrom(options.env ?? {})).find(([k, v]) =>

@@ -14,10 +14,11 @@ import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob, type RunningJob } from '../sandbox.js';
 import type { ServiceInput } from '../service-spec.js';
-import { poolOptions, type PoolOptionKey } from '../job-options.js';
+import { poolName, poolOptions, type PoolOptionKey } from '../job-options.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../spec.js';
 import { InputError } from '../units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
+import { snapshotOutputs } from './snapshot-outputs.js';
 
 export interface RingfenceVitestOptions {
   /** Memory cap per test file (default 1g): a file that outgrows it is OOM-killed, and its verdict says so. */
@@ -38,7 +39,15 @@ export interface RingfenceVitestOptions {
    * discarded and reported), `read-only` or `host`.
    */
   fs?: FsMode;
-  /** With `fs: 'overlay'`, let test files write the project's `.git` (read-only by default). */
+  /**
+   * With `fs: 'overlay'` the project is seen through the overlay too: what a test file writes there
+   * is discarded (and reported), but for its snapshot files and `toMatchFileSnapshot` targets and
+   * these paths (relative to the working directory; globs with `*`, `**`), which are written back
+   * once its sandbox has ended (docs/project-files.md). A protected path (package.json,
+   * node_modules, a config …) only when named exactly.
+   */
+  writable?: string[];
+  /** With `fs: 'overlay'`, let test files write the project's `.git` (written back; discarded by default). */
   allowGitWrite?: boolean;
   /**
    * Services every test file gets its own instances of (a Redis, a Postgres), in its sandbox's
@@ -51,7 +60,7 @@ export interface RingfenceVitestOptions {
 const STOP_GRACE_MS = 500;
 
 const POOL_OPTIONS = poolOptions();
-const OPTION_NAMES = POOL_OPTIONS.map((option) => option.key);
+const OPTION_NAMES = POOL_OPTIONS.map(poolName);
 /** Fails to compile, naming them, when there are keys: RingfenceVitestOptions and the declaration must agree. */
 type NoneOf<T extends never> = T;
 type PoolKey =
@@ -75,7 +84,11 @@ export function validateOptions(options: RingfenceVitestOptions): void {
     resolveJobSpec({ ...jobOptions(options), command: ['node'] });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    const option = error.field.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    // the pool's name of the option the spec names by its flag (`output` is the pool's `writable`)
+    const declared = POOL_OPTIONS.find((candidate) => candidate.flag === error.field);
+    const option = declared
+      ? poolName(declared)
+      : error.field.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
     throw new Error(`ringfence({ ${option} }): ${error.reason}`);
   }
 }
@@ -84,9 +97,12 @@ export function validateOptions(options: RingfenceVitestOptions): void {
 function jobOptions(options: RingfenceVitestOptions): JobSpecInput {
   const input: Record<string, unknown> = { command: [] };
   for (const option of POOL_OPTIONS) {
-    const value = options[option.key as PoolKey] ?? option.pool?.default;
+    const value = options[poolName(option) as PoolKey] ?? option.pool?.default;
     if (value !== undefined) input[option.key] = value;
   }
+  // the project through the overlay, only Vitest's own outputs and `writable` written back
+  if ((options.fs ?? 'overlay') === 'overlay') input.outputs = options.writable ?? [];
+  else delete input.outputs;
   return input as unknown as JobSpecInput;
 }
 
@@ -194,18 +210,34 @@ class RingfencePoolWorker implements PoolWorker {
       ...base,
       name: 'vitest worker',
       // Only Vitest's execArgv: no V8 heap flag of the pool's own. Any --max-old-space-size makes every
-      // Node start slower, and a file whose heap outgrows the memory cap is ended by the OOM killer
-      // and reported as such (docs/vitest.md, "Options"). A user who wants V8's own message sets it in
-      // Vitest's execArgv.
+      // Node start slower (measured: ~45 ms of CPU a test file, 9% of a 50-file run on a 2-core host),
+      // and a file whose heap outgrows the memory cap is ended by the OOM killer and reported as such
+      // (README, "Vitest pool"). A user who wants V8's own message sets it in Vitest's execArgv.
       command: [process.execPath, ...this.poolOptions.execArgv, entry],
       env,
       workdir: process.cwd(),
-      volumes: hiddenVitestPaths(this.poolOptions.distPath, this.poolOptions.project.config.root),
+      volumes: [
+        ...hiddenVitestPaths(
+          this.poolOptions.distPath,
+          this.poolOptions.project.config.root,
+          base.outputs !== undefined,
+        ),
+        ...(base.outputs === undefined ? [] : liveWritable(this.options.writable ?? [])),
+      ],
+      guardedPaths: guardedPaths(this.poolOptions.project),
     };
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
+    const project = this.poolOptions.project;
     this.run = runJob(spec, {
       ipc: 'advanced',
+      // read when the sandbox has ended: the files it ran are known then (several with isolate: false)
+      derivedOutputs: () =>
+        snapshotOutputs(this.ranFiles, {
+          snapshotPath: (file) =>
+            project.vitest.snapshot.resolvePath(file, { config: project.serializedConfig }),
+          roots: [project.config.root, process.cwd()],
+        }),
       // the next file's launcher (with its channel) is started and joined to a cgroup while this
       // file runs: a worker then starts without waiting for the cgroup write's RCU grace period
       stdout: this.poolOptions.project.vitest.logger.outputStream,
@@ -354,9 +386,10 @@ function announceStartFailure(poolOptions: PoolOptions, reason: string): void {
  * What the worker needs that the sandbox's private /tmp would hide when it lives under the host's
  * /tmp (a project or its dependencies checked out there, outside the cwd that is bound back in
  * anyway): the node_modules that Vitest's worker entry and its dependencies load from, read-only, and
- * the project root, whose files tests may read and write.
+ * the project root, whose files tests may read and write — through an overlay of its own where the
+ * project is (`overlay`), as the cwd is.
  */
-function hiddenVitestPaths(distPath: string, root: string): string[] {
+function hiddenVitestPaths(distPath: string, root: string, overlay: boolean): string[] {
   const cwd = process.cwd();
   const hidden = (dir: string): boolean => hiddenByPrivateTmp(dir) && !isWithin(dir, cwd);
   const volumes: string[] = [];
@@ -364,7 +397,39 @@ function hiddenVitestPaths(distPath: string, root: string): string[] {
   const at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);
   const modules = at < 0 ? null : real.slice(0, at + `${path.sep}node_modules`.length);
   // the root first: a later bind of it would cover the read-only node_modules inside it
-  if (hidden(root)) volumes.push(`${root}:${root}`);
+  if (hidden(root)) volumes.push(`${root}:${root}${overlay ? ':overlay' : ''}`);
   if (modules && hidden(modules)) volumes.push(`${modules}:${modules}:ro`);
   return volumes;
+}
+
+/**
+ * The `writable` entries that name a directory the project has (no glob): bound in writable for the
+ * whole run, as the project was before — files running in parallel see each other's writes there at
+ * once. Not in a project under the host's /tmp, whose overlay is attached after the volumes (their
+ * mount points would be covered): there they are written back like the rest.
+ */
+function liveWritable(writable: readonly string[]): string[] {
+  const cwd = process.cwd();
+  if (hiddenByPrivateTmp(cwd)) return [];
+  return writable.flatMap((entry) => {
+    if (/[*?[]/.test(entry)) return [];
+    const abs = path.resolve(cwd, entry);
+    const real = fs.lstatSync(abs, { throwIfNoEntry: false });
+    return real?.isDirectory() && isWithin(abs, cwd) && abs !== cwd ? [`${abs}:${abs}`] : [];
+  });
+}
+
+/**
+ * What the next run's Vitest process loads from the project, which no test file may change: the
+ * config files (the project's and the root's) and every file they import (Vite's record of them), and
+ * the globalSetup files, which run in Vitest's own process.
+ */
+function guardedPaths(project: PoolOptions['project']): string[] {
+  const paths = new Set<string>();
+  for (const config of [project.vite.config, project.vitest.vite.config]) {
+    if (config.configFile) paths.add(config.configFile);
+    for (const dep of config.configFileDependencies) paths.add(dep);
+  }
+  for (const file of project.config.globalSetup ?? []) paths.add(file);
+  return [...paths].filter((p) => path.isAbsolute(p));
 }

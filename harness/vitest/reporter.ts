@@ -1,6 +1,7 @@
 // The Vitest reporter that writes what each test file's sandbox used, in the same JSON results schema
 // as `ringfence ci` (so `merge` and `compare` read both) and as JUnit with each file's ringfence.*
-// figures, and names each file that wrote outside the project (`fs: 'overlay'`, the pool's default).
+// figures, and names each test file that wrote in the project (what was not written back) or outside
+// it, discarded (`fs: 'overlay'`, the pool's default), and each output refused.
 // Add it beside Vitest's own reporters:
 //
 //   reporters: ['default', new RingfenceReporter({ json: 'ringfence.json', junit: 'ringfence.xml' })]
@@ -11,7 +12,7 @@ import { compareWithBaseline, loadSide, type Side } from '../../reporters/compar
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { writeJUnitFile } from '../../reporters/junit.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport, type TestCaseEntry } from '../../reporters/types.js';
-import { pollutionSummary } from '../fs/pollution.js';
+import { pollutionSummary, refusedSummary } from '../fs/pollution.js';
 import { VERSION } from '../version.js';
 import { fileResults, killedMessage, type FileRecord } from './results.js';
 
@@ -91,10 +92,15 @@ export class RingfenceReporter implements Reporter {
       interrupted: false,
       jobs,
     };
-    // the files that wrote outside the project (--fs overlay, the pool's default): discarded, and named
+    // the files that wrote in the project (but for what is written back) or outside it (--fs overlay,
+    // the pool's default): discarded, and named; and outputs refused, with why
     const polluters = jobs.flatMap((job) => {
       const summary = pollutionSummary(job.result?.filesystem);
-      return summary ? [`ringfence: ${job.id} ${summary}\n`] : [];
+      const refused = refusedSummary(job.result?.filesystem);
+      return [
+        ...(summary ? [`ringfence: ${job.id} ${summary}\n`] : []),
+        ...(refused ? [`ringfence: ${job.id}: ${refused}\n`] : []),
+      ];
     });
     if (polluters.length) process.stdout.write(`\n${polluters.join('')}`);
     const shared = new Set(jobs.filter((job) => job.sandboxShared).map((job) => job.result));

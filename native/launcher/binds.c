@@ -1,6 +1,7 @@
 /*
  * binds.c — host directories shown inside: --volume and --tmp-dir; and
- * --protect, the harness's own files made read-only over everything else.
+ * --protect, the harness's own files made read-only over everything else
+ * (with --pin, their parents made mount points, so they cannot be moved away).
  *
  * Why staged: a bind mount copies the flags of the mount its source sits on,
  * so a bind made after --read-only turned "/" read-only would be read-only
@@ -177,7 +178,8 @@ void binds_attach_volumes(struct options *o)
 		if (point >= 0)
 			close(point);
 
-		if (!err && v->ro)
+		/* an overlay volume whose overlay could not be made must not show its source writable */
+		if (!err && (v->ro || (v->overlay && !v->overlaid)))
 			err = tree_set_flags(v->dst, RF_MOUNT_ATTR_RDONLY, MS_RDONLY);
 		if (err)
 			die_step(err, "volume", v->dst);
@@ -196,6 +198,22 @@ void binds_attach_tmp_dir(struct options *o)
 }
 
 /*
+ * --pin: a directory between a writable workdir and a path --protect makes read-only in it
+ * (node_modules above node_modules/.bin), bound onto itself and left writable. A mount point cannot
+ * be renamed or removed (EBUSY), so the job cannot move the read-only mount away with its parent
+ * and make the path again beside it. A path the job cannot see (ENOENT) has nothing to pin.
+ */
+static void binds_pin(struct options *o)
+{
+	for (size_t i = 0; i < o->n_pin; i++) {
+		const char *p = o->pin[i];
+
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 && errno != ENOENT)
+			die_step(errno, "pin", p);
+	}
+}
+
+/*
  * What the harness executes or loads from disk (its built output, the packages it loads, node) must
  * not be writable from a job: written there, it would run as the harness's user at the next start.
  * Each path is bound onto itself and made read-only recursively, last, over whatever volume or mode
@@ -205,6 +223,7 @@ void binds_attach_tmp_dir(struct options *o)
  */
 void binds_protect(struct options *o)
 {
+	binds_pin(o);
 	for (size_t i = 0; i < o->n_protect; i++) {
 		const char *p = o->protect[i];
 		int err = 0;

@@ -33,6 +33,7 @@ enum {
 	OPT_GID,
 	OPT_KEEP_FD,
 	OPT_PROTECT,
+	OPT_PIN,
 	OPT_NO_NAMESPACES,
 	OPT_OVERLAY_DIR,
 	OPT_NET_FD,
@@ -65,6 +66,7 @@ static const struct option long_opts[] = {
 	{"gid", required_argument, NULL, OPT_GID},
 	{"keep-fd", required_argument, NULL, OPT_KEEP_FD},
 	{"protect", required_argument, NULL, OPT_PROTECT},
+	{"pin", required_argument, NULL, OPT_PIN},
 	{"no-namespaces", no_argument, NULL, OPT_NO_NAMESPACES},
 	{"overlay-dir", required_argument, NULL, OPT_OVERLAY_DIR},
 	{NULL, 0, NULL, 0},
@@ -86,6 +88,7 @@ struct parse_state {
  *   harness's job (the default, --net=none, cannot be had without a network namespace).
  * Refused (error "args", EINVAL, the text naming the option), since each needs a namespace:
  *   --hostname --userns --cgroupns --tmp-dir --tmp-size --read-only --overlay-dir --volume --protect
+ *   --pin
  *   --net=none
  */
 static void needs_namespaces(struct parse_state *ps, const char *why)
@@ -130,21 +133,26 @@ static int parse_fd(struct parse_state *ps, const char *s, const char *why)
 	return (int)v;
 }
 
-/* SRC:DST[:ro|:rw]. Both absolute; the first ':' separates them, as in Docker. */
+/* SRC:DST[:ro|:rw|:overlay]. Both absolute; the first ':' separates them, as in Docker. */
 static void parse_volume(struct parse_state *ps, char *spec, struct volume *v)
 {
 	size_t len = strlen(spec);
 	char *colon;
 
 	v->ro = false;
+	v->overlay = false;
+	v->overlaid = false;
 	v->staged.fd = -1;
-	if (len > 3 && (!strcmp(spec + len - 3, ":ro") || !strcmp(spec + len - 3, ":rw"))) {
+	if (len > 8 && !strcmp(spec + len - 8, ":overlay")) {
+		v->overlay = true;
+		spec[len - 8] = '\0';
+	} else if (len > 3 && (!strcmp(spec + len - 3, ":ro") || !strcmp(spec + len - 3, ":rw"))) {
 		v->ro = spec[len - 2] == 'r' && spec[len - 1] == 'o';
 		spec[len - 3] = '\0';
 	}
 	colon = strchr(spec, ':');
 	if (!colon) {
-		fail(ps, EINVAL, "--volume wants SRC:DST[:ro]");
+		fail(ps, EINVAL, "--volume wants SRC:DST[:ro|:overlay]");
 		return;
 	}
 	*colon = '\0';
@@ -276,6 +284,13 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		else
 			o->protect[o->n_protect++] = arg;
 		break;
+	case OPT_PIN:
+		needs_namespaces(ps, "--no-namespaces excludes --pin (no mount namespace)");
+		if (arg[0] != '/')
+			fail(ps, EINVAL, "--pin wants an absolute path");
+		else
+			o->pin[o->n_pin++] = arg;
+		break;
 	case OPT_NO_NAMESPACES:
 		o->no_namespaces = true;
 		break;
@@ -297,6 +312,9 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		fail(ps, EINVAL, "--read-only and --overlay-dir exclude each other");
 	if (o->overlay_mount && !o->overlay_dir)
 		fail(ps, EINVAL, "--overlay-mount needs --overlay-dir");
+	for (size_t i = 0; i < o->n_volumes; i++)
+		if (o->volumes[i].overlay && !o->overlay_dir)
+			fail(ps, EINVAL, "--volume SRC:DST:overlay needs --overlay-dir");
 	if (o->tmp_dir && o->tmp_size)
 		fail(ps, EINVAL, "--tmp-dir and --tmp-size exclude each other");
 	if (!fd_open(o->gate_fd) || !fd_open(o->status_fd))
@@ -336,7 +354,8 @@ int options_parse(int argc, char **argv, struct options *o, const char **why)
 	o->volumes = calloc((size_t)argc, sizeof(*o->volumes));
 	o->keep_fds = calloc((size_t)argc, sizeof(*o->keep_fds));
 	o->protect = calloc((size_t)argc, sizeof(*o->protect));
-	if (!o->volumes || !o->keep_fds || !o->protect) {
+	o->pin = calloc((size_t)argc, sizeof(*o->pin));
+	if (!o->volumes || !o->keep_fds || !o->protect || !o->pin) {
 		*why = "out of memory";
 		return ENOMEM;
 	}

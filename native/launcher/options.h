@@ -24,6 +24,9 @@ struct volume {
 	const char *src;
 	const char *dst;
 	bool ro;
+	/* SRC:DST:overlay (--overlay-dir only): seen through an overlay of its own, writes kept in a layer */
+	bool overlay;
+	bool overlaid; /* the overlay was made; else the staged bind is attached read-only */
 	struct staged_bind staged;
 };
 
@@ -75,6 +78,8 @@ struct options {
 	size_t n_volumes;
 	const char **protect; /* bound read-only onto themselves after the volumes */
 	size_t n_protect;
+	const char **pin; /* bound writable onto themselves before them: renaming one fails (EBUSY) */
+	size_t n_pin;
 	struct staged_bind tmp_dir_staged;
 	const char *workdir;
 	long nofile; /* -1: leave as is */

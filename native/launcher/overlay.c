@@ -20,6 +20,10 @@
  *     which replace them as they did on the host's tree;
  *   - /tmp, the volumes' targets (the workdir is one in this mode) and what lies below them: left
  *     out, since what is attached there later covers it.
+ * A volume SRC:DST:overlay (the workdir when the harness writes back only a job's outputs) gets an
+ * overlay of its own, lower = SRC, made at DIR/N/mnt while the host's tree is still there, cloned
+ * (open_tree) and detached again: binds.c attaches the clone at DST like any volume, under /tmp
+ * too. Where overlayfs refuses it, the plain bind is attached read-only (and said, as fs-ro).
  * Then DIR/root becomes the root (pivot_root) and the host's tree is detached: no path, /proc/self/
  * root included, leads back to it.
  *
@@ -415,6 +419,52 @@ static void rebuild(struct build *b, const struct mnt *m)
 	}
 }
 
+/* One SRC:DST:overlay volume: its staged bind is replaced by a detached overlay of SRC. */
+static void overlay_volume(struct build *b, struct volume *v)
+{
+	char mnt[PATH_MAX];
+	struct stat st;
+	bool read_only;
+	unsigned long flags = kept_flags(v->src, &read_only);
+	int lower, upper = -1, work = -1, tree = -1, err = 0;
+	unsigned n = b->next++;
+
+	lower = open(v->src, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lower < 0 || fstat(lower, &st) < 0)
+		err = errno;
+	if (!err && (!proto_path_fits(v->dst) ||
+		     snprintf(mnt, sizeof(mnt), "%s/%u/mnt", b->o->overlay_dir, n) >= (int)sizeof(mnt)))
+		err = ENAMETOOLONG;
+	if (!err)
+		err = make_layer(b->ov, n, &st, &upper, &work);
+	if (!err && mkdir(mnt, 0700) < 0)
+		err = errno;
+	if (!err)
+		err = mount_overlay(mnt, lower, upper, work, flags, b->o->userns);
+	if (!err) {
+		tree = rf_open_tree(mnt);
+		if (tree < 0)
+			err = errno;
+		if (umount2(mnt, MNT_DETACH) < 0 && !err)
+			err = errno;
+	}
+	if (lower >= 0)
+		close(lower);
+	close_fd(&upper);
+	close_fd(&work);
+	if (err) {
+		if (tree >= 0)
+			close(tree);
+		proto_fs_ro(err, v->dst); /* binds.c attaches the plain bind read-only */
+		return;
+	}
+	close(v->staged.fd);
+	v->staged.fd = tree;
+	v->staged.detached = true;
+	v->overlaid = true;
+	proto_overlay(n, v->dst);
+}
+
 /*
  * What the steps after this one need of the host's /proc, /sys and /dev, bound into the new tree:
  * devfs.c opens the host's /dev/null & co. before it covers /dev; and in a user namespace the
@@ -509,6 +559,9 @@ bool overlay_root(struct options *o)
 			rebuild(&b, &mounts[i]);
 	free(mounts);
 	free(info);
+	for (i = 0; i < o->n_volumes; i++)
+		if (o->volumes[i].overlay)
+			overlay_volume(&b, &o->volumes[i]);
 	proto_trace("overlays");
 	bind_special(&b);
 	close(b.ov);

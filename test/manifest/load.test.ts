@@ -149,6 +149,16 @@ describe('loadManifest: refusals', () => {
     expect(error.reason).toContain(path.join(dir, 'no-such-dir'));
   });
 
+  it('an output that leaves the workdir: the line of that output, with the CLI reason', () => {
+    const error = refusal('bad-outputs.yml');
+    expect(error).toMatchObject({
+      job: 'build',
+      field: 'outputs',
+      line: lineOf('bad-outputs.yml', '- ../elsewhere'),
+    });
+    expect(error.reason).toBe('"../elsewhere" must stay inside the workdir (no .., no //)');
+  });
+
   it('a value of the wrong type', () => {
     const error = refusal('bad-type.yml');
     expect(error).toMatchObject({ job: 'typed', field: 'read-only', line: 4 });

@@ -9,7 +9,7 @@ export const DEMO = path.join(ROOT, 'fixtures', 'vitest-demo');
 const VITEST_BIN = path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs');
 
 /** This process's environment less what makes a Vitest started from inside a Vitest worker believe it is one. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) => !key.startsWith('VITEST') && key !== 'TEST' && key !== 'NODE_ENV',
