@@ -1,8 +1,8 @@
-// What v1 and v2 share: errors that name the cap and the fix, the kill loop, the wait for an empty
-// cgroup, and the scan for parents left by a harness that died.
+// What v1 and v2 share besides the kill path (kill.ts): errors that name the cap and the fix, and the
+// scan for parents left by a harness that died.
 import path from 'node:path';
 import { CgroupError, type CgroupLimits } from './types.js';
-import { childDirs, errnoOf, killPid, sleep, writeText } from './fsutil.js';
+import { childDirs, errnoOf, writeText } from './fsutil.js';
 import { isInstanceStale, parseInstanceName } from './instance.js';
 
 /** Docker's flag for each limit, so errors speak the user's language. */
@@ -109,52 +109,6 @@ export function mkdirError(dir: string, err: unknown): CgroupError {
         ? 'the cgroup tree is at its limit (cgroup.max.descendants / cgroup.max.depth); remove stale cgroups or raise it'
         : DELEGATION_FIX;
   return new CgroupError(`cannot create cgroup ${dir} (${code})`, fix);
-}
-
-/** SIGKILL each pid except those spared; returns the pids it signalled. */
-export function killEach(pids: readonly number[], spare: readonly number[] = []): number[] {
-  const killed: number[] = [];
-  for (const pid of pids) {
-    if (spare.includes(pid)) continue;
-    if (killPid(pid)) killed.push(pid);
-  }
-  return killed;
-}
-
-/** Polls until `procs()` is empty: 1 ms at first (a killed job usually empties in a few ms), then up to 20 ms. */
-export async function waitForEmpty(procs: () => number[], timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let delay = 1;
-  for (;;) {
-    const left = procs();
-    if (left.length === 0) return;
-    const now = performance.now();
-    if (now >= deadline) {
-      throw new CgroupError(
-        `${what} still holds ${left.length} process(es) (${left.slice(0, 10).join(', ')}) after ${timeoutMs} ms`,
-        'a process in uninterruptible sleep (D state) dies only when its I/O ends: check /proc/<pid>/stack, then retry',
-      );
-    }
-    await sleep(Math.min(delay, deadline - now));
-    delay = Math.min(delay * 2, 20);
-  }
-}
-
-/** killEach until `procs()` is empty, waiting synchronously (killAllSync of both drivers). */
-export function killUntilEmptySync(procs: () => number[], timeoutMs: number, what: string): void {
-  const deadline = performance.now() + timeoutMs;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    const left = procs();
-    if (left.length === 0) return;
-    if (performance.now() >= deadline)
-      throw new CgroupError(
-        `${what} still holds ${left.length} process(es) (${left.slice(0, 10).join(', ')}) after ${timeoutMs} ms`,
-        'the next ringfence start kills and removes it (its owner is gone by then)',
-      );
-    killEach(left);
-    Atomics.wait(sleeper, 0, 0, 5);
-  }
 }
 
 /**

@@ -8,7 +8,6 @@ import {
   type CgroupDriver,
   type CgroupLimits,
   type CgroupStats,
-  type FrozenHook,
   type JobCgroup,
   type SweepReport,
 } from './types.js';
@@ -16,11 +15,8 @@ import {
   CAP_FLAGS,
   checkLimits,
   findStaleInstances,
-  killEach,
   mkdirError,
   requestedCaps,
-  waitForEmpty,
-  killUntilEmptySync,
   writeLimit,
 } from './common.js';
 import {
@@ -40,6 +36,7 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
+import { KillableCgroup, writeThaw } from './kill.js';
 import { errnoName } from '../../native/bindings.js';
 import { WriteEachError, writeEachNative } from '../../native/spawn.js';
 import {
@@ -229,7 +226,7 @@ export class V1Driver implements CgroupDriver {
     );
     for (const jobName of jobNames) {
       const dirs = this.dirsOf(instanceDirs, jobName);
-      report.killedPids.push(...(await sweepJob(new V1Job(jobName, dirs, this.ops))));
+      report.killedPids.push(...(await new V1Job(jobName, dirs, this.ops).sweep()));
       report.removed.push(...new Set(dirs.values()));
     }
     return report;
@@ -240,11 +237,11 @@ export class V1Driver implements CgroupDriver {
     const jobNames = new Set(instanceDirs.flatMap((dir) => childDirs(dir).map((d) => path.basename(d))));
     for (const jobName of jobNames) {
       const job = new V1Job(jobName, this.dirsOf(instanceDirs, jobName), this.ops);
-      report.killedPids.push(...(await sweepJob(job)));
+      report.killedPids.push(...(await job.sweep()));
     }
     // a parent itself should hold no process, but one that does must not stop the removal
     const parent = new V1Job('', this.dirsOf(instanceDirs, ''), this.ops);
-    report.killedPids.push(...(await sweepJob(parent)));
+    report.killedPids.push(...(await parent.sweep()));
     for (const dir of instanceDirs) {
       await rmdirWithBackoff(dir, this.ops);
       report.removed.push(dir);
@@ -426,22 +423,11 @@ function applyMemory(dir: string, memoryBytes: number, memorySwapBytes: number |
   if (hasMemsw) writeLimit(CAP_FLAGS.memorySwapBytes, memsw, memorySwapBytes ?? memoryBytes);
 }
 
-/** Kill, wait, remove one job cgroup of a dead instance; returns the pids it found. */
-async function sweepJob(job: V1Job): Promise<number[]> {
-  if (job.paths.length === 0) return [];
-  const found = job.procs();
-  if (found.length > 0) {
-    await job.killAll();
-    await job.waitEmpty(5000);
-  }
-  await job.destroy();
-  return found;
-}
-
-class V1Job implements JobCgroup {
+class V1Job extends KillableCgroup implements JobCgroup {
   readonly paths: readonly string[];
   private readonly procsFiles: readonly string[];
-  private readonly freezer: string | undefined;
+  /** freezer.state, where the freezer hierarchy is mounted. */
+  private readonly freezerState: string | undefined;
   private readonly cpuacct: string | undefined;
   private readonly memory: string | undefined;
   private readonly pids: string | undefined;
@@ -454,9 +440,11 @@ class V1Job implements JobCgroup {
     private readonly ops: DirOps,
     private readonly onDestroyed: () => void = () => undefined,
   ) {
+    super();
     this.paths = [...new Set(dirs.values())];
     this.procsFiles = this.paths.map((d) => path.join(d, 'cgroup.procs'));
-    this.freezer = dirs.get('freezer');
+    const freezer = dirs.get('freezer');
+    this.freezerState = freezer === undefined ? undefined : path.join(freezer, 'freezer.state');
     this.cpuacct = dirs.get('cpuacct');
     this.memory = dirs.get('memory');
     this.pids = dirs.get('pids');
@@ -519,53 +507,6 @@ class V1Job implements JobCgroup {
     return [...all];
   }
 
-  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
-    const spare = options.spare ?? [];
-    const state = this.freezer === undefined ? undefined : path.join(this.freezer, 'freezer.state');
-    let hookError: unknown;
-    try {
-      const frozen = state !== undefined && (await freeze(state));
-      const pids = this.procs();
-      try {
-        await options.onFrozen?.(pids);
-      } catch (err) {
-        // the kill matters more than the snapshot: report the hook's error after it
-        hookError = err;
-      }
-      killEach(pids, spare);
-      if (!frozen) {
-        // no freezer, or it stayed FREEZING: chase forks until only spared processes are left
-        for (let round = 0; round < 100; round++) {
-          const rest = this.procs().filter((pid) => !spare.includes(pid));
-          if (rest.length === 0) break;
-          killEach(rest);
-          await sleep(1);
-        }
-      }
-    } finally {
-      // frozen v1 tasks die only once thawed, and a spared launcher must run on
-      if (state !== undefined) thaw(state);
-    }
-    if (hookError !== undefined) throw hookError;
-  }
-
-  async pause(): Promise<boolean> {
-    return this.freezer !== undefined && (await freeze(path.join(this.freezer, 'freezer.state')));
-  }
-
-  resume(): void {
-    if (this.freezer !== undefined) thaw(path.join(this.freezer, 'freezer.state'));
-  }
-
-  waitEmpty(timeoutMs: number): Promise<void> {
-    return waitForEmpty(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
-  }
-
-  killAllSync(timeoutMs: number): void {
-    if (this.freezer !== undefined) thaw(path.join(this.freezer, 'freezer.state'));
-    killUntilEmptySync(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
-  }
-
   stats(): CgroupStats {
     const read = (dir: string | undefined, file: string): string | null =>
       dir === undefined ? null : readOptional(path.join(dir, file));
@@ -610,15 +551,14 @@ class V1Job implements JobCgroup {
     await removeJobDirs(this.paths, this.ops);
     this.onDestroyed();
   }
-}
 
-/**
- * runc fs/freezer.go: write FROZEN, poll every 1 ms; a cgroup whose tasks keep forking can stay in
- * FREEZING, so after FREEZE_POLLS thaw (letting the forks finish) and try again. false: gave up or
- * the freezer refused, and the caller kills without it (after a thaw, so nothing stays frozen).
- */
-async function freeze(state: string): Promise<boolean> {
-  try {
+  /**
+   * runc fs/freezer.go: write FROZEN, poll every 1 ms; a cgroup whose tasks keep forking can stay in
+   * FREEZING, so after FREEZE_POLLS thaw (letting the forks finish) and try again.
+   */
+  protected async freeze(): Promise<boolean> {
+    const state = this.freezerState;
+    if (state === undefined) return false;
     for (let round = 0; round < FREEZE_ROUNDS; round++) {
       writeText(state, 'FROZEN');
       for (let poll = 0; poll < FREEZE_POLLS; poll++) {
@@ -630,22 +570,20 @@ async function freeze(state: string): Promise<boolean> {
       writeText(state, 'THAWED');
       await sleep(1);
     }
-  } catch {
-    // fall through to the thaw: an unfreezable cgroup is still killed, one process at a time
+    return false;
   }
-  try {
-    thaw(state);
-  } catch {
-    // killAll thaws again in its finally and reports a failure there
-  }
-  return false;
-}
 
-function thaw(state: string): void {
-  try {
-    writeText(state, 'THAWED');
-  } catch (err) {
-    // a cgroup removed meanwhile is thawed enough
-    if (errnoOf(err) !== 'ENOENT') throw err;
+  protected thaw(): void {
+    if (this.freezerState !== undefined) writeThaw(this.freezerState, 'THAWED');
+  }
+
+  /** v1 has no cgroup.kill: the kill path signals each listed process. */
+  protected killByKernel(): boolean {
+    return false;
+  }
+
+  /** v1 goes by each hierarchy's cgroup.procs alone. */
+  protected holdsUnlisted(): boolean {
+    return false;
   }
 }

@@ -10,7 +10,6 @@ import {
   type CgroupDriver,
   type CgroupLimits,
   type CgroupStats,
-  type FrozenHook,
   type JobCgroup,
   type PressureTotals,
   type SweepReport,
@@ -20,11 +19,8 @@ import {
   DELEGATION_FIX,
   checkLimits,
   findStaleInstances,
-  killEach,
   mkdirError,
   requestedCaps,
-  waitForEmpty,
-  killUntilEmptySync,
   writeLimit,
 } from './common.js';
 import {
@@ -44,6 +40,7 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
+import { KillableCgroup, writeThaw } from './kill.js';
 import {
   cpuWeightFromShares,
   ioWeightFromBlkioWeight,
@@ -193,7 +190,7 @@ export class V2Driver implements CgroupDriver {
     const prefix = threadJobPrefix(thread);
     for (const jobDir of childDirs(this.instance)) {
       if (!path.basename(jobDir).startsWith(prefix)) continue;
-      report.killedPids.push(...(await sweepJob(new V2Job(path.basename(jobDir), jobDir, this.ops))));
+      report.killedPids.push(...(await new V2Job(path.basename(jobDir), jobDir, this.ops).sweep()));
       report.removed.push(jobDir);
     }
     return report;
@@ -201,10 +198,10 @@ export class V2Driver implements CgroupDriver {
 
   private async sweepInstance(instanceDir: string, report: SweepReport): Promise<void> {
     for (const jobDir of childDirs(instanceDir)) {
-      report.killedPids.push(...(await sweepJob(new V2Job(path.basename(jobDir), jobDir, this.ops))));
+      report.killedPids.push(...(await new V2Job(path.basename(jobDir), jobDir, this.ops).sweep()));
     }
     // a parent should hold no process itself; if one does, it must not block the removal
-    report.killedPids.push(...(await sweepJob(new V2Job(path.basename(instanceDir), instanceDir, this.ops))));
+    report.killedPids.push(...(await new V2Job(path.basename(instanceDir), instanceDir, this.ops).sweep()));
     await rmdirWithBackoff(instanceDir, this.ops);
     report.removed.push(instanceDir);
   }
@@ -397,18 +394,7 @@ function applyLimits(dir: string, limits: CgroupLimits): void {
   }
 }
 
-/** Kill, wait, remove one cgroup of a dead instance; returns the pids it found. */
-async function sweepJob(job: V2Job): Promise<number[]> {
-  const found = job.procs();
-  if (found.length > 0 || job.populated()) {
-    await job.killAll();
-    await job.waitEmpty(5000);
-  }
-  await job.destroy();
-  return found;
-}
-
-class V2Job implements JobCgroup {
+class V2Job extends KillableCgroup implements JobCgroup {
   readonly paths: readonly string[];
 
   constructor(
@@ -417,6 +403,7 @@ class V2Job implements JobCgroup {
     private readonly ops: DirOps,
     private readonly onDestroyed: () => void = () => undefined,
   ) {
+    super();
     this.paths = [dir];
   }
 
@@ -469,79 +456,6 @@ class V2Job implements JobCgroup {
     return parsePids(readOptional(this.file('cgroup.procs')) ?? '');
   }
 
-  /** `populated` of cgroup.events also covers child cgroups the job made itself. */
-  populated(): boolean {
-    return parseFlatKeyed(readOptional(this.file('cgroup.events')) ?? '').get('populated') === 1;
-  }
-
-  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
-    const spare = options.spare ?? [];
-    const freezeFile = this.file('cgroup.freeze');
-    const killFile = this.file('cgroup.kill');
-    const canFreeze = exists(freezeFile);
-    const canKill = exists(killFile);
-    let hookError: unknown;
-    let frozen = false;
-    const signalled = new Set<number>();
-    try {
-      frozen = canFreeze && (await this.freeze(freezeFile));
-      const pids = this.procs();
-      try {
-        await options.onFrozen?.(pids);
-      } catch (err) {
-        // the kill matters more than the snapshot: report the hook's error after it
-        hookError = err;
-      }
-      for (const pid of killEach(pids, spare)) signalled.add(pid);
-      // nothing to spare: the kernel's own kill also reaches child cgroups and anything missed
-      if (canKill && spare.length === 0) writeText(killFile, '1');
-    } finally {
-      if (canFreeze) thaw(freezeFile);
-    }
-    if (spare.length > 0 || !canKill) {
-      // second layer only when needed: something neither spared nor signalled (a fork that raced an
-      // unfinished freeze) is still there
-      for (let round = 0; round < 100; round++) {
-        const rest = this.procs().filter((pid) => !spare.includes(pid) && !signalled.has(pid));
-        if (rest.length === 0) break;
-        if (canKill) {
-          writeText(killFile, '1');
-          break;
-        }
-        for (const pid of killEach(rest)) signalled.add(pid);
-        await sleep(frozen ? 0 : 1);
-      }
-    }
-    if (hookError !== undefined) throw hookError;
-  }
-
-  async pause(): Promise<boolean> {
-    const freezeFile = this.file('cgroup.freeze');
-    return exists(freezeFile) && (await this.freeze(freezeFile));
-  }
-
-  resume(): void {
-    thaw(this.file('cgroup.freeze'));
-  }
-
-  waitEmpty(timeoutMs: number): Promise<void> {
-    return waitForEmpty(
-      () => {
-        const left = this.procs();
-        // processes in child cgroups are not listed here, but keep `populated` at 1
-        return left.length === 0 && this.populated() ? [-1] : left;
-      },
-      timeoutMs,
-      `cgroup ${this.name}`,
-    );
-  }
-
-  killAllSync(timeoutMs: number): void {
-    const freezeFile = this.file('cgroup.freeze');
-    if (exists(freezeFile)) thaw(freezeFile);
-    killUntilEmptySync(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
-  }
-
   stats(): CgroupStats {
     const read = (name: string): string | null => readOptional(this.file(name));
     const cpu = parseFlatKeyed(read('cpu.stat') ?? '');
@@ -590,33 +504,32 @@ class V2Job implements JobCgroup {
     this.onDestroyed();
   }
 
-  /** cgroup.freeze 1, then wait for `frozen 1` in cgroup.events; false: not frozen in time (thawed again). */
-  private async freeze(freezeFile: string): Promise<boolean> {
-    try {
-      writeText(freezeFile, '1');
-      const deadline = performance.now() + FREEZE_TIMEOUT_MS;
-      for (;;) {
-        if (isFrozenEvents(readText(this.file('cgroup.events')))) return true;
-        if (performance.now() >= deadline) break;
-        await sleep(1);
-      }
-    } catch {
-      // fall through: the kill goes ahead without the freeze
+  /** cgroup.freeze 1, then wait for `frozen 1` in cgroup.events; false: no cgroup.freeze, or not frozen in time. */
+  protected async freeze(): Promise<boolean> {
+    const freezeFile = this.file('cgroup.freeze');
+    if (!exists(freezeFile)) return false;
+    writeText(freezeFile, '1');
+    const deadline = performance.now() + FREEZE_TIMEOUT_MS;
+    for (;;) {
+      if (isFrozenEvents(readText(this.file('cgroup.events')))) return true;
+      if (performance.now() >= deadline) return false;
+      await sleep(1);
     }
-    try {
-      thaw(freezeFile);
-    } catch {
-      // killAll thaws again in its finally and reports a failure there
-    }
-    return false;
   }
-}
 
-function thaw(freezeFile: string): void {
-  try {
-    writeText(freezeFile, '0');
-  } catch (err) {
-    // a cgroup removed meanwhile is thawed enough
-    if (errnoOf(err) !== 'ENOENT') throw err;
+  protected thaw(): void {
+    writeThaw(this.file('cgroup.freeze'), '0');
+  }
+
+  protected killByKernel(): boolean {
+    const killFile = this.file('cgroup.kill');
+    if (!exists(killFile)) return false;
+    writeText(killFile, '1');
+    return true;
+  }
+
+  /** `populated` of cgroup.events also covers child cgroups the job made itself. */
+  protected holdsUnlisted(): boolean {
+    return parseFlatKeyed(readOptional(this.file('cgroup.events')) ?? '').get('populated') === 1;
   }
 }
