@@ -13,10 +13,12 @@ import {
 } from './types.js';
 import {
   CAP_FLAGS,
+  capControllers,
   checkLimits,
-  findStaleInstances,
   mkdirError,
+  mkdirJob,
   requestedCaps,
+  withRollback,
   writeLimit,
 } from './common.js';
 import {
@@ -28,7 +30,6 @@ import {
   readText,
   removeJobDirs,
   removeTreeSync,
-  rmdirWithBackoff,
   rmdirWithBackoffSync,
   childDirs,
   sleep,
@@ -37,6 +38,7 @@ import {
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
 import { KillableCgroup, writeThaw } from './kill.js';
+import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
 import { errnoName } from '../../native/bindings.js';
 import { WriteEachError, writeEachNative } from '../../native/spawn.js';
 import {
@@ -75,15 +77,7 @@ const ALWAYS = ['memory', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
 const USED = new Set<string>([...ALWAYS, 'cpu', 'cpuset']);
 
 /** The v1 controller each cap needs (enforce.ts asks it too). */
-export const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
-  memoryBytes: 'memory',
-  memorySwapBytes: 'memory',
-  cpus: 'cpu',
-  cpuShares: 'cpu',
-  cpusetCpus: 'cpuset',
-  pidsLimit: 'pids',
-  blkioWeight: 'blkio',
-};
+export const CAP_CONTROLLER = capControllers('blkio');
 
 const CFS_PERIOD_US = 100_000;
 /** cpuacct.stat counts in USER_HZ, which is 100 on every Linux ABI. */
@@ -150,38 +144,18 @@ export class V1Driver implements CgroupDriver {
     const name = nextJobName();
     const made: string[] = [];
     const dirs = new Map<string, string>();
-    try {
+    withRollback(made, this.ops, () => {
       for (const h of wanted) {
         const dir = path.join(h.instance, name);
-        try {
-          this.ops.mkdir(dir);
-        } catch (err) {
-          if (errnoOf(err) !== 'ENOENT') throw mkdirError(dir, err);
-          // the process's instance parent is shared by its threads, and the last one to dispose
-          // removes it once empty: made again, once, for this thread's next job
+        mkdirJob(dir, this.ops, () => {
           h.ready = false;
           this.ensureInstance(h);
-          try {
-            this.ops.mkdir(dir);
-          } catch (again) {
-            throw mkdirError(dir, again);
-          }
-        }
+        });
         made.push(dir);
         for (const c of h.controllers) if (USED.has(c)) dirs.set(c, dir);
       }
       applyLimits(dirs, limits);
-    } catch (err) {
-      // roll back: the directories are fresh and empty, so rmdir succeeds at once
-      for (const dir of made.reverse()) {
-        try {
-          rmdirWithBackoffSync(dir, this.ops, 100);
-        } catch {
-          // the original error matters more; dispose() retries the parent
-        }
-      }
-      throw err;
-    }
+    });
     const job = new V1Job(name, dirs, this.ops, () => this.live.delete(job));
     this.live.add(job);
     return job;
@@ -197,26 +171,14 @@ export class V1Driver implements CgroupDriver {
     return true;
   }
 
-  async sweepStale(): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
-    const stale = findStaleInstances(
-      this.hierarchies.map((h) => h.base),
-      this.options.instanceName,
-      this.options.procRoot,
+  sweepStale(): Promise<SweepReport> {
+    const bases = this.hierarchies.map((h) => h.base);
+    return sweepStaleInstances(bases, this.options.instanceName, this.options.procRoot, (dirs, report) =>
+      this.sweepInstance(dirs, report),
     );
-    for (const instanceDirs of stale.values()) {
-      try {
-        await this.sweepInstance(instanceDirs, report);
-      } catch {
-        // a process stuck in D state (or a concurrent sweeper) must not stop this start: the
-        // instance stays listed as stale and the next start tries again
-      }
-    }
-    return report;
   }
 
-  async reapThread(thread: number): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
+  reapThread(thread: number): Promise<SweepReport> {
     const prefix = threadJobPrefix(thread);
     const instanceDirs = this.hierarchies.map((h) => h.instance).filter(exists);
     const jobNames = new Set(
@@ -224,28 +186,15 @@ export class V1Driver implements CgroupDriver {
         .flatMap((dir) => childDirs(dir).map((d) => path.basename(d)))
         .filter((n) => n.startsWith(prefix)),
     );
-    for (const jobName of jobNames) {
-      const dirs = this.dirsOf(instanceDirs, jobName);
-      report.killedPids.push(...(await new V1Job(jobName, dirs, this.ops).sweep()));
-      report.removed.push(...new Set(dirs.values()));
-    }
-    return report;
+    return reapJobs([...jobNames].map((name) => new V1Job(name, this.dirsOf(instanceDirs, name), this.ops)));
   }
 
   /** Kills what one instance parent (a directory per hierarchy) holds, then removes it. */
-  private async sweepInstance(instanceDirs: readonly string[], report: SweepReport): Promise<void> {
+  private sweepInstance(instanceDirs: readonly string[], report: SweepReport): Promise<void> {
     const jobNames = new Set(instanceDirs.flatMap((dir) => childDirs(dir).map((d) => path.basename(d))));
-    for (const jobName of jobNames) {
-      const job = new V1Job(jobName, this.dirsOf(instanceDirs, jobName), this.ops);
-      report.killedPids.push(...(await job.sweep()));
-    }
-    // a parent itself should hold no process, but one that does must not stop the removal
+    const jobs = [...jobNames].map((name) => new V1Job(name, this.dirsOf(instanceDirs, name), this.ops));
     const parent = new V1Job('', this.dirsOf(instanceDirs, ''), this.ops);
-    report.killedPids.push(...(await parent.sweep()));
-    for (const dir of instanceDirs) {
-      await rmdirWithBackoff(dir, this.ops);
-      report.removed.push(dir);
-    }
+    return removeInstance(jobs, parent, instanceDirs, this.ops, report);
   }
 
   dispose(): void {

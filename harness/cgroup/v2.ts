@@ -16,11 +16,13 @@ import {
 } from './types.js';
 import {
   CAP_FLAGS,
+  capControllers,
   DELEGATION_FIX,
   checkLimits,
-  findStaleInstances,
   mkdirError,
+  mkdirJob,
   requestedCaps,
+  withRollback,
   writeLimit,
 } from './common.js';
 import {
@@ -33,7 +35,6 @@ import {
   readText,
   removeJobDirs,
   removeTreeSync,
-  rmdirWithBackoff,
   rmdirWithBackoffSync,
   sleep,
   writeText,
@@ -41,6 +42,7 @@ import {
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
 import { KillableCgroup, writeThaw } from './kill.js';
+import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
 import {
   cpuWeightFromShares,
   ioWeightFromBlkioWeight,
@@ -77,15 +79,7 @@ export interface V2DriverOptions {
 export const WANTED = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
 
 /** The v2 controller each cap needs (enforce.ts asks it too). */
-export const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
-  memoryBytes: 'memory',
-  memorySwapBytes: 'memory',
-  cpus: 'cpu',
-  cpuShares: 'cpu',
-  cpusetCpus: 'cpuset',
-  pidsLimit: 'pids',
-  blkioWeight: 'io',
-};
+export const CAP_CONTROLLER = capControllers('io');
 
 const CPU_PERIOD_US = 100_000;
 /** v2 freezing ends as soon as every task reaches a signal-delivery point; past this, kill unfrozen. */
@@ -131,29 +125,8 @@ export class V2Driver implements CgroupDriver {
 
     const name = nextJobName();
     const dir = path.join(this.instance, name);
-    try {
-      this.ops.mkdir(dir);
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw mkdirError(dir, err);
-      // the process's instance parent is shared by its threads, and the last one to dispose removes
-      // it once empty: made again, once, for this thread's next job
-      this.ensureInstance();
-      try {
-        this.ops.mkdir(dir);
-      } catch (again) {
-        throw mkdirError(dir, again);
-      }
-    }
-    try {
-      applyLimits(dir, limits);
-    } catch (err) {
-      try {
-        rmdirWithBackoffSync(dir, this.ops, 100);
-      } catch {
-        // the original error matters more; dispose() retries
-      }
-      throw err;
-    }
+    mkdirJob(dir, this.ops, () => this.ensureInstance());
+    withRollback([dir], this.ops, () => applyLimits(dir, limits));
     const job = new V2Job(name, dir, this.ops, () => this.live.delete(job));
     this.live.add(job);
     return job;
@@ -168,42 +141,32 @@ export class V2Driver implements CgroupDriver {
     return true;
   }
 
-  async sweepStale(): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
-    if (!exists(this.base)) return report;
-    const stale = findStaleInstances([this.base], this.options.instanceName, this.options.procRoot);
-    for (const dirs of stale.values()) {
-      for (const instanceDir of dirs) {
-        try {
-          await this.sweepInstance(instanceDir, report);
-        } catch {
-          // a process stuck in D state (or a concurrent sweeper) must not stop this start: the
-          // instance stays stale and the next start tries again
-        }
-      }
-    }
-    return report;
+  sweepStale(): Promise<SweepReport> {
+    return sweepStaleInstances(
+      [this.base],
+      this.options.instanceName,
+      this.options.procRoot,
+      (dirs, report) => this.sweepInstance(dirs, report),
+    );
   }
 
-  async reapThread(thread: number): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
+  reapThread(thread: number): Promise<SweepReport> {
     const prefix = threadJobPrefix(thread);
-    for (const jobDir of childDirs(this.instance)) {
-      if (!path.basename(jobDir).startsWith(prefix)) continue;
-      report.killedPids.push(...(await new V2Job(path.basename(jobDir), jobDir, this.ops).sweep()));
-      report.removed.push(jobDir);
-    }
-    return report;
+    const mine = childDirs(this.instance).filter((dir) => path.basename(dir).startsWith(prefix));
+    return reapJobs(mine.map((dir) => this.jobAt(dir)));
   }
 
-  private async sweepInstance(instanceDir: string, report: SweepReport): Promise<void> {
-    for (const jobDir of childDirs(instanceDir)) {
-      report.killedPids.push(...(await new V2Job(path.basename(jobDir), jobDir, this.ops).sweep()));
+  /** One base, so one directory per stale instance: its job cgroups, then itself. */
+  private async sweepInstance(instanceDirs: readonly string[], report: SweepReport): Promise<void> {
+    for (const instanceDir of instanceDirs) {
+      const jobs = childDirs(instanceDir).map((dir) => this.jobAt(dir));
+      await removeInstance(jobs, this.jobAt(instanceDir), [instanceDir], this.ops, report);
     }
-    // a parent should hold no process itself; if one does, it must not block the removal
-    report.killedPids.push(...(await new V2Job(path.basename(instanceDir), instanceDir, this.ops).sweep()));
-    await rmdirWithBackoff(instanceDir, this.ops);
-    report.removed.push(instanceDir);
+  }
+
+  /** A cgroup found on disk (a sweep's), named after its directory. */
+  private jobAt(dir: string): V2Job {
+    return new V2Job(path.basename(dir), dir, this.ops);
   }
 
   dispose(): void {
