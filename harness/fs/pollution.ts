@@ -22,13 +22,7 @@ import { keepLayer } from './layer.js';
 import { isWithin } from '../protect.js';
 import type { FsChange, JobFilesystem } from '../result.js';
 import type { FsMode } from '../spec.js';
-
-export interface UpperLayer {
-  /** The layer's upper directory on the host. */
-  upper: string;
-  /** The mount point it overlays, as the job saw it. */
-  mountPoint: string;
-}
+import type { UpperLayer } from './upper.js';
 
 export interface WalkLimits {
   /** changes listed; the rest are counted in `truncated` */
