@@ -13,7 +13,7 @@ import type { JobResult } from './result.js';
 import { Sandbox, failedToStart, planFor, reapDeadThread, runJob } from './sandbox.js';
 import { strictRefusal, warnOnce, type JobPlan } from './enforce.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
-import type { DisposeTask, JobTask } from './worker.js';
+import type { DisposeTask, JobTask, WorkerData } from './worker.js';
 
 export interface HarnessOptions {
   /** Jobs at once. Default: the CPUs this process may use (affinity and cgroup quota). */
@@ -43,11 +43,6 @@ function workerFile(): string {
   const built = path.join(packageRoot(), 'dist', 'harness', 'worker.js');
   if (fs.existsSync(built)) return built;
   throw new Error(`ringfence: ${built} is missing — run npm run build`);
-}
-
-/** What each worker thread is started with. */
-export interface WorkerData {
-  sealed: SealedHandles;
 }
 
 /** A launcher that cannot be sealed is each job's `error` result (with the fix), not a crash here. */
