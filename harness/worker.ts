@@ -5,7 +5,8 @@
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { adoptSealed, type SealedHandles } from '../native/sealed.js';
 import type { JobResult } from './result.js';
-import { Sandbox, runJob } from './sandbox.js';
+import { runJob } from './job.js';
+import { Sandbox } from './sandbox.js';
 import type { JobSpec } from './spec.js';
 
 /** What each worker thread is started with (pool.ts makes it). */

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { refusedForksText } from '../format.js';
 import { keptSummary, pollutionSummary, readOnlySummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../result.js';
-import { Sandbox, runJob, type RunningJob } from '../sandbox.js';
+import { runJob } from '../job.js';
+import { Sandbox, type RunningJob } from '../sandbox.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput, type NetworkMode } from '../spec.js';
 import { InputError } from '../units.js';
 
