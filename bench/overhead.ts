@@ -21,7 +21,7 @@ import {
   which,
   type Trace,
 } from './support.js';
-import { runJob } from '../harness/sandbox.js';
+import { runJob } from '../harness/job.js';
 import { resolveJobSpec } from '../harness/spec.js';
 
 const runsFlag = process.argv.indexOf('--runs');

@@ -6,7 +6,8 @@ import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
 import { installedLauncherPath, launcherPath } from './launcher.js';
 import { missingControllerFix, type HostSupport } from './enforce.js';
 import type { JobFilesystem } from './result.js';
-import { Sandbox, launcherProblem, runJob } from './sandbox.js';
+import { runJob } from './job.js';
+import { Sandbox, launcherProblem } from './sandbox.js';
 
 export interface Check {
   name: string;

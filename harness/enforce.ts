@@ -11,7 +11,7 @@ import type { Placement } from './cgroup/placement.js';
 import type { CgroupLimits } from './cgroup/types.js';
 import { CAP_CONTROLLER as V1_CAP_CONTROLLER } from './cgroup/v1.js';
 import { CAP_CONTROLLER as V2_CAP_CONTROLLER } from './cgroup/v2.js';
-import type { JobSpec } from './spec.js';
+import type { JobSpec } from './spec-types.js';
 
 /** Which namespaces a job can get here. */
 export type NamespaceSupport = 'all' | 'userns' | 'none';

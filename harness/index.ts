@@ -1,5 +1,6 @@
 // The library API: run a job in a sandbox and get what it used.
-export { runJob, Sandbox, type RunOptions, type RunningJob } from './sandbox.js';
+export { runJob } from './job.js';
+export { Sandbox, type RunOptions, type RunningJob } from './sandbox.js';
 export {
   resolveJobSpec,
   DEFAULTS,

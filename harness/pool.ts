@@ -10,10 +10,11 @@ import { packageRoot } from '../native/paths.js';
 import { sealAllNative, type SealedHandles } from '../native/sealed.js';
 import { usableCpus } from './cpus.js';
 import type { JobResult } from './result.js';
-import { Sandbox, failedToStart, planFor, reapDeadThread, runJob } from './sandbox.js';
+import { runJob } from './job.js';
+import { Sandbox, failedToStart, planFor, reapDeadThread } from './sandbox.js';
 import { strictRefusal, warnOnce, type JobPlan } from './enforce.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
-import type { DisposeTask, JobTask } from './worker.js';
+import type { DisposeTask, JobTask, WorkerData } from './worker.js';
 
 export interface HarnessOptions {
   /** Jobs at once. Default: the CPUs this process may use (affinity and cgroup quota). */
@@ -43,11 +44,6 @@ function workerFile(): string {
   const built = path.join(packageRoot(), 'dist', 'harness', 'worker.js');
   if (fs.existsSync(built)) return built;
   throw new Error(`ringfence: ${built} is missing — run npm run build`);
-}
-
-/** What each worker thread is started with. */
-export interface WorkerData {
-  sealed: SealedHandles;
 }
 
 /** A launcher that cannot be sealed is each job's `error` result (with the fix), not a crash here. */

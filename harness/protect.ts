@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../native/paths.js';
 import { InputError } from './units.js';
-import type { Volume } from './spec.js';
+import type { Volume } from './spec-types.js';
 
 interface PackageJson {
   dependencies?: Record<string, string>;

@@ -1,6 +1,6 @@
 // The one job lifecycle (docs/design.md, "The one job path"): cgroup → scratch → launcher held
 // at the gate until it is inside the cgroup → wait for exit or a deadline → on a deadline freeze,
-// snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob().
+// snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob() (job.ts).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -43,7 +43,6 @@ import {
   type TaskIo,
 } from './launcher.js';
 import { snapshotProcesses } from './proctree.js';
-import { runWithServices } from './services.js';
 import { outputRules } from './fs/outputs.js';
 import { jobFilesystem, untouched } from './fs/pollution.js';
 import { hookDirs } from './fs/tooling.js';
@@ -542,10 +541,16 @@ export async function reapDeadThread(
   if (errors.length > 0) throw errors[0];
 }
 
-/** Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input. */
-export async function runJob(input: JobSpecInput | JobSpec, options: RunOptions = {}): Promise<JobResult> {
+/**
+ * Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input.
+ * No services: runJob (job.ts) runs them around the job, each through here.
+ */
+export async function runInSandbox(
+  input: JobSpecInput | JobSpec,
+  options: RunOptions = {},
+): Promise<JobResult> {
   const spec = resolveJobSpec(input);
-  if ((spec.services ?? []).length > 0) return runWithServices(spec, options, runJob);
+  if ((spec.services ?? []).length > 0) throw new Error('runInSandbox runs no services: call runJob');
   const startedAt = new Date();
   let sandbox: Sandbox;
   try {

@@ -1,31 +1,17 @@
 // A job's services (a Redis, a Postgres): each a sandbox of its own, sharing only the job's network
 // namespace (harness/services.ts runs them). What a service is, validated like a job: every run
 // option, plus how to tell it is ready, how long to wait for that, and a pause to inject.
-import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+import type {
+  JobSpec,
+  JobSpecInput,
+  ReadyCheck,
+  ResolvedReady,
+  ServiceInput,
+  ServiceSpec,
+} from './spec-types.js';
 import { InputError, parseDuration, parseInteger } from './units.js';
 
-/** How to tell a service is ready: a port accepting on 127.0.0.1, a command exiting 0, a line of output. */
-export type ReadyCheck = { tcp: number } | { command: readonly string[] | string } | { log: string };
-
-export interface ServiceInput extends Omit<JobSpecInput, 'services' | 'keepLayer' | 'name'> {
-  name: string;
-  /** Default: none (ready as soon as it started). */
-  ready?: ReadyCheck;
-  /** How long it may take to be ready. Default 30 s. */
-  readyTimeout?: string | number;
-  /** Freeze it `for` long, `after` its job started: a dependency that accepts and then hangs. */
-  pause?: { after: string | number; for: string | number };
-}
-
-export type ResolvedReady = { tcp: number } | { command: string[] } | { log: string };
-
-export interface ServiceSpec {
-  name: string;
-  spec: JobSpec;
-  ready: ResolvedReady | null;
-  readyTimeoutMs: number;
-  pause: { afterMs: number; forMs: number } | null;
-}
+export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from './spec-types.js';
 
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
@@ -63,8 +49,15 @@ function resolveReady(name: string, ready: ReadyCheck | undefined): ResolvedRead
   throw new InputError(field, `unknown check ${JSON.stringify(keys[0])} (tcp, command or log)`);
 }
 
-/** The job's services, each resolved as a job of its own; a bad one refused naming it. */
-export function resolveServices(services: readonly ServiceInput[], network: string): ServiceSpec[] {
+/**
+ * The job's services, each resolved as a job of its own by `resolveJob` (spec.ts's resolveJobSpec,
+ * passed in: the job's resolver calls this one); a bad one refused naming it.
+ */
+export function resolveServices(
+  services: readonly ServiceInput[],
+  network: string,
+  resolveJob: (input: JobSpecInput) => JobSpec,
+): ServiceSpec[] {
   if (services.length > 0 && network !== 'none')
     throw new InputError(
       'services',
@@ -79,7 +72,7 @@ export function resolveServices(services: readonly ServiceInput[], network: stri
     seen.add(name);
     let spec: JobSpec;
     try {
-      spec = resolveJobSpec({ ...rest, name, network: 'none' });
+      spec = resolveJob({ ...rest, name, network: 'none' });
     } catch (error) {
       if (error instanceof InputError) throw new InputError(`services.${name}.${error.field}`, error.reason);
       throw error;

@@ -16,10 +16,8 @@ import { Writable } from 'node:stream';
 import { launcherPath, LAUNCHER_ARGV0 } from './launcher.js';
 import type { JobResult, ServiceResult } from './result.js';
 import { describeReady, type ServiceSpec } from './service-spec.js';
-import { failedToStart, type RunOptions, type RunningJob } from './sandbox.js';
+import { failedToStart, runInSandbox, type RunOptions, type RunningJob } from './sandbox.js';
 import type { JobSpec } from './spec.js';
-
-type Runner = (spec: JobSpec, options: RunOptions) => Promise<JobResult>;
 
 /** Between ready checks: a tcp probe is a short-lived process of a few ms, so this stays small. */
 const POLL_MS = 5;
@@ -124,12 +122,7 @@ function endedHow(result: JobResult): string {
 /**
  * Waits until the service is ready: null when it is, else why not (it ended, or the time ran out).
  */
-async function waitReady(
-  run: Running,
-  netFd: number,
-  runner: Runner,
-  startedAt: number,
-): Promise<string | null> {
+async function waitReady(run: Running, netFd: number, startedAt: number): Promise<string | null> {
   const { ready, readyTimeoutMs } = run.service;
   const deadline = startedAt + readyTimeoutMs;
   for (;;) {
@@ -139,7 +132,7 @@ async function waitReady(
     else if ('tcp' in ready) ok = await probeTcp(netFd, ready.tcp);
     else if ('log' in ready) ok = new RegExp(ready.log, 'm').test(run.output.text);
     else {
-      const check = await runner(
+      const check = await runInSandbox(
         { ...run.service.spec, name: `${run.service.name} ready`, command: ready.command, services: [] },
         { netnsFd: netFd, prepareNext: false, warn: false },
       );
@@ -164,12 +157,8 @@ function notRun(spec: JobSpec, reason: string, startedAt: Date): JobResult {
   return { ...failedToStart(spec, startedAt, 'services', new Error(reason), null), reason };
 }
 
-/** Runs `spec` with its services (spec.services non-empty); `runner` is runJob. */
-export async function runWithServices(
-  spec: JobSpec,
-  options: RunOptions,
-  runner: Runner,
-): Promise<JobResult> {
+/** Runs `spec` with its services (spec.services non-empty), each of them and the job in its own sandbox. */
+export async function runWithServices(spec: JobSpec, options: RunOptions): Promise<JobResult> {
   const startedAt = new Date();
   if (process.geteuid?.() !== 0) {
     // each rootless sandbox is in a user namespace of its own, and one cannot join another's network
@@ -186,7 +175,7 @@ export async function runWithServices(
       const t0 = performance.now();
       let onStart: (handle: RunningJob) => void = () => undefined;
       const started = new Promise<RunningJob>((resolve) => (onStart = resolve));
-      const done = runner(service.spec, {
+      const done = runInSandbox(service.spec, {
         ...(netFd === null ? {} : { netnsFd: netFd }),
         prepareNext: false,
         warn: false,
@@ -216,7 +205,7 @@ export async function runWithServices(
         }
         netFd = opened;
       }
-      problem = await waitReady(run, netFd, runner, t0);
+      problem = await waitReady(run, netFd, t0);
       if (problem) break;
     }
 
@@ -224,7 +213,7 @@ export async function runWithServices(
     if (problem !== null || netFd === null) {
       result = notRun(spec, problem ?? 'no service started', startedAt);
     } else {
-      result = await runJobBeside(spec, options, runner, runs, netFd);
+      result = await runJobBeside(spec, options, runs, netFd);
     }
     return { ...result, services: await endServices(runs, spec.services) };
   } finally {
@@ -236,7 +225,6 @@ export async function runWithServices(
 async function runJobBeside(
   spec: JobSpec,
   options: RunOptions,
-  runner: Runner,
   runs: Running[],
   netFd: number,
 ): Promise<JobResult> {
@@ -251,7 +239,7 @@ async function runJobBeside(
       job?.abort();
     });
   }
-  const result = await runner(
+  const result = await runInSandbox(
     { ...spec, services: [] },
     {
       ...options,

@@ -9,145 +9,13 @@ import path from 'node:path';
 import type { CgroupLimits } from './cgroup/types.js';
 import { outputPatternProblem } from './fs/outputs.js';
 import { isWithin, protectionFor } from './protect.js';
-import { resolveServices, type ServiceInput, type ServiceSpec } from './service-spec.js';
+import { resolveServices } from './service-spec.js';
+import type { FsMode, JobSpec, JobSpecInput, NetworkMode, Volume } from './spec-types.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 
-export type NetworkMode = 'none' | 'host';
-/**
- * What the job sees of the host's files (the workdir and volumes aside): `overlay`, the host's through
- * a copy-on-write overlay whose writes are discarded after the job (and reported); `read-only`, the
- * host's with every write failing (EROFS); `host`, the host's, writable.
- */
-export type FsMode = 'overlay' | 'read-only' | 'host';
+export type { FsMode, JobSpec, JobSpecInput, NetworkMode, StdinMode, Volume } from './spec-types.js';
+
 export const FS_MODES: readonly FsMode[] = ['overlay', 'read-only', 'host'];
-export type StdinMode = 'inherit' | 'ignore' | 'pipe';
-
-/** Loose, human form: sizes like "512m", durations like "30s" (a bare number of seconds), as in the CLI. */
-export interface JobSpecInput {
-  /** argv, or a string run by `/bin/sh -c`. */
-  command: readonly string[] | string;
-  name?: string;
-  /** Working directory inside the sandbox (the filesystem is the host's). Default: the caller's cwd. */
-  workdir?: string;
-  /** The job's whole environment. Default: this process's environment. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** Variables added to (or overriding) `env`. */
-  extraEnv?: Readonly<Record<string, string>>;
-  memory?: string | number;
-  memorySwap?: string | number;
-  cpus?: string | number;
-  cpuShares?: string | number;
-  cpusetCpus?: string;
-  pidsLimit?: string | number;
-  blkioWeight?: string | number;
-  timeout?: string | number;
-  cpuTime?: string | number;
-  network?: NetworkMode;
-  hostname?: string;
-  /** `uid[:gid]` or `name[:group]` to run the job as. */
-  user?: string;
-  userns?: boolean;
-  /**
-   * Refuse the job (exit 125) when this host cannot enforce a cap or the namespaces it asks for,
-   * instead of running it with a warning. Default: RINGFENCE_STRICT.
-   */
-  strict?: boolean;
-  cgroupns?: boolean;
-  /** What the job sees of the host's files; default `overlay`. */
-  fs?: FsMode;
-  /** The same as `fs: 'read-only'` (Docker's --read-only); refused beside another `fs`. */
-  readOnly?: boolean;
-  /** In `overlay` mode the workdir's `.git` is read-only (a hook written there would run on the host): this makes it writable. */
-  allowGitWrite?: boolean;
-  /**
-   * In `overlay` mode the workdir's `node_modules/.bin`, git hook directories (.husky, .githooks, a
-   * core.hooksPath inside it) and `guardedPaths` are read-only (the host runs them next): this
-   * makes them writable (a job that runs `npm ci`).
-   */
-  allowToolingWrite?: boolean;
-  /**
-   * `overlay` mode: the workdir is seen through an overlay like the rest of the host, and only these
-   * paths (relative to it; globs with `*`, `**`, `?`) are written back to it after the job
-   * (harness/fs/writeback.ts). Everything else it wrote there is reported and discarded.
-   */
-  outputs?: readonly string[];
-  /**
-   * Files of the project the job must not change (the manifest that runs it, a Vitest config and
-   * what it imports): read-only where the workdir is writable, never written back.
-   */
-  guardedPaths?: readonly string[];
-  /**
-   * `overlay` mode: keep what the job wrote outside its workdir as a layer instead of discarding it —
-   * a directory (absent or empty) or, for a path ending in `.tar`, a tar file (replaced when the job
-   * runs again). OCI layer conventions: a deletion is an empty `.wh.<name>`, a replaced directory holds
-   * `.wh..wh..opq`. Relative to the current directory.
-   */
-  keepLayer?: string;
-  /** Make /tmp a tmpfs capped at this size instead of the job's scratch directory. */
-  tmpSize?: string | number;
-  /** `src:dst[:ro]` bind mounts. */
-  volumes?: readonly string[];
-  nofile?: string | number;
-  stdin?: StdinMode;
-  /** Cap on captured stdout and on captured stderr, each. */
-  outputLimit?: string | number;
-  /** Copy the job's output live to this process's stdout/stderr while capturing it. */
-  passthrough?: boolean;
-  /** Inherited fds the job keeps besides 0, 1, 2 (they must be open in this process). */
-  keepFds?: readonly number[];
-  /** Docker's --cgroup-parent; also RINGFENCE_CGROUP_PARENT. */
-  cgroupParent?: string;
-  /**
-   * Services the job needs (a database, a cache): each in a sandbox of its own, all in one network
-   * namespace with the job (harness/services.ts). Needs `network: none` (the default).
-   */
-  services?: readonly ServiceInput[];
-}
-
-export interface Volume {
-  source: string;
-  target: string;
-  readOnly: boolean;
-  /** `SRC:DST:overlay`: seen through an overlay of its own, the job's writes kept in a layer. */
-  overlay?: boolean;
-}
-
-/** The validated, normalised form the sandbox runs. */
-export interface JobSpec {
-  name: string;
-  command: string[];
-  workdir: string;
-  env: Record<string, string>;
-  limits: CgroupLimits;
-  timeoutMs: number | null;
-  cpuTimeMs: number | null;
-  network: NetworkMode;
-  hostname: string;
-  user: { uid: number; gid: number } | null;
-  userns: boolean;
-  strict: boolean;
-  cgroupns: boolean;
-  fs: FsMode;
-  /** fs === 'read-only' */
-  readOnly: boolean;
-  allowGitWrite: boolean;
-  allowToolingWrite: boolean;
-  /** The output patterns (relative to the workdir), or null: the workdir is writable. */
-  outputs: string[] | null;
-  /** Absolute paths. */
-  guardedPaths: string[];
-  /** Where to keep the job's layer (absolute), or null to discard it. */
-  keepLayer: { path: string; format: 'dir' | 'tar' } | null;
-  tmpSizeBytes: number | null;
-  volumes: Volume[];
-  nofile: number | null;
-  stdin: StdinMode;
-  outputLimitBytes: number;
-  passthrough: boolean;
-  keepFds: number[];
-  cgroupParent: string | null;
-  services: ServiceSpec[];
-}
 
 export const DEFAULTS = {
   hostname: 'ringfence',
@@ -275,7 +143,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     passthrough: input.passthrough ?? false,
     keepFds,
     cgroupParent: input.cgroupParent ?? process.env.RINGFENCE_CGROUP_PARENT ?? null,
-    services: resolveServices(input.services ?? [], network),
+    services: resolveServices(input.services ?? [], network, resolveJobSpec),
   };
 }
 

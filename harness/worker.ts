@@ -3,11 +3,16 @@
 // path and the cleanup); a `dispose` task removes this thread's spares and cgroup parents before the
 // pool is destroyed.
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
-import { adoptSealed } from '../native/sealed.js';
-import type { WorkerData } from './pool.js';
+import { adoptSealed, type SealedHandles } from '../native/sealed.js';
 import type { JobResult } from './result.js';
-import { Sandbox, runJob } from './sandbox.js';
+import { runJob } from './job.js';
+import { Sandbox } from './sandbox.js';
 import type { JobSpec } from './spec.js';
+
+/** What each worker thread is started with (pool.ts makes it). */
+export interface WorkerData {
+  sealed: SealedHandles;
+}
 
 // the native files sealed by the thread that made the pool: never a fresh read of the disk
 adoptSealed((workerData as WorkerData | undefined)?.sealed);

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { METRICS } from './compare/load.js';
+import { METRICS } from './compare/runs.js';
 import type { Comparison, TestComparison } from './compare/model.js';
 import {
   METRIC_LABEL,

@@ -1,7 +1,7 @@
 // The comparison as GitHub-flavoured Markdown, for a pull-request comment or $GITHUB_STEP_SUMMARY: a
 // one-line verdict, the regressions (largest first), the improvements, status changes, added and
 // removed tests, then the full table collapsed in <details>.
-import { METRICS, type MetricName } from './compare/load.js';
+import { METRICS, type MetricName } from './compare/runs.js';
 import type { Comparison, Finding, TestComparison } from './compare/model.js';
 import {
   METRIC_LABEL,

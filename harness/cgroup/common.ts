@@ -1,9 +1,8 @@
-// What v1 and v2 share: errors that name the cap and the fix, the kill loop, the wait for an empty
-// cgroup, and the scan for parents left by a harness that died.
+// What v1 and v2 share in making a job cgroup: the cap each limit needs, errors that name the cap and
+// the fix, the job directory's mkdir and its rollback. The kill path is kill.ts, the sweep sweep.ts.
 import path from 'node:path';
 import { CgroupError, type CgroupLimits } from './types.js';
-import { childDirs, errnoOf, killPid, sleep, writeText } from './fsutil.js';
-import { isInstanceStale, parseInstanceName } from './instance.js';
+import { errnoOf, rmdirWithBackoffSync, writeText, type DirOps } from './fsutil.js';
 
 /** Docker's flag for each limit, so errors speak the user's language. */
 export const CAP_FLAGS: Record<keyof CgroupLimits, string> = {
@@ -15,6 +14,19 @@ export const CAP_FLAGS: Record<keyof CgroupLimits, string> = {
   pidsLimit: '--pids-limit',
   blkioWeight: '--blkio-weight',
 };
+
+/** The controller each cap needs; block I/O's is blkio on v1 and io on v2 (enforce.ts asks it too). */
+export function capControllers(blockIo: 'blkio' | 'io'): Record<keyof CgroupLimits, string> {
+  return {
+    memoryBytes: 'memory',
+    memorySwapBytes: 'memory',
+    cpus: 'cpu',
+    cpuShares: 'cpu',
+    cpusetCpus: 'cpuset',
+    pidsLimit: 'pids',
+    blkioWeight: blockIo,
+  };
+}
 
 export const DELEGATION_FIX =
   'pass --cgroup-parent <a delegated cgroup> or RINGFENCE_CGROUP_PARENT, or run under a systemd scope with Delegate=yes';
@@ -111,80 +123,40 @@ export function mkdirError(dir: string, err: unknown): CgroupError {
   return new CgroupError(`cannot create cgroup ${dir} (${code})`, fix);
 }
 
-/** SIGKILL each pid except those spared; returns the pids it signalled. */
-export function killEach(pids: readonly number[], spare: readonly number[] = []): number[] {
-  const killed: number[] = [];
-  for (const pid of pids) {
-    if (spare.includes(pid)) continue;
-    if (killPid(pid)) killed.push(pid);
-  }
-  return killed;
-}
-
-/** Polls until `procs()` is empty: 1 ms at first (a killed job usually empties in a few ms), then up to 20 ms. */
-export async function waitForEmpty(procs: () => number[], timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  let delay = 1;
-  for (;;) {
-    const left = procs();
-    if (left.length === 0) return;
-    const now = performance.now();
-    if (now >= deadline) {
-      throw new CgroupError(
-        `${what} still holds ${left.length} process(es) (${left.slice(0, 10).join(', ')}) after ${timeoutMs} ms`,
-        'a process in uninterruptible sleep (D state) dies only when its I/O ends: check /proc/<pid>/stack, then retry',
-      );
+/**
+ * mkdir of a job directory. ENOENT: the instance parent, which the process's threads share, was
+ * removed by the last one to dispose; `remakeParent` makes it again, once, and the mkdir is retried.
+ */
+export function mkdirJob(dir: string, ops: DirOps, remakeParent: () => void): void {
+  try {
+    ops.mkdir(dir);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw mkdirError(dir, err);
+    remakeParent();
+    try {
+      ops.mkdir(dir);
+    } catch (again) {
+      throw mkdirError(dir, again);
     }
-    await sleep(Math.min(delay, deadline - now));
-    delay = Math.min(delay * 2, 20);
-  }
-}
-
-/** killEach until `procs()` is empty, waiting synchronously (killAllSync of both drivers). */
-export function killUntilEmptySync(procs: () => number[], timeoutMs: number, what: string): void {
-  const deadline = performance.now() + timeoutMs;
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    const left = procs();
-    if (left.length === 0) return;
-    if (performance.now() >= deadline)
-      throw new CgroupError(
-        `${what} still holds ${left.length} process(es) (${left.slice(0, 10).join(', ')}) after ${timeoutMs} ms`,
-        'the next ringfence start kills and removes it (its owner is gone by then)',
-      );
-    killEach(left);
-    Atomics.wait(sleeper, 0, 0, 5);
   }
 }
 
 /**
- * `ringfence-*` parents under the given base directories whose owner is gone (or whose pid now names
- * a different process), grouped by name: on v1 one name has a directory in every hierarchy.
- * Never lists `ownName`, nor a parent whose owner is alive (another thread of this process included).
+ * Runs `build`, which makes job directories (listing each in `made`) and applies caps; when it
+ * throws, removes what it made, last first, and rethrows. They are fresh and empty, so rmdir succeeds
+ * at once; a failed removal stays quiet (the build's error matters more, and dispose() retries).
  */
-export function findStaleInstances(
-  baseDirs: readonly string[],
-  ownName: string,
-  procRoot?: string,
-): Map<string, string[]> {
-  const stale = new Map<string, string[]>();
-  const verdict = new Map<string, boolean>();
-  for (const base of baseDirs) {
-    for (const dir of childDirs(base)) {
-      const name = path.basename(dir);
-      if (name === ownName) continue;
-      const id = parseInstanceName(name);
-      if (id === null) continue;
-      let isStale = verdict.get(name);
-      if (isStale === undefined) {
-        isStale = isInstanceStale(id, procRoot);
-        verdict.set(name, isStale);
+export function withRollback(made: readonly string[], ops: DirOps, build: () => void): void {
+  try {
+    build();
+  } catch (err) {
+    for (const dir of [...made].reverse()) {
+      try {
+        rmdirWithBackoffSync(dir, ops, 100);
+      } catch {
+        // left for dispose()
       }
-      if (!isStale) continue;
-      const list = stale.get(name) ?? [];
-      list.push(dir);
-      stale.set(name, list);
     }
+    throw err;
   }
-  return stale;
 }

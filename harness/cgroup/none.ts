@@ -10,11 +10,12 @@ import {
   type CgroupDriver,
   type CgroupLimits,
   type CgroupStats,
-  type FrozenHook,
   type JobCgroup,
+  type KillOptions,
   type SweepReport,
 } from './types.js';
-import { killUntilEmptySync, requestedCaps, waitForEmpty } from './common.js';
+import { requestedCaps } from './common.js';
+import { killUntilEmptySync, waitForEmpty } from './kill.js';
 import { sleep } from './fsutil.js';
 
 /** One process as /proc/<pid>/stat tells it. */
@@ -147,7 +148,7 @@ class TreeJob implements JobCgroup {
     for (const pid of this.procs()) signal(pid, 'SIGCONT');
   }
 
-  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
+  async killAll(options: KillOptions = {}): Promise<void> {
     const spare = new Set(options.spare ?? []);
     await this.stopTree(spare);
     const pids = this.procs().filter((pid) => !spare.has(pid));

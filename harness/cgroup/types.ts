@@ -60,6 +60,12 @@ export interface CgroupPressure {
 /** A snapshot taken while the cgroup is frozen, before the kill. */
 export type FrozenHook = (pids: readonly number[]) => void | Promise<void>;
 
+export interface KillOptions {
+  /** Pids the kill leaves alone (the launcher, which reaps the rest and reports). */
+  spare?: readonly number[];
+  onFrozen?: FrozenHook;
+}
+
 export interface JobCgroup {
   /** Leaf name, unique within the instance parent. */
   readonly name: string;
@@ -92,7 +98,7 @@ export interface JobCgroup {
    * → thaw. On v2 `cgroup.kill` is the second layer for anything that survives. Always thaws, also on
    * error. Resolves once the signals are delivered; the caller waits for emptiness with waitEmpty().
    */
-  killAll(options?: { spare?: readonly number[]; onFrozen?: FrozenHook }): Promise<void>;
+  killAll(options?: KillOptions): Promise<void>;
   /**
    * Pauses every process in the cgroup (v1 freezer.state FROZEN, v2 cgroup.freeze 1; without a
    * cgroup SIGSTOP down the tree) and resolves once the kernel says they are all stopped; false when

@@ -8,19 +8,17 @@ import {
   type CgroupDriver,
   type CgroupLimits,
   type CgroupStats,
-  type FrozenHook,
   type JobCgroup,
   type SweepReport,
 } from './types.js';
 import {
   CAP_FLAGS,
+  capControllers,
   checkLimits,
-  findStaleInstances,
-  killEach,
   mkdirError,
+  mkdirJob,
   requestedCaps,
-  waitForEmpty,
-  killUntilEmptySync,
+  withRollback,
   writeLimit,
 } from './common.js';
 import {
@@ -32,7 +30,6 @@ import {
   readText,
   removeJobDirs,
   removeTreeSync,
-  rmdirWithBackoff,
   rmdirWithBackoffSync,
   childDirs,
   sleep,
@@ -40,6 +37,8 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
+import { KillableCgroup, writeThaw } from './kill.js';
+import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
 import { errnoName } from '../../native/bindings.js';
 import { WriteEachError, writeEachNative } from '../../native/spawn.js';
 import {
@@ -78,15 +77,7 @@ const ALWAYS = ['memory', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
 const USED = new Set<string>([...ALWAYS, 'cpu', 'cpuset']);
 
 /** The v1 controller each cap needs (enforce.ts asks it too). */
-export const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
-  memoryBytes: 'memory',
-  memorySwapBytes: 'memory',
-  cpus: 'cpu',
-  cpuShares: 'cpu',
-  cpusetCpus: 'cpuset',
-  pidsLimit: 'pids',
-  blkioWeight: 'blkio',
-};
+export const CAP_CONTROLLER = capControllers('blkio');
 
 const CFS_PERIOD_US = 100_000;
 /** cpuacct.stat counts in USER_HZ, which is 100 on every Linux ABI. */
@@ -153,38 +144,18 @@ export class V1Driver implements CgroupDriver {
     const name = nextJobName();
     const made: string[] = [];
     const dirs = new Map<string, string>();
-    try {
+    withRollback(made, this.ops, () => {
       for (const h of wanted) {
         const dir = path.join(h.instance, name);
-        try {
-          this.ops.mkdir(dir);
-        } catch (err) {
-          if (errnoOf(err) !== 'ENOENT') throw mkdirError(dir, err);
-          // the process's instance parent is shared by its threads, and the last one to dispose
-          // removes it once empty: made again, once, for this thread's next job
+        mkdirJob(dir, this.ops, () => {
           h.ready = false;
           this.ensureInstance(h);
-          try {
-            this.ops.mkdir(dir);
-          } catch (again) {
-            throw mkdirError(dir, again);
-          }
-        }
+        });
         made.push(dir);
         for (const c of h.controllers) if (USED.has(c)) dirs.set(c, dir);
       }
       applyLimits(dirs, limits);
-    } catch (err) {
-      // roll back: the directories are fresh and empty, so rmdir succeeds at once
-      for (const dir of made.reverse()) {
-        try {
-          rmdirWithBackoffSync(dir, this.ops, 100);
-        } catch {
-          // the original error matters more; dispose() retries the parent
-        }
-      }
-      throw err;
-    }
+    });
     const job = new V1Job(name, dirs, this.ops, () => this.live.delete(job));
     this.live.add(job);
     return job;
@@ -200,26 +171,14 @@ export class V1Driver implements CgroupDriver {
     return true;
   }
 
-  async sweepStale(): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
-    const stale = findStaleInstances(
-      this.hierarchies.map((h) => h.base),
-      this.options.instanceName,
-      this.options.procRoot,
+  sweepStale(): Promise<SweepReport> {
+    const bases = this.hierarchies.map((h) => h.base);
+    return sweepStaleInstances(bases, this.options.instanceName, this.options.procRoot, (dirs, report) =>
+      this.sweepInstance(dirs, report),
     );
-    for (const instanceDirs of stale.values()) {
-      try {
-        await this.sweepInstance(instanceDirs, report);
-      } catch {
-        // a process stuck in D state (or a concurrent sweeper) must not stop this start: the
-        // instance stays listed as stale and the next start tries again
-      }
-    }
-    return report;
   }
 
-  async reapThread(thread: number): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
+  reapThread(thread: number): Promise<SweepReport> {
     const prefix = threadJobPrefix(thread);
     const instanceDirs = this.hierarchies.map((h) => h.instance).filter(exists);
     const jobNames = new Set(
@@ -227,28 +186,15 @@ export class V1Driver implements CgroupDriver {
         .flatMap((dir) => childDirs(dir).map((d) => path.basename(d)))
         .filter((n) => n.startsWith(prefix)),
     );
-    for (const jobName of jobNames) {
-      const dirs = this.dirsOf(instanceDirs, jobName);
-      report.killedPids.push(...(await sweepJob(new V1Job(jobName, dirs, this.ops))));
-      report.removed.push(...new Set(dirs.values()));
-    }
-    return report;
+    return reapJobs([...jobNames].map((name) => new V1Job(name, this.dirsOf(instanceDirs, name), this.ops)));
   }
 
   /** Kills what one instance parent (a directory per hierarchy) holds, then removes it. */
-  private async sweepInstance(instanceDirs: readonly string[], report: SweepReport): Promise<void> {
+  private sweepInstance(instanceDirs: readonly string[], report: SweepReport): Promise<void> {
     const jobNames = new Set(instanceDirs.flatMap((dir) => childDirs(dir).map((d) => path.basename(d))));
-    for (const jobName of jobNames) {
-      const job = new V1Job(jobName, this.dirsOf(instanceDirs, jobName), this.ops);
-      report.killedPids.push(...(await sweepJob(job)));
-    }
-    // a parent itself should hold no process, but one that does must not stop the removal
+    const jobs = [...jobNames].map((name) => new V1Job(name, this.dirsOf(instanceDirs, name), this.ops));
     const parent = new V1Job('', this.dirsOf(instanceDirs, ''), this.ops);
-    report.killedPids.push(...(await sweepJob(parent)));
-    for (const dir of instanceDirs) {
-      await rmdirWithBackoff(dir, this.ops);
-      report.removed.push(dir);
-    }
+    return removeInstance(jobs, parent, instanceDirs, this.ops, report);
   }
 
   dispose(): void {
@@ -426,22 +372,11 @@ function applyMemory(dir: string, memoryBytes: number, memorySwapBytes: number |
   if (hasMemsw) writeLimit(CAP_FLAGS.memorySwapBytes, memsw, memorySwapBytes ?? memoryBytes);
 }
 
-/** Kill, wait, remove one job cgroup of a dead instance; returns the pids it found. */
-async function sweepJob(job: V1Job): Promise<number[]> {
-  if (job.paths.length === 0) return [];
-  const found = job.procs();
-  if (found.length > 0) {
-    await job.killAll();
-    await job.waitEmpty(5000);
-  }
-  await job.destroy();
-  return found;
-}
-
-class V1Job implements JobCgroup {
+class V1Job extends KillableCgroup implements JobCgroup {
   readonly paths: readonly string[];
   private readonly procsFiles: readonly string[];
-  private readonly freezer: string | undefined;
+  /** freezer.state, where the freezer hierarchy is mounted. */
+  private readonly freezerState: string | undefined;
   private readonly cpuacct: string | undefined;
   private readonly memory: string | undefined;
   private readonly pids: string | undefined;
@@ -454,9 +389,11 @@ class V1Job implements JobCgroup {
     private readonly ops: DirOps,
     private readonly onDestroyed: () => void = () => undefined,
   ) {
+    super();
     this.paths = [...new Set(dirs.values())];
     this.procsFiles = this.paths.map((d) => path.join(d, 'cgroup.procs'));
-    this.freezer = dirs.get('freezer');
+    const freezer = dirs.get('freezer');
+    this.freezerState = freezer === undefined ? undefined : path.join(freezer, 'freezer.state');
     this.cpuacct = dirs.get('cpuacct');
     this.memory = dirs.get('memory');
     this.pids = dirs.get('pids');
@@ -519,53 +456,6 @@ class V1Job implements JobCgroup {
     return [...all];
   }
 
-  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
-    const spare = options.spare ?? [];
-    const state = this.freezer === undefined ? undefined : path.join(this.freezer, 'freezer.state');
-    let hookError: unknown;
-    try {
-      const frozen = state !== undefined && (await freeze(state));
-      const pids = this.procs();
-      try {
-        await options.onFrozen?.(pids);
-      } catch (err) {
-        // the kill matters more than the snapshot: report the hook's error after it
-        hookError = err;
-      }
-      killEach(pids, spare);
-      if (!frozen) {
-        // no freezer, or it stayed FREEZING: chase forks until only spared processes are left
-        for (let round = 0; round < 100; round++) {
-          const rest = this.procs().filter((pid) => !spare.includes(pid));
-          if (rest.length === 0) break;
-          killEach(rest);
-          await sleep(1);
-        }
-      }
-    } finally {
-      // frozen v1 tasks die only once thawed, and a spared launcher must run on
-      if (state !== undefined) thaw(state);
-    }
-    if (hookError !== undefined) throw hookError;
-  }
-
-  async pause(): Promise<boolean> {
-    return this.freezer !== undefined && (await freeze(path.join(this.freezer, 'freezer.state')));
-  }
-
-  resume(): void {
-    if (this.freezer !== undefined) thaw(path.join(this.freezer, 'freezer.state'));
-  }
-
-  waitEmpty(timeoutMs: number): Promise<void> {
-    return waitForEmpty(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
-  }
-
-  killAllSync(timeoutMs: number): void {
-    if (this.freezer !== undefined) thaw(path.join(this.freezer, 'freezer.state'));
-    killUntilEmptySync(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
-  }
-
   stats(): CgroupStats {
     const read = (dir: string | undefined, file: string): string | null =>
       dir === undefined ? null : readOptional(path.join(dir, file));
@@ -610,15 +500,14 @@ class V1Job implements JobCgroup {
     await removeJobDirs(this.paths, this.ops);
     this.onDestroyed();
   }
-}
 
-/**
- * runc fs/freezer.go: write FROZEN, poll every 1 ms; a cgroup whose tasks keep forking can stay in
- * FREEZING, so after FREEZE_POLLS thaw (letting the forks finish) and try again. false: gave up or
- * the freezer refused, and the caller kills without it (after a thaw, so nothing stays frozen).
- */
-async function freeze(state: string): Promise<boolean> {
-  try {
+  /**
+   * runc fs/freezer.go: write FROZEN, poll every 1 ms; a cgroup whose tasks keep forking can stay in
+   * FREEZING, so after FREEZE_POLLS thaw (letting the forks finish) and try again.
+   */
+  protected async freeze(): Promise<boolean> {
+    const state = this.freezerState;
+    if (state === undefined) return false;
     for (let round = 0; round < FREEZE_ROUNDS; round++) {
       writeText(state, 'FROZEN');
       for (let poll = 0; poll < FREEZE_POLLS; poll++) {
@@ -630,22 +519,20 @@ async function freeze(state: string): Promise<boolean> {
       writeText(state, 'THAWED');
       await sleep(1);
     }
-  } catch {
-    // fall through to the thaw: an unfreezable cgroup is still killed, one process at a time
+    return false;
   }
-  try {
-    thaw(state);
-  } catch {
-    // killAll thaws again in its finally and reports a failure there
-  }
-  return false;
-}
 
-function thaw(state: string): void {
-  try {
-    writeText(state, 'THAWED');
-  } catch (err) {
-    // a cgroup removed meanwhile is thawed enough
-    if (errnoOf(err) !== 'ENOENT') throw err;
+  protected thaw(): void {
+    if (this.freezerState !== undefined) writeThaw(this.freezerState, 'THAWED');
+  }
+
+  /** v1 has no cgroup.kill: the kill path signals each listed process. */
+  protected killByKernel(): boolean {
+    return false;
+  }
+
+  /** v1 goes by each hierarchy's cgroup.procs alone. */
+  protected holdsUnlisted(): boolean {
+    return false;
   }
 }

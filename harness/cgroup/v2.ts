@@ -10,21 +10,19 @@ import {
   type CgroupDriver,
   type CgroupLimits,
   type CgroupStats,
-  type FrozenHook,
   type JobCgroup,
   type PressureTotals,
   type SweepReport,
 } from './types.js';
 import {
   CAP_FLAGS,
+  capControllers,
   DELEGATION_FIX,
   checkLimits,
-  findStaleInstances,
-  killEach,
   mkdirError,
+  mkdirJob,
   requestedCaps,
-  waitForEmpty,
-  killUntilEmptySync,
+  withRollback,
   writeLimit,
 } from './common.js';
 import {
@@ -37,13 +35,14 @@ import {
   readText,
   removeJobDirs,
   removeTreeSync,
-  rmdirWithBackoff,
   rmdirWithBackoffSync,
   sleep,
   writeText,
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
+import { KillableCgroup, writeThaw } from './kill.js';
+import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
 import {
   cpuWeightFromShares,
   ioWeightFromBlkioWeight,
@@ -80,15 +79,7 @@ export interface V2DriverOptions {
 export const WANTED = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
 
 /** The v2 controller each cap needs (enforce.ts asks it too). */
-export const CAP_CONTROLLER: Record<keyof CgroupLimits, string> = {
-  memoryBytes: 'memory',
-  memorySwapBytes: 'memory',
-  cpus: 'cpu',
-  cpuShares: 'cpu',
-  cpusetCpus: 'cpuset',
-  pidsLimit: 'pids',
-  blkioWeight: 'io',
-};
+export const CAP_CONTROLLER = capControllers('io');
 
 const CPU_PERIOD_US = 100_000;
 /** v2 freezing ends as soon as every task reaches a signal-delivery point; past this, kill unfrozen. */
@@ -134,29 +125,8 @@ export class V2Driver implements CgroupDriver {
 
     const name = nextJobName();
     const dir = path.join(this.instance, name);
-    try {
-      this.ops.mkdir(dir);
-    } catch (err) {
-      if (errnoOf(err) !== 'ENOENT') throw mkdirError(dir, err);
-      // the process's instance parent is shared by its threads, and the last one to dispose removes
-      // it once empty: made again, once, for this thread's next job
-      this.ensureInstance();
-      try {
-        this.ops.mkdir(dir);
-      } catch (again) {
-        throw mkdirError(dir, again);
-      }
-    }
-    try {
-      applyLimits(dir, limits);
-    } catch (err) {
-      try {
-        rmdirWithBackoffSync(dir, this.ops, 100);
-      } catch {
-        // the original error matters more; dispose() retries
-      }
-      throw err;
-    }
+    mkdirJob(dir, this.ops, () => this.ensureInstance());
+    withRollback([dir], this.ops, () => applyLimits(dir, limits));
     const job = new V2Job(name, dir, this.ops, () => this.live.delete(job));
     this.live.add(job);
     return job;
@@ -171,42 +141,32 @@ export class V2Driver implements CgroupDriver {
     return true;
   }
 
-  async sweepStale(): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
-    if (!exists(this.base)) return report;
-    const stale = findStaleInstances([this.base], this.options.instanceName, this.options.procRoot);
-    for (const dirs of stale.values()) {
-      for (const instanceDir of dirs) {
-        try {
-          await this.sweepInstance(instanceDir, report);
-        } catch {
-          // a process stuck in D state (or a concurrent sweeper) must not stop this start: the
-          // instance stays stale and the next start tries again
-        }
-      }
-    }
-    return report;
+  sweepStale(): Promise<SweepReport> {
+    return sweepStaleInstances(
+      [this.base],
+      this.options.instanceName,
+      this.options.procRoot,
+      (dirs, report) => this.sweepInstance(dirs, report),
+    );
   }
 
-  async reapThread(thread: number): Promise<SweepReport> {
-    const report: SweepReport = { removed: [], killedPids: [] };
+  reapThread(thread: number): Promise<SweepReport> {
     const prefix = threadJobPrefix(thread);
-    for (const jobDir of childDirs(this.instance)) {
-      if (!path.basename(jobDir).startsWith(prefix)) continue;
-      report.killedPids.push(...(await sweepJob(new V2Job(path.basename(jobDir), jobDir, this.ops))));
-      report.removed.push(jobDir);
-    }
-    return report;
+    const mine = childDirs(this.instance).filter((dir) => path.basename(dir).startsWith(prefix));
+    return reapJobs(mine.map((dir) => this.jobAt(dir)));
   }
 
-  private async sweepInstance(instanceDir: string, report: SweepReport): Promise<void> {
-    for (const jobDir of childDirs(instanceDir)) {
-      report.killedPids.push(...(await sweepJob(new V2Job(path.basename(jobDir), jobDir, this.ops))));
+  /** One base, so one directory per stale instance: its job cgroups, then itself. */
+  private async sweepInstance(instanceDirs: readonly string[], report: SweepReport): Promise<void> {
+    for (const instanceDir of instanceDirs) {
+      const jobs = childDirs(instanceDir).map((dir) => this.jobAt(dir));
+      await removeInstance(jobs, this.jobAt(instanceDir), [instanceDir], this.ops, report);
     }
-    // a parent should hold no process itself; if one does, it must not block the removal
-    report.killedPids.push(...(await sweepJob(new V2Job(path.basename(instanceDir), instanceDir, this.ops))));
-    await rmdirWithBackoff(instanceDir, this.ops);
-    report.removed.push(instanceDir);
+  }
+
+  /** A cgroup found on disk (a sweep's), named after its directory. */
+  private jobAt(dir: string): V2Job {
+    return new V2Job(path.basename(dir), dir, this.ops);
   }
 
   dispose(): void {
@@ -397,18 +357,7 @@ function applyLimits(dir: string, limits: CgroupLimits): void {
   }
 }
 
-/** Kill, wait, remove one cgroup of a dead instance; returns the pids it found. */
-async function sweepJob(job: V2Job): Promise<number[]> {
-  const found = job.procs();
-  if (found.length > 0 || job.populated()) {
-    await job.killAll();
-    await job.waitEmpty(5000);
-  }
-  await job.destroy();
-  return found;
-}
-
-class V2Job implements JobCgroup {
+class V2Job extends KillableCgroup implements JobCgroup {
   readonly paths: readonly string[];
 
   constructor(
@@ -417,6 +366,7 @@ class V2Job implements JobCgroup {
     private readonly ops: DirOps,
     private readonly onDestroyed: () => void = () => undefined,
   ) {
+    super();
     this.paths = [dir];
   }
 
@@ -469,79 +419,6 @@ class V2Job implements JobCgroup {
     return parsePids(readOptional(this.file('cgroup.procs')) ?? '');
   }
 
-  /** `populated` of cgroup.events also covers child cgroups the job made itself. */
-  populated(): boolean {
-    return parseFlatKeyed(readOptional(this.file('cgroup.events')) ?? '').get('populated') === 1;
-  }
-
-  async killAll(options: { spare?: readonly number[]; onFrozen?: FrozenHook } = {}): Promise<void> {
-    const spare = options.spare ?? [];
-    const freezeFile = this.file('cgroup.freeze');
-    const killFile = this.file('cgroup.kill');
-    const canFreeze = exists(freezeFile);
-    const canKill = exists(killFile);
-    let hookError: unknown;
-    let frozen = false;
-    const signalled = new Set<number>();
-    try {
-      frozen = canFreeze && (await this.freeze(freezeFile));
-      const pids = this.procs();
-      try {
-        await options.onFrozen?.(pids);
-      } catch (err) {
-        // the kill matters more than the snapshot: report the hook's error after it
-        hookError = err;
-      }
-      for (const pid of killEach(pids, spare)) signalled.add(pid);
-      // nothing to spare: the kernel's own kill also reaches child cgroups and anything missed
-      if (canKill && spare.length === 0) writeText(killFile, '1');
-    } finally {
-      if (canFreeze) thaw(freezeFile);
-    }
-    if (spare.length > 0 || !canKill) {
-      // second layer only when needed: something neither spared nor signalled (a fork that raced an
-      // unfinished freeze) is still there
-      for (let round = 0; round < 100; round++) {
-        const rest = this.procs().filter((pid) => !spare.includes(pid) && !signalled.has(pid));
-        if (rest.length === 0) break;
-        if (canKill) {
-          writeText(killFile, '1');
-          break;
-        }
-        for (const pid of killEach(rest)) signalled.add(pid);
-        await sleep(frozen ? 0 : 1);
-      }
-    }
-    if (hookError !== undefined) throw hookError;
-  }
-
-  async pause(): Promise<boolean> {
-    const freezeFile = this.file('cgroup.freeze');
-    return exists(freezeFile) && (await this.freeze(freezeFile));
-  }
-
-  resume(): void {
-    thaw(this.file('cgroup.freeze'));
-  }
-
-  waitEmpty(timeoutMs: number): Promise<void> {
-    return waitForEmpty(
-      () => {
-        const left = this.procs();
-        // processes in child cgroups are not listed here, but keep `populated` at 1
-        return left.length === 0 && this.populated() ? [-1] : left;
-      },
-      timeoutMs,
-      `cgroup ${this.name}`,
-    );
-  }
-
-  killAllSync(timeoutMs: number): void {
-    const freezeFile = this.file('cgroup.freeze');
-    if (exists(freezeFile)) thaw(freezeFile);
-    killUntilEmptySync(() => this.procs(), timeoutMs, `cgroup ${this.name}`);
-  }
-
   stats(): CgroupStats {
     const read = (name: string): string | null => readOptional(this.file(name));
     const cpu = parseFlatKeyed(read('cpu.stat') ?? '');
@@ -590,33 +467,32 @@ class V2Job implements JobCgroup {
     this.onDestroyed();
   }
 
-  /** cgroup.freeze 1, then wait for `frozen 1` in cgroup.events; false: not frozen in time (thawed again). */
-  private async freeze(freezeFile: string): Promise<boolean> {
-    try {
-      writeText(freezeFile, '1');
-      const deadline = performance.now() + FREEZE_TIMEOUT_MS;
-      for (;;) {
-        if (isFrozenEvents(readText(this.file('cgroup.events')))) return true;
-        if (performance.now() >= deadline) break;
-        await sleep(1);
-      }
-    } catch {
-      // fall through: the kill goes ahead without the freeze
+  /** cgroup.freeze 1, then wait for `frozen 1` in cgroup.events; false: no cgroup.freeze, or not frozen in time. */
+  protected async freeze(): Promise<boolean> {
+    const freezeFile = this.file('cgroup.freeze');
+    if (!exists(freezeFile)) return false;
+    writeText(freezeFile, '1');
+    const deadline = performance.now() + FREEZE_TIMEOUT_MS;
+    for (;;) {
+      if (isFrozenEvents(readText(this.file('cgroup.events')))) return true;
+      if (performance.now() >= deadline) return false;
+      await sleep(1);
     }
-    try {
-      thaw(freezeFile);
-    } catch {
-      // killAll thaws again in its finally and reports a failure there
-    }
-    return false;
   }
-}
 
-function thaw(freezeFile: string): void {
-  try {
-    writeText(freezeFile, '0');
-  } catch (err) {
-    // a cgroup removed meanwhile is thawed enough
-    if (errnoOf(err) !== 'ENOENT') throw err;
+  protected thaw(): void {
+    writeThaw(this.file('cgroup.freeze'), '0');
+  }
+
+  protected killByKernel(): boolean {
+    const killFile = this.file('cgroup.kill');
+    if (!exists(killFile)) return false;
+    writeText(killFile, '1');
+    return true;
+  }
+
+  /** `populated` of cgroup.events also covers child cgroups the job made itself. */
+  protected holdsUnlisted(): boolean {
+    return parseFlatKeyed(readOptional(this.file('cgroup.events')) ?? '').get('populated') === 1;
   }
 }

@@ -20,7 +20,7 @@ import * as tar from 'tar';
 import { readXattr } from '../../native/bindings.js';
 import { isWithin } from '../protect.js';
 import type { KeptLayer } from '../result.js';
-import type { UpperLayer } from './pollution.js';
+import type { UpperLayer } from './upper.js';
 
 /** Bounds of the copy: a layer is the job's output, but a tree ten thousand levels deep is an attack. */
 export const KEEP_LIMITS = { entries: 1_000_000, depth: 128 };

@@ -24,33 +24,7 @@ import { WriteBack, type Vet } from './writeback.js';
 import { isWithin } from '../protect.js';
 import type { FsChange, JobFilesystem } from '../result.js';
 import type { FsMode } from '../spec.js';
-
-export interface UpperLayer {
-  /** The layer's upper directory on the host. */
-  upper: string;
-  /** The mount point it overlays, as the job saw it. */
-  mountPoint: string;
-  /** The host's path of that mount point, where it is not the same (a SRC:DST:overlay volume). */
-  source?: string;
-}
-
-/** One entry of an upper layer, as the walk found it: a change, with where it lies. */
-export interface LayerEntry extends FsChange {
-  /** The entry in the upper layer. */
-  upper: string;
-  /** The host's path the job's path stands for. */
-  hostPath: string;
-  /** Its lstat in the upper layer. */
-  stat: fs.Stats;
-  /** The host's path of the layer's mount point. */
-  layerRoot: string;
-}
-
-/**
- * Takes an entry out of the report (returns true): what `outputs` writes back. Called for each
- * change the walk would record, parents before what is below them.
- */
-export type Claim = (entry: LayerEntry) => boolean;
+import type { Claim, UpperLayer } from './upper.js';
 
 export interface WalkLimits {
   /** changes listed; the rest are counted in `truncated` */

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { isWithin } from '../protect.js';
 import type { FsChange } from '../result.js';
 import { isOutput, protectedReason, type OutputRules } from './outputs.js';
-import type { Claim, LayerEntry } from './pollution.js';
+import type { Claim, LayerEntry } from './upper.js';
 
 /** Refuses a file by its content (null: fine): the path it goes to, the file in the upper layer. */
 export type Vet = (hostPath: string, upperFile: string) => string | null;

@@ -1,11 +1,13 @@
 // `compare`: load two sides of results (JSON or ringfence JUnit), match tests by id, judge each change,
 // and render it (text here; Markdown in ../markdown.ts, HTML in ../html.ts).
 import type { RunReport } from '../types.js';
-import { loadSide, sideFromReport, type Side } from './load.js';
+import { loadSide, sideFromReport } from './load.js';
 import { compareSides, DEFAULT_OPTIONS, type CompareOptions, type Comparison } from './model.js';
+import type { Side } from './runs.js';
 import { renderSummary } from './summary.js';
 
-export { CompareInputError, loadSide, sideFromReport, METRICS, type MetricName, type Side } from './load.js';
+export { loadSide, sideFromReport } from './load.js';
+export { CompareInputError, METRICS, type MetricName, type Side } from './runs.js';
 export {
   compareSides,
   changeSize,

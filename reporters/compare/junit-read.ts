@@ -5,7 +5,7 @@
 // text in them that looks like a <property> can never be read as one.
 import { basename } from 'node:path';
 import type { JobOutcome } from '../types.js';
-import { CompareInputError, OUTCOMES, runsOf, type MetricName, type Run, type Sample } from './load.js';
+import { CompareInputError, OUTCOMES, runsOf, type MetricName, type Run, type Sample } from './runs.js';
 
 /** The figures junit.ts writes that `compare` uses, by property suffix. */
 const FIGURES: Record<string, MetricName> = {

@@ -11,7 +11,7 @@
 //   significance was not judged.
 // IMPROVED is the same rule downwards.
 import type { JobOutcome } from '../types.js';
-import { METRICS, type MetricName, type Run, type Side } from './load.js';
+import { METRICS, type MetricName, type Run, type Side } from './runs.js';
 import { ALPHA, mannWhitneyU, median, separated } from './stats.js';
 
 export const COMPARISON_SCHEMA = 'ringfence.comparison/1' as const;

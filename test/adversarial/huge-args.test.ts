@@ -5,7 +5,8 @@
 // overflow (a spread of 200 000 arguments into a call did that in harness/launcher.ts), or a
 // launcher left at its gate. And a job that execs something huge itself only fails itself.
 import { expect, it } from 'vitest';
-import { Sandbox, runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
+import { Sandbox } from '../../harness/sandbox.js';
 import type { JobSpecInput } from '../../harness/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';

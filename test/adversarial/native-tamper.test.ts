@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
 import { resolveJobSpec } from '../../harness/spec.js';
 import { InputError } from '../../harness/units.js';
 import { FIXTURES, ROOT, describeSandbox, ringfence } from '../support/sandbox.js';

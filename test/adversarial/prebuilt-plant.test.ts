@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
 import { ROOT, describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, removeDir, tempDir } from './helpers.js';

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { readXattr } from '../../native/bindings.js';
 import { USERNS_ROOT_ID } from '../../harness/scratch.js';
-import { runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
 import type { JobSpecInput } from '../../harness/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';

@@ -5,7 +5,7 @@
 // falls back to rm(1), which walks by directory fd at any depth. The scratch dir must be gone.
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, fixtureVolumes } from './helpers.js';

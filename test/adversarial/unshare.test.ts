@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
 import type { JobSpecInput } from '../../harness/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, expect, it } from 'vitest';
 import type { JobResult } from '../../harness/result.js';
-import { runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
 import type { RunReport } from '../../reporters/types.js';
 import { JUNIT_XSD, NO_LEFTOVERS, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
 import { badInputs } from '../support/tally.js';

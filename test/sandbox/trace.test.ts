@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseLauncherReports } from '../../harness/launcher.js';
 import { untouched } from '../../harness/fs/pollution.js';
-import { runJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/job.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
 
 describe('trace lines', () => {

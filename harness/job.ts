@@ -1,0 +1,14 @@
+// runJob, the library's and every entry point's way to run one job: a job with services gets them
+// around it (services.ts: each service a sandbox of its own, one network namespace for all), any
+// other goes straight into its sandbox (sandbox.ts). Services sit above the one job path and use it;
+// the job path knows nothing of them.
+import type { JobResult } from './result.js';
+import { runInSandbox, type RunOptions } from './sandbox.js';
+import { runWithServices } from './services.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+
+/** Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input. */
+export async function runJob(input: JobSpecInput | JobSpec, options: RunOptions = {}): Promise<JobResult> {
+  const spec = resolveJobSpec(input);
+  return spec.services.length > 0 ? runWithServices(spec, options) : runInSandbox(spec, options);
+}
