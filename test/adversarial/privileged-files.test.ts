@@ -223,7 +223,7 @@ describeSandbox('adversarial: no file a job writes carries privilege out', () =>
       const run = vitestRun([], {}, project);
       expect(run.status, run.output).toBe(0);
       expect(run.output).toMatch(/Tests\s+1 passed \(1\)/);
-      // the worker wrote the host's directory: its plain executable is there, and nothing privileged
+      // out/ was written back to the host's project: its plain executable is there, nothing privileged
       expect(fs.statSync(path.join(out, 'tool')).mode & 0o7777).toBe(0o755);
       expect(privilegedFiles(out)).toEqual([]);
       attack('privileged file on the host: from a Vitest pool worker', 'contained');
