@@ -90,6 +90,47 @@ function findDirs(
 }
 
 /**
+ * The suite run every process it starts belongs to: set in the Vitest process (the global setup
+ * loads this module before any worker starts) and inherited by each worker, CLI and job the tests
+ * start. A live process without it is another run on this machine (a second suite, a contributor's
+ * own job), whose cgroups, scratch dirs and launchers are not this run's to count.
+ */
+const RUN_MARK = 'RINGFENCE_TEST_RUN';
+process.env[RUN_MARK] ??= `${process.pid}-${Date.now()}`;
+
+/** Whether `pid` is alive and of another run: a gone process's things are leftovers like ours. */
+function ofAnotherRun(pid: number): boolean {
+  if (pid === process.pid || pid <= 1) return false;
+  let environ: string;
+  try {
+    environ = fs.readFileSync(`/proc/${pid}/environ`, 'latin1');
+  } catch {
+    return false;
+  }
+  return !environ.split('\0').includes(`${RUN_MARK}=${process.env[RUN_MARK]}`);
+}
+
+/** The owner a cgroup or scratch name carries: `ringfence-<pid>-…`, or a test's `rf-…-<pid>`. */
+function ownerOf(name: string): number | null {
+  const m = /^ringfence-(\d+)-/.exec(name) ?? /^rf-.*-(\d+)$/.exec(name);
+  return m?.[1] === undefined ? null : Number(m[1]);
+}
+
+function parentOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return 0;
+  }
+}
+
+const ours = (name: string): boolean => {
+  const owner = ownerOf(name);
+  return owner === null || !ofAnotherRun(owner);
+};
+
+/**
  * Everything ringfence may leave behind. Between jobs a live process keeps its empty instance parent
  * (`ringfence-<pid>-<start>-<thread>`, reused by the next job); `strict` counts those too, for the
  * end of the suite when every worker has gone.
@@ -113,7 +154,8 @@ export async function leftovers(options: { strict?: boolean } = {}): Promise<Lef
       .readdirSync('/proc')
       .filter((name) => /^\d+$/.test(name))
       .map(Number)
-      .filter(isLauncherProcess);
+      .filter(isLauncherProcess)
+      .filter((pid) => !ofAnotherRun(parentOf(pid)));
   // one already killed (a worker thread's spare when the thread ended: PR_SET_PDEATHSIG) is on its
   // way out and is no leftover: wait for it to be gone, then count what is left
   let launchers = listLaunchers();
@@ -125,12 +167,12 @@ export async function leftovers(options: { strict?: boolean } = {}): Promise<Lef
     launchers = listLaunchers();
   }
   return {
-    cgroups: findDirs('/sys/fs/cgroup', 6, mine).filter((dir) => !allowed(dir)),
+    cgroups: findDirs('/sys/fs/cgroup', 6, mine).filter((dir) => ours(path.basename(dir)) && !allowed(dir)),
     launchers,
     // scratch dirs are named ringfence-<pid>-<starttime>-<thread>-<random>: not any file called ringfence-…
     scratch: fs
       .readdirSync(os.tmpdir())
-      .filter((name) => /^ringfence-\d+-\d+-\d+-/.test(name))
+      .filter((name) => /^ringfence-\d+-\d+-\d+-/.test(name) && ours(name))
       .map((name) => path.join(os.tmpdir(), name)),
     mounts: fs
       .readFileSync('/proc/self/mountinfo', 'utf8')
