@@ -99,7 +99,8 @@ export interface JobFilesystem {
   /**
    * Host mount points overlayfs could not take, bound read-only instead, with the errno name;
    * `dirsOverlaid`: each directory in it was overlaid on its own (a mount with submounts, in a user
-   * namespace), so only the entries right in it are read-only.
+   * namespace), so only the entries right in it are read-only: the expected layout there, which
+   * `run` says only with --verbose (doctor always says it).
    */
   readOnly?: { path: string; code: string; dirsOverlaid?: boolean }[];
   /** `--keep-layer`: where the job's writes were kept instead of discarded. Added in 0.4. */

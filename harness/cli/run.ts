@@ -21,6 +21,7 @@ export interface RunFlags {
   keepLayer?: string;
   json?: string | boolean;
   quiet?: boolean;
+  verbose?: boolean;
   [attribute: string]: unknown;
 }
 
@@ -56,6 +57,11 @@ export function runFlags(program: Command): Command {
       "write the result as JSON to file, or to stdout (the job's stdout then goes to stderr); use --json=FILE",
     )
     .option('-q, --quiet', 'no summary line on stderr')
+    // no -v: that is Docker's --volume
+    .option(
+      '--verbose',
+      'also say what is as expected for this host (the overlay layout in a user namespace)',
+    )
     .passThroughOptions();
   return command;
 }
@@ -117,7 +123,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
   }
   if (jsonToStdout) process.stdout.write(json);
   if (!flags.quiet) {
-    const refused = readOnlySummary(result.filesystem);
+    const refused = readOnlySummary(result.filesystem, flags.verbose === true);
     if (refused) process.stderr.write(`ringfence: ${refused}\n`);
     const wrote = pollutionSummary(result.filesystem);
     if (wrote) process.stderr.write(`ringfence: ${wrote}\n`);

@@ -349,9 +349,10 @@ export function refusedSummary(filesystem: JobFilesystem | undefined, shown = 5)
 
 /**
  * `overlay refused for /mnt/fuse (EINVAL): bound read-only instead …`, or null. A mount whose
- * directories were overlaid one by one is said apart: only the entries right in it are read-only.
+ * directories were overlaid one by one (`dirsOverlaid`) is the normal layout in a user namespace, so
+ * it is said only when `verbose`: a line on every rootless run would teach people to skip warnings.
  */
-export function readOnlySummary(filesystem: JobFilesystem | undefined): string | null {
+export function readOnlySummary(filesystem: JobFilesystem | undefined, verbose = false): string | null {
   const list = filesystem?.readOnly;
   if (!list?.length) return null;
   const name = (r: { path: string; code: string }): string => `${r.path} (${r.code})`;
@@ -364,11 +365,11 @@ export function readOnlySummary(filesystem: JobFilesystem | undefined): string |
       `overlay refused for ${whole.slice(0, 5).map(name).join(', ')}${more}: bound read-only instead (writes there fail with EROFS)`,
     );
   }
-  if (split.length)
+  if (split.length && verbose)
     parts.push(
-      `overlay refused for ${split.map(name).join(', ')} (its submounts are locked in a user namespace): each directory in it is overlaid on its own, the entries right in it are read-only`,
+      `overlay refused for ${split.map(name).join(', ')} (its submounts are locked in a user namespace, as expected): each directory in it is overlaid on its own, the entries right in it are read-only`,
     );
-  return parts.join('; ');
+  return parts.length ? parts.join('; ') : null;
 }
 
 /** `a, b, c, d, e, and 3 more` */

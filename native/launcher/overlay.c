@@ -412,8 +412,13 @@ static void rebuild(struct build *b, const struct mnt *m)
 		return;
 	}
 	if (err == EINVAL && b->o->userns && (mounts_at(b, m->mp) & MOUNT_BELOW) && !b->split_failed) {
-		proto_fs_split(err, m->mp);
 		split(b, m->mp, flags, 0);
+		/* said as split (the expected layout, quiet) only once the split held: a kernel that
+		 * overlays nothing here leaves it read-only, which the user must hear */
+		if (b->split_failed)
+			proto_fs_ro(err, m->mp);
+		else
+			proto_fs_split(err, m->mp);
 	} else {
 		proto_fs_ro(err, m->mp);
 	}

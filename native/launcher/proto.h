@@ -63,7 +63,8 @@ void proto_overlay(unsigned n, const char *mount_point);
 void proto_fs_ro(int err, const char *mount_point);
 /*
  * "fs-split\t<errno>\t<mount point>": refused (in a user namespace, for its locked submounts): bound
- * read-only, and each directory in it overlaid on its own ("overlay" lines follow for them).
+ * read-only, and each directory in it overlaid on its own (their "overlay" lines come first); sent
+ * only once the split held, else it is "fs-ro".
  */
 void proto_fs_split(int err, const char *mount_point);
 /* "layers\t<n>": inodes in use on the layers tmpfs right before the job starts (init.c). */

@@ -177,6 +177,23 @@ describe(`v2 guest: ${scenario}`, () => {
     },
   );
 
+  it.runIf(scenario === 'systemd-user')(
+    'rootless `run -- true` prints nothing on stderr; --verbose and doctor name the split overlay',
+    () => {
+      const out = ringfence(['run', '--', 'true']);
+      expect(out.status, out.stderr).toBe(0);
+      expect(out.stderr).toBe('');
+      // the normal rootless layout is still said where asked for: / is split, never refused outright
+      const verbose = ringfence(['run', '--verbose', '--', 'true']);
+      expect(verbose.status, verbose.stderr).toBe(0);
+      expect(verbose.stderr).toMatch(
+        /^ringfence: overlay refused for \/ \(EINVAL\).* \(its submounts are locked/,
+      );
+      expect(verbose.stderr).not.toMatch(/bound read-only instead/);
+      expect(ringfence(['doctor']).stdout).toMatch(/overlay.*\(\/[^)]*: each directory overlaid on its own/);
+    },
+  );
+
   it('a daemonizing, SIGTERM-ignoring tree ends on its timeout (124) with no process of it left', () => {
     // the daemons must all be up when the timeout strikes: the fixture says so with a marker (in the
     // workdir, which every --fs mode shares with the host), and a slow guest gets a longer timeout
