@@ -1,6 +1,7 @@
 // A job's services (a Redis, a Postgres): each a sandbox of its own, sharing only the job's network
 // namespace (harness/services.ts runs them). What a service is, validated like a job: every run
-// option, plus how to tell it is ready, how long to wait for that, and a pause to inject.
+// option, plus how to tell it is ready, how long to wait for that, a pause to inject, and the
+// services it needs ready first (their start order: startOrder()).
 import type {
   JobSpec,
   JobSpecInput,
@@ -9,6 +10,7 @@ import type {
   ServiceInput,
   ServiceSpec,
 } from './spec-types.js';
+import { findCycle, suggest, topologicalOrder } from './manifest/graph.js';
 import { InputError, parseDuration, parseInteger } from './units.js';
 
 export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from './spec-types.js';
@@ -64,8 +66,8 @@ export function resolveServices(
       'need --network none: the job and its services share a network namespace of their own',
     );
   const seen = new Set<string>();
-  return services.map((input) => {
-    const { name, ready, readyTimeout, pause, ...rest } = input;
+  const resolved = services.map((input) => {
+    const { name, ready, readyTimeout, pause, needs, ...rest } = input;
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name ?? ''))
       throw new InputError('services', `invalid service name ${JSON.stringify(name)}`);
     if (seen.has(name)) throw new InputError('services', `service ${JSON.stringify(name)} named twice`);
@@ -92,6 +94,35 @@ export function resolveServices(
               afterMs: parseDuration(`services.${name}.pause.after`, pause.after),
               forMs: parseDuration(`services.${name}.pause.for`, pause.for),
             },
+      needs: [...new Set(needs === undefined ? [] : typeof needs === 'string' ? [needs] : needs)],
     };
   });
+  checkNeeds(resolved);
+  return resolved;
+}
+
+/** Every service needed is another of the job's, and no needs go round in a cycle. */
+function checkNeeds(services: readonly ServiceSpec[]): void {
+  const names = services.map((s) => s.name);
+  for (const service of services)
+    for (const need of service.needs) {
+      const field = `services.${service.name}.needs`;
+      if (typeof need !== 'string') throw new InputError(field, 'wants service names');
+      if (need === service.name) throw new InputError(field, 'a service cannot need itself');
+      if (!names.includes(need))
+        throw new InputError(
+          field,
+          `needs ${JSON.stringify(need)}, but the job has no service of that name${suggest(need, names)}`,
+        );
+    }
+  const cycle = findCycle(services);
+  if (cycle) throw new InputError(`services.${cycle[0]}.needs`, `needs form a cycle: ${cycle.join(' → ')}`);
+}
+
+/**
+ * The order services start in: each after every service it needs, the listed order among those
+ * free to start at the same time (deterministic); they end in the reverse of it.
+ */
+export function startOrder(services: readonly ServiceSpec[]): ServiceSpec[] {
+  return topologicalOrder(services);
 }

@@ -5,17 +5,19 @@
 //
 // The first service's sandbox makes the namespace (as every job makes one); the harness holds an fd
 // of it (/proc/<its init>/ns/net) for the others and the job to join (the launcher's --net=join),
-// and closes it at the end, when the namespace goes with its last process. Services start in order,
-// each ready before the next (its check: a port accepting, probed from inside the namespace by the
-// launcher; a command exiting 0, run as a sandbox in the namespace; a line of its output). Then the
-// job runs; a service that ends meanwhile ends the job, failed, naming it. Afterwards every service
-// is ended through the freezer path, as a timeout ends a job.
+// and closes it at the end, when the namespace goes with its last process. Services start one at a
+// time in startOrder() (after all they `needs`; else as listed), each ready before the next (its
+// check: a port accepting, probed from inside the namespace by the launcher; a command exiting 0,
+// run as a sandbox in the namespace; a line of its output). Then the job runs; a service that ends
+// meanwhile ends the job, failed, naming it. Afterwards the services are ended in the reverse of
+// their start order, each through the freezer path (as a timeout ends a job) before the next: an
+// app server goes before the database it needs.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { launcherPath, LAUNCHER_ARGV0 } from './launcher.js';
 import type { JobResult, ServiceResult } from './result.js';
-import { describeReady, type ServiceSpec } from './service-spec.js';
+import { describeReady, startOrder, type ServiceSpec } from './service-spec.js';
 import { failedToStart, runInSandbox, type RunOptions, type RunningJob } from './sandbox.js';
 import type { JobSpec } from './spec.js';
 
@@ -170,7 +172,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
   let netFd: number | null = null;
   let problem: string | null = null;
   try {
-    for (const service of spec.services) {
+    for (const service of startOrder(spec.services)) {
       const output = new OutputTail();
       const t0 = performance.now();
       let onStart: (handle: RunningJob) => void = () => undefined;
@@ -271,10 +273,17 @@ async function runJobBeside(
   return { ...result, status: 'failed', reason };
 }
 
-/** Ends every service still running (the freezer path) and collects each one's result. */
+/**
+ * Ends every service still running (the freezer path), the last started first, each gone before the
+ * next is ended; collects each one's result, in the listed order.
+ */
 async function endServices(runs: Running[], services: readonly ServiceSpec[]): Promise<ServiceResult[]> {
   const running = new Set(runs.filter((run) => !ended(run)));
-  for (const run of running) run.handle.abort();
+  for (const run of [...runs].reverse()) {
+    if (!running.has(run)) continue;
+    run.handle.abort();
+    await run.done;
+  }
   const out: ServiceResult[] = [];
   for (const service of services) {
     const run = runs.find((r) => r.service === service);

@@ -152,6 +152,8 @@ export interface ServiceInput extends Omit<JobSpecInput, 'services' | 'keepLayer
   readyTimeout?: string | number;
   /** Freeze it `for` long, `after` its job started: a dependency that accepts and then hangs. */
   pause?: { after: string | number; for: string | number };
+  /** The services (of the same job) that must be ready before this one starts. */
+  needs?: readonly string[] | string;
 }
 
 export type ResolvedReady = { tcp: number } | { command: string[] } | { log: string };
@@ -162,4 +164,6 @@ export interface ServiceSpec {
   ready: ResolvedReady | null;
   readyTimeoutMs: number;
   pause: { afterMs: number; forMs: number } | null;
+  /** The services it waits for, each ready before it starts (distinct, each another of the job's). */
+  needs: string[];
 }

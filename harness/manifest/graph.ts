@@ -3,7 +3,7 @@
 import { InputError } from '../units.js';
 import { ManifestError, type ManifestJob } from './types.js';
 
-/** What the graph functions read of a job: its name and the names it needs. */
+/** What the graph functions read of a job (or a service): its name and the names it needs. */
 export type NeedsNode = Pick<ManifestJob, 'name' | 'needs'>;
 
 /**

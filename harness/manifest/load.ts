@@ -185,6 +185,9 @@ const serviceOwn = {
   pause: z
     .strictObject({ after: duration, for: duration }, expecting('{after: DURATION, for: DURATION}'))
     .optional(),
+  needs: z
+    .union([z.string(), z.array(z.string())], expecting('a service name or a list of service names'))
+    .optional(),
 };
 type ServiceFields = z.infer<z.ZodObject<typeof serviceOwn>> & Options;
 const serviceSchema = z.strictObject(
@@ -646,7 +649,57 @@ function serviceInput(name: string, fields: ServiceFields, dir: string): Service
         }),
     ...(fields['ready-timeout'] === undefined ? {} : { readyTimeout: fields['ready-timeout'] }),
     ...(pause === undefined ? {} : { pause }),
+    ...(fields.needs === undefined ? {} : { needs: serviceNeeds(fields) }),
   };
+}
+
+/** A service's `needs` as written, as a list (a position in it is a position in the file). */
+function serviceNeeds(fields: ServiceFields): string[] {
+  return fields.needs === undefined ? [] : typeof fields.needs === 'string' ? [fields.needs] : fields.needs;
+}
+
+/** Every service's `needs` names another of `services:`, and they form no cycle: refused at its line. */
+function checkServiceNeeds(source: Source, services: ReadonlyMap<string, ServiceFields>): void {
+  const names = [...services.keys()];
+  const lineOf = (name: string, need: string): number | undefined => {
+    const fields = services.get(name) as ServiceFields;
+    return typeof fields.needs === 'string'
+      ? source.line(['services', name, 'needs'])
+      : source.line(['services', name, 'needs', serviceNeeds(fields).indexOf(need)]);
+  };
+  const field = (name: string): string => `services.${name}.needs`;
+  for (const [name, fields] of services)
+    for (const need of serviceNeeds(fields)) {
+      if (need === name)
+        fail(source, 'a service cannot need itself', undefined, field(name), lineOf(name, need));
+      if (!services.has(need))
+        fail(
+          source,
+          `needs ${JSON.stringify(need)}, but no service has that name${suggest(need, names)}`,
+          undefined,
+          field(name),
+          lineOf(name, need),
+        );
+    }
+  const cycle = findCycle(
+    names.map((name) => ({ name, needs: serviceNeeds(services.get(name) as ServiceFields) })),
+  );
+  if (cycle) {
+    const [first, second] = cycle as [string, string];
+    fail(source, `needs form a cycle: ${cycle.join(' → ')}`, undefined, field(first), lineOf(first, second));
+  }
+}
+
+/** A job's services and, before them, every service they need (transitively), each once. */
+function withNeeded(wanted: readonly string[], services: ReadonlyMap<string, ServiceFields>): string[] {
+  const out: string[] = [];
+  const visit = (name: string): void => {
+    if (out.includes(name)) return;
+    for (const need of serviceNeeds(services.get(name) as ServiceFields)) visit(need);
+    out.push(name);
+  };
+  wanted.forEach(visit);
+  return out;
 }
 
 function resolveJob(
@@ -669,7 +722,8 @@ function resolveJob(
   };
   if (base.extraEnv !== undefined || own.extraEnv !== undefined)
     spec.extraEnv = { ...base.extraEnv, ...own.extraEnv };
-  const wanted = listOf(job.fields.services);
+  // a service needed by one the job lists comes with it, as Compose starts a depends_on
+  const wanted = withNeeded(listOf(job.fields.services), services);
   if (wanted.length)
     spec.services = wanted.map((name) => serviceInput(name, services.get(name) as ServiceFields, dir));
   if (!isDirectory(workdir)) {
@@ -772,6 +826,7 @@ export function loadManifest(file: string): Manifest {
       );
     }
   }
+  checkServiceNeeds(source, services);
   const jobs = raw.map((job) => resolveJob(source, dir, job, defaults, services));
   const keptBy = new Map<string, string>();
   for (const job of jobs) {

@@ -251,3 +251,51 @@ describe('loadManifest: refusals', () => {
     expect(refusal(dir).reason).toMatch(/EISDIR/);
   });
 });
+
+describe('services: needs', () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-load-service-needs-'));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const write = (name: string, text: string): string => {
+    const file = path.join(tmp, name);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  const head = 'services:\n  db:\n    command: db\n';
+
+  it('a job gets the services its services need, before them', () => {
+    const file = write(
+      'ok.yml',
+      `${head}  api:\n    command: api\n    needs: db\njobs:\n  - name: j\n    services: api\n    command: x\n`,
+    );
+    const services = loadManifest(file).jobs[0]?.spec.services ?? [];
+    expect(services.map((s) => [s.name, s.needs])).toEqual([
+      ['db', undefined],
+      ['api', ['db']],
+    ]);
+  });
+
+  it('an unknown name, refused at its line with a near miss', () => {
+    const file = write(
+      'unknown.yml',
+      `${head}  api:\n    command: api\n    needs: [dbb]\njobs:\n  - name: j\n    command: x\n`,
+    );
+    const error = refusal(file);
+    expect(error).toMatchObject({ field: 'services.api.needs', line: 6 });
+    expect(error.reason).toBe('needs "dbb", but no service has that name (did you mean "db"?)');
+  });
+
+  it('a cycle, refused at the line of its first need', () => {
+    const file = write(
+      'cycle.yml',
+      'services:\n  a:\n    command: a\n    needs: b\n  b:\n    command: b\n    needs: [a]\njobs:\n  - name: j\n    command: x\n',
+    );
+    const error = refusal(file);
+    expect(error).toMatchObject({ field: 'services.a.needs', line: 4 });
+    expect(error.reason).toBe('needs form a cycle: a → b → a');
+  });
+
+  it('a service that needs itself', () => {
+    const file = write('self.yml', `${head}    needs: db\njobs:\n  - name: j\n    command: x\n`);
+    expect(refusal(file)).toMatchObject({ field: 'services.db.needs', line: 4 });
+  });
+});

@@ -195,4 +195,43 @@ describeSandbox('services: a job with its own Redis and Postgres', () => {
     ).rejects.toThrow(/services\.x\.ready: log: /);
     badInputs('services', cases.length + 1);
   });
+
+  it('needs: api (listed first) needs db, which is ready before api starts, in 20 jobs of 20', () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-services-needs-'));
+    // db takes a moment to open its port (a database's startup); api exits 3 at once unless db
+    // answers when it starts, so the order and the readiness both show in the job's outcome
+    const manifest = [
+      'services:',
+      '  api:',
+      '    needs: db',
+      "    command: redis-cli -p 6379 ping | grep -qx PONG || exit 3; exec redis-server --port 6380 --save '' --appendonly no",
+      '    ready: { tcp: 6380 }',
+      '  db:',
+      "    command: sleep 0.3; exec redis-server --port 6379 --save '' --appendonly no",
+      '    ready: { tcp: 6379 }',
+      'defaults:',
+      '  timeout: 60s',
+      'jobs:',
+      ...Array.from({ length: 20 }, (_, i) => [
+        `  - name: j${i}`,
+        '    services: api',
+        '    command: test "$(redis-cli -p 6380 ping)" = PONG',
+      ]).flat(),
+    ].join('\n');
+    const file = path.join(dir, 'needs.yml');
+    fs.writeFileSync(file, `${manifest}\n`);
+    const json = path.join(dir, 'r.json');
+    const out = ringfence('ci', file, '--concurrency', '2', '--json', json);
+    expect(out.status, out.stdout + out.stderr).toBe(0);
+    const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+    expect(report.jobs).toHaveLength(20);
+    for (const job of report.jobs) {
+      expect(job.outcome, job.result?.reason).toBe('passed');
+      // db came with api (the job lists api alone), before it; both were ready and ran to the end
+      expect(job.result?.services?.map((s) => [s.name, s.outcome])).toEqual([
+        ['db', 'ended'],
+        ['api', 'ended'],
+      ]);
+    }
+  });
 });
