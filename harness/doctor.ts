@@ -7,7 +7,8 @@ import { installedLauncherPath, launcherPath } from './launcher.js';
 import { missingControllerFix, type HostSupport } from './enforce.js';
 import type { JobFilesystem } from './result.js';
 import { runJob } from './job.js';
-import { Sandbox, launcherProblem } from './sandbox.js';
+import { Sandbox } from './launch/spares.js';
+import { launcherProblem } from './launcher.js';
 
 export interface Check {
   name: string;

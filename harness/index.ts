@@ -1,6 +1,7 @@
 // The library API: run a job in a sandbox and get what it used.
 export { runJob } from './job.js';
-export { Sandbox, type RunOptions, type RunningJob } from './sandbox.js';
+export { Sandbox } from './launch/spares.js';
+export type { RunOptions, RunningJob } from './job/run-options.js';
 export {
   resolveJobSpec,
   DEFAULTS,

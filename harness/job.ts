@@ -1,9 +1,10 @@
 // runJob, the library's and every entry point's way to run one job: a job with services gets them
-// around it (services.ts: each service a sandbox of its own, one network namespace for all), any
-// other goes straight into its sandbox (sandbox.ts). Services sit above the one job path and use it;
-// the job path knows nothing of them.
+// around it (harness/services.ts: each service a sandbox of its own, one network namespace for
+// all), any other goes straight into its sandbox (harness/job/run.ts). Services sit above the one
+// job path and use it; the job path knows nothing of them.
 import type { JobResult } from './result.js';
-import { runInSandbox, type RunOptions } from './sandbox.js';
+import { runInSandbox } from './job/run.js';
+import type { RunOptions } from './job/run-options.js';
 import { runWithServices } from './services.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
 

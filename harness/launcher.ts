@@ -339,3 +339,12 @@ export function signalName(signo: number): string {
   for (const [name, value] of Object.entries(os.constants.signals)) if (value === signo) return name;
   return `SIG${signo}`;
 }
+
+/** Why the launcher cannot be used, with the fix. */
+export function launcherProblem(error: unknown): Error {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+    return new Error(
+      `${installedLauncherPath()} is missing — run npm install (it builds native/launcher with the C compiler)`,
+    );
+  return error instanceof Error ? error : new Error(String(error));
+}

@@ -6,7 +6,7 @@ import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { adoptSealed, type SealedHandles } from '../native/sealed.js';
 import type { JobResult } from './result.js';
 import { runJob } from './job.js';
-import { Sandbox } from './sandbox.js';
+import { Sandbox } from './launch/spares.js';
 import type { JobSpec } from './spec.js';
 
 /** What each worker thread is started with (pool.ts makes it). */

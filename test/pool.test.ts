@@ -9,7 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { usableCpus } from '../harness/cpus.js';
 import { Harness, type ProgressEvent } from '../harness/pool.js';
 import { runJob } from '../harness/job.js';
-import { Sandbox } from '../harness/sandbox.js';
+import { Sandbox } from '../harness/launch/spares.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
 it('concurrency defaults to the CPUs this process may use', () => {

@@ -13,7 +13,7 @@ import { hiddenByPrivateTmp } from '../launcher.js';
 import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob } from '../job.js';
-import type { RunningJob } from '../sandbox.js';
+import type { RunningJob } from '../job/run-options.js';
 import type { ServiceInput } from '../service-spec.js';
 import { poolName, poolOptions, type PoolOptionKey } from '../job-options.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../spec.js';

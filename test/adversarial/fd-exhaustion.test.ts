@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { sealAllNative } from '../../native/sealed.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';

@@ -6,7 +6,7 @@
 // launcher left at its gate. And a job that execs something huge itself only fails itself.
 import { expect, it } from 'vitest';
 import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import type { JobSpecInput } from '../../harness/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';

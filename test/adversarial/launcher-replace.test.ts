@@ -12,7 +12,7 @@ import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { Harness } from '../../harness/pool.js';
 import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { sealAllNative } from '../../native/sealed.js';
 import { CLI, ROOT, describeSandbox, ringfence } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';

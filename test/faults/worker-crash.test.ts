@@ -7,7 +7,7 @@
 import { expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
 import { Harness } from '../../harness/pool.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { describeSandbox, pidAlive } from '../support/sandbox.js';
 import { expectNoLeftovers, fault } from '../support/tally.js';
 import {

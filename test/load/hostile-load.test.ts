@@ -9,7 +9,7 @@ import { expect, it } from 'vitest';
 import { Harness } from '../../harness/pool.js';
 import type { JobResult } from '../../harness/result.js';
 import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import type { JobSpecInput } from '../../harness/spec.js';
 import { ROOT, describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';

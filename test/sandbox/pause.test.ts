@@ -3,7 +3,7 @@
 // with nothing left behind.
 import { afterEach, expect, it } from 'vitest';
 import { runJob } from '../../harness/job.js';
-import type { RunningJob } from '../../harness/sandbox.js';
+import type { RunningJob } from '../../harness/job/run-options.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

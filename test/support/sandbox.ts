@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { isInstanceStale, parseInstanceName } from '../../harness/cgroup/instance.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { installedLauncherPath, isLauncherProcess } from '../../harness/launcher.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
