@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { CgroupLimits } from './cgroup/types.js';
 import { outputPatternProblem } from './fs/outputs.js';
 import { isWithin, protectionFor } from './protect.js';
-import { resolveServices } from './service-spec.js';
+import { resolveServices } from './services/spec.js';
 import type { FsMode, JobSpec, JobSpecInput, NetworkMode, Volume } from './spec-types.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 

@@ -16,7 +16,7 @@ import {
   type Node,
 } from '../vendor/yaml.js';
 import { z } from '../vendor/zod.js';
-import type { ServiceInput } from '../service-spec.js';
+import type { ServiceInput } from '../services/spec.js';
 import { manifestKey, manifestOptions, type JobOption, type OptionKind } from '../job-options.js';
 import { resolveJobSpec, type JobSpecInput } from '../spec.js';
 import { InputError } from '../units.js';

@@ -14,7 +14,7 @@ import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob } from '../job.js';
 import type { RunningJob } from '../job/run-options.js';
-import type { ServiceInput } from '../service-spec.js';
+import type { ServiceInput } from '../services/spec.js';
 import { poolName, poolOptions, type PoolOptionKey } from '../job-options.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../spec.js';
 import { InputError } from '../units.js';

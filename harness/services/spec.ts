@@ -1,5 +1,5 @@
 // A job's services (a Redis, a Postgres): each a sandbox of its own, sharing only the job's network
-// namespace (harness/services.ts runs them). What a service is, validated like a job: every run
+// namespace (harness/services/run.ts runs them). What a service is, validated like a job: every run
 // option, plus how to tell it is ready, how long to wait for that, and a pause to inject.
 import type {
   JobSpec,
@@ -8,10 +8,10 @@ import type {
   ResolvedReady,
   ServiceInput,
   ServiceSpec,
-} from './spec-types.js';
-import { InputError, parseDuration, parseInteger } from './units.js';
+} from '../spec-types.js';
+import { InputError, parseDuration, parseInteger } from '../units.js';
 
-export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from './spec-types.js';
+export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from '../spec-types.js';
 
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
