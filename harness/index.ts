@@ -22,4 +22,4 @@ export {
 export { InputError, parseSize, parseDuration, parseCpus } from './units.js';
 export { CgroupError, type CgroupLimits, type CgroupStats } from './cgroup/types.js';
 export { runChecks, type Check } from './doctor.js';
-export { Harness, type HarnessOptions, type ProgressEvent } from './pool.js';
+export { Harness, type HarnessOptions, type ProgressEvent } from './parallel/harness.js';

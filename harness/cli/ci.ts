@@ -8,8 +8,8 @@
 // the jobs' own (`ringfence compare` is the gate).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { Harness } from '../pool.js';
-import { usableCpus } from '../cpus.js';
+import { Harness } from '../parallel/harness.js';
+import { usableCpus } from '../parallel/cpus.js';
 import { loadManifest } from '../manifest/load.js';
 import { closureOfNeeds, parseShard, shard as shardJobs } from '../manifest/graph.js';
 import { ManifestError, type Manifest, type ManifestJob } from '../manifest/types.js';

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
-import { Harness } from '../../harness/pool.js';
+import { Harness } from '../../harness/parallel/harness.js';
 import { runJob } from '../../harness/job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
 import { sealAllNative } from '../../native/sealed.js';

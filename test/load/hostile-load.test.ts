@@ -6,7 +6,7 @@
 // demands, and afterwards nothing is left (strict: instance parents included).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { Harness } from '../../harness/pool.js';
+import { Harness } from '../../harness/parallel/harness.js';
 import type { JobResult } from '../../harness/result.js';
 import { runJob } from '../../harness/job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
