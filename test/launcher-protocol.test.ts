@@ -7,7 +7,7 @@ import {
   launcherErrorMessage,
   parseLauncherReports,
   unescapeMountPath,
-} from '../harness/launcher.js';
+} from '../harness/launch/protocol.js';
 import { parseProcess } from '../harness/proctree.js';
 import { resolveJobSpec } from '../harness/spec.js';
 

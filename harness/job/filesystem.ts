@@ -4,7 +4,7 @@
 import { outputRules } from '../fs/outputs.js';
 import { jobFilesystem, untouched } from '../fs/pollution.js';
 import { hookDirs } from '../fs/tooling.js';
-import type { LauncherReport } from '../launcher.js';
+import type { LauncherReport } from '../launch/protocol.js';
 import { isWithin } from '../protect.js';
 import type { JobFilesystem } from '../result.js';
 import { layersInodes, type Scratch } from '../scratch.js';

@@ -5,7 +5,7 @@ import { describePlacement, type Placement } from '../cgroup/index.js';
 import { CgroupError, type CgroupStats, type PressureTotals } from '../cgroup/types.js';
 import type { JobPlan } from '../enforce.js';
 import { formatBytes, formatDuration } from '../format.js';
-import { signalName, launcherErrorMessage, type LauncherReport, type TaskIo } from '../launcher.js';
+import { signalName, launcherErrorMessage, type LauncherReport, type TaskIo } from '../launch/protocol.js';
 import type {
   JobEnforcement,
   JobError,

@@ -6,7 +6,12 @@ import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Pidfd } from '../../native/bindings.js';
 import { BoundedCapture } from '../capture.js';
-import { startIntoCgroup, startLauncher, startLauncherWithIpc, type LauncherProcess } from '../launch.js';
+import {
+  startIntoCgroup,
+  startLauncher,
+  startLauncherWithIpc,
+  type LauncherProcess,
+} from '../launch/start.js';
 import type { CgroupDriver, CgroupStats, JobCgroup } from '../cgroup/types.js';
 import { planJob, strictRefusal, warnOnce, type JobPlan } from '../enforce.js';
 import {
@@ -20,7 +25,7 @@ import {
   launcherProblem,
   parseLauncherReports,
   type LauncherReport,
-} from '../launcher.js';
+} from '../launch/protocol.js';
 import { Sandbox, type Spare } from '../launch/spares.js';
 import { snapshotProcesses } from '../proctree.js';
 import { readJobFilesystem } from './filesystem.js';
@@ -182,7 +187,7 @@ class JobRun {
           'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
         );
       // the fds after the launcher's fixed ones: the kept ones (plain layout), a network namespace to
-      // join, then (cgroup v2) the cgroup's directory — launch.ts lays them out in that order
+      // join, then (cgroup v2) the cgroup's directory — launch/start.ts lays them out in that order
       const netns = options.netnsFd === undefined ? [] : [options.netnsFd];
       const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
       const kept = options.ipc ? netns : [...spec.keepFds, ...netns];

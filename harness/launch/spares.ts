@@ -14,8 +14,8 @@ import {
   startLauncher,
   startLauncherWithIpc,
   type LauncherProcess,
-} from '../launch.js';
-import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD, launcherPath } from '../launcher.js';
+} from './start.js';
+import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD, launcherPath } from './protocol.js';
 import { prepareSpareScratch, releaseSpareScratch, sweepStaleScratch, type Scratch } from '../scratch.js';
 import type { JobSpec } from '../spec.js';
 

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { launcherPath, LAUNCHER_ARGV0 } from '../launcher.js';
+import { launcherPath, LAUNCHER_ARGV0 } from '../launch/protocol.js';
 import type { JobResult, ServiceResult } from '../result.js';
 import { describeReady, type ServiceSpec } from './spec.js';
 import { failedToStart } from '../job/result-build.js';

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { generateFileHash, type PoolOptions, type PoolRunnerInitializer, type PoolWorker } from 'vitest/node';
-import { hiddenByPrivateTmp } from '../launcher.js';
+import { hiddenByPrivateTmp } from '../launch/protocol.js';
 import { isWithin, protectPackage } from '../protect.js';
 import type { JobResult } from '../result.js';
 import { runJob } from '../job.js';

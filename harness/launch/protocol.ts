@@ -3,12 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { errnoName } from '../native/bindings.js';
-import { nativeBuild } from '../native/paths.js';
-import { sealedNative } from '../native/sealed.js';
-import { existingTooling } from './fs/tooling.js';
-import { insideProtected, isWithin, protectionFor } from './protect.js';
-import type { JobSpec, Volume } from './spec.js';
+import { errnoName } from '../../native/bindings.js';
+import { nativeBuild } from '../../native/paths.js';
+import { sealedNative } from '../../native/sealed.js';
+import { existingTooling } from '../fs/tooling.js';
+import { insideProtected, isWithin, protectionFor } from '../protect.js';
+import type { JobSpec, Volume } from '../spec.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
 export const GATE_FD = 3;

@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { closeFd } from '../native/bindings.js';
-import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../native/spawn.js';
-import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './launcher.js';
-import type { JobCgroup } from './cgroup/types.js';
-import type { StdinMode } from './spec.js';
+import { closeFd } from '../../native/bindings.js';
+import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../../native/spawn.js';
+import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './protocol.js';
+import type { JobCgroup } from '../cgroup/types.js';
+import type { StdinMode } from '../spec.js';
 
 export interface LauncherProcess {
   readonly pid: number;
