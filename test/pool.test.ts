@@ -8,7 +8,7 @@ import { threadId } from 'node:worker_threads';
 import { afterAll, expect, it } from 'vitest';
 import { usableCpus } from '../harness/parallel/cpus.js';
 import { Harness, type ProgressEvent } from '../harness/parallel/harness.js';
-import { runJob } from '../harness/job.js';
+import { runJob } from '../harness/run-job.js';
 import { Sandbox } from '../harness/launch/spares.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 

@@ -16,7 +16,7 @@ import { ManifestError, type Manifest, type ManifestJob } from '../manifest/type
 import { runScheduled } from '../ci/scheduler.js';
 import { createProgress, outcomeCounts } from '../ci/progress.js';
 import { VERSION } from '../version.js';
-import { parseInteger, InputError } from '../units.js';
+import { parseInteger, InputError } from '../job/units.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { ReportWriteError, assertWritable } from '../../reporters/atomic.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';

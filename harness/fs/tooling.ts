@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isWithin } from '../protect.js';
+import { isWithin } from '../job/protect.js';
 
 /** The git config files that apply to `workdir`: its repository's, then the user's. */
 function gitConfigFiles(workdir: string): string[] {

@@ -5,10 +5,10 @@ import { outputRules } from '../fs/outputs.js';
 import { jobFilesystem, untouched } from '../fs/pollution.js';
 import { hookDirs } from '../fs/tooling.js';
 import type { LauncherReport } from '../launch/protocol.js';
-import { isWithin } from '../protect.js';
-import type { JobFilesystem } from '../result.js';
-import { layersInodes, type Scratch } from '../scratch.js';
-import type { JobSpec, Volume } from '../spec.js';
+import { isWithin } from './protect.js';
+import type { JobFilesystem } from './result.js';
+import { layersInodes, type Scratch } from './scratch.js';
+import type { JobSpec, Volume } from './spec.js';
 import type { RunOptions } from './run-options.js';
 
 /** What the run knows of the job's files when it has ended. */

@@ -3,8 +3,8 @@
 // (reporters/schema.ts) carries. Pure: nothing here touches the job or the host.
 import { describePlacement, type Placement } from '../cgroup/index.js';
 import { CgroupError, type CgroupStats, type PressureTotals } from '../cgroup/types.js';
-import type { JobPlan } from '../enforce.js';
-import { formatBytes, formatDuration } from '../format.js';
+import type { JobPlan } from './enforce.js';
+import { formatBytes, formatDuration } from './format.js';
 import { signalName, launcherErrorMessage, type LauncherReport, type TaskIo } from '../launch/protocol.js';
 import type {
   JobEnforcement,
@@ -17,9 +17,9 @@ import type {
   PressureMs,
   ProcessInfo,
   Termination,
-} from '../result.js';
-import type { JobSpec } from '../spec.js';
-import type { BoundedCapture } from '../capture.js';
+} from './result.js';
+import type { JobSpec } from './spec.js';
+import type { BoundedCapture } from './capture.js';
 
 /** What a job's run saw, as its result needs it. */
 export interface RunFacts {

@@ -1,11 +1,11 @@
 // The run of one job (docs/design.md, "The one job path"): cgroup → scratch → launcher held at
 // the gate until it is inside the cgroup → wait for exit or a deadline → on a deadline freeze,
 // snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob()
-// (harness/job.ts), which adds services around this.
+// (harness/run-job.ts), which adds services around this.
 import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Pidfd } from '../../native/bindings.js';
-import { BoundedCapture } from '../capture.js';
+import { BoundedCapture } from './capture.js';
 import {
   startIntoCgroup,
   startLauncher,
@@ -13,7 +13,7 @@ import {
   type LauncherProcess,
 } from '../launch/start.js';
 import type { CgroupDriver, CgroupStats, JobCgroup } from '../cgroup/types.js';
-import { planJob, strictRefusal, warnOnce, type JobPlan } from '../enforce.js';
+import { planJob, strictRefusal, warnOnce, type JobPlan } from './enforce.js';
 import {
   IPC_FD_LAYOUT,
   IPC_EXTRA_FD,
@@ -27,13 +27,13 @@ import {
   type LauncherReport,
 } from '../launch/protocol.js';
 import { Sandbox, type Spare } from '../launch/spares.js';
-import { snapshotProcesses } from '../proctree.js';
+import { snapshotProcesses } from './proctree.js';
 import { readJobFilesystem } from './filesystem.js';
-import type { JobFilesystem, JobResult, ProcessInfo, Termination } from '../result.js';
+import type { JobFilesystem, JobResult, ProcessInfo, Termination } from './result.js';
 import { buildResult, failedToStart, round } from './result-build.js';
 import type { RunOptions } from './run-options.js';
-import { createScratch, type Scratch } from '../scratch.js';
-import { resolveJobSpec, type JobSpec, type JobSpecInput, type Volume } from '../spec.js';
+import { createScratch, type Scratch } from './scratch.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput, type Volume } from './spec.js';
 
 /** How often the CPU-time deadline, OOM counter and (where the kernel keeps no peak) the task count are read. */
 const POLL_MS = 25;
@@ -42,7 +42,7 @@ const LAUNCHER_GRACE_MS = 2000;
 
 /**
  * Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input.
- * No services: runJob (harness/job.ts) runs them around the job, each through here.
+ * No services: runJob (harness/run-job.ts) runs them around the job, each through here.
  */
 export async function runInSandbox(
   input: JobSpecInput | JobSpec,

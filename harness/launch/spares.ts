@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { openPlacedDriver, type Placement } from '../cgroup/index.js';
 import { NoCgroupDriver } from '../cgroup/none.js';
 import type { CgroupDriver, CgroupLimits, JobCgroup } from '../cgroup/types.js';
-import { planJob, probeNamespaces, type HostSupport, type JobPlan } from '../enforce.js';
+import { planJob, probeNamespaces, type HostSupport, type JobPlan } from '../job/enforce.js';
 import {
   pendingLauncherArgs,
   startIntoCgroup,
@@ -16,8 +16,8 @@ import {
   type LauncherProcess,
 } from './start.js';
 import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD, launcherPath } from './protocol.js';
-import { prepareSpareScratch, releaseSpareScratch, sweepStaleScratch, type Scratch } from '../scratch.js';
-import type { JobSpec } from '../spec.js';
+import { prepareSpareScratch, releaseSpareScratch, sweepStaleScratch, type Scratch } from '../job/scratch.js';
+import type { JobSpec } from '../job/spec.js';
 
 /** A launcher started ahead of its job, already inside a fresh cgroup, waiting at its gate. */
 export interface Spare {

@@ -9,7 +9,7 @@ import { closeFd } from '../../native/bindings.js';
 import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../../native/spawn.js';
 import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './protocol.js';
 import type { JobCgroup } from '../cgroup/types.js';
-import type { StdinMode } from '../spec.js';
+import type { StdinMode } from '../job/spec.js';
 
 export interface LauncherProcess {
   readonly pid: number;

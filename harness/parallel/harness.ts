@@ -9,13 +9,13 @@ import type { Piscina } from 'piscina';
 import { packageRoot } from '../../native/paths.js';
 import { sealAllNative, type SealedHandles } from '../../native/sealed.js';
 import { usableCpus } from './cpus.js';
-import type { JobResult } from '../result.js';
-import { runJob } from '../job.js';
+import type { JobResult } from '../job/result.js';
+import { runJob } from '../run-job.js';
 import { Sandbox, planFor } from '../launch/spares.js';
 import { failedToStart } from '../job/result-build.js';
 import { reapDeadThread } from './reap-thread.js';
-import { strictRefusal, warnOnce, type JobPlan } from '../enforce.js';
-import { resolveJobSpec, type JobSpec, type JobSpecInput } from '../spec.js';
+import { strictRefusal, warnOnce, type JobPlan } from '../job/enforce.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput } from '../job/spec.js';
 import type { DisposeTask, JobTask, WorkerData } from './worker.js';
 
 export interface HarnessOptions {

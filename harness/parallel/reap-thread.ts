@@ -2,7 +2,7 @@
 // cgroups in it and its scratch dirs, which the stale sweep cannot take while this process lives.
 import { openPlacedDriver } from '../cgroup/index.js';
 import { ownInstanceId } from '../cgroup/instance.js';
-import { removeInstanceScratch } from '../scratch.js';
+import { removeInstanceScratch } from '../job/scratch.js';
 
 /**
  * What a worker thread of this process left when it died mid-job (piscina replaces it; the job

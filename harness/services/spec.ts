@@ -8,10 +8,10 @@ import type {
   ResolvedReady,
   ServiceInput,
   ServiceSpec,
-} from '../spec-types.js';
-import { InputError, parseDuration, parseInteger } from '../units.js';
+} from '../job/spec-types.js';
+import { InputError, parseDuration, parseInteger } from '../job/units.js';
 
-export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from '../spec-types.js';
+export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from '../job/spec-types.js';
 
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
@@ -50,7 +50,7 @@ function resolveReady(name: string, ready: ReadyCheck | undefined): ResolvedRead
 }
 
 /**
- * The job's services, each resolved as a job of its own by `resolveJob` (spec.ts's resolveJobSpec,
+ * The job's services, each resolved as a job of its own by `resolveJob` (job/spec.ts's resolveJobSpec,
  * passed in: the job's resolver calls this one); a bad one refused naming it.
  */
 export function resolveServices(

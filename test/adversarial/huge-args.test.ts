@@ -5,9 +5,9 @@
 // overflow (a spread of 200 000 arguments into a call did that in harness/launch/protocol.ts), or a
 // launcher left at its gate. And a job that execs something huge itself only fails itself.
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
-import type { JobSpecInput } from '../../harness/spec.js';
+import type { JobSpecInput } from '../../harness/job/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, it, onTestFinished } from 'vitest';
 import { Harness } from '../../harness/parallel/harness.js';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
 import { sealAllNative } from '../../native/sealed.js';
 import { CLI, ROOT, describeSandbox, ringfence } from '../support/sandbox.js';

@@ -7,10 +7,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
 import { Harness } from '../../harness/parallel/harness.js';
-import type { JobResult } from '../../harness/result.js';
-import { runJob } from '../../harness/job.js';
+import type { JobResult } from '../../harness/job/result.js';
+import { runJob } from '../../harness/run-job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
-import type { JobSpecInput } from '../../harness/spec.js';
+import type { JobSpecInput } from '../../harness/job/spec.js';
 import { ROOT, describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 

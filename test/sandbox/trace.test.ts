@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseLauncherReports } from '../../harness/launch/protocol.js';
 import { untouched } from '../../harness/fs/pollution.js';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
 
 describe('trace lines', () => {

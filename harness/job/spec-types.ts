@@ -3,7 +3,7 @@
 // own), and the modules that read a spec (enforce.ts, protect.ts, the launcher, the sandbox). A job
 // holds its services and a service holds a job spec: one module keeps that recursion without an
 // import cycle. spec.ts and services/spec.ts export these again under their old names.
-import type { CgroupLimits } from './cgroup/types.js';
+import type { CgroupLimits } from '../cgroup/types.js';
 
 export type NetworkMode = 'none' | 'host';
 /**

@@ -2,11 +2,11 @@
 // around it (harness/services/run.ts: each service a sandbox of its own, one network namespace for
 // all), any other goes straight into its sandbox (harness/job/run.ts). Services sit above the one
 // job path and use it; the job path knows nothing of them.
-import type { JobResult } from './result.js';
+import type { JobResult } from './job/result.js';
 import { runInSandbox } from './job/run.js';
 import type { RunOptions } from './job/run-options.js';
 import { runWithServices } from './services/run.js';
-import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput } from './job/spec.js';
 
 /** Runs one job in a fresh sandbox and resolves with what happened; rejects only on invalid input. */
 export async function runJob(input: JobSpecInput | JobSpec, options: RunOptions = {}): Promise<JobResult> {
