@@ -1,6 +1,6 @@
 // A job's result, built once from what its run saw (buildResult), and the result of a job that
 // never ran (failedToStart): the figures, the status and the one-line reason the results schema
-// (reporters/schema.ts) carries. Pure: nothing here touches the job or the host.
+// (reporters/types.ts) carries. Pure: nothing here touches the job or the host.
 import { describePlacement, type Placement } from '../cgroup/index.js';
 import { CgroupError, type CgroupStats, type PressureTotals } from '../cgroup/types.js';
 import type { JobPlan } from './enforce.js';
