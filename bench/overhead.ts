@@ -21,8 +21,8 @@ import {
   which,
   type Trace,
 } from './support.js';
-import { runJob } from '../harness/job.js';
-import { resolveJobSpec } from '../harness/spec.js';
+import { runJob } from '../harness/run-job.js';
+import { resolveJobSpec } from '../harness/job/spec.js';
 
 const runsFlag = process.argv.indexOf('--runs');
 const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 200;

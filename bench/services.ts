@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { runJob } from '../harness/job.js';
+import { runJob } from '../harness/run-job.js';
 import { median, which } from './support.js';
 
 const runsFlag = process.argv.indexOf('--runs');

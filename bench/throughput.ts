@@ -30,7 +30,7 @@ import {
   type CpuTimes,
   type Trace,
 } from './support.js';
-import { Harness } from '../harness/pool.js';
+import { Harness } from '../harness/parallel/harness.js';
 import { packageRoot } from '../native/paths.js';
 
 const arg = (name: string, fallback: number): number => {

@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import { pidfdSupported } from '../native/bindings.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
-import { installedLauncherPath, launcherPath } from './launcher.js';
-import { missingControllerFix, type HostSupport } from './enforce.js';
-import type { JobFilesystem } from './result.js';
-import { runJob } from './job.js';
-import { Sandbox, launcherProblem } from './sandbox.js';
+import { installedLauncherPath, launcherPath } from './launch/protocol.js';
+import { missingControllerFix, type HostSupport } from './job/enforce.js';
+import type { JobFilesystem } from './job/result.js';
+import { runJob } from './run-job.js';
+import { Sandbox } from './launch/spares.js';
+import { launcherProblem } from './launch/protocol.js';
 
 export interface Check {
   name: string;

@@ -1,6 +1,7 @@
 // The library API: run a job in a sandbox and get what it used.
-export { runJob } from './job.js';
-export { Sandbox, type RunOptions, type RunningJob } from './sandbox.js';
+export { runJob } from './run-job.js';
+export { Sandbox } from './launch/spares.js';
+export type { RunOptions, RunningJob } from './job/run-options.js';
 export {
   resolveJobSpec,
   DEFAULTS,
@@ -9,7 +10,7 @@ export {
   type NetworkMode,
   type StdinMode,
   type Volume,
-} from './spec.js';
+} from './job/spec.js';
 export {
   exitStatusFor,
   type JobResult,
@@ -17,8 +18,8 @@ export {
   type JobError,
   type ProcessInfo,
   type Termination,
-} from './result.js';
-export { InputError, parseSize, parseDuration, parseCpus } from './units.js';
+} from './job/result.js';
+export { InputError, parseSize, parseDuration, parseCpus } from './job/units.js';
 export { CgroupError, type CgroupLimits, type CgroupStats } from './cgroup/types.js';
 export { runChecks, type Check } from './doctor.js';
-export { Harness, type HarnessOptions, type ProgressEvent } from './pool.js';
+export { Harness, type HarnessOptions, type ProgressEvent } from './parallel/harness.js';

@@ -13,7 +13,7 @@
 //   the root <testsuites>, which the xsd does not allow (removed); and its <skipped/> takes no
 //   message, so the message is added to each <skipped/> in document order.
 import jrb, { type Builder, type TestCase, type TestSuite } from 'junit-report-builder';
-import type { JobResult, ProcessInfo, ServiceResult } from '../harness/result.js';
+import type { JobResult, ProcessInfo, ServiceResult } from '../harness/job/result.js';
 import type { JobEntry, RunReport, TestCaseEntry } from './types.js';
 import { writeFileAtomic } from './atomic.js';
 

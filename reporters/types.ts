@@ -1,6 +1,6 @@
 // The JSON results schema of a run: the source of truth every other report (JUnit, Markdown, HTML)
 // and `ringfence merge` / `compare` read. Versioned by `schema`; fields are added, never renamed.
-import type { JobResult } from '../harness/result.js';
+import type { JobResult } from '../harness/job/result.js';
 
 export const RESULTS_SCHEMA = 'ringfence.results/1' as const;
 

@@ -15,7 +15,7 @@ for bench in overhead throughput; do
 done
 # the runtime packages: what the harness protects in every job (its own files), listed by the harness
 mapfile -t packages < <(node --input-type=module -e "
-  const { protectedPaths } = await import('./dist/harness/protect.js');
+  const { protectedPaths } = await import('./dist/harness/job/protect.js');
   for (const p of protectedPaths()) if (p.includes('/node_modules/')) console.log(p.slice(p.indexOf('node_modules/')));
 ")
 tar -cf - --exclude='node_modules/koffi/build/koffi/[!l]*' --exclude='node_modules/koffi/build/koffi/linux_[!x]*' \

@@ -1,11 +1,11 @@
 // docs/options.md's option table, rendered from the one declaration of job options
-// (harness/job-options.ts) so the docs cannot drift from the flags, the manifest and the Vitest pool.
+// (harness/job/options.ts) so the docs cannot drift from the flags, the manifest and the Vitest pool.
 // `npm run docs:options` rewrites the table between its markers; `-- --check` only says whether it
 // is current (exit 1 if not). test/options-doc.test.ts fails when the file and the declaration differ.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { JOB_OPTIONS, cliFlags, manifestKey, poolName, type JobOption } from '../harness/job-options.js';
+import { JOB_OPTIONS, cliFlags, manifestKey, poolName, type JobOption } from '../harness/job/options.js';
 
 export const OPTIONS_DOC = path.join(
   path.dirname(fileURLToPath(import.meta.url)),

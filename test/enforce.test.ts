@@ -1,11 +1,11 @@
-// The degrade-loudly policy (harness/enforce.ts) as a pure function of what the host offers: which
+// The degrade-loudly policy (harness/job/enforce.ts) as a pure function of what the host offers: which
 // caps a job keeps, which are named as not enforced (with the reason and the fix), and when a job
 // gets a user namespace or none at all. What a real host offers is checked in the v2 guests
 // (test/v2/scenarios.guest.ts) and here by the sandbox suites.
 import { describe, expect, it } from 'vitest';
 import type { Placement } from '../harness/cgroup/placement.js';
-import { planJob, strictRefusal, warningLine, type HostSupport } from '../harness/enforce.js';
-import { resolveJobSpec } from '../harness/spec.js';
+import { planJob, strictRefusal, warningLine, type HostSupport } from '../harness/job/enforce.js';
+import { resolveJobSpec } from '../harness/job/spec.js';
 
 const placement = (kind: Placement['kind'], version: Placement['version']): Placement => ({
   kind,

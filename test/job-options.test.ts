@@ -1,4 +1,4 @@
-// Every declared job option (harness/job-options.ts) reaches the spec through each entry point it
+// Every declared job option (harness/job/options.ts) reaches the spec through each entry point it
 // is declared for: `ringfence run`'s help shows it with its help text and its flag sets the declared
 // key, a manifest accepts its key (in a job, and in `defaults` unless a job's own) and maps it to the
 // declared key, and the Vitest pool takes it. Parsing only: whether a cap holds is the sandbox
@@ -18,7 +18,7 @@ import {
   poolName,
   poolOptions,
   type JobOption,
-} from '../harness/job-options.js';
+} from '../harness/job/options.js';
 import { loadManifest } from '../harness/manifest/load.js';
 import { ManifestError, type Manifest } from '../harness/manifest/types.js';
 import { validateOptions, type RingfenceVitestOptions } from '../harness/vitest/pool.js';

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installedLauncherPath, parseLauncherReports } from '../harness/launcher.js';
+import { installedLauncherPath, parseLauncherReports } from '../harness/launch/protocol.js';
 import { sandboxUnavailable } from './support/sandbox.js';
 
 const LAUNCHER = installedLauncherPath();

@@ -8,7 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { installedLauncherPath, parseLauncherReports, type LauncherReport } from '../harness/launcher.js';
+import {
+  installedLauncherPath,
+  parseLauncherReports,
+  type LauncherReport,
+} from '../harness/launch/protocol.js';
 import { FIXTURES, pidAlive } from './support/sandbox.js';
 
 const LAUNCHER = installedLauncherPath();

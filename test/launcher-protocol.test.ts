@@ -7,9 +7,9 @@ import {
   launcherErrorMessage,
   parseLauncherReports,
   unescapeMountPath,
-} from '../harness/launcher.js';
-import { parseProcess } from '../harness/proctree.js';
-import { resolveJobSpec } from '../harness/spec.js';
+} from '../harness/launch/protocol.js';
+import { parseProcess } from '../harness/job/proctree.js';
+import { resolveJobSpec } from '../harness/job/spec.js';
 
 describe('launcher status protocol', () => {
   it('parses errors, exits and signals, ignoring a cut-off last line', () => {

@@ -1,8 +1,8 @@
-// docs/options.md's option table is what the one declaration of job options (harness/job-options.ts)
+// docs/options.md's option table is what the one declaration of job options (harness/job/options.ts)
 // renders: a flag, manifest key, default or help text changed in one and not the other fails here.
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JOB_OPTIONS } from '../harness/job-options.js';
+import { JOB_OPTIONS } from '../harness/job/options.js';
 import { OPTIONS_DOC, renderOptionsTable, tableIn } from '../scripts/options-table.js';
 
 describe('docs/options.md', () => {
@@ -14,7 +14,7 @@ describe('docs/options.md', () => {
     ).toBeDefined();
     expect(
       table,
-      'docs/options.md differs from harness/job-options.ts: run `npm run docs:options` and commit the result',
+      'docs/options.md differs from harness/job/options.ts: run `npm run docs:options` and commit the result',
     ).toBe(renderOptionsTable());
   });
 

@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { afterAll, expect, it } from 'vitest';
-import { usableCpus } from '../harness/cpus.js';
-import { Harness, type ProgressEvent } from '../harness/pool.js';
-import { runJob } from '../harness/job.js';
-import { Sandbox } from '../harness/sandbox.js';
+import { usableCpus } from '../harness/parallel/cpus.js';
+import { Harness, type ProgressEvent } from '../harness/parallel/harness.js';
+import { runJob } from '../harness/run-job.js';
+import { Sandbox } from '../harness/launch/spares.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
 it('concurrency defaults to the CPUs this process may use', () => {

@@ -2,7 +2,7 @@
 // for absolute paths must say exactly what path.relative said, on every shape of path.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isWithin } from '../harness/protect.js';
+import { isWithin } from '../harness/job/protect.js';
 
 function byRelative(inner: string, outer: string): boolean {
   const rel = path.relative(outer, inner);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, resolveJobSpec } from '../harness/spec.js';
+import { DEFAULTS, resolveJobSpec } from '../harness/job/spec.js';
 
 describe('resolveJobSpec', () => {
   it('fills every default in one place', () => {

@@ -6,7 +6,7 @@ import {
   parseDuration,
   parseInteger,
   parseSize,
-} from '../harness/units.js';
+} from '../harness/job/units.js';
 
 describe('parseSize (Docker syntax)', () => {
   it.each([

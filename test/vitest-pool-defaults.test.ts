@@ -1,13 +1,13 @@
 // The Vitest pool with no options: each file's sandbox gets the pool's defaults as
-// harness/job-options.ts declares them (memory 1g, 256 tasks, 5 minutes, no network, hostname
+// harness/job/options.ts declares them (memory 1g, 256 tasks, 5 minutes, no network, hostname
 // ringfence), read back from what the sandbox ran with (the results) and seen from inside
 // (host.test.ts: only lo, its own hostname).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { poolOptions } from '../harness/job-options.js';
-import { parseDuration, parseSize } from '../harness/units.js';
+import { poolOptions } from '../harness/job/options.js';
+import { parseDuration, parseSize } from '../harness/job/units.js';
 import type { RunReport } from '../reporters/types.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers } from './support/sandbox.js';
 import { DEMO, vitestRun } from './support/vitest.js';

@@ -15,7 +15,7 @@ export const CAP_FLAGS: Record<keyof CgroupLimits, string> = {
   blkioWeight: '--blkio-weight',
 };
 
-/** The controller each cap needs; block I/O's is blkio on v1 and io on v2 (enforce.ts asks it too). */
+/** The controller each cap needs; block I/O's is blkio on v1 and io on v2 (job/enforce.ts asks it too). */
 export function capControllers(blockIo: 'blkio' | 'io'): Record<keyof CgroupLimits, string> {
   return {
     memoryBytes: 'memory',

@@ -2,7 +2,7 @@
 // job's "cgroup" is then the launcher's process tree: the launcher is a child subreaper (or the job
 // has a PID namespace whose init reaps everything), so every descendant stays beneath it and can be
 // found through /proc's parent links. The kill stops the tree with SIGSTOP until it no longer grows
-// (the freezer's stand-in), snapshots it, then SIGKILLs it. No caps are enforced here: enforce.ts
+// (the freezer's stand-in), snapshots it, then SIGKILLs it. No caps are enforced here: job/enforce.ts
 // strips them and names them in a warning before a job gets this far.
 import fs from 'node:fs';
 import {
@@ -214,7 +214,7 @@ export class NoCgroupDriver implements CgroupDriver {
   }
 }
 
-/** enforce.ts strips what cannot be enforced; a cap that still arrives here is a bug, not a silent drop. */
+/** job/enforce.ts strips what cannot be enforced; a cap that still arrives here is a bug, not a silent drop. */
 function refuseCaps(limits: CgroupLimits): void {
   const caps = requestedCaps(limits);
   if (caps.length > 0) {

@@ -4,7 +4,7 @@
 // user's manager otherwise (what Docker's and Podman's systemd cgroup drivers do); on v2 without
 // systemd a leaf inside the own cgroup when that is writable and holds only this process and its
 // ancestors (or is a container's cgroup-namespace root: nsjail's --detect_cgroupv2); else none — the
-// jobs then run without a cgroup and the caps they asked for are named in a warning (enforce.ts).
+// jobs then run without a cgroup and the caps they asked for are named in a warning (job/enforce.ts).
 //
 // The v2 rule behind all of it: a cgroup that holds processes cannot enable controllers for its
 // children, and a non-root writer may move processes only inside its delegated subtree — so this

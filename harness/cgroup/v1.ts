@@ -76,7 +76,7 @@ const ALWAYS = ['memory', 'cpuacct', 'pids', 'freezer', 'blkio'] as const;
 /** The controllers this driver uses at all. */
 const USED = new Set<string>([...ALWAYS, 'cpu', 'cpuset']);
 
-/** The v1 controller each cap needs (enforce.ts asks it too). */
+/** The v1 controller each cap needs (job/enforce.ts asks it too). */
 export const CAP_CONTROLLER = capControllers('blkio');
 
 const CFS_PERIOD_US = 100_000;

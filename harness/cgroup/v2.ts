@@ -78,7 +78,7 @@ export interface V2DriverOptions {
 /** The controllers enabled for job cgroups, in the order written to subtree_control. */
 export const WANTED = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
 
-/** The v2 controller each cap needs (enforce.ts asks it too). */
+/** The v2 controller each cap needs (job/enforce.ts asks it too). */
 export const CAP_CONTROLLER = capControllers('io');
 
 const CPU_PERIOD_US = 100_000;

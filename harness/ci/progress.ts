@@ -2,7 +2,7 @@
 // counts and the longest-running jobs; elsewhere (CI logs) one plain line per finished job.
 import type CliProgress from 'cli-progress';
 import { createRequire } from 'node:module';
-import { formatBytes, formatDuration, refusedForksText as refused } from '../format.js';
+import { formatBytes, formatDuration, refusedForksText as refused } from '../job/format.js';
 import type { JobEntry } from '../../reporters/types.js';
 import type { SchedulerEvent } from './scheduler.js';
 

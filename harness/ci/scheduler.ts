@@ -2,8 +2,8 @@
 // passed, retries for flaky ones, fail-fast and interruption. What it returns is one JobEntry per
 // job — every job accounted for, whether it ran, was skipped or was aborted.
 import { setMaxListeners } from 'node:events';
-import type { Harness } from '../pool.js';
-import type { JobResult } from '../result.js';
+import type { Harness } from '../parallel/harness.js';
+import type { JobResult } from '../job/result.js';
 import type { ManifestJob } from '../manifest/types.js';
 import type { JobEntry } from '../../reporters/types.js';
 

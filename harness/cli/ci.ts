@@ -8,15 +8,15 @@
 // the jobs' own (`ringfence compare` is the gate).
 import type { Command } from 'commander';
 import path from 'node:path';
-import { Harness } from '../pool.js';
-import { usableCpus } from '../cpus.js';
+import { Harness } from '../parallel/harness.js';
+import { usableCpus } from '../parallel/cpus.js';
 import { loadManifest } from '../manifest/load.js';
 import { closureOfNeeds, parseShard, shard as shardJobs } from '../manifest/graph.js';
 import { ManifestError, type Manifest, type ManifestJob } from '../manifest/types.js';
 import { runScheduled } from '../ci/scheduler.js';
 import { createProgress, outcomeCounts } from '../ci/progress.js';
 import { VERSION } from '../version.js';
-import { parseInteger, InputError } from '../units.js';
+import { parseInteger, InputError } from '../job/units.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { ReportWriteError, assertWritable } from '../../reporters/atomic.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';

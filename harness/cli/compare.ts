@@ -19,7 +19,7 @@ import {
 import { renderMarkdown } from '../../reporters/markdown.js';
 import { renderHtml } from '../../reporters/html.js';
 import { assertWritable, writeFileAtomic } from '../../reporters/atomic.js';
-import { InputError, parseDuration, parseInteger, parseSize } from '../units.js';
+import { InputError, parseDuration, parseInteger, parseSize } from '../job/units.js';
 
 export const EXIT_COMPARE_BAD_INPUT = 2;
 

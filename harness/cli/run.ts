@@ -4,14 +4,15 @@ import { Command, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { refusedForksText } from '../format.js';
+import { refusedForksText } from '../job/format.js';
 import { keptSummary, pollutionSummary, readOnlySummary, refusedSummary } from '../fs/pollution.js';
-import { exitStatusFor, type JobResult } from '../result.js';
-import { runJob } from '../job.js';
-import { Sandbox, type RunningJob } from '../sandbox.js';
-import { cliAttribute, cliFlags, cliOptions } from '../job-options.js';
-import { resolveJobSpec, type JobSpecInput } from '../spec.js';
-import { InputError } from '../units.js';
+import { exitStatusFor, type JobResult } from '../job/result.js';
+import { runJob } from '../run-job.js';
+import { Sandbox } from '../launch/spares.js';
+import type { RunningJob } from '../job/run-options.js';
+import { cliAttribute, cliFlags, cliOptions } from '../job/options.js';
+import { resolveJobSpec, type JobSpecInput } from '../job/spec.js';
+import { InputError } from '../job/units.js';
 
 /** What commander parsed: the declared options under their attribute names, and run's own. */
 export interface RunFlags {

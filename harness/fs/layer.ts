@@ -18,8 +18,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
 import { readXattr } from '../../native/bindings.js';
-import { isWithin } from '../protect.js';
-import type { KeptLayer } from '../result.js';
+import { isWithin } from '../job/protect.js';
+import type { KeptLayer } from '../job/result.js';
 import type { UpperLayer } from './upper.js';
 
 /** Bounds of the copy: a layer is the job's output, but a tree ten thousand levels deep is an attack. */

@@ -6,7 +6,7 @@
 // the guarded paths (the manifest, what a Vitest config imports) — unless the user named that very
 // path (`outputs: [node_modules]`): a glob never unlocks one. Pure matching; nothing here touches disk.
 import path from 'node:path';
-import { isWithin } from '../protect.js';
+import { isWithin } from '../job/protect.js';
 
 /**
  * The project files never written back unless named (relative to the workdir; `**` is any depth). A

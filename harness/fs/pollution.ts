@@ -17,13 +17,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readXattr } from '../../native/bindings.js';
-import type { LauncherReport } from '../launcher.js';
+import type { LauncherReport } from '../launch/protocol.js';
 import { keepLayer } from './layer.js';
 import type { OutputRules } from './outputs.js';
 import { WriteBack, type Vet } from './writeback.js';
-import { isWithin } from '../protect.js';
-import type { FsChange, JobFilesystem } from '../result.js';
-import type { FsMode } from '../spec.js';
+import { isWithin } from '../job/protect.js';
+import type { FsChange, JobFilesystem } from '../job/result.js';
+import type { FsMode } from '../job/spec.js';
 import type { Claim, UpperLayer } from './upper.js';
 
 export interface WalkLimits {

@@ -2,11 +2,11 @@
 // package scripts run) and git's hook directories — .husky, .githooks and core.hooksPath where it
 // lies inside the workdir (read from the repository's and the user's git config files, never by
 // running git: the harness runs no host program for a job). Where the workdir is bound writable
-// they are bound read-only (harness/launcher.ts); under `outputs` they are never written back.
+// they are bound read-only (harness/launch/protocol.ts); under `outputs` they are never written back.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isWithin } from '../protect.js';
+import { isWithin } from '../job/protect.js';
 
 /** The git config files that apply to `workdir`: its repository's, then the user's. */
 function gitConfigFiles(workdir: string): string[] {

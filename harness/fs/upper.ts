@@ -3,7 +3,7 @@
 // layer.ts keeps them for --keep-layer, writeback.ts writes a job's outputs back from them; each
 // takes the layer's types from here, so none imports another's.
 import type fs from 'node:fs';
-import type { FsChange } from '../result.js';
+import type { FsChange } from '../job/result.js';
 
 export interface UpperLayer {
   /** The layer's upper directory on the host. */

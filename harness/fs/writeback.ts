@@ -15,8 +15,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isWithin } from '../protect.js';
-import type { FsChange } from '../result.js';
+import { isWithin } from '../job/protect.js';
+import type { FsChange } from '../job/result.js';
 import { isOutput, protectedReason, type OutputRules } from './outputs.js';
 import type { Claim, LayerEntry } from './upper.js';
 

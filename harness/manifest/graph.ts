@@ -1,6 +1,6 @@
 // The `needs` graph of a manifest: run order, `--only` selection and `--shard i/n` splitting. Every
 // function here is pure and deterministic: its result depends only on the jobs and their order.
-import { InputError } from '../units.js';
+import { InputError } from '../job/units.js';
 import { ManifestError, type ManifestJob } from './types.js';
 
 /** What the graph functions read of a job (or a service): its name and the names it needs. */

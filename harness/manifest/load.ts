@@ -16,10 +16,10 @@ import {
   type Node,
 } from '../vendor/yaml.js';
 import { z } from '../vendor/zod.js';
-import type { ServiceInput } from '../service-spec.js';
-import { manifestKey, manifestOptions, type JobOption, type OptionKind } from '../job-options.js';
-import { resolveJobSpec, type JobSpecInput } from '../spec.js';
-import { InputError } from '../units.js';
+import type { ServiceInput } from '../services/spec.js';
+import { manifestKey, manifestOptions, type JobOption, type OptionKind } from '../job/options.js';
+import { resolveJobSpec, type JobSpecInput } from '../job/spec.js';
+import { InputError } from '../job/units.js';
 import { findCycle, suggest } from './graph.js';
 import { ManifestError, type Manifest, type ManifestJob } from './types.js';
 

@@ -1,6 +1,6 @@
 // A CI manifest once loaded and validated: what `ringfence ci` runs. Every job's spec has passed
 // resolveJobSpec, `needs` name existing jobs and form no cycle — nothing is left to fail at run time.
-import type { JobSpecInput } from '../spec-types.js';
+import type { JobSpecInput } from '../job/spec-types.js';
 
 export interface ManifestJob {
   /** Unique within the manifest; the stable id reports and `compare` match on. */

@@ -1,6 +1,6 @@
 // What each test file's sandbox used, collected by the pool for the reporter (same process: Vitest's
 // main one). Keyed by the file's absolute path, the stable id reports and `compare` match on.
-import type { JobResult } from '../result.js';
+import type { JobResult } from '../job/result.js';
 
 export interface FileRecord {
   result: JobResult;

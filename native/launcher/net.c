@@ -4,7 +4,7 @@
  * Why: a new netns starts with lo DOWN, and many test suites bind 127.0.0.1.
  * Two ioctls on a throwaway socket; no netlink needed for one flag.
  * The probe is how a service's `ready: {tcp: PORT}` is seen from outside its network namespace: the
- * harness cannot connect there itself (harness/services.ts).
+ * harness cannot connect there itself (harness/services/run.ts).
  */
 #include "net.h"
 

@@ -30,7 +30,7 @@ struct volume {
 	struct staged_bind staged;
 };
 
-/* NET_JOIN: the network namespace of --net-fd (a job's services share it: harness/services.ts) */
+/* NET_JOIN: the network namespace of --net-fd (a job's services share it: harness/services/run.ts) */
 enum net_mode { NET_NONE, NET_HOST, NET_JOIN };
 
 struct options {

@@ -18,7 +18,7 @@
 #include "proto.h"
 #include "util.h"
 
-#define SUBID_BASE 100000 /* also harness/scratch.ts, USERNS_ROOT_ID */
+#define SUBID_BASE 100000 /* also harness/job/scratch.ts, USERNS_ROOT_ID */
 #define SUBID_COUNT 65536
 
 static int write_proc(pid_t pid, const char *file, const char *value)

@@ -1,5 +1,5 @@
 // How figures read in every comparison report (terminal, Markdown, HTML tooltips): one place, so the
-// three agree. Kept here rather than shared with harness/format.ts: reporters import harness types only.
+// three agree. Kept here rather than shared with harness/job/format.ts: reporters import harness types only.
 import type { MetricName } from './runs.js';
 import type { Comparison, MetricComparison, StartedWriting } from './model.js';
 

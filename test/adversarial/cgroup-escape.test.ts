@@ -7,8 +7,8 @@
 // hierarchy, `echo -1 > memory.limit_in_bytes`, and a 64m job touched 200 MiB.
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import type { JobSpecInput } from '../../harness/spec.js';
+import { runJob } from '../../harness/run-job.js';
+import type { JobSpecInput } from '../../harness/job/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL } from './helpers.js';

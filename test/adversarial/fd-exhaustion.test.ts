@@ -5,8 +5,8 @@
 // --nofile the memory cap bounds it, since open files are charged to the job's cgroup.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/run-job.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { sealAllNative } from '../../native/sealed.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';

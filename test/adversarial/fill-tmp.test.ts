@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, fixtureVolumes, outcomes } from './helpers.js';

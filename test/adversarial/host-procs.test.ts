@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox, pidAlive } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL } from './helpers.js';

@@ -4,7 +4,7 @@
 // (as Docker's default profile does); the host's keyring must be unchanged afterwards.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, outcomes, removeDir, tempDir } from './helpers.js';

@@ -4,7 +4,7 @@
 // its sibling dies, ringfence's init (pid 1) and everything outside the sandbox live on.
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, hostSleeper } from './helpers.js';

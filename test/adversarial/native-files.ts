@@ -1,4 +1,4 @@
-// The files an attack on the harness aims at (harness/protect.ts, native/sealed.ts), and a snapshot of
+// The files an attack on the harness aims at (harness/job/protect.ts, native/sealed.ts), and a snapshot of
 // their content to prove afterwards that nothing changed on the host.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';

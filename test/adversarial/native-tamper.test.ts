@@ -8,9 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import { resolveJobSpec } from '../../harness/spec.js';
-import { InputError } from '../../harness/units.js';
+import { runJob } from '../../harness/run-job.js';
+import { resolveJobSpec } from '../../harness/job/spec.js';
+import { InputError } from '../../harness/job/units.js';
 import { FIXTURES, ROOT, describeSandbox, ringfence } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, outcomes, removeDir, tempDir } from './helpers.js';

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, fixtureVolumes, removeDir, tempDir } from './helpers.js';

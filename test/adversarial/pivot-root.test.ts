@@ -5,7 +5,7 @@
 // sandbox made it — the host's "/" (--fs host), the job's overlay of it (--fs overlay).
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, outcomes, removeDir, tempDir } from './helpers.js';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { ROOT, describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, removeDir, tempDir } from './helpers.js';
@@ -83,7 +83,7 @@ describeSandbox('adversarial: a prebuilt launcher planted in a checkout for the 
     expect(fs.existsSync(marker)).toBe(false);
 
     // control: the same pair in an installed package's folder would pass every check and be taken —
-    // which is why that folder is protected from jobs (harness/protect.ts) and a checkout's is not used
+    // which is why that folder is protected from jobs (harness/job/protect.ts) and a checkout's is not used
     const installed = path.join(dir, 'node_modules', 'ringfence');
     nativeCopy(installed);
     fs.cpSync(path.join(checkout, planted), path.join(installed, planted), { recursive: true });

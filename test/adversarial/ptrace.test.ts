@@ -6,7 +6,7 @@
 // (strace in a test job), which the fixture checks first.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, hostSleeper, outcomes, removeDir, tempDir } from './helpers.js';

@@ -4,7 +4,7 @@
 // where the host's interfaces are right there: their flags must be unchanged afterwards.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, outcomes, removeDir, tempDir } from './helpers.js';

@@ -1,11 +1,11 @@
 // Attack: a job that leaves a directory tree in its scratch dir nested deeper than PATH_MAX. Nothing
 // stops a job making one (one relative mkdir and chdir at a time), and a cleanup that walks by full
 // path fails at the bottom with ENAMETOOLONG: Node's fs.rm did, which left the scratch dir on the
-// host after every such job, and the next start's sweep failed on it again. harness/scratch.ts now
+// host after every such job, and the next start's sweep failed on it again. harness/job/scratch.ts now
 // falls back to rm(1), which walks by directory fd at any depth. The scratch dir must be gone.
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, fixtureVolumes } from './helpers.js';

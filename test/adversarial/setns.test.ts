@@ -4,7 +4,7 @@
 // with the namespaces of its own init. Joining needs CAP_SYS_ADMIN, which the job does not have.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, outcomes, removeDir, tempDir } from './helpers.js';

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, removeDir, tempDir } from './helpers.js';

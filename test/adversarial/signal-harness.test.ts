@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL } from './helpers.js';

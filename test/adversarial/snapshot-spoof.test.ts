@@ -4,7 +4,7 @@
 // become a field of /proc/PID/status as the harness parses it. The kernel escapes the newline and the
 // tab; the parser finds each key only at the start of a real line.
 import { expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
+import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import type { JobSpecInput } from '../../harness/spec.js';
+import { runJob } from '../../harness/run-job.js';
+import type { JobSpecInput } from '../../harness/job/spec.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { compile, outcomes, removeDir, tempDir } from './helpers.js';

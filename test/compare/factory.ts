@@ -1,7 +1,7 @@
 // Made-up RunReports for the compare tests: one entry per job with the figures given, everything else
 // as a real run writes it (they pass the results schema, so they can be written and read back).
 import { runReport } from '../support/reports.js';
-import type { JobResult } from '../../harness/result.js';
+import type { JobResult } from '../../harness/job/result.js';
 import type { JobEntry, JobOutcome, RunReport } from '../../reporters/types.js';
 
 export const MiB = 1024 ** 2;

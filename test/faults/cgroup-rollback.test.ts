@@ -17,8 +17,8 @@ import {
 } from '../../harness/cgroup/instance.js';
 import { CgroupError } from '../../harness/cgroup/types.js';
 import { V1Driver } from '../../harness/cgroup/v1.js';
-import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/run-job.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers, fault } from '../support/tally.js';
 import { instanceDirs, instanceDirsOf } from './helpers.js';

@@ -6,8 +6,8 @@
 // left — its instance cgroups, the job's cgroup, scratch dirs — is removed while the harness lives.
 import { expect, it } from 'vitest';
 import type { Piscina } from 'piscina';
-import { Harness } from '../../harness/pool.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { Harness } from '../../harness/parallel/harness.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { describeSandbox, pidAlive } from '../support/sandbox.js';
 import { expectNoLeftovers, fault } from '../support/tally.js';
 import {

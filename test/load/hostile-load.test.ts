@@ -6,11 +6,11 @@
 // demands, and afterwards nothing is left (strict: instance parents included).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { expect, it } from 'vitest';
-import { Harness } from '../../harness/pool.js';
-import type { JobResult } from '../../harness/result.js';
-import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
-import type { JobSpecInput } from '../../harness/spec.js';
+import { Harness } from '../../harness/parallel/harness.js';
+import type { JobResult } from '../../harness/job/result.js';
+import { runJob } from '../../harness/run-job.js';
+import { Sandbox } from '../../harness/launch/spares.js';
+import type { JobSpecInput } from '../../harness/job/spec.js';
 import { ROOT, describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 

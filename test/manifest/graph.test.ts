@@ -9,7 +9,7 @@ import {
 } from '../../harness/manifest/graph.js';
 import { loadManifest } from '../../harness/manifest/load.js';
 import { ManifestError, type ManifestJob } from '../../harness/manifest/types.js';
-import { InputError } from '../../harness/units.js';
+import { InputError } from '../../harness/job/units.js';
 
 const dir = path.resolve(import.meta.dirname, '../../fixtures/manifests');
 // components {a,b,c} {d} {e,f,g,h} {i} {j} {k,l} {m}, interleaved in the file

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadManifest } from '../../harness/manifest/load.js';
 import { ManifestError, type Manifest } from '../../harness/manifest/types.js';
-import { resolveJobSpec } from '../../harness/spec.js';
-import { InputError } from '../../harness/units.js';
+import { resolveJobSpec } from '../../harness/job/spec.js';
+import { InputError } from '../../harness/job/units.js';
 
 const dir = path.resolve(import.meta.dirname, '../../fixtures/manifests');
 const fixture = (name: string): string => path.join(dir, name);

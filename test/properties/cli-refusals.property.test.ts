@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveJobSpec, type JobSpecInput } from '../../harness/spec.js';
+import { resolveJobSpec, type JobSpecInput } from '../../harness/job/spec.js';
 import { ROOT } from '../support/sandbox.js';
 import { badInputs } from '../support/tally.js';
 import { ringfenceAsync, type CliRun } from '../faults/helpers.js';

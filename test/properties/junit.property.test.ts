@@ -10,7 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReport } from '../support/reports.js';
-import type { JobResult, JobStatus } from '../../harness/result.js';
+import type { JobResult, JobStatus } from '../../harness/job/result.js';
 import { renderJUnit } from '../../reporters/junit.js';
 import type { JobEntry, JobOutcome, RunReport } from '../../reporters/types.js';
 import { JUNIT_XSD } from '../support/sandbox.js';

@@ -1,10 +1,10 @@
-// Properties of the size, duration and CPU parsers (harness/units.ts) and of resolveJobSpec, which
+// Properties of the size, duration and CPU parsers (harness/job/units.ts) and of resolveJobSpec, which
 // every entry point goes through: what they take round-trips to the number written, and whatever they
 // refuse is an InputError naming the field — never a crash, never a silently wrong number.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { resolveJobSpec, type JobSpecInput } from '../../harness/spec.js';
-import { InputError, MAX_DURATION_MS, parseCpus, parseDuration, parseSize } from '../../harness/units.js';
+import { resolveJobSpec, type JobSpecInput } from '../../harness/job/spec.js';
+import { InputError, MAX_DURATION_MS, parseCpus, parseDuration, parseSize } from '../../harness/job/units.js';
 import { badInputs } from '../support/tally.js';
 
 const RUNS = 300;

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobResult } from '../../harness/result.js';
+import type { JobResult } from '../../harness/job/result.js';
 import type { JobEntry, JobOutcome, RunReport } from '../../reporters/types.js';
 import { gitInfo, hostInfo, readResultsFile, writeResultsFile } from '../../reporters/json.js';
 import { MAX_OUTPUT_BYTES, renderJUnit, writeJUnitFile, xmlSafe } from '../../reporters/junit.js';

@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import { Sandbox } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/run-job.js';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
 import { childrenOf, launchersOf } from '../support/vitest.js';
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import type { JobResult } from '../../harness/result.js';
+import type { JobResult } from '../../harness/job/result.js';
 import type { RunReport } from '../../reporters/types.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
 import { badInputs } from '../support/tally.js';

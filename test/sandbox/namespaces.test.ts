@@ -4,8 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import type { JobSpecInput } from '../../harness/spec.js';
+import { runJob } from '../../harness/run-job.js';
+import type { JobSpecInput } from '../../harness/job/spec.js';
 import { FIXTURES, NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
 
 interface Probe {

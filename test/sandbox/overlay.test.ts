@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { hiddenByPrivateTmp } from '../../harness/launcher.js';
-import type { JobResult } from '../../harness/result.js';
-import { runJob } from '../../harness/job.js';
+import { hiddenByPrivateTmp } from '../../harness/launch/protocol.js';
+import type { JobResult } from '../../harness/job/result.js';
+import { runJob } from '../../harness/run-job.js';
 import { CLI, NO_LEFTOVERS, ROOT, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
 
 /** A directory outside the host's /tmp (which a job does not see) that the test removes again. */

@@ -2,8 +2,8 @@
 // cgroup's own CPU counter; the window recorded in the result; a paused job still ends on its timeout
 // with nothing left behind.
 import { afterEach, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import type { RunningJob } from '../../harness/sandbox.js';
+import { runJob } from '../../harness/run-job.js';
+import type { RunningJob } from '../../harness/job/run-options.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -3,8 +3,8 @@
 // caps, or none, never runs under the spare's.
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { runJob } from '../../harness/job.js';
-import type { JobResult } from '../../harness/result.js';
+import { runJob } from '../../harness/run-job.js';
+import type { JobResult } from '../../harness/job/result.js';
 import { FIXTURES, NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
 
 const MiB = 1024 * 1024;

@@ -6,7 +6,7 @@
 // (a test failed at 20.2), while with one every 50 jobs the same harness moved −12 to +8 MB in four
 // runs — growth that more collections undo is not memory kept per job. A leak of 24 KB a job still
 // shows: +21 MB.
-import { Harness } from '../../dist/harness/pool.js';
+import { Harness } from '../../dist/harness/parallel/harness.js';
 
 function rssAfterGc() {
   globalThis.gc?.();

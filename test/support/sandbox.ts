@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { isInstanceStale, parseInstanceName } from '../../harness/cgroup/instance.js';
-import { Sandbox } from '../../harness/sandbox.js';
-import { installedLauncherPath, isLauncherProcess } from '../../harness/launcher.js';
+import { Sandbox } from '../../harness/launch/spares.js';
+import { installedLauncherPath, isLauncherProcess } from '../../harness/launch/protocol.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');

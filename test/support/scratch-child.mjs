@@ -1,7 +1,7 @@
 // Runs in a process of its own for the scratch test (run with --expose-gc): makes and removes N
 // scratch dirs through the harness's own createScratch, and reports the V8 heap in use after a full
 // collection at the first mark and at the end — what the process keeps per directory it made.
-import { createScratch } from '../../dist/harness/scratch.js';
+import { createScratch } from '../../dist/harness/job/scratch.js';
 
 const [mark, total] = [Number(process.argv[2] ?? 2000), Number(process.argv[3] ?? 12000)];
 const heap = () => {

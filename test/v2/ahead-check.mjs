@@ -5,7 +5,7 @@
 // namespace (against this process's) and its cgroup, and the cgroup its launcher was in. Then a job
 // that spins ~300 ms of CPU and touches 64 MiB: what its counters said and when they were read.
 import fs from 'node:fs';
-import { runJob } from '../../dist/harness/job.js';
+import { runJob } from '../../dist/harness/run-job.js';
 
 const hostNet = fs.readlinkSync('/proc/self/ns/net');
 const jobs = [];

@@ -2,7 +2,7 @@
 // pause()/resume() on a spinner while another spinner runs. Its own process because the library
 // places the process it runs in (a systemd scope, a leaf), and that must end with it. Prints one
 // line of JSON: how far each spinner's CPU moved while the first was paused, and its pause windows.
-import { runJob } from '../../dist/harness/job.js';
+import { runJob } from '../../dist/harness/run-job.js';
 
 const until = async (what, condition) => {
   const deadline = performance.now() + 120_000;

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { JobResult } from '../../harness/result.js';
+import type { JobResult } from '../../harness/job/result.js';
 import type { RunReport } from '../../reporters/types.js';
 
 type Scenario = 'systemd-root' | 'systemd-user' | 'container' | 'container-nouserns' | 'container-privileged';

@@ -5,7 +5,7 @@
 // (scripts/options-table.ts) are derived from this table: adding an option is one entry here plus
 // its implementation (resolveJobSpec's check, and what the sandbox does with it). Data only: the
 // values are judged by resolveJobSpec, the same way for every entry point.
-import type { ManifestJob } from './manifest/types.js';
+import type { ManifestJob } from '../manifest/types.js';
 import type { JobSpecInput } from './spec.js';
 
 /** The library's name of an option: a JobSpecInput key, or ManifestJob's `retries` (manifest only). */

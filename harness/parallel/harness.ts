@@ -6,14 +6,16 @@ import path from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import type { Piscina } from 'piscina';
-import { packageRoot } from '../native/paths.js';
-import { sealAllNative, type SealedHandles } from '../native/sealed.js';
+import { packageRoot } from '../../native/paths.js';
+import { sealAllNative, type SealedHandles } from '../../native/sealed.js';
 import { usableCpus } from './cpus.js';
-import type { JobResult } from './result.js';
-import { runJob } from './job.js';
-import { Sandbox, failedToStart, planFor, reapDeadThread } from './sandbox.js';
-import { strictRefusal, warnOnce, type JobPlan } from './enforce.js';
-import { resolveJobSpec, type JobSpec, type JobSpecInput } from './spec.js';
+import type { JobResult } from '../job/result.js';
+import { runJob } from '../run-job.js';
+import { Sandbox, planFor } from '../launch/spares.js';
+import { failedToStart } from '../job/result-build.js';
+import { reapDeadThread } from './reap-thread.js';
+import { strictRefusal, warnOnce, type JobPlan } from '../job/enforce.js';
+import { resolveJobSpec, type JobSpec, type JobSpecInput } from '../job/spec.js';
 import type { DisposeTask, JobTask, WorkerData } from './worker.js';
 
 export interface HarnessOptions {
@@ -41,7 +43,7 @@ function msSince(origin: bigint): number {
 
 /** The compiled worker: piscina loads plain JS, so from the TypeScript sources it is dist/'s. */
 function workerFile(): string {
-  const built = path.join(packageRoot(), 'dist', 'harness', 'worker.js');
+  const built = path.join(packageRoot(), 'dist', 'harness', 'parallel', 'worker.js');
   if (fs.existsSync(built)) return built;
   throw new Error(`ringfence: ${built} is missing — run npm run build`);
 }

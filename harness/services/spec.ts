@@ -1,5 +1,5 @@
 // A job's services (a Redis, a Postgres): each a sandbox of its own, sharing only the job's network
-// namespace (harness/services.ts runs them). What a service is, validated like a job: every run
+// namespace (harness/services/run.ts runs them). What a service is, validated like a job: every run
 // option, plus how to tell it is ready, how long to wait for that, a pause to inject, and the
 // services it needs ready first (their start order: startOrder()).
 import type {
@@ -9,11 +9,11 @@ import type {
   ResolvedReady,
   ServiceInput,
   ServiceSpec,
-} from './spec-types.js';
-import { findCycle, suggest, topologicalOrder } from './manifest/graph.js';
-import { InputError, parseDuration, parseInteger } from './units.js';
+} from '../job/spec-types.js';
+import { findCycle, suggest, topologicalOrder } from '../manifest/graph.js';
+import { InputError, parseDuration, parseInteger } from '../job/units.js';
 
-export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from './spec-types.js';
+export type { ReadyCheck, ResolvedReady, ServiceInput, ServiceSpec } from '../job/spec-types.js';
 
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
@@ -52,7 +52,7 @@ function resolveReady(name: string, ready: ReadyCheck | undefined): ResolvedRead
 }
 
 /**
- * The job's services, each resolved as a job of its own by `resolveJob` (spec.ts's resolveJobSpec,
+ * The job's services, each resolved as a job of its own by `resolveJob` (job/spec.ts's resolveJobSpec,
  * passed in: the job's resolver calls this one); a bad one refused naming it.
  */
 export function resolveServices(

@@ -6,10 +6,10 @@ import { strictFromEnv } from './enforce.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CgroupLimits } from './cgroup/types.js';
-import { outputPatternProblem } from './fs/outputs.js';
+import type { CgroupLimits } from '../cgroup/types.js';
+import { outputPatternProblem } from '../fs/outputs.js';
 import { isWithin, protectionFor } from './protect.js';
-import { resolveServices } from './service-spec.js';
+import { resolveServices } from '../services/spec.js';
 import type { FsMode, JobSpec, JobSpecInput, NetworkMode, Volume } from './spec-types.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 

@@ -6,7 +6,7 @@
 // volume that would expose one writable is refused.
 import fs from 'node:fs';
 import path from 'node:path';
-import { packageRoot } from '../native/paths.js';
+import { packageRoot } from '../../native/paths.js';
 import { InputError } from './units.js';
 import type { Volume } from './spec-types.js';
 

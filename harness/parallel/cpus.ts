@@ -2,8 +2,8 @@
 // own cgroup's CPU quota. A CI container limited to 2 CPUs on a 64-core host must not run 64 jobs.
 import os from 'node:os';
 import path from 'node:path';
-import { detectCgroupHost } from './cgroup/detect.js';
-import { readOptional as readFileOrNull } from './cgroup/fsutil.js';
+import { detectCgroupHost } from '../cgroup/detect.js';
+import { readOptional as readFileOrNull } from '../cgroup/fsutil.js';
 
 function readOptional(file: string): string | null {
   try {

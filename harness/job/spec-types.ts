@@ -1,9 +1,9 @@
 // The shapes of a job spec, as given and as resolved, and of its services' specs: types only, beneath
-// spec.ts (which resolves a job), service-spec.ts (which resolves its services, each a job of its
+// spec.ts (which resolves a job), services/spec.ts (which resolves its services, each a job of its
 // own), and the modules that read a spec (enforce.ts, protect.ts, the launcher, the sandbox). A job
 // holds its services and a service holds a job spec: one module keeps that recursion without an
-// import cycle. spec.ts and service-spec.ts export these again under their old names.
-import type { CgroupLimits } from './cgroup/types.js';
+// import cycle. spec.ts and services/spec.ts export these again under their old names.
+import type { CgroupLimits } from '../cgroup/types.js';
 
 export type NetworkMode = 'none' | 'host';
 /**
@@ -91,7 +91,7 @@ export interface JobSpecInput {
   cgroupParent?: string;
   /**
    * Services the job needs (a database, a cache): each in a sandbox of its own, all in one network
-   * namespace with the job (harness/services.ts). Needs `network: none` (the default).
+   * namespace with the job (harness/services/run.ts). Needs `network: none` (the default).
    */
   services?: readonly ServiceInput[];
 }

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dirSync } from 'tmp-promise';
-import { closeFd, detachedTmpfs } from '../native/bindings.js';
-import { removeTreeNative, removeTreeNativeSync, rmdirEachNative } from '../native/spawn.js';
-import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from './cgroup/instance.js';
+import { closeFd, detachedTmpfs } from '../../native/bindings.js';
+import { removeTreeNative, removeTreeNativeSync, rmdirEachNative } from '../../native/spawn.js';
+import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;

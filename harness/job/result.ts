@@ -165,7 +165,7 @@ export interface JobResult {
   pauses?: { atMs: number; forMs: number }[];
   /** RunOptions.trace: each phase reached, harness's and launcher's, ms from the job's start. */
   trace?: { phase: string; ms: number }[];
-  /** The job's services (harness/services.ts), in start order. Absent when it had none. Added in 0.4. */
+  /** The job's services (harness/services/run.ts), in start order. Absent when it had none. Added in 0.4. */
   services?: ServiceResult[];
   cpu: { userMs: number; systemMs: number; totalMs: number };
   memory: {

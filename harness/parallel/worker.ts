@@ -3,13 +3,13 @@
 // path and the cleanup); a `dispose` task removes this thread's spares and cgroup parents before the
 // pool is destroyed.
 import { threadId, workerData, type MessagePort } from 'node:worker_threads';
-import { adoptSealed, type SealedHandles } from '../native/sealed.js';
-import type { JobResult } from './result.js';
-import { runJob } from './job.js';
-import { Sandbox } from './sandbox.js';
-import type { JobSpec } from './spec.js';
+import { adoptSealed, type SealedHandles } from '../../native/sealed.js';
+import type { JobResult } from '../job/result.js';
+import { runJob } from '../run-job.js';
+import { Sandbox } from '../launch/spares.js';
+import type { JobSpec } from '../job/spec.js';
 
-/** What each worker thread is started with (pool.ts makes it). */
+/** What each worker thread is started with (harness.ts makes it). */
 export interface WorkerData {
   sealed: SealedHandles;
 }

@@ -15,11 +15,13 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { launcherPath, LAUNCHER_ARGV0 } from './launcher.js';
-import type { JobResult, ServiceResult } from './result.js';
-import { describeReady, startOrder, type ServiceSpec } from './service-spec.js';
-import { failedToStart, runInSandbox, type RunOptions, type RunningJob } from './sandbox.js';
-import type { JobSpec } from './spec.js';
+import { launcherPath, LAUNCHER_ARGV0 } from '../launch/protocol.js';
+import type { JobResult, ServiceResult } from '../job/result.js';
+import { describeReady, startOrder, type ServiceSpec } from './spec.js';
+import { failedToStart } from '../job/result-build.js';
+import { runInSandbox } from '../job/run.js';
+import type { RunOptions, RunningJob } from '../job/run-options.js';
+import type { JobSpec } from '../job/spec.js';
 
 /** Between ready checks: a tcp probe is a short-lived process of a few ms, so this stays small. */
 const POLL_MS = 5;

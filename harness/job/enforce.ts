@@ -6,11 +6,11 @@
 // RINGFENCE_STRICT=1) refuses the job instead (exit 125) before anything runs.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { requestedCaps } from './cgroup/common.js';
-import type { Placement } from './cgroup/placement.js';
-import type { CgroupLimits } from './cgroup/types.js';
-import { CAP_CONTROLLER as V1_CAP_CONTROLLER } from './cgroup/v1.js';
-import { CAP_CONTROLLER as V2_CAP_CONTROLLER } from './cgroup/v2.js';
+import { requestedCaps } from '../cgroup/common.js';
+import type { Placement } from '../cgroup/placement.js';
+import type { CgroupLimits } from '../cgroup/types.js';
+import { CAP_CONTROLLER as V1_CAP_CONTROLLER } from '../cgroup/v1.js';
+import { CAP_CONTROLLER as V2_CAP_CONTROLLER } from '../cgroup/v2.js';
 import type { JobSpec } from './spec-types.js';
 
 /** Which namespaces a job can get here. */

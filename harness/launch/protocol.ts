@@ -3,12 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { errnoName } from '../native/bindings.js';
-import { nativeBuild } from '../native/paths.js';
-import { sealedNative } from '../native/sealed.js';
-import { existingTooling } from './fs/tooling.js';
-import { insideProtected, isWithin, protectionFor } from './protect.js';
-import type { JobSpec, Volume } from './spec.js';
+import { errnoName } from '../../native/bindings.js';
+import { nativeBuild } from '../../native/paths.js';
+import { sealedNative } from '../../native/sealed.js';
+import { existingTooling } from '../fs/tooling.js';
+import { insideProtected, isWithin, protectionFor } from '../job/protect.js';
+import type { JobSpec, Volume } from '../job/spec.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
 export const GATE_FD = 3;
@@ -181,7 +181,7 @@ export function launcherArgs(
   const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
   if (mode.cgroupFd !== undefined) args.push(`--cgroup-fd=${mode.cgroupFd}`);
   if (mode.noNamespaces) {
-    // a host that allows no namespaces (enforce.ts named what is lost): a plain child of a
+    // a host that allows no namespaces (job/enforce.ts named what is lost): a plain child of a
     // subreaping launcher, with only what needs no namespace
     args.push('--no-namespaces', '--net=host', `--workdir=${spec.workdir}`);
     if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
@@ -208,7 +208,7 @@ export function launcherArgs(
     : [...extraVolumes, ...spec.volumes];
   for (const v of volumes)
     args.push(`--volume=${v.source}:${v.target}${v.overlay ? ':overlay' : v.readOnly ? ':ro' : ''}`);
-  // after every volume, so that none can show these writable again (harness/protect.ts)
+  // after every volume, so that none can show these writable again (harness/job/protect.ts)
   // once each: a workdir bound onto itself shows the protected paths in it at their own paths
   const protect = new Set([...protectionFor(volumes), ...readOnlyProjectPaths(spec, extraVolumes)]);
   for (const p of pinsFor(spec, extraVolumes, protect)) args.push(`--pin=${p}`);
@@ -338,4 +338,13 @@ export function launcherErrorMessage(
 export function signalName(signo: number): string {
   for (const [name, value] of Object.entries(os.constants.signals)) if (value === signo) return name;
   return `SIG${signo}`;
+}
+
+/** Why the launcher cannot be used, with the fix. */
+export function launcherProblem(error: unknown): Error {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+    return new Error(
+      `${installedLauncherPath()} is missing — run npm install (it builds native/launcher with the C compiler)`,
+    );
+  return error instanceof Error ? error : new Error(String(error));
 }

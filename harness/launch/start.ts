@@ -5,10 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { closeFd } from '../native/bindings.js';
-import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../native/spawn.js';
-import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './launcher.js';
-import type { StdinMode } from './spec.js';
+import { closeFd } from '../../native/bindings.js';
+import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../../native/spawn.js';
+import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './protocol.js';
+import type { JobCgroup } from '../cgroup/types.js';
+import type { StdinMode } from '../job/spec.js';
 
 export interface LauncherProcess {
   readonly pid: number;
@@ -315,5 +316,26 @@ function exitedOrZombie(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
   } catch {
     return true;
+  }
+}
+
+/**
+ * Starts a launcher whose fds from `firstFree` on are `kept`, followed — where the job's cgroup offers
+ * its directory (cgroup v2) — by that directory, for the launcher to clone init straight into the
+ * cgroup (native/launcher/intocg.h). `start` gets the fds and the directory's number in the launcher;
+ * a null number means the launcher must be moved into the cgroup instead.
+ */
+export function startIntoCgroup(
+  cgroup: JobCgroup,
+  firstFree: number,
+  kept: readonly number[],
+  start: (fds: readonly number[], cgroupFd: number | null) => LauncherProcess,
+): { proc: LauncherProcess; cgroupFd: number | null } {
+  const dirFd = cgroup.openForClone?.() ?? null;
+  try {
+    const cgroupFd = dirFd === null ? null : firstFree + kept.length;
+    return { proc: start(dirFd === null ? kept : [...kept, dirFd], cgroupFd), cgroupFd };
+  } finally {
+    if (dirFd !== null) fs.closeSync(dirFd);
   }
 }

@@ -1,0 +1,64 @@
+// What a job did to the files it saw, read once it has ended: the filesystem report of its result
+// and, under `outputs`, the write-back of its workdir (harness/fs/). The run (run.ts) calls it while
+// the job's scratch, with its overlay's upper layers, still exists.
+import { outputRules } from '../fs/outputs.js';
+import { jobFilesystem, untouched } from '../fs/pollution.js';
+import { hookDirs } from '../fs/tooling.js';
+import type { LauncherReport } from '../launch/protocol.js';
+import { isWithin } from './protect.js';
+import type { JobFilesystem } from './result.js';
+import { layersInodes, type Scratch } from './scratch.js';
+import type { JobSpec, Volume } from './spec.js';
+import type { RunOptions } from './run-options.js';
+
+/** What the run knows of the job's files when it has ended. */
+export interface FilesystemFacts {
+  spec: JobSpec;
+  /** No mount namespace: the job wrote the host's files whatever was asked. */
+  noNamespaces: boolean;
+  scratch: Scratch | null;
+  reports: LauncherReport[];
+  /** The job's paths its overlays do not cover. */
+  notOverlaid: string[];
+  /** Its volumes seen through an overlay of their own (the workdir under `outputs`). */
+  overlaidVolumes: Volume[];
+  derivedOutputs: RunOptions['derivedOutputs'];
+  /** RunOptions.trace's marks. */
+  mark: (phase: string) => void;
+}
+
+/** The result's `filesystem`; in overlay mode under `outputs`, what may be written back is written. */
+export function readJobFilesystem(f: FilesystemFacts): JobFilesystem {
+  const { spec, noNamespaces, scratch, reports } = f;
+  // without a mount namespace the job writes the host's files whatever was asked
+  const mode = noNamespaces ? 'host' : spec.fs;
+  // the layers tmpfs's inodes against the launcher's count: equal, and there is nothing to walk
+  // (a kept layer is copied whatever the count)
+  const layersUntouched =
+    mode === 'overlay' &&
+    spec.keepLayer === null &&
+    untouched(reports, layersInodes(scratch?.layers?.read ?? null));
+  if (layersUntouched) f.mark('layers untouched');
+  return jobFilesystem(
+    mode,
+    scratch?.layers?.read ?? scratch?.overlay ?? null,
+    reports,
+    f.notOverlaid,
+    undefined,
+    spec.keepLayer,
+    layersUntouched,
+    mode === 'overlay' ? outputs(f) : null,
+  );
+}
+
+/** Under `outputs` (the workdir an overlay volume): what may be written back, known now. */
+function outputs(f: FilesystemFacts): Parameters<typeof jobFilesystem>[7] {
+  const { spec } = f;
+  if (spec.outputs === null || !f.overlaidVolumes.some((v) => isWithin(spec.workdir, v.target))) return null;
+  const derived = f.derivedOutputs?.() ?? { paths: [] };
+  // allowGitWrite: the user's own `.git`, named, so written back
+  const user = [...spec.outputs, ...(spec.allowGitWrite ? ['.git'] : [])];
+  const rules = outputRules(spec.workdir, user, derived.paths, spec.guardedPaths, hookDirs(spec.workdir));
+  const sources = new Map(f.overlaidVolumes.map((v) => [v.target, v.source]));
+  return { rules, vet: derived.vet ?? null, sources };
+}
