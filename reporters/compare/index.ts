@@ -5,7 +5,15 @@ import { loadSide, sideFromReport, type Side } from './load.js';
 import { compareSides, DEFAULT_OPTIONS, type CompareOptions, type Comparison } from './model.js';
 import { renderSummary } from './summary.js';
 
-export { CompareInputError, loadSide, sideFromReport, METRICS, type MetricName, type Side } from './load.js';
+export {
+  CompareInputError,
+  loadSide,
+  sideFiles,
+  sideFromReport,
+  METRICS,
+  type MetricName,
+  type Side,
+} from './load.js';
 export {
   compareSides,
   changeSize,
