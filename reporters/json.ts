@@ -140,6 +140,8 @@ const jobEntry = obj({
   skipReason: z.string().optional(),
   repeat: int().nonnegative().optional(),
   sandboxShared: int().positive().optional(),
+  // added with balanced shards: absent in older files
+  durationMs: z.number().nonnegative().optional(),
   tests: z
     .array(
       obj({

@@ -32,6 +32,12 @@ export interface JobEntry {
    * `result` is then the shared sandbox's, the same for all of them — per sandbox, not per file.
    */
   sandboxShared?: number;
+  /**
+   * Vitest's own time for the file (environment, setup, import and tests; no worker start), written
+   * by the reporter with or without the ringfence pool: what a Vitest shard plan falls back on when
+   * there is no sandbox `result`. Added with balanced shards: absent in older files.
+   */
+  durationMs?: number;
 }
 
 /** One test inside a job (a Vitest test): JUnit writes each as its own <testcase>. */

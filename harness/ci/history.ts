@@ -17,10 +17,10 @@ export interface History {
   wallOf(id: string, suite?: string): number | undefined;
 }
 
-/** A job's cost in one run: its sandbox's wall time. */
+/** A job's cost in one run: its sandbox's wall time, else Vitest's own time for the file. */
 function costOf(sample: Sample): number | undefined {
-  const ms = sample.metrics.wall;
-  return ms !== null && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  const ms = sample.metrics.wall ?? sample.durationMs;
+  return ms !== undefined && ms !== null && Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
 /** Reads `args` (each a file, a comma-separated list or a directory; relative to the cwd). */

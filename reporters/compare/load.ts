@@ -3,7 +3,7 @@
 // ringfence (its `ringfence.<id>.<figure>` testsuite properties). Every file is one run, or N runs when
 // it holds a repeated run (`ci --repeat N`: entries carry `repeat`). A file that cannot be used is
 // refused with its name and the reason, never half-used. A side is given as a file, a comma-separated
-// list of them or a directory of them (sideFiles).
+// list of them or a directory of them (sideFiles): `compare`, `ci --baseline` and `ci --balance`.
 import fs, { readFileSync } from 'node:fs';
 import path, { basename } from 'node:path';
 import { readResultsFile } from '../json.js';
@@ -34,6 +34,8 @@ export interface Sample {
   written: number | null;
   /** The first few of those paths (a JUnit file gives only the count). */
   writtenPaths: string[];
+  /** Vitest's own time for the file (JobEntry.durationMs), where the reporter recorded one. */
+  durationMs?: number;
 }
 
 /** How many of a job's written paths a comparison keeps to name. */
@@ -93,6 +95,7 @@ export function runsFromReport(report: RunReport, file: string): Run[] {
       },
       written: r?.filesystem?.changes ? r.filesystem.changes.length + r.filesystem.truncated : null,
       writtenPaths: (r?.filesystem?.changes ?? []).slice(0, WRITTEN_SHOWN).map((c) => c.path),
+      ...(entry.durationMs === undefined ? {} : { durationMs: entry.durationMs }),
     };
     const list = byRepeat.get(entry.repeat);
     if (list) list.push(sample);
