@@ -142,6 +142,8 @@ const jobEntry = obj({
   sandboxShared: int().positive().optional(),
   // added with balanced shards: absent in older files
   durationMs: z.number().nonnegative().optional(),
+  // added with queue mode: absent in older files and runs without --queue
+  worker: z.string().optional(),
   tests: z
     .array(
       obj({

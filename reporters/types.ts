@@ -38,6 +38,8 @@ export interface JobEntry {
    * there is no sandbox `result`. Added with balanced shards: absent in older files.
    */
   durationMs?: number;
+  /** The queue worker that ran it (`ci --queue`): hostname/pid. Added with queue mode. */
+  worker?: string;
 }
 
 /** One test inside a job (a Vitest test): JUnit writes each as its own <testcase>. */

@@ -10,6 +10,8 @@
 // `--balance PREVIOUS` by each job's wall time in earlier results (harness/ci/shard-plan.ts); the
 // plan's digest goes into the results, for `merge`. A history that cannot be read exits 125 before
 // anything runs. `--dry-run` prints the plan and runs nothing.
+// `--queue redis://HOST:PORT --run-id ID` works on a run shared with other machines instead
+// (harness/cli/ci-queue.ts): an unreachable Redis or a run id of another manifest exits 125.
 import type { Command } from 'commander';
 import path from 'node:path';
 import { Harness } from '../pool.js';
@@ -23,7 +25,9 @@ import { planBalanced, planByCount, type ShardPlan } from '../ci/shard-plan.js';
 import { describePlan } from '../ci/plan-text.js';
 import { createProgress, outcomeCounts } from '../ci/progress.js';
 import { VERSION } from '../version.js';
-import { parseInteger, InputError } from '../units.js';
+import { parseDuration, parseInteger, InputError } from '../units.js';
+import { parseQueueUrl, parseRunId } from '../ci/queue.js';
+import type { QueueRun } from './ci-queue.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { ReportWriteError, assertWritable } from '../../reporters/atomic.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';
@@ -50,6 +54,9 @@ interface CiFlags {
   baseline?: string[];
   balance?: string[];
   dryRun?: boolean;
+  queue?: string;
+  runId?: string;
+  stallTimeout?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -73,6 +80,15 @@ export function ciCommand(program: Command, setExit: (code: number) => void): vo
       [],
     )
     .option('--dry-run', "print the shard plan (each shard's jobs and expected time) and run nothing")
+    .option(
+      '--queue <redis://host:port>',
+      'share the run with other machines through a queue in this Redis (with --run-id)',
+    )
+    .option('--run-id <id>', 'the shared run to join (with --queue): the same id on every machine')
+    .option(
+      '--stall-timeout <duration>',
+      'with --queue: a machine silent this long is taken for dead, and its job runs elsewhere (default 10s)',
+    )
     .option('--only <name...>', 'run only these jobs (and what they need)')
     .option('--fail-fast', 'stop at the first job that fails: abort running jobs, start no more')
     .option('--repeat <n>', 'run the whole manifest n times, one round after another, into one results file')
@@ -94,6 +110,7 @@ interface Setup {
   history: History | null;
   concurrency: number | undefined;
   repeat: number;
+  queue: QueueRun | null;
 }
 
 function setup(manifestFile: string, flags: CiFlags): Setup {
@@ -106,6 +123,7 @@ function setup(manifestFile: string, flags: CiFlags): Setup {
   const concurrency =
     flags.concurrency === undefined ? undefined : parseInteger('concurrency', flags.concurrency, 1, 1024);
   const repeat = flags.repeat === undefined ? 1 : parseInteger('repeat', flags.repeat, 1, 1000);
+  const queue = queueOf(flags, concurrency);
   if (flags.only?.length) jobs = closureOfNeeds(manifest.jobs, flags.only, manifest.file);
   // read last: a flag or manifest error is told first, and a history error has its own exit status
   const history = balance.length ? loadHistory(balance) : null;
@@ -117,7 +135,36 @@ function setup(manifestFile: string, flags: CiFlags): Setup {
     const byName = new Map(jobs.map((job) => [job.name, job]));
     jobs = (shardPlan.shards[shard.index - 1]?.jobs ?? []).map((name) => byName.get(name) as ManifestJob);
   }
-  return { manifest, jobs, shard, shardPlan, history, concurrency, repeat };
+  return { manifest, jobs, shard, shardPlan, history, concurrency, repeat, queue };
+}
+
+/** --queue and --run-id, checked; null without them. Throws InputError. */
+function queueOf(flags: CiFlags, concurrency: number | undefined): QueueRun | null {
+  if (flags.queue === undefined) {
+    if (flags.runId !== undefined) throw new InputError('run-id', 'names a queue run: give --queue too');
+    if (flags.stallTimeout !== undefined) throw new InputError('stall-timeout', 'applies to --queue only');
+    return null;
+  }
+  if (flags.runId === undefined)
+    throw new InputError('queue', 'needs --run-id ID: the same id on every machine of the run');
+  const clash = (
+    [
+      ['shard', flags.shard],
+      ['balance', flags.balance?.length ? flags.balance : undefined],
+      ['only', flags.only?.length ? flags.only : undefined],
+      ['repeat', flags.repeat],
+      ['fail-fast', flags.failFast],
+      ['baseline', flags.baseline?.length ? flags.baseline : undefined],
+      ['dry-run', flags.dryRun],
+    ] as const
+  ).find(([, value]) => value !== undefined && value !== false);
+  if (clash) throw new InputError('queue', `cannot be combined with --${clash[0]}: the queue splits the run`);
+  return {
+    target: parseQueueUrl(flags.queue),
+    runId: parseRunId(flags.runId),
+    stallMs: flags.stallTimeout === undefined ? 10_000 : parseDuration('stall-timeout', flags.stallTimeout),
+    concurrency,
+  };
 }
 
 async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
@@ -152,6 +199,7 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     process.stderr.write(`ringfence ci: ${flag}: ${error.message}\n`);
     return EXIT_MANIFEST_INVALID;
   }
+  if (p.queue) return ciOnQueue(p, flags);
   // the comparison's modules, and the JUnit writer's (below), load only when asked for: a run
   // without them starts its first job sooner
   const compare = flags.baseline?.length ? await import('../../reporters/compare/index.js') : null;
@@ -272,4 +320,20 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   if (compare && baseline) process.stderr.write(compare.compareWithBaseline(baseline, report).summary);
   if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
   return entries.every((e) => e.outcome === 'passed' || e.outcome === 'flaky') ? 0 : 1;
+}
+
+/** `--queue`: this machine's part of the shared run; the whole run's reports once it is done. */
+async function ciOnQueue(p: Setup, flags: CiFlags): Promise<number> {
+  const { ciQueue } = await import('./ci-queue.js');
+  const { code, report } = await ciQueue(p.manifest, p.queue as QueueRun);
+  if (!report) return code;
+  try {
+    if (flags.json) writeResultsFile(path.resolve(flags.json), report);
+    if (flags.junit)
+      (await import('../../reporters/junit.js')).writeJUnitFile(path.resolve(flags.junit), report);
+  } catch (error) {
+    process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
+    return EXIT_REPORT_UNWRITTEN;
+  }
+  return code;
 }
