@@ -5,20 +5,27 @@
 //           by count against `--shard i/4 --balance history.json`, each shard at --concurrency 2;
 //   Vitest: 40 test files that wait 0.05–1.5 s, the ringfence pool, maxWorkers 2, Vitest's own
 //           `--shard i/4` against the same with the ringfence sequencer reading the history.
+// Then queue mode (--part queue): the ci part's 48 jobs on one Redis shared by 3 workers
+// (--concurrency 1 each), one SIGKILLed mid-job; prints the makespan against the ideal — the work
+// spread over 3 workers until the kill and 2 after it (target ≤ 1.15×) — and checks that every
+// job ended once and passed.
 // A shard's time is its results file's wallMs (the jobs' span: no process start). With --rounds N the
 // two splits alternate N times and each shard's time is its median. Prints each shard's time and
 // slowest ÷ fastest for each split (target ≤ 1.10 balanced); every shard must pass and the balanced
 // shards must merge. Needs root and the built dist.
-//   node --import tsx bench/shards.ts [--part ci|vitest] [--rounds 1]
-import { spawnSync } from 'node:child_process';
+//   node --import tsx bench/shards.ts [--part ci|vitest|queue] [--rounds 1]
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunReport } from '../reporters/types.js';
 import { median } from './support.js';
+import { startRedis } from '../test/support/redis.js';
 
 const SHARDS = 4;
 const TARGET = 1.1;
+const QUEUE_TARGET = 1.15;
+const WORKERS = 3;
 const JOBS = 48;
 const FILES = 40;
 const MIN_S = 0.05;
@@ -123,7 +130,8 @@ function measure(work: string, title: string, splits: Split[]): boolean {
   return met;
 }
 
-function ciPart(work: string): boolean {
+/** The ci part's manifest: JOBS `sleep` jobs, two pairs joined by needs. */
+function writeManifest(work: string): { manifest: string; times: number[] } {
   const times = durations(JOBS, 31);
   const jobs = times.map((s, i) => {
     // two pairs joined by needs: groups the plan keeps in one shard
@@ -132,6 +140,11 @@ function ciPart(work: string): boolean {
   });
   const manifest = path.join(work, 'shards.yml');
   fs.writeFileSync(manifest, `name: shards-bench\njobs:\n${jobs.join('')}`);
+  return { manifest, times };
+}
+
+function ciPart(work: string): boolean {
+  const { manifest, times } = writeManifest(work);
   const sum = times.reduce((a, b) => a + b, 0);
   console.log(
     `ci: ${JOBS} jobs, sleep ${Math.min(...times)}–${Math.max(...times)} s, ${sum.toFixed(1)} s in all`,
@@ -199,12 +212,85 @@ function vitestPart(work: string): boolean {
   ]);
 }
 
+/** Whether a process of `ancestor`'s tree runs `sleep` (a job of that worker is mid-run). */
+function runsSleep(ancestor: number): boolean {
+  const parent = new Map<number, number>();
+  const sleeping: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+      if (fs.readFileSync(`/proc/${name}/cmdline`, 'utf8').startsWith('sleep\0')) sleeping.push(Number(name));
+    } catch {
+      // exited while listing
+    }
+  }
+  return sleeping.some((pid) => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p))
+      if (p === ancestor) return true;
+    return false;
+  });
+}
+
+async function queuePart(work: string): Promise<boolean> {
+  const { manifest } = writeManifest(work);
+  const redis = await startRedis();
+  try {
+    const args = ['ci', manifest, '--queue', redis.url, '--run-id', 'bench', '--concurrency', '1'];
+    const workers = Array.from({ length: WORKERS }, () =>
+      spawn(process.execPath, [cli, ...args, '--stall-timeout', '2s'], { cwd: repo, stdio: 'ignore' }),
+    );
+    const exits = workers.map(
+      (child) => new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code))),
+    );
+    const victim = workers[0]!;
+    // a third of the way through, the victim mid-job
+    const started = Date.now();
+    while (Date.now() - started < 2500 || !runsSleep(victim.pid!))
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    victim.kill('SIGKILL');
+    const killedAt = Date.now();
+    const codes = await Promise.all(exits.slice(1));
+    if (codes.some((code) => code !== 0)) throw new Error(`a queue worker exited ${codes.join(', ')}`);
+    const merged = path.join(work, 'queue.json');
+    run([cli, 'merge', '--queue', redis.url, '--run-id', 'bench', '--json', merged]);
+    const report = read(merged);
+    const ids = new Set(report.jobs.map((job) => job.id));
+    if (ids.size !== JOBS || report.jobs.length !== JOBS) throw new Error('queue: a job lost or doubled');
+    const start = Date.parse(report.startedAt);
+    const makespan = Date.parse(report.finishedAt) - start;
+    const workMs = report.jobs.reduce((sum, job) => sum + (job.result?.wallMs ?? 0), 0);
+    const beforeKill = killedAt - start;
+    // the same work on WORKERS workers until the kill and one fewer after it, none idle
+    const ideal = Math.max(
+      ...report.jobs.map((job) => job.result?.wallMs ?? 0),
+      workMs <= WORKERS * beforeKill ? workMs / WORKERS : (workMs - beforeKill) / (WORKERS - 1),
+    );
+    const ratio = makespan / ideal;
+    const workers_ = new Set(report.jobs.map((job) => job.worker)).size;
+    console.log(
+      `\nqueue: ${JOBS} jobs (${seconds(workMs)} s of work), ${WORKERS} workers at --concurrency 1, one SIGKILLed mid-job ${seconds(beforeKill)} s in`,
+    );
+    console.log(
+      `  every job once (${ids.size} entries, from ${workers_} workers), all ${report.jobs.every((j) => j.outcome === 'passed') ? 'passed' : 'NOT passed'}`,
+    );
+    console.log(
+      `  makespan ${seconds(makespan)} s, ideal ${seconds(ideal)} s: ${ratio.toFixed(2)}× (target ≤ ${QUEUE_TARGET.toFixed(2)}×: ${ratio <= QUEUE_TARGET ? 'met' : 'NOT met'})`,
+    );
+    return ratio <= QUEUE_TARGET && report.jobs.every((j) => j.outcome === 'passed');
+  } finally {
+    await redis.stop();
+  }
+}
+
 fs.mkdirSync(path.join(repo, 'bench', 'tmp'), { recursive: true });
 const work = fs.mkdtempSync(path.join(repo, 'bench', 'tmp', 'shards-'));
 let met = true;
 try {
   if (PART === 'all' || PART === 'ci') met = ciPart(work) && met;
   if (PART === 'all' || PART === 'vitest') met = vitestPart(work) && met;
+  if (PART === 'all' || PART === 'queue') met = (await queuePart(work)) && met;
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }
