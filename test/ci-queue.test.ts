@@ -149,6 +149,46 @@ describeSandbox('ringfence ci --queue', () => {
     expect(await leftovers({ strict: true })).toEqual(NO_LEFTOVERS);
   }, 120_000);
 
+  it('SIGINT: the worker exits 130 at once, and its running job runs on another', async () => {
+    const manifest = writeManifest('interrupted', 2);
+    const args = [
+      'ci',
+      manifest,
+      '--queue',
+      redis.url,
+      '--run-id',
+      'farm-4',
+      '--concurrency',
+      '1',
+      '--stall-timeout',
+      '2s',
+    ];
+    let first = -1;
+    const stopped = ringfenceAsync(args, (pid) => (first = pid));
+    const running = await waitFor('a job to run', 30_000, () => {
+      const line = pidsUnder(instanceDirsOf(first))
+        .map(cmdlineOf)
+        .find((cmd) => /^sleep 1\.0\d\d$/.test(cmd));
+      return line ? `q-${line.slice(-2)}` : undefined;
+    });
+    const sent = performance.now();
+    process.kill(first, 'SIGINT');
+    const ended = await stopped;
+    expect(ended.status, ended.stderr).toBe(130);
+    expect(performance.now() - sent).toBeLessThan(2000);
+    expect(ended.stderr).toContain('the jobs running here go back to the queue');
+
+    const second = await ringfenceAsync(args);
+    expect(second.status, second.stderr).toBe(0);
+    const merged = path.join(dir, 'farm-4.json');
+    expect(ringfence('merge', '--queue', redis.url, '--run-id', 'farm-4', '--json', merged).status).toBe(0);
+    const entry = read(merged).jobs.find((job) => job.id === running);
+    expect(entry?.outcome).toBe('passed');
+    expect(entry?.worker).toMatch(new RegExp(`/${second.pid}$`));
+    expect(starts('interrupted').get(running)).toBe(2);
+    expect(await leftovers({ strict: true })).toEqual(NO_LEFTOVERS);
+  });
+
   it('skips what needs a job that failed, once, and every worker exits 1', async () => {
     const at = path.join(dir, 'failing');
     fs.mkdirSync(at);
