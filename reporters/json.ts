@@ -157,6 +157,10 @@ const jobEntry = obj({
   skipReason: z.string().optional(),
   repeat: int().nonnegative().optional(),
   sandboxShared: int().positive().optional(),
+  // added with balanced shards: absent in older files
+  durationMs: z.number().nonnegative().optional(),
+  // added with queue mode: absent in older files and runs without --queue
+  worker: z.string().optional(),
   tests: z
     .array(
       obj({
@@ -191,6 +195,15 @@ export const runReportSchema = obj({
   shard: obj({ index: int().nonnegative(), total: int().positive() }).nullable(),
   limits: obj({ defaults: z.record(z.string(), z.unknown()), concurrency: int().positive() }),
   interrupted: z.boolean(),
+  // added with balanced shards: absent in older files and unsharded runs
+  plan: obj({
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
+    method: z.enum(['count', 'balanced']),
+    history: z.array(z.string()).optional(),
+    shards: z
+      .array(obj({ jobs: z.array(z.string()), expectedMs: z.number().nonnegative().nullable() }))
+      .min(1),
+  }).optional(),
   jobs: z.array(jobEntry),
 }) satisfies z.ZodType<RunReport>;
 

@@ -1,6 +1,18 @@
 // `ringfence merge`: joins the results of a sharded run (or of runs of disjoint job sets from one
-// manifest) into one report, as if one unsharded run had produced it.
+// manifest) into one report, as if one unsharded run had produced it. Shards that record their plan
+// are checked against it: one plan for all, and every planned job in exactly one of them.
 import type { JobEntry, RunReport } from './types.js';
+
+/** How many names a refusal lists before it says how many more there are. */
+const NAMES_SHOWN = 20;
+
+function listed(items: readonly string[]): string {
+  const shown = items.slice(0, NAMES_SHOWN);
+  const more = items.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${more} more` : shown.join(', ');
+}
+
+const nameList = (names: readonly string[]): string => listed(names.map((name) => JSON.stringify(name)));
 
 function describeSource(report: RunReport, i: number): string {
   return report.shard
@@ -35,6 +47,8 @@ export function mergeReports(reports: RunReport[]): RunReport {
       );
     }
   });
+
+  checkPlan(reports);
 
   const seen = new Map<string, number>();
   const jobs: JobEntry[] = [];
@@ -75,6 +89,71 @@ export function mergeReports(reports: RunReport[]): RunReport {
     shard: null,
     limits: first.limits,
     interrupted: reports.some((r) => r.interrupted),
+    ...(first.plan ? { plan: first.plan } : {}),
     jobs,
   };
+}
+
+/**
+ * Where any report records a shard plan, all must record the same one (its digest: the same jobs,
+ * shards and history), and every job of the plan must be in exactly one report, and nothing else.
+ * Each refusal is one line naming the jobs (the first NAMES_SHOWN of them).
+ */
+function checkPlan(reports: readonly RunReport[]): void {
+  const planned = reports.findIndex((r) => r.plan);
+  const plan = reports[planned]?.plan;
+  if (!plan) return;
+  const other = reports.findIndex((r) => r.plan?.digest !== plan.digest);
+  if (other !== -1) {
+    const describe = (i: number): string => {
+      const p = reports[i]?.plan;
+      const what = p
+        ? `plan ${p.digest.slice(0, 12)} (${p.method === 'balanced' ? `balanced from ${p.history?.join(', ') ?? 'history'}` : 'by job count'})`
+        : 'no shard plan';
+      return `${describeSource(reports[i] as RunReport, i)} has ${what}`;
+    };
+    throw new Error(
+      `cannot merge: the shards were planned differently (another --balance history, manifest or shard count): ${describe(planned)}, ${describe(other)}`,
+    );
+  }
+  // job → the reports it is in (a repeated run has one entry per repeat in the same report; a Vitest
+  // file of two projects is two jobs)
+  const where = new Map<string, { id: string; reports: Set<number> }>();
+  const ids = new Set<string>();
+  reports.forEach((r, i) => {
+    for (const entry of r.jobs) {
+      const key = JSON.stringify([entry.suite, entry.id]);
+      const found = where.get(key) ?? { id: entry.id, reports: new Set<number>() };
+      found.reports.add(i);
+      where.set(key, found);
+      ids.add(entry.id);
+    }
+  });
+  const inPlan = new Set(plan.shards.flatMap((shard) => shard.jobs));
+  const doubled = [...where.values()].filter((job) => job.reports.size > 1);
+  if (doubled.length) {
+    const named = doubled.map(
+      (job) => `${JSON.stringify(job.id)} (reports ${[...job.reports].map((i) => i + 1).join(' and ')})`,
+    );
+    throw new Error(
+      `cannot merge: ${doubled.length} job${doubled.length === 1 ? '' : 's'} ran in more than one shard: ${listed(named)}`,
+    );
+  }
+  const missing = [...inPlan].filter((id) => !ids.has(id));
+  if (missing.length) {
+    const given = reports
+      .map((r) => r.shard)
+      .filter((s) => s !== null)
+      .map((s) => s.index)
+      .sort((a, b) => a - b);
+    throw new Error(
+      `cannot merge: ${missing.length} planned job${missing.length === 1 ? '' : 's'} ran in no shard: ${nameList(missing)} (shards given: ${given.join(', ')} of ${plan.shards.length})`,
+    );
+  }
+  const stray = [...ids].filter((id) => !inPlan.has(id));
+  if (stray.length) {
+    throw new Error(
+      `cannot merge: ${stray.length} job${stray.length === 1 ? '' : 's'} not in the shard plan: ${nameList(stray)}`,
+    );
+  }
 }

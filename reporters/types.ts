@@ -32,6 +32,14 @@ export interface JobEntry {
    * `result` is then the shared sandbox's, the same for all of them — per sandbox, not per file.
    */
   sandboxShared?: number;
+  /**
+   * Vitest's own time for the file (environment, setup, import and tests; no worker start), written
+   * by the reporter with or without the ringfence pool: what a Vitest shard plan falls back on when
+   * there is no sandbox `result`. Added with balanced shards: absent in older files.
+   */
+  durationMs?: number;
+  /** The queue worker that ran it (`ci --queue`): hostname/pid. Added with queue mode. */
+  worker?: string;
 }
 
 /** One test inside a job (a Vitest test): JUnit writes each as its own <testcase>. */
@@ -69,5 +77,23 @@ export interface RunReport {
   limits: { defaults: Record<string, unknown>; concurrency: number };
   /** True when the run was interrupted (SIGINT/SIGTERM): unfinished jobs are `aborted`. */
   interrupted: boolean;
+  /**
+   * The plan this run was one shard of (`ci --shard i/n`; Vitest's `--shard` with the ringfence
+   * sequencer): `merge` refuses shards of different plans, and a planned job that ran in no shard or
+   * in two. Absent in an unsharded run and in older files.
+   */
+  plan?: ShardPlanRecord;
   jobs: JobEntry[];
+}
+
+/** A shard plan as a results file records it: every shard's jobs, so any one shard names them all. */
+export interface ShardPlanRecord {
+  /** sha256 of the plan (its method, every shard's jobs, every estimate): equal digests, equal plans. */
+  digest: string;
+  /** `count`: by the manifest alone; `balanced`: by each job's wall time in `history`. */
+  method: 'count' | 'balanced';
+  /** The results files a balanced plan was made from (absolute paths). */
+  history?: string[];
+  /** Every shard's job ids, in the order it runs them, and its expected time (balanced plans). */
+  shards: { jobs: string[]; expectedMs: number | null }[];
 }

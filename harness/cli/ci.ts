@@ -6,26 +6,40 @@
 // entry tagged with its `repeat`): the samples `compare` needs to tell a change from noise.
 // `--baseline FILE` prints the comparison against earlier results at the end; the exit status stays
 // the jobs' own (`ringfence compare` is the gate).
+// `--shard i/n` runs one shard of a plan every shard works out alike: by job count, or with
+// `--balance PREVIOUS` by each job's wall time in earlier results (harness/ci/shard-plan.ts); the
+// plan's digest goes into the results, for `merge`. A history that cannot be read exits 125 before
+// anything runs. `--dry-run` prints the plan and runs nothing.
+// `--queue redis://HOST:PORT --run-id ID` works on a run shared with other machines instead
+// (harness/cli/ci-queue.ts): an unreachable Redis or a run id of another manifest exits 125.
 import type { Command } from 'commander';
 import path from 'node:path';
 import { Harness } from '../parallel/harness.js';
 import { usableCpus } from '../parallel/cpus.js';
 import { loadManifest } from '../manifest/load.js';
-import { closureOfNeeds, parseShard, shard as shardJobs } from '../manifest/graph.js';
+import { closureOfNeeds, parseShard } from '../manifest/graph.js';
 import { ManifestError, type Manifest, type ManifestJob } from '../manifest/types.js';
 import { runScheduled } from '../ci/scheduler.js';
+import { loadHistory, type History } from '../ci/history.js';
+import { planBalanced, planByCount, type ShardPlan } from '../ci/shard-plan.js';
+import { describePlan } from '../ci/plan-text.js';
 import { createProgress, outcomeCounts } from '../ci/progress.js';
 import { VERSION } from '../version.js';
-import { parseInteger, InputError } from '../job/units.js';
+import { parseDuration, parseInteger, InputError } from '../job/units.js';
+import { parseQueueUrl, parseRunId } from '../ci/queue.js';
+import type { QueueRun } from './ci-queue.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { ReportWriteError, assertWritable } from '../../reporters/atomic.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';
 import type { Side } from '../../reporters/compare/index.js';
+import { CompareInputError } from '../../reporters/compare/runs.js';
 
 export const EXIT_MANIFEST_INVALID = 2;
 export const EXIT_INTERRUPTED = 130;
 /** The jobs ran, but a report could not be written (the disk filled up during the run). */
 export const EXIT_REPORT_UNWRITTEN = 3;
+/** The `--balance` history cannot be used (unreadable, not results, truncated): nothing ran. */
+export const EXIT_BAD_HISTORY = 125;
 
 const GOOD: readonly string[] = ['passed', 'flaky'];
 
@@ -38,6 +52,11 @@ interface CiFlags {
   failFast?: boolean;
   repeat?: string;
   baseline?: string[];
+  balance?: string[];
+  dryRun?: boolean;
+  queue?: string;
+  runId?: string;
+  stallTimeout?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -54,6 +73,22 @@ export function ciCommand(program: Command, setExit: (code: number) => void): vo
       '--shard <i/n>',
       'run only the i-th of n deterministic shards (a job and its needs stay together)',
     )
+    .option(
+      '--balance <results>',
+      "with --shard: plan the shards by each job's wall time in these earlier results (JSON or JUnit, a comma-separated list, or a directory; repeatable)",
+      collect,
+      [],
+    )
+    .option('--dry-run', "print the shard plan (each shard's jobs and expected time) and run nothing")
+    .option(
+      '--queue <redis://host:port>',
+      'share the run with other machines through a queue in this Redis (with --run-id)',
+    )
+    .option('--run-id <id>', 'the shared run to join (with --queue): the same id on every machine')
+    .option(
+      '--stall-timeout <duration>',
+      'with --queue: a machine silent this long is taken for dead, and its job runs elsewhere (default 10s)',
+    )
     .option('--only <name...>', 'run only these jobs (and what they need)')
     .option('--fail-fast', 'stop at the first job that fails: abort running jobs, start no more')
     .option('--repeat <n>', 'run the whole manifest n times, one round after another, into one results file')
@@ -66,33 +101,83 @@ export function ciCommand(program: Command, setExit: (code: number) => void): vo
     .action(async (manifestFile: string, flags: CiFlags) => setExit(await ci(manifestFile, flags)));
 }
 
-interface Plan {
+interface Setup {
   manifest: Manifest;
   jobs: ManifestJob[];
   shard: { index: number; total: number } | null;
+  /** The whole plan this shard is part of (every shard's jobs); null without --shard. */
+  shardPlan: ShardPlan | null;
+  history: History | null;
   concurrency: number | undefined;
   repeat: number;
+  queue: QueueRun | null;
 }
 
-function plan(manifestFile: string, flags: CiFlags): Plan {
+function setup(manifestFile: string, flags: CiFlags): Setup {
   const manifest = loadManifest(path.resolve(manifestFile));
   let jobs = manifest.jobs;
   const shard = flags.shard === undefined ? null : parseShard(flags.shard);
-  if (flags.only?.length) jobs = closureOfNeeds(manifest.jobs, flags.only, manifest.file);
-  if (shard) jobs = shardJobs(jobs, shard.index, shard.total);
-  // the manifest itself: read-only to its jobs (where their workdir holds it), never written back
-  jobs = jobs.map((job) => ({ ...job, spec: { ...job.spec, guardedPaths: [manifest.file] } }));
+  const balance = flags.balance ?? [];
+  if (balance.length && !shard)
+    throw new InputError('balance', 'plans shards: give --shard i/n too (e.g. --shard 1/4)');
   const concurrency =
     flags.concurrency === undefined ? undefined : parseInteger('concurrency', flags.concurrency, 1, 1024);
   const repeat = flags.repeat === undefined ? 1 : parseInteger('repeat', flags.repeat, 1, 1000);
-  return { manifest, jobs, shard, concurrency, repeat };
+  const queue = queueOf(flags, concurrency);
+  if (flags.only?.length) jobs = closureOfNeeds(manifest.jobs, flags.only, manifest.file);
+  // read last: a flag or manifest error is told first, and a history error has its own exit status
+  const history = balance.length ? loadHistory(balance) : null;
+  let shardPlan: ShardPlan | null = null;
+  if (shard) {
+    shardPlan = history
+      ? planBalanced(jobs, shard.total, (name) => history.wallOf(name, manifest.name))
+      : planByCount(jobs, shard.total);
+    const byName = new Map(jobs.map((job) => [job.name, job]));
+    jobs = (shardPlan.shards[shard.index - 1]?.jobs ?? []).map((name) => byName.get(name) as ManifestJob);
+  }
+  // the manifest itself: read-only to its jobs (where their workdir holds it), never written back
+  jobs = jobs.map((job) => ({ ...job, spec: { ...job.spec, guardedPaths: [manifest.file] } }));
+  return { manifest, jobs, shard, shardPlan, history, concurrency, repeat, queue };
+}
+
+/** --queue and --run-id, checked; null without them. Throws InputError. */
+function queueOf(flags: CiFlags, concurrency: number | undefined): QueueRun | null {
+  if (flags.queue === undefined) {
+    if (flags.runId !== undefined) throw new InputError('run-id', 'names a queue run: give --queue too');
+    if (flags.stallTimeout !== undefined) throw new InputError('stall-timeout', 'applies to --queue only');
+    return null;
+  }
+  if (flags.runId === undefined)
+    throw new InputError('queue', 'needs --run-id ID: the same id on every machine of the run');
+  const clash = (
+    [
+      ['shard', flags.shard],
+      ['balance', flags.balance?.length ? flags.balance : undefined],
+      ['only', flags.only?.length ? flags.only : undefined],
+      ['repeat', flags.repeat],
+      ['fail-fast', flags.failFast],
+      ['baseline', flags.baseline?.length ? flags.baseline : undefined],
+      ['dry-run', flags.dryRun],
+    ] as const
+  ).find(([, value]) => value !== undefined && value !== false);
+  if (clash) throw new InputError('queue', `cannot be combined with --${clash[0]}: the queue splits the run`);
+  return {
+    target: parseQueueUrl(flags.queue),
+    runId: parseRunId(flags.runId),
+    stallMs: flags.stallTimeout === undefined ? 10_000 : parseDuration('stall-timeout', flags.stallTimeout),
+    concurrency,
+  };
 }
 
 async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
-  let p: Plan;
+  let p: Setup;
   try {
-    p = plan(manifestFile, flags);
+    p = setup(manifestFile, flags);
   } catch (error) {
+    if (error instanceof CompareInputError) {
+      process.stderr.write(`ringfence ci: --balance: ${error.message}\n`);
+      return EXIT_BAD_HISTORY;
+    }
     if (error instanceof ManifestError || error instanceof InputError) {
       process.stderr.write(
         `ringfence ci: ${error instanceof InputError ? `--${error.field}: ${error.reason}` : error.message}\n`,
@@ -100,6 +185,11 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
       return EXIT_MANIFEST_INVALID;
     }
     throw error;
+  }
+  if (flags.dryRun) {
+    const needs = new Map(p.manifest.jobs.map((job) => [job.name, job.needs]));
+    process.stdout.write(describePlan(p.shardPlan ?? planByCount(p.jobs, 1), p.history, needs));
+    return 0;
   }
   try {
     // a report with nowhere to go is refused now, not after the whole run
@@ -111,6 +201,7 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     process.stderr.write(`ringfence ci: ${flag}: ${error.message}\n`);
     return EXIT_MANIFEST_INVALID;
   }
+  if (p.queue) return ciOnQueue(p, flags);
   // the comparison's modules, and the JUnit writer's (below), load only when asked for: a run
   // without them starts its first job sooner
   const compare = flags.baseline?.length ? await import('../../reporters/compare/index.js') : null;
@@ -205,6 +296,16 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     shard: p.shard,
     limits: { defaults: { ...p.manifest.defaults }, concurrency: harness.concurrency },
     interrupted: interrupt.signal.aborted,
+    ...(p.shardPlan
+      ? {
+          plan: {
+            digest: p.shardPlan.digest,
+            method: p.shardPlan.method,
+            ...(p.history ? { history: p.history.files } : {}),
+            shards: p.shardPlan.shards,
+          },
+        }
+      : {}),
     jobs: entries,
   };
   process.stderr.write(
@@ -221,4 +322,20 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   if (compare && baseline) process.stderr.write(compare.compareWithBaseline(baseline, report).summary);
   if (interrupt.signal.aborted) return EXIT_INTERRUPTED;
   return entries.every((e) => e.outcome === 'passed' || e.outcome === 'flaky') ? 0 : 1;
+}
+
+/** `--queue`: this machine's part of the shared run; the whole run's reports once it is done. */
+async function ciOnQueue(p: Setup, flags: CiFlags): Promise<number> {
+  const { ciQueue } = await import('./ci-queue.js');
+  const { code, report } = await ciQueue(p.manifest, p.queue as QueueRun);
+  if (!report) return code;
+  try {
+    if (flags.json) writeResultsFile(path.resolve(flags.json), report);
+    if (flags.junit)
+      (await import('../../reporters/junit.js')).writeJUnitFile(path.resolve(flags.junit), report);
+  } catch (error) {
+    process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
+    return EXIT_REPORT_UNWRITTEN;
+  }
+  return code;
 }

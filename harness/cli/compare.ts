@@ -4,7 +4,6 @@
 // (or could not be judged: one run a side), 2 unreadable input or bad flags (naming the file or the
 // flag; no report written).
 import type { Command } from 'commander';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
   CompareInputError,
@@ -13,6 +12,7 @@ import {
   compareSides,
   loadSide,
   renderSummary,
+  sideFiles,
   type CompareOptions,
   type MetricName,
 } from '../../reporters/compare/index.js';
@@ -76,33 +76,6 @@ export function parseMinDelta(text: string | undefined): CompareOptions['minDelt
     else minDelta[name] = parseDuration(field, value);
   }
   return minDelta;
-}
-
-/** A side's argument as files: a file, a comma-separated list of files, or a directory of results. */
-export function sideFiles(arg: string): string[] {
-  const expand = (item: string): string[] => {
-    const full = path.resolve(item);
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(full);
-    } catch {
-      return [full]; // loading it names the file and the reason
-    }
-    if (!stat.isDirectory()) return [full];
-    const found = fs
-      .readdirSync(full)
-      .filter((name) => /\.(json|xml)$/i.test(name))
-      .sort()
-      .map((name) => path.join(full, name));
-    if (found.length === 0)
-      throw new CompareInputError(full, `directory ${full} holds no .json or .xml results files`);
-    return found;
-  };
-  if (fs.existsSync(arg) || !arg.includes(',')) return expand(arg);
-  return arg
-    .split(',')
-    .filter((item) => item !== '')
-    .flatMap(expand);
 }
 
 export function compareCommand(program: Command, setExit: (code: number) => void): void {

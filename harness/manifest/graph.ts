@@ -125,20 +125,11 @@ export function closureOfNeeds<J extends NeedsNode>(
 }
 
 /**
- * Shard `index` (1-based) of `total`: the needs graph's weakly connected components (a job, all it
- * needs, all that needs it) are never split; they are dealt out in manifest order, each to the shard
- * with the fewest jobs so far (ties: the lowest shard). Jobs keep their manifest order.
+ * The needs graph's weakly connected components (a job, all it needs, all that needs it), as lists of
+ * positions in `jobs`: each list ascending, the lists ordered by their first job. Needs naming jobs
+ * outside `jobs` are ignored. A shard never splits one of these.
  */
-export function shard<J extends NeedsNode>(jobs: readonly J[], index: number, total: number): J[] {
-  if (
-    !Number.isSafeInteger(total) ||
-    total < 1 ||
-    !Number.isSafeInteger(index) ||
-    index < 1 ||
-    index > total
-  ) {
-    throw new RangeError(`shard ${index}/${total}: need whole numbers with 1 ≤ index ≤ total`);
-  }
+export function needsGroups(jobs: readonly NeedsNode[]): number[][] {
   const position = new Map(jobs.map((job, i) => [job.name, i]));
   const parent = jobs.map((_, i) => i);
   const root = (i: number): number => {
@@ -167,15 +158,46 @@ export function shard<J extends NeedsNode>(jobs: readonly J[], index: number, to
     if (members) members.push(i);
     else components.set(r, [i]);
   });
+  return [...components.values()];
+}
+
+/** Throws a RangeError unless 1 ≤ index ≤ total, both whole numbers. */
+export function checkShard(index: number, total: number): void {
+  if (
+    !Number.isSafeInteger(total) ||
+    total < 1 ||
+    !Number.isSafeInteger(index) ||
+    index < 1 ||
+    index > total
+  ) {
+    throw new RangeError(`shard ${index}/${total}: need whole numbers with 1 ≤ index ≤ total`);
+  }
+}
+
+/**
+ * Every shard of `total` by job count alone: the needs groups are dealt out in manifest order, each to
+ * the shard with the fewest jobs so far (ties: the lowest shard). Each shard lists positions ascending.
+ */
+export function shardsByCount(jobs: readonly NeedsNode[], total: number): number[][] {
+  checkShard(1, total);
   const sizes = new Array<number>(total).fill(0);
-  const mine: number[] = [];
-  for (const members of components.values()) {
+  const shards: number[][] = Array.from({ length: total }, () => []);
+  for (const members of needsGroups(jobs)) {
     let target = 0;
     for (let s = 1; s < total; s++) if ((sizes[s] as number) < (sizes[target] as number)) target = s;
     sizes[target] = (sizes[target] as number) + members.length;
-    if (target === index - 1) mine.push(...members);
+    shards[target]?.push(...members);
   }
-  return mine.sort((a, b) => a - b).map((i) => jobs[i] as J);
+  return shards.map((list) => list.sort((a, b) => a - b));
+}
+
+/**
+ * Shard `index` (1-based) of `total` by job count (shardsByCount): a job, all it needs and all that
+ * needs it stay together. Jobs keep their manifest order.
+ */
+export function shard<J extends NeedsNode>(jobs: readonly J[], index: number, total: number): J[] {
+  checkShard(index, total);
+  return (shardsByCount(jobs, total)[index - 1] ?? []).map((i) => jobs[i] as J);
 }
 
 /** `--shard i/n` (1-based, 1 ≤ i ≤ n). Throws InputError (field `shard`) otherwise. */

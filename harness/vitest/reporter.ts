@@ -15,6 +15,7 @@ import { RESULTS_SCHEMA, type JobEntry, type RunReport, type TestCaseEntry } fro
 import { pollutionSummary, refusedSummary } from '../fs/pollution.js';
 import { VERSION } from '../version.js';
 import { fileResults, killedMessage, type FileRecord } from './results.js';
+import { recordedShardPlan, shardRefusal } from './shard-record.js';
 
 export interface RingfenceReporterOptions {
   /** Write the JSON results here (relative to Vitest's root, as Vitest's own outputFile). */
@@ -31,6 +32,7 @@ export interface RingfenceReporterOptions {
 export class RingfenceReporter implements Reporter {
   private startedAt = new Date();
   private root = process.cwd();
+  private shard: RunReport['shard'] = null;
 
   constructor(private readonly options: RingfenceReporterOptions = {}) {}
 
@@ -38,6 +40,8 @@ export class RingfenceReporter implements Reporter {
 
   onInit(vitest: Vitest): void {
     this.root = vitest.config.root;
+    const shard = vitest.config.shard;
+    this.shard = shard ? { index: shard.index, total: shard.count } : null;
     const files = [this.options.baseline ?? process.env.RINGFENCE_BASELINE?.split(',') ?? []].flat();
     // read now: an unreadable baseline is refused before any test runs (the error names the file),
     // and a baseline that is also this run's json output is read before it is overwritten
@@ -49,8 +53,14 @@ export class RingfenceReporter implements Reporter {
   }
 
   async onTestRunEnd(testModules: ReadonlyArray<TestModule>): Promise<void> {
+    if (shardRefusal() !== null) {
+      process.stdout.write('\nringfence: no results written: the sequencer could not plan this shard\n');
+      return;
+    }
     const finishedAt = new Date();
     const records = await fileResults();
+    // the ringfence sequencer's plan, when it made this shard's (only then does `merge` check it)
+    const plan = this.shard ? recordedShardPlan() : null;
     const jobs: JobEntry[] = testModules.map((module) => {
       const record = records.get(module.moduleId);
       const result = record?.result ?? null;
@@ -73,6 +83,7 @@ export class RingfenceReporter implements Reporter {
         tests: testsOf(module, record),
         ...(record && record.sharedWith > 1 ? { sandboxShared: record.sharedWith } : {}),
         ...(outcome === 'skipped' ? { skipReason: 'skipped by Vitest' } : {}),
+        ...durationOf(module),
       };
     });
     const report: RunReport = {
@@ -87,9 +98,10 @@ export class RingfenceReporter implements Reporter {
       wallMs: finishedAt.getTime() - this.startedAt.getTime(),
       git: gitInfo(process.cwd()),
       manifest: null,
-      shard: null,
+      shard: this.shard,
       limits: { defaults: {}, concurrency: os.availableParallelism() },
       interrupted: false,
+      ...(plan ? { plan } : {}),
       jobs,
     };
     // the files that wrote in the project (but for what is written back) or outside it (--fs overlay,
@@ -114,6 +126,17 @@ export class RingfenceReporter implements Reporter {
     if (this.options.junit) writeJUnitFile(path.resolve(this.root, this.options.junit), report);
     if (this.baseline) process.stdout.write(`\n${compareWithBaseline(this.baseline, report).summary}`);
   }
+}
+
+/**
+ * Vitest's own time for the file: its environment, setup, import and tests (a worker's start is not
+ * in it). A balanced shard plan falls back on it where the file has no sandbox `result`.
+ */
+function durationOf(module: TestModule): { durationMs?: number } {
+  const d = module.diagnostic();
+  const ms =
+    d.environmentSetupDuration + d.prepareDuration + d.collectDuration + d.setupDuration + d.duration;
+  return Number.isFinite(ms) && ms >= 0 ? { durationMs: Math.round(ms) } : {};
 }
 
 /**

@@ -6,7 +6,7 @@ import { compareSides, DEFAULT_OPTIONS, type CompareOptions, type Comparison } f
 import type { Side } from './runs.js';
 import { renderSummary } from './summary.js';
 
-export { loadSide, sideFromReport } from './load.js';
+export { loadSide, sideFiles, sideFromReport } from './load.js';
 export { CompareInputError, METRICS, type MetricName, type Side } from './runs.js';
 export {
   compareSides,

@@ -2,8 +2,10 @@
 // (`ringfence.results/1`, from `ringfence ci --json` or the Vitest reporter) or JUnit XML written by
 // ringfence (its `ringfence.<id>.<figure>` testsuite properties). Every file is one run, or N runs when
 // it holds a repeated run (`ci --repeat N`: entries carry `repeat`). A file that cannot be used is
-// refused with its name and the reason, never half-used.
-import { readFileSync } from 'node:fs';
+// refused with its name and the reason, never half-used. A side is given as a file, a comma-separated
+// list of them or a directory of them (sideFiles): `compare`, `ci --baseline` and `ci --balance`.
+import fs, { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { readResultsFile } from '../json.js';
 import type { RunReport } from '../types.js';
 import { readJUnitRuns } from './junit-read.js';
@@ -35,6 +37,7 @@ export function runsFromReport(report: RunReport, file: string): Run[] {
       },
       written: r?.filesystem?.changes ? r.filesystem.changes.length + r.filesystem.truncated : null,
       writtenPaths: (r?.filesystem?.changes ?? []).slice(0, WRITTEN_SHOWN).map((c) => c.path),
+      ...(entry.durationMs === undefined ? {} : { durationMs: entry.durationMs }),
     };
     const list = byRepeat.get(entry.repeat);
     if (list) list.push(sample);
@@ -74,4 +77,31 @@ export function loadSide(files: readonly string[]): Side {
 /** A side made of a report already in memory (the run that just ended, for `--baseline`). */
 export function sideFromReport(report: RunReport, label: string): Side {
   return { files: [label], runs: runsFromReport(report, label) };
+}
+
+/** A side's argument as files: a file, a comma-separated list of files, or a directory of results. */
+export function sideFiles(arg: string): string[] {
+  const expand = (item: string): string[] => {
+    const full = path.resolve(item);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(full);
+    } catch {
+      return [full]; // loading it names the file and the reason
+    }
+    if (!stat.isDirectory()) return [full];
+    const found = fs
+      .readdirSync(full)
+      .filter((name) => /\.(json|xml)$/i.test(name))
+      .sort()
+      .map((name) => path.join(full, name));
+    if (found.length === 0)
+      throw new CompareInputError(full, `directory ${full} holds no .json or .xml results files`);
+    return found;
+  };
+  if (fs.existsSync(arg) || !arg.includes(',')) return expand(arg);
+  return arg
+    .split(',')
+    .filter((item) => item !== '')
+    .flatMap(expand);
 }

@@ -28,6 +28,8 @@ export interface Sample {
   written: number | null;
   /** The first few of those paths (a JUnit file gives only the count). */
   writtenPaths: string[];
+  /** Vitest's own time for the file (JobEntry.durationMs), where the reporter recorded one. */
+  durationMs?: number;
 }
 
 /** How many of a job's written paths a comparison keeps to name. */
