@@ -28,7 +28,7 @@ const declared: readonly JobOption[] = JOB_OPTIONS;
 const name = (option: JobOption): string => `${option.key} (--${option.flag})`;
 
 /** `run`'s own flags, not job options. */
-const RUN_OWN = ['json', 'quiet', 'help'];
+const RUN_OWN = ['json', 'quiet', 'verbose', 'help'];
 
 let lastFlags: RunFlags;
 

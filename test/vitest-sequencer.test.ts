@@ -4,14 +4,14 @@
 // the slow files, every file running in exactly one shard — with the forks pool (Vitest's own time
 // for each file) and with the ringfence pool (each sandbox's wall time). A history that cannot be
 // used stops the run before any test file starts.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../reporters/types.js';
 import { describeSandbox, leftovers, NO_LEFTOVERS, ringfence, ROOT } from './support/sandbox.js';
-import { vitestRun } from './support/vitest.js';
+import { cleanEnv } from './support/vitest.js';
 
 const SLOW_MS = 900;
 const FAST_MS = 30;
@@ -28,7 +28,8 @@ const SLOW = [...NAMES]
 
 let dir: string;
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sequencer-test-'));
+  // under /var/tmp, as a user's project (the host's /tmp is hidden by a sandbox's private one)
+  dir = fs.mkdtempSync(path.join('/var/tmp', 'rf-sequencer-test-'));
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
@@ -55,7 +56,10 @@ function project(name: string, pool: boolean): string {
       `import { RingfenceReporter } from ${dist('reporter.js')};\n` +
       (pool ? `import { ringfence } from ${dist('pool.js')};\n` : '') +
       `export default {\n  test: {\n    globals: true,\n    include: ['*.test.js'],\n    maxWorkers: 2,\n` +
-      (pool ? `    pool: ringfence(),\n    isolate: true,\n` : `    pool: 'forks',\n`) +
+      // the pool sees the project through an overlay: the .ran markers are written back as outputs
+      (pool
+        ? `    pool: ringfence({ writable: ['*.ran'] }),\n    isolate: true,\n`
+        : `    pool: 'forks',\n`) +
       `    sequence: { sequencer: balancedSequencer() },\n` +
       `    reporters: ['default', new RingfenceReporter({ json: process.env.OUT })],\n  },\n};\n`,
   );
@@ -70,7 +74,19 @@ function run(
 ): { status: number | null; output: string } {
   const env: Record<string, string> = { OUT: out };
   if (balance) env.RINGFENCE_BALANCE = balance;
-  return vitestRun(['--config', path.join(root, 'vitest.config.mjs'), ...args], env, root);
+  // from the project, as a user runs it: the pool's workdir (and `writable`) is the cwd
+  const child = spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+      'run',
+      '--config',
+      path.join(root, 'vitest.config.mjs'),
+      ...args,
+    ],
+    { cwd: root, encoding: 'utf8', timeout: 120_000, env: cleanEnv(env) },
+  );
+  return { status: child.status, output: child.stdout + child.stderr };
 }
 
 const read = (file: string): RunReport => JSON.parse(fs.readFileSync(file, 'utf8')) as RunReport;
