@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { RunReport } from '../reporters/types.js';
 import { expect, it, onTestFinished } from 'vitest';
-import { JUNIT_XSD, NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
+import { JUNIT_XSD, NO_LEFTOVERS, describeSandbox, leftovers } from './support/sandbox.js';
+import { makeProject, runVitestIn } from './support/project.js';
 import { DEMO, vitestRun } from './support/vitest.js';
 
 describeSandbox('ringfence Vitest pool', () => {
@@ -95,16 +96,26 @@ describeSandbox('ringfence Vitest pool', () => {
   });
 
   it('services: each test file gets its own Redis; two files in parallel on 127.0.0.1:6379 never see each other', () => {
-    // the two files meet at a barrier in their workdir (this checkout), a directory the config lists
-    // as `writable`: bound in live, shared by both while they run
-    const barrier = fs.mkdtempSync(path.join(ROOT, '.rf-vitest-services-'));
-    onTestFinished(() => fs.rmSync(barrier, { recursive: true, force: true }));
-    const json = path.join(barrier, 'results.json');
-    const out = vitestRun(
-      [],
-      { RINGFENCE_VITEST_JSON: json, RINGFENCE_BARRIER_DIR: barrier },
-      path.join(DEMO, 'services'),
+    // the two files meet at a barrier in their project, a directory the config lists as `writable`:
+    // bound in live, shared by both while they run. The project is a user's own under /var/tmp, run
+    // from its directory: a checkout under the host's /tmp (a CI clone may be) would be hidden by the
+    // sandbox's private /tmp and seen through an overlay of its own, where no directory is live
+    const fixture = path.join(DEMO, 'services');
+    const project = makeProject(
+      'vitest-services',
+      null,
+      Object.fromEntries(
+        ['a.test.ts', 'b.test.ts', 'redis.ts', 'vitest.config.ts'].map((f) => [
+          f,
+          fs.readFileSync(path.join(fixture, f), 'utf8'),
+        ]),
+      ),
     );
+    onTestFinished(() => fs.rmSync(project, { recursive: true, force: true }));
+    const barrier = path.join(project, 'barrier');
+    fs.mkdirSync(barrier);
+    const json = path.join(barrier, 'results.json');
+    const out = runVitestIn(project, [], { RINGFENCE_VITEST_JSON: json, RINGFENCE_BARRIER_DIR: barrier });
     expect(out.status, out.output).toBe(0);
     expect(out.output).toMatch(/Test Files\s+2 passed \(2\)/);
     const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
