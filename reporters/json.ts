@@ -24,6 +24,14 @@ const processInfo = obj({
   cmdline: z.string(),
 });
 
+/** A path a job added, changed or deleted: in the pollution report and among written-back outputs. */
+const fsChange = obj({
+  path: z.string(),
+  kind: z.enum(['added', 'changed', 'deleted']),
+  bytes: z.number(),
+  type: z.enum(['file', 'dir', 'symlink', 'other']),
+  replaced: z.boolean().optional(),
+});
 const pressureMs = obj({ someMs: z.number(), fullMs: z.number().nullable() }).nullable();
 
 // a service's result has every field of a job's but services of its own: one level, no recursion
@@ -86,17 +94,7 @@ const serviceJobResult = obj({
   // added in 0.3: absent in older files
   filesystem: obj({
     mode: z.enum(['overlay', 'read-only', 'host']),
-    changes: z
-      .array(
-        obj({
-          path: z.string(),
-          kind: z.enum(['added', 'changed', 'deleted']),
-          bytes: z.number(),
-          type: z.enum(['file', 'dir', 'symlink', 'other']),
-          replaced: z.boolean().optional(),
-        }),
-      )
-      .nullable(),
+    changes: z.array(fsChange).nullable(),
     truncated: int().nonnegative(),
     incomplete: z.boolean().optional(),
     readOnly: z
@@ -114,15 +112,7 @@ const serviceJobResult = obj({
     // added in 0.5: only with `outputs`
     outputs: obj({
       workdir: z.string(),
-      written: z.array(
-        obj({
-          path: z.string(),
-          kind: z.enum(['added', 'changed', 'deleted']),
-          bytes: z.number(),
-          type: z.enum(['file', 'dir', 'symlink', 'other']),
-          replaced: z.boolean().optional(),
-        }),
-      ),
+      written: z.array(fsChange),
       writtenTruncated: int().nonnegative().optional(),
       refused: z.array(obj({ path: z.string(), reason: z.string() })),
       incomplete: z.boolean().optional(),
