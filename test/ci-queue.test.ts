@@ -59,36 +59,11 @@ const read = (file: string): RunReport => JSON.parse(fs.readFileSync(file, 'utf8
 describeSandbox('ringfence ci --queue', () => {
   it('three workers, one SIGKILLed mid-job: every job once, a late worker takes only what is left', async () => {
     const manifest = writeManifest('run');
+    const args = ['ci', manifest, '--queue', redis.url, '--run-id', 'farm-1', '--concurrency', '1'];
     const worker = (...extra: string[]): Promise<CliRun> =>
-      ringfenceAsync([
-        'ci',
-        manifest,
-        '--queue',
-        redis.url,
-        '--run-id',
-        'farm-1',
-        '--concurrency',
-        '1',
-        '--stall-timeout',
-        '2s',
-        ...extra,
-      ]);
+      ringfenceAsync([...args, '--stall-timeout', '2s', ...extra]);
     let victim = -1;
-    const victimRun = ringfenceAsync(
-      [
-        'ci',
-        manifest,
-        '--queue',
-        redis.url,
-        '--run-id',
-        'farm-1',
-        '--concurrency',
-        '1',
-        '--stall-timeout',
-        '2s',
-      ],
-      (pid) => (victim = pid),
-    );
+    const victimRun = ringfenceAsync([...args, '--stall-timeout', '2s'], (pid) => (victim = pid));
     const others = [worker(), worker()];
     // the victim is mid-job: a `sleep 1.0NN` of one job runs in its cgroups
     const killedJob = await waitFor('the victim to run a job', 30_000, () => {
