@@ -6,11 +6,9 @@
 //   import { ringfence } from 'ringfence/vitest';
 //   export default defineConfig({ test: { pool: ringfence({ memory: '512m' }), isolate: true } });
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
 import { generateFileHash, type PoolOptions, type PoolRunnerInitializer, type PoolWorker } from 'vitest/node';
-import { hiddenByPrivateTmp } from '../launch/protocol.js';
-import { isWithin, protectPackage } from '../job/protect.js';
+import { protectPackage } from '../job/protect.js';
 import type { JobResult } from '../job/result.js';
 import { runJob } from '../run-job.js';
 import type { RunningJob } from '../job/run-options.js';
@@ -19,6 +17,7 @@ import { poolName, poolOptions, type PoolOptionKey } from '../job/options.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../job/spec.js';
 import { InputError } from '../job/units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
+import { guardedPaths, hiddenVitestPaths, liveWritable } from './project-paths.js';
 import { snapshotOutputs } from './snapshot-outputs.js';
 
 export interface RingfenceVitestOptions {
@@ -381,56 +380,4 @@ function announceStartFailure(poolOptions: PoolOptions, reason: string): void {
   if (announced.has(reason)) return;
   announced.add(reason);
   poolOptions.project.vitest.logger.error(`ringfence: test files cannot start their sandboxes: ${reason}`);
-}
-
-/**
- * What the worker needs that the sandbox's private /tmp would hide when it lives under the host's
- * /tmp (a project or its dependencies checked out there, outside the cwd that is bound back in
- * anyway): the node_modules that Vitest's worker entry and its dependencies load from, read-only, and
- * the project root, whose files tests may read and write — through an overlay of its own where the
- * project is (`overlay`), as the cwd is.
- */
-function hiddenVitestPaths(distPath: string, root: string, overlay: boolean): string[] {
-  const cwd = process.cwd();
-  const hidden = (dir: string): boolean => hiddenByPrivateTmp(dir) && !isWithin(dir, cwd);
-  const volumes: string[] = [];
-  const real = fs.realpathSync(distPath);
-  const at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);
-  const modules = at < 0 ? null : real.slice(0, at + `${path.sep}node_modules`.length);
-  // the root first: a later bind of it would cover the read-only node_modules inside it
-  if (hidden(root)) volumes.push(`${root}:${root}${overlay ? ':overlay' : ''}`);
-  if (modules && hidden(modules)) volumes.push(`${modules}:${modules}:ro`);
-  return volumes;
-}
-
-/**
- * The `writable` entries that name a directory the project has (no glob): bound in writable for the
- * whole run, as the project was before — files running in parallel see each other's writes there at
- * once. Not in a project under the host's /tmp, whose overlay is attached after the volumes (their
- * mount points would be covered): there they are written back like the rest.
- */
-function liveWritable(writable: readonly string[]): string[] {
-  const cwd = process.cwd();
-  if (hiddenByPrivateTmp(cwd)) return [];
-  return writable.flatMap((entry) => {
-    if (/[*?[]/.test(entry)) return [];
-    const abs = path.resolve(cwd, entry);
-    const real = fs.lstatSync(abs, { throwIfNoEntry: false });
-    return real?.isDirectory() && isWithin(abs, cwd) && abs !== cwd ? [`${abs}:${abs}`] : [];
-  });
-}
-
-/**
- * What the next run's Vitest process loads from the project, which no test file may change: the
- * config files (the project's and the root's) and every file they import (Vite's record of them), and
- * the globalSetup files, which run in Vitest's own process.
- */
-function guardedPaths(project: PoolOptions['project']): string[] {
-  const paths = new Set<string>();
-  for (const config of [project.vite.config, project.vitest.vite.config]) {
-    if (config.configFile) paths.add(config.configFile);
-    for (const dep of config.configFileDependencies) paths.add(dep);
-  }
-  for (const file of project.config.globalSetup ?? []) paths.add(file);
-  return [...paths].filter((p) => path.isAbsolute(p));
 }
