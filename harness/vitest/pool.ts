@@ -147,8 +147,6 @@ class RingfencePoolWorker implements PoolWorker {
   private readonly collected = new Set<string>();
   /** Counted among the run's live workers (spare-worker.ts) until stop(). */
   private counted = false;
-  /** Starts the next file's spare once this worker has started (with isolate: true). */
-  private nextSpare: (() => void) | null = null;
   private readonly trace = PoolTrace.create();
 
   constructor(
@@ -222,7 +220,8 @@ class RingfencePoolWorker implements PoolWorker {
     const spare = isolate ? takeSpare(key) : null;
     if (spare) this.trace?.mark('spare');
     const sandbox = spare ?? new WorkerSandbox(key, spec, options);
-    if (isolate) this.nextSpare = () => prepareSpare(key, () => new WorkerSandbox(key, spec, options));
+    // at once: a worker's Node start (Vitest's worker code loaded) outlasts a small file's tests
+    if (isolate) prepareSpare(key, () => new WorkerSandbox(key, spec, options));
     sandbox.adopt({
       onMessage: (message) => this.onWorkerMessage(message),
       // read when the sandbox has ended: the files it ran are known then (several with isolate: false)
@@ -279,9 +278,6 @@ class RingfencePoolWorker implements PoolWorker {
     if (response?.__vitest_worker_response__ && response.type === 'started') {
       this.awaitingStarted = false;
       this.trace?.mark('started');
-      // this file's Node start is over: the next one's may use the CPU now
-      this.nextSpare?.();
-      this.nextSpare = null;
     }
     if (response?.__vitest_worker_response__ && response.type === 'testfileFinished') this.inFlight = false;
     const rpc = message as { t?: string; m?: string; a?: unknown[] } | null;
@@ -294,7 +290,6 @@ class RingfencePoolWorker implements PoolWorker {
   async stop(): Promise<void> {
     this.stopping = true;
     this.trace?.mark('stop');
-    this.nextSpare = null;
     // the last worker of the run to stop ends the spare too, and waits for it
     const spareGone = this.counted ? workerStopped() : Promise.resolve();
     this.counted = false;
@@ -315,7 +310,6 @@ class RingfencePoolWorker implements PoolWorker {
    */
   private ended_(result: JobResult): void {
     this.endResult = result;
-    this.nextSpare = null;
     this.trace?.mark('ended');
     this.trace?.emit(this.ranFiles);
     const sharedWith = this.ranFiles.size;
