@@ -1,11 +1,13 @@
-// The ringfence Vitest pool beside Vitest's built-in forks pool: the same 50 small test files
-// (bench/vitest-suite), `isolate: true`, 2 workers, each run a whole `vitest run` process timed from
+// The ringfence Vitest pool beside Vitest's built-in forks pool, `isolate: true`, 2 workers, on two
+// shapes of suite: the project's 50 small test files (bench/vitest-suite) and many tiny ones of a
+// single test each (generated under bench/tmp/), each run a whole `vitest run` process timed from
 // spawn to exit. Runs alternate and the order rotates every round, so a noisy neighbour on the shared
-// machine hits both alike. Every run must exit 0 with all 50 files passed. Prints median, min and max
-// of each and the ratio ringfence ÷ forks (target ≤ 1.15×). Needs root and the built dist.
-//   node --import tsx bench/vitest-pool.ts [--runs 5] [--warmup 1]
+// machine hits both alike. Every run must exit 0 with all files passed. Prints median, min and max
+// of each and the ratio ringfence ÷ forks (target ≤ 0.95×). Needs root and the built dist.
+// `--trace` adds each file's phases (bench/vitest-trace/, harness/vitest/pool-trace.ts), as medians.
+//   node --import tsx bench/vitest-pool.ts [--runs 5] [--warmup 1] [--shape project|tiny] [--trace]
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +19,35 @@ const flag = (name: string, fallback: number): number => {
 };
 const RUNS = flag('--runs', 5);
 const WARMUP = flag('--warmup', 1);
-const FILES = 50;
 const WORKERS = 2;
-const TARGET = 1.15;
+const TARGET = 0.95;
+const TRACE = process.argv.includes('--trace');
+const ONLY = process.argv.includes('--shape') ? process.argv[process.argv.indexOf('--shape') + 1] : null;
+const TINY_FILES = 150;
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const suite = path.join(repo, 'bench', 'vitest-suite');
+const configs = path.join(repo, 'bench', 'vitest-suite');
 const vitest = path.join(repo, 'node_modules', 'vitest', 'vitest.mjs');
+
+type Shape = { name: string; root: string; files: number };
+const tinyRoot = path.join(repo, 'bench', 'tmp', 'vitest-tiny');
+const shapes: Shape[] = [
+  { name: 'project', root: configs, files: 50 },
+  { name: 'tiny', root: tinyRoot, files: TINY_FILES },
+].filter((shape) => ONLY === null || shape.name === ONLY);
+
+/** The second shape: many files of one trivial test each, where a file's start is nearly all it costs. */
+function writeTinySuite(): void {
+  rmSync(tinyRoot, { recursive: true, force: true });
+  mkdirSync(tinyRoot, { recursive: true });
+  for (let i = 1; i <= TINY_FILES; i++) {
+    const name = `tiny${String(i).padStart(3, '0')}`;
+    writeFileSync(
+      path.join(tinyRoot, `${name}.test.ts`),
+      `import { expect, it } from 'vitest';\n\nit('${name}', () => {\n  expect(${i} + 1).toBe(${i + 1});\n});\n`,
+    );
+  }
+}
 
 if (!existsSync(path.join(repo, 'dist', 'harness', 'vitest', 'pool.js'))) {
   console.log('dist/harness/vitest/pool.js is missing: npm run build');
@@ -32,17 +56,19 @@ if (!existsSync(path.join(repo, 'dist', 'harness', 'vitest', 'pool.js'))) {
 
 type Contender = { name: string; config: string };
 const contenders: Contender[] = [
-  { name: 'forks', config: path.join(suite, 'forks.config.ts') },
-  { name: 'ringfence', config: path.join(suite, 'ringfence.config.ts') },
+  { name: 'forks', config: path.join(configs, 'forks.config.ts') },
+  { name: 'ringfence', config: path.join(configs, 'ringfence.config.ts') },
 ];
 
-type Sample = { wallMs: number; vitestMs: number | null };
+type Sample = { wallMs: number; vitestMs: number | null; trace: string[] };
 
 /** One whole `vitest run`: its wall time, and the Duration Vitest reports itself (no process start-up). */
-function runVitest(contender: Contender): Promise<Sample> {
-  const argv = [vitest, 'run', '--config', contender.config, '--root', suite];
+function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
+  const FILES = shape.files;
+  const argv = [vitest, 'run', '--config', contender.config, '--root', shape.root];
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
+  if (TRACE) Object.assign(env, { RINGFENCE_BENCH_TRACE: '1', RINGFENCE_VITEST_TRACE: '1' });
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(process.execPath, argv, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -66,55 +92,135 @@ function runVitest(contender: Contender): Promise<Sample> {
       }
       const duration = /Duration\s+([\d.]+)(ms|s)\b/.exec(output);
       const vitestMs = duration ? Number(duration[1]) * (duration[2] === 's' ? 1000 : 1) : null;
-      resolve({ wallMs, vitestMs });
+      const trace = output.split('\n').filter((line) => line.startsWith('RFTRACE '));
+      resolve({ wallMs, vitestMs, trace: trace.map((line) => line.slice('RFTRACE '.length)) });
     });
   });
 }
 
-const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
-for (let round = 0; round < WARMUP + RUNS; round++) {
-  const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
-  for (const contender of order) {
-    const sample = await runVitest(contender);
-    const label = round < WARMUP ? 'warm-up' : `run ${round - WARMUP + 1}/${RUNS}`;
-    console.log(`${label.padEnd(9)} ${contender.name.padEnd(10)} ${(sample.wallMs / 1000).toFixed(2)} s`);
-    if (round >= WARMUP) samples.get(contender.name)!.push(sample);
+type Marks = Record<string, number>;
+
+/** Each file's phases from one run's trace lines, in ms from when Vitest asked for its worker. */
+function filePhases(lines: string[]): Marks[] {
+  const byFile = new Map<string, Marks>();
+  const of = (file: string): Marks => byFile.get(file) ?? byFile.set(file, {}).get(file)!;
+  for (const line of lines) {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (entry.side === 'main') of(entry.file as string)[entry.kind as string] = entry.at as number;
+    else if (entry.side === 'worker' && entry.file) Object.assign(of(entry.file as string), entry);
+    else if (entry.side === 'pool')
+      for (const file of entry.files as string[])
+        for (const [key, value] of Object.entries(entry))
+          if (typeof value === 'number') of(file)[`pool.${key}`] = value;
   }
+  // from when Vitest asked the pool for the file's worker; forks spawns its Node process right then
+  return [...byFile.values()]
+    .filter((marks) => (marks['pool.start'] ?? marks.node) !== undefined)
+    .map((marks) => {
+      const origin = marks['pool.start'] ?? marks.node!;
+      const rel: Marks = {};
+      for (const [key, value] of Object.entries(marks))
+        if (typeof value === 'number') rel[key] = value - origin;
+      return rel;
+    });
+}
+
+const PHASES: [string, string][] = [
+  ['pool.start', 'the pool asked for a worker (ringfence)'],
+  ['pool.released', 'its sandbox runs the worker (ringfence)'],
+  ['node', "the worker's Node process started"],
+  ['pool.started', 'the worker answered `start` (ringfence)'],
+  ['ready', 'Vitest ready in the worker (setup file)'],
+  ['firstTest', 'first test starts'],
+  ['lastTest', 'last test ends'],
+  ['end', "the file's end reported"],
+  ['pool.stop', 'Vitest stops the worker (ringfence)'],
+  ['pool.ended', 'its sandbox is gone (ringfence)'],
+];
+
+function printTrace(shape: Shape, traces: Map<string, Marks[]>): void {
+  console.log(
+    `\nper-file trace, ${shape.name} suite: median ms from Vitest asking for its worker (forks: its Node start), all runs\n`,
+  );
+  console.log(`${'phase'.padEnd(44)} ${contenders.map((c) => c.name.padStart(10)).join(' ')}`);
+  for (const [key, label] of PHASES) {
+    const cells = contenders.map(({ name }) => {
+      const values = traces.get(name)!.flatMap((m) => (m[key] === undefined ? [] : [m[key]!]));
+      return (values.length ? median(values).toFixed(1) : '-').padStart(10);
+    });
+    console.log(`${label.padEnd(44)} ${cells.join(' ')}`);
+  }
+  const ours = traces.get('ringfence')!;
+  const spared = ours.filter((m) => m['pool.spare'] !== undefined).length;
+  console.log(`files that took a spare worker (ringfence): ${spared} of ${ours.length}`);
+  const teardown = ours.flatMap((m) =>
+    m['pool.ended'] !== undefined && m['pool.stop'] !== undefined ? [m['pool.ended'] - m['pool.stop']] : [],
+  );
+  if (teardown.length)
+    console.log(`teardown, stop → sandbox gone (ringfence): ${median(teardown).toFixed(1)} ms`);
 }
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
-const walls = (name: string): number[] => samples.get(name)!.map((s) => s.wallMs);
-const baseline = median(walls('forks'));
 
-console.log(
-  `\nwhole \`vitest run\` of ${FILES} files, isolate: true, maxWorkers ${WORKERS}, ${RUNS} runs each ` +
-    `(after ${WARMUP} warm-up), alternating:\n`,
-);
-console.log(
-  `${'pool'.padEnd(10)} ${'median s'.padStart(9)} ${'min s'.padStart(7)} ${'max s'.padStart(7)} ` +
-    `${'vitest Duration s'.padStart(18)} ${'÷ forks'.padStart(8)}`,
-);
-for (const { name } of contenders) {
-  const values = walls(name);
-  const reported = samples
-    .get(name)!
-    .map((s) => s.vitestMs)
-    .filter((ms): ms is number => ms !== null);
-  console.log(
-    `${name.padEnd(10)} ${seconds(median(values)).padStart(9)} ${seconds(Math.min(...values)).padStart(7)} ` +
-      `${seconds(Math.max(...values)).padStart(7)} ` +
-      `${(reported.length ? seconds(median(reported)) : '?').padStart(18)} ` +
-      `${(median(values) / baseline).toFixed(2).padStart(7)}×`,
-  );
+if (shapes.some((shape) => shape.name === 'tiny')) writeTinySuite();
+try {
+  for (const shape of shapes) await benchShape(shape);
+} finally {
+  rmSync(tinyRoot, { recursive: true, force: true });
 }
 
-const ours = median(walls('ringfence'));
-const ratio = ours / baseline;
-// with WORKERS files in flight at once, each file's extra cost is the difference × WORKERS ÷ FILES
-const perFileMs = ((ours - baseline) * WORKERS) / FILES;
-console.log(
-  `\nringfence ÷ forks: ${ratio.toFixed(2)}× (target ≤ ${TARGET.toFixed(2)}×: ${ratio <= TARGET ? 'met' : 'NOT met'})`,
-);
-console.log(
-  `extra per test file: ${perFileMs.toFixed(0)} ms of worker time (namespaces, cgroup, accounting, removal)`,
-);
+async function benchShape(shape: Shape): Promise<void> {
+  const FILES = shape.files;
+  const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
+  const traces = new Map<string, Marks[]>(contenders.map((c) => [c.name, []]));
+  for (let round = 0; round < WARMUP + RUNS; round++) {
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
+    for (const contender of order) {
+      const sample = await runVitest(contender, shape);
+      const label = round < WARMUP ? 'warm-up' : `run ${round - WARMUP + 1}/${RUNS}`;
+      console.log(
+        `${shape.name.padEnd(8)} ${label.padEnd(9)} ${contender.name.padEnd(10)} ${(sample.wallMs / 1000).toFixed(2)} s`,
+      );
+      if (round >= WARMUP) {
+        samples.get(contender.name)!.push(sample);
+        traces.get(contender.name)!.push(...filePhases(sample.trace));
+      }
+    }
+  }
+
+  const walls = (name: string): number[] => samples.get(name)!.map((s) => s.wallMs);
+  const baseline = median(walls('forks'));
+
+  console.log(
+    `\n${shape.name} suite: whole \`vitest run\` of ${FILES} files, isolate: true, maxWorkers ${WORKERS}, ` +
+      `${RUNS} runs each (after ${WARMUP} warm-up), alternating:\n`,
+  );
+  console.log(
+    `${'pool'.padEnd(10)} ${'median s'.padStart(9)} ${'min s'.padStart(7)} ${'max s'.padStart(7)} ` +
+      `${'vitest Duration s'.padStart(18)} ${'÷ forks'.padStart(8)}`,
+  );
+  for (const { name } of contenders) {
+    const values = walls(name);
+    const reported = samples
+      .get(name)!
+      .map((s) => s.vitestMs)
+      .filter((ms): ms is number => ms !== null);
+    console.log(
+      `${name.padEnd(10)} ${seconds(median(values)).padStart(9)} ${seconds(Math.min(...values)).padStart(7)} ` +
+        `${seconds(Math.max(...values)).padStart(7)} ` +
+        `${(reported.length ? seconds(median(reported)) : '?').padStart(18)} ` +
+        `${(median(values) / baseline).toFixed(2).padStart(7)}×`,
+    );
+  }
+
+  const ours = median(walls('ringfence'));
+  const ratio = ours / baseline;
+  // with WORKERS files in flight at once, each file's extra cost is the difference × WORKERS ÷ FILES
+  const perFileMs = ((ours - baseline) * WORKERS) / FILES;
+  console.log(
+    `\n${shape.name} suite: ringfence ÷ forks: ${ratio.toFixed(2)}× ` +
+      `(target ≤ ${TARGET.toFixed(2)}×: ${ratio <= TARGET ? 'met' : 'NOT met'})`,
+  );
+  console.log(`extra per test file: ${perFileMs.toFixed(0)} ms of worker time`);
+  if (TRACE) printTrace(shape, traces);
+}

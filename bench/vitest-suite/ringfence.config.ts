@@ -1,6 +1,11 @@
 // The contender in bench/vitest-pool.ts: the ringfence pool, a fresh sandbox per file, its defaults.
+// With RINGFENCE_BENCH_TRACE set (`--trace`) each file's phases are printed for the bench.
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { ringfence } from 'ringfence/vitest';
+
+const trace = process.env.RINGFENCE_BENCH_TRACE === '1';
+const traceDir = fileURLToPath(new URL('../vitest-trace/', import.meta.url));
 
 export default defineConfig({
   test: {
@@ -9,5 +14,8 @@ export default defineConfig({
     include: ['*.test.ts'],
     maxWorkers: 2,
     coverage: { enabled: false },
+    ...(trace
+      ? { setupFiles: [`${traceDir}setup.ts`], reporters: ['default', `${traceDir}reporter.ts`] }
+      : {}),
   },
 });

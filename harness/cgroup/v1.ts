@@ -37,7 +37,7 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
-import { KillableCgroup, writeThaw } from './kill.js';
+import { KillableCgroup, spinUntil, writeThaw } from './kill.js';
 import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
 import { errnoName } from '../../native/bindings.js';
 import { WriteEachError, writeEachNative } from '../../native/spawn.js';
@@ -510,6 +510,7 @@ class V1Job extends KillableCgroup implements JobCgroup {
     if (state === undefined) return false;
     for (let round = 0; round < FREEZE_ROUNDS; round++) {
       writeText(state, 'FROZEN');
+      spinUntil(() => readText(state).trim() !== 'FREEZING');
       for (let poll = 0; poll < FREEZE_POLLS; poll++) {
         const now = readText(state).trim();
         if (now === 'FROZEN') return true;

@@ -41,7 +41,7 @@ import {
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
-import { KillableCgroup, writeThaw } from './kill.js';
+import { KillableCgroup, spinUntil, writeThaw } from './kill.js';
 import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
 import {
   cpuWeightFromShares,
@@ -472,6 +472,7 @@ class V2Job extends KillableCgroup implements JobCgroup {
     const freezeFile = this.file('cgroup.freeze');
     if (!exists(freezeFile)) return false;
     writeText(freezeFile, '1');
+    spinUntil(() => isFrozenEvents(readText(this.file('cgroup.events'))));
     const deadline = performance.now() + FREEZE_TIMEOUT_MS;
     for (;;) {
       if (isFrozenEvents(readText(this.file('cgroup.events')))) return true;

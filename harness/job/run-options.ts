@@ -51,6 +51,12 @@ export interface RunOptions {
    * Harness passes false: the Harness said it once for the whole run, from the main thread.
    */
   warn?: boolean;
+  /**
+   * Start the wall-clock deadline and the job's wall time at RunningJob.startClock() instead of at
+   * the gate's release: for a job started ahead of its work (the Vitest pool's spare worker), whose
+   * wait for that work must not count against its timeout.
+   */
+  holdClock?: boolean;
 }
 
 /** A handle on a started job, for forwarding signals. */
@@ -72,6 +78,8 @@ export interface RunningJob {
   resume(): void;
   /** CPU time the job used so far, in ms (its cgroup's counter; without one, /proc's ticks). */
   cpuMs(): number;
+  /** With RunOptions.holdClock: starts the job's wall clock and its timeout now (once). */
+  startClock(): void;
   /** With RunOptions.ipc: the channel to the job (send, 'message'). */
   ipc: ChildProcess | null;
 }

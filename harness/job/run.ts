@@ -267,12 +267,18 @@ class JobRun {
       );
     }
     const pid = proc.pid;
-    const startedAt = performance.now();
-    this.runningSince = startedAt;
+    this.runningSince = performance.now();
     // The deadlines count from the gate's release: armed before the next job's spare is made (a few
     // ms of synchronous work on a busy host), which would otherwise lengthen this job's timeout.
-    if (spec.timeoutMs !== null)
-      this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));
+    let clockStarted = false;
+    const startClock = (): void => {
+      if (clockStarted || this.termination) return;
+      clockStarted = true;
+      this.runningSince = performance.now();
+      if (spec.timeoutMs !== null)
+        this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));
+    };
+    if (!options.holdClock) startClock();
     this.timers.push(setInterval(() => this.poll(), POLL_MS));
     this.mark('deadlines armed');
     // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
@@ -297,11 +303,12 @@ class JobRun {
       pause: () => this.pause(),
       resume: () => this.resume(),
       cpuMs: () => (this.cgroup ? this.cgroup.cpuUsageNs() / 1e6 : 0),
+      startClock,
     });
 
     const exit = await proc.exited;
     this.mark('exited');
-    const wallMs = performance.now() - startedAt;
+    const wallMs = performance.now() - this.runningSince;
     for (const timer of this.timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     if (this.killing) await this.killing;

@@ -10,7 +10,6 @@ import path from 'node:path';
 import { generateFileHash, type PoolOptions, type PoolRunnerInitializer, type PoolWorker } from 'vitest/node';
 import { protectPackage } from '../job/protect.js';
 import type { JobResult } from '../job/result.js';
-import { runJob } from '../run-job.js';
 import type { RunningJob } from '../job/run-options.js';
 import type { ServiceInput } from '../services/spec.js';
 import { poolName, poolOptions, type PoolOptionKey } from '../job/options.js';
@@ -19,6 +18,8 @@ import { InputError } from '../job/units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
 import { guardedPaths, hiddenVitestPaths, liveWritable } from './project-paths.js';
 import { snapshotOutputs } from './snapshot-outputs.js';
+import { PoolTrace } from './pool-trace.js';
+import { WorkerSandbox, prepareSpare, takeSpare, workerStarted, workerStopped } from './spare-worker.js';
 
 export interface RingfenceVitestOptions {
   /** Memory cap per test file (default 1g): a file that outgrows it is OOM-killed, and its verdict says so. */
@@ -144,6 +145,9 @@ class RingfencePoolWorker implements PoolWorker {
   private readonly ranFiles = new Set<string>();
   /** File task ids the worker reported as collected before it could have died. */
   private readonly collected = new Set<string>();
+  /** Counted among the run's live workers (spare-worker.ts) until stop(). */
+  private counted = false;
+  private readonly trace = PoolTrace.create();
 
   constructor(
     private readonly poolOptions: PoolOptions,
@@ -198,6 +202,46 @@ class RingfencePoolWorker implements PoolWorker {
 
   async start(): Promise<void> {
     if (this.run) return;
+    this.trace?.mark('start');
+    workerStarted();
+    this.counted = true;
+    const spec = this.jobSpec();
+    const project = this.poolOptions.project;
+    const options = {
+      // the next file's launcher (with its channel) is started and joined to a cgroup while this
+      // file runs: a worker then starts without waiting for the cgroup write's RCU grace period
+      stdout: project.vitest.logger.outputStream,
+      stderr: project.vitest.logger.errorStream,
+    };
+    // with isolate: true every file of the project gets a worker of this very spec: the next one's
+    // sandbox and Node process start while this file runs (spare-worker.ts)
+    const key = JSON.stringify(spec);
+    const isolate = project.config.isolate !== false;
+    const spare = isolate ? takeSpare(key) : null;
+    if (spare) this.trace?.mark('spare');
+    const sandbox = spare ?? new WorkerSandbox(key, spec, options);
+    // at once: a worker's Node start (Vitest's worker code loaded) outlasts a small file's tests
+    if (isolate) prepareSpare(key, () => new WorkerSandbox(key, spec, options));
+    sandbox.adopt({
+      onMessage: (message) => this.onWorkerMessage(message),
+      // read when the sandbox has ended: the files it ran are known then (several with isolate: false)
+      derivedOutputs: () =>
+        snapshotOutputs(this.ranFiles, {
+          snapshotPath: (file) =>
+            project.vitest.snapshot.resolvePath(file, { config: project.serializedConfig }),
+          roots: [project.config.root, process.cwd()],
+        }),
+    });
+    this.run = sandbox.run;
+    trackRun(this.run);
+    void this.run.then((result) => this.ended_(result));
+    // a sandbox that could not start resolves the run without ever starting
+    this.job = await sandbox.started;
+    this.trace?.mark('released');
+  }
+
+  /** The job every file's worker runs: Vitest's forks entry in a sandbox with the pool's options. */
+  private jobSpec(): JobSpecInput {
     const base = jobOptions(this.options);
     const entry = path.join(this.poolOptions.distPath, 'workers', 'forks.js');
     // Vitest's own process is the harness here: what it loads (vitest and its dependencies) is made
@@ -206,7 +250,7 @@ class RingfencePoolWorker implements PoolWorker {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(this.poolOptions.env))
       if (value !== undefined) env[key] = value;
-    const spec: JobSpecInput = {
+    return {
       ...base,
       name: 'vitest worker',
       // Only Vitest's execArgv: no V8 heap flag of the pool's own. Any --max-old-space-size makes every
@@ -226,54 +270,37 @@ class RingfencePoolWorker implements PoolWorker {
       ],
       guardedPaths: guardedPaths(this.poolOptions.project),
     };
-    let started!: () => void;
-    const running = new Promise<void>((resolve) => (started = resolve));
-    const project = this.poolOptions.project;
-    this.run = runJob(spec, {
-      ipc: 'advanced',
-      // read when the sandbox has ended: the files it ran are known then (several with isolate: false)
-      derivedOutputs: () =>
-        snapshotOutputs(this.ranFiles, {
-          snapshotPath: (file) =>
-            project.vitest.snapshot.resolvePath(file, { config: project.serializedConfig }),
-          roots: [project.config.root, process.cwd()],
-        }),
-      // the next file's launcher (with its channel) is started and joined to a cgroup while this
-      // file runs: a worker then starts without waiting for the cgroup write's RCU grace period
-      stdout: this.poolOptions.project.vitest.logger.outputStream,
-      stderr: this.poolOptions.project.vitest.logger.errorStream,
-      onStart: (job) => {
-        this.job = job;
-        job.ipc?.on('message', (message: unknown) => {
-          this.spoke = true;
-          const response = message as { __vitest_worker_response__?: boolean; type?: string } | null;
-          if (response?.__vitest_worker_response__ && response.type === 'started')
-            this.awaitingStarted = false;
-          if (response?.__vitest_worker_response__ && response.type === 'testfileFinished')
-            this.inFlight = false;
-          const rpc = message as { t?: string; m?: string; a?: unknown[] } | null;
-          if (rpc?.t === 'q' && rpc.m === 'onCollected') {
-            for (const file of (rpc.a?.[0] ?? []) as { id: string }[]) this.collected.add(file.id);
-          }
-          this.events.emit('message', message);
-        });
-        started();
-      },
-    });
-    trackRun(this.run);
-    void this.run.then((result) => this.ended_(result));
-    // a sandbox that could not start resolves the run without ever calling onStart
-    await Promise.race([running, this.run.then(() => undefined)]);
+  }
+
+  private onWorkerMessage(message: unknown): void {
+    this.spoke = true;
+    const response = message as { __vitest_worker_response__?: boolean; type?: string } | null;
+    if (response?.__vitest_worker_response__ && response.type === 'started') {
+      this.awaitingStarted = false;
+      this.trace?.mark('started');
+    }
+    if (response?.__vitest_worker_response__ && response.type === 'testfileFinished') this.inFlight = false;
+    const rpc = message as { t?: string; m?: string; a?: unknown[] } | null;
+    if (rpc?.t === 'q' && rpc.m === 'onCollected') {
+      for (const file of (rpc.a?.[0] ?? []) as { id: string }[]) this.collected.add(file.id);
+    }
+    this.events.emit('message', message);
   }
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.trace?.mark('stop');
+    // the last worker of the run to stop ends the spare too, and waits for it
+    const spareGone = this.counted ? workerStopped() : Promise.resolve();
+    this.counted = false;
     const job = this.job;
-    if (!job || !this.run) return;
-    job.signal('SIGTERM');
-    const force = setTimeout(() => job.abort(), STOP_GRACE_MS);
-    await this.run;
-    clearTimeout(force);
+    if (job && this.run) {
+      job.signal('SIGTERM');
+      const force = setTimeout(() => job.abort(), STOP_GRACE_MS);
+      await this.run;
+      clearTimeout(force);
+    }
+    await spareGone;
   }
 
   /**
@@ -283,6 +310,8 @@ class RingfencePoolWorker implements PoolWorker {
    */
   private ended_(result: JobResult): void {
     this.endResult = result;
+    this.trace?.mark('ended');
+    this.trace?.emit(this.ranFiles);
     const sharedWith = this.ranFiles.size;
     for (const file of this.ranFiles)
       recordFile(file, { result, stoppedByVitest: this.stopping, sharedWith });
