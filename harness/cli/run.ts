@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { refusedForksText } from '../job/format.js';
+import { netLine } from '../net/report.js';
 import { keptSummary, pollutionSummary, readOnlySummary, refusedSummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../job/result.js';
 import { runJob } from '../run-job.js';
@@ -144,6 +145,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     if (notBack) process.stderr.write(`ringfence: ${notBack}\n`);
     const forks = refusedForksText(result.pids);
     if (forks) process.stderr.write(`ringfence: ${forks} (pids.events)\n`);
+    const net = result.network ? netLine(result.network) : null;
+    if (net) process.stderr.write(`ringfence: ${net}\n`);
   }
   // said even with --quiet: the user asked for a file and must learn where it is, or why it is not
   if (flags.keepLayer !== undefined) process.stderr.write(`ringfence: ${keptSummary(result.filesystem)}\n`);
