@@ -71,14 +71,15 @@ function onConnect(req: http.IncomingMessage, client: Duplex, head: Buffer): voi
   upstream.once('connect', () => {
     connected = true;
     client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) {
-      entry.bytesOut += head.length;
-      upstream.write(head);
-    }
-    client.on('data', (chunk: Buffer) => (entry.bytesOut += chunk.length));
-    upstream.on('data', (chunk: Buffer) => (entry.bytesIn += chunk.length));
+    if (head.length > 0) upstream.write(head);
     client.pipe(upstream);
     upstream.pipe(client);
+  });
+  // the upstream socket's own counters: what went to the host (head included) and came back, with
+  // no callback a chunk on the way
+  upstream.once('close', () => {
+    entry.bytesOut = upstream.bytesWritten;
+    entry.bytesIn = upstream.bytesRead;
   });
   client.once('error', () => upstream.destroy());
   client.once('close', () => upstream.destroy());
@@ -181,9 +182,19 @@ export function attach(listenFd: number, rules: readonly AllowRule[]): Attached 
   return {
     job,
     detach: () =>
-      (detached ??= new Promise<void>((resolve) => {
-        listener.close(() => resolve());
-        for (const socket of job.open) socket.destroy();
-      })),
+      (detached ??= (async () => {
+        const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+        // every socket's 'close' has run (its counters are in the record) before the record is read
+        const open = [...job.open];
+        const closed = open.map(
+          (socket) =>
+            new Promise<void>((resolve) => {
+              if (socket.closed) resolve();
+              else socket.once('close', () => resolve());
+            }),
+        );
+        for (const socket of open) socket.destroy();
+        await Promise.all([stopped, ...closed]);
+      })()),
   };
 }
