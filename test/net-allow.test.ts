@@ -1,7 +1,11 @@
 // The allow-list's entries (harness/net/allow.ts), the network report's forms (harness/net/report.ts)
 // and compare's new-host flag: parsing and pure functions, no job. What the list lets a real job
 // reach is test/sandbox/network-allow.test.ts and test/adversarial/network-allow.test.ts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadManifest } from '../harness/manifest/load.js';
 import type { JobNetwork } from '../harness/job/result.js';
 import { resolveJobSpec } from '../harness/job/spec.js';
 import { InputError } from '../harness/job/units.js';
@@ -51,6 +55,25 @@ describe('allow-list entries', () => {
     expect([spec.network, spec.allow.map(formatAllowRule)]).toEqual(['allow', ['*.a.test']]);
     expect(() => resolveJobSpec({ command: ['true'], network: 'allow:bad host' })).toThrow(InputError);
     expect(() => resolveJobSpec({ command: ['true'], network: 'allowed' as never })).toThrow(/network/);
+  });
+});
+
+describe('the manifest form', () => {
+  it('takes network: { allow: [...] } and refuses another shape', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-net-manifest-'));
+    try {
+      const file = path.join(dir, 'ci.yml');
+      fs.writeFileSync(
+        file,
+        'jobs:\n  - name: a\n    command: "true"\n    network: { allow: [a.test, "b.test:81"] }\n',
+      );
+      const spec = resolveJobSpec(loadManifest(file).jobs[0]!.spec);
+      expect(spec.allow.map(formatAllowRule)).toEqual(['a.test', 'b.test:81']);
+      fs.writeFileSync(file, 'jobs:\n  - name: a\n    command: "true"\n    network: { allow: a.test }\n');
+      expect(() => loadManifest(file)).toThrow(/network/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
