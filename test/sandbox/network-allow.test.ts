@@ -124,6 +124,29 @@ describeSandbox('network: a job reaches only its allow-list', () => {
     expect(out.stderr).toContain('ringfence: reached 1 host, refused 1: evil.example:443');
   });
 
+  it('runs in a launcher started ahead, whose init joins the way out', async () => {
+    const spec = {
+      command: [
+        'curl',
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `http://${HOST_ADDR}:${servers.http}/`,
+      ],
+      workdir: dir,
+      network: `allow:${HOST_ADDR}:${servers.http}` as const,
+      timeout: '30s',
+    };
+    await runJob(spec); // leaves a spare for the next
+    const result = await runJob(spec, { trace: true });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(result.trace?.map((t) => t.phase)).toContain('ahead');
+    expect(result.stdout).toBe('200');
+    await expectNoLeftovers();
+  });
+
   it("keeps the job's own service reachable on 127.0.0.1", async () => {
     const server = `require('http').createServer((q, s) => s.end('service ok')).listen(7070, '127.0.0.1')`;
     const result = await runJob({
