@@ -30,6 +30,27 @@ export function proxyEnv(port: number): Record<string, string> {
   };
 }
 
+type Made = { netFd: number | null; listenFd: number; port: number };
+
+/** The next job's namespace and listener, made while this one runs (as a spare launcher is). */
+let ahead: Made | null = null;
+
+function takeMade(): Made {
+  const made = ahead ?? listenInNetns(null);
+  ahead = null;
+  return made;
+}
+
+function prepareNext(): void {
+  setImmediate(() => {
+    try {
+      ahead ??= listenInNetns(null);
+    } catch {
+      // the next job makes its own, and says why if it cannot
+    }
+  });
+}
+
 /** Runs `spec` (network `allow`) through `next` (the job path, services or not) with its way out. */
 export async function runWithAllowList(
   spec: JobSpec,
@@ -37,20 +58,21 @@ export async function runWithAllowList(
   next: (spec: JobSpec, options: RunOptions) => Promise<JobResult>,
 ): Promise<JobResult> {
   const startedAt = new Date();
-  let made: { netFd: number | null; listenFd: number; port: number };
+  let made: Made;
   try {
     if (process.geteuid?.() !== 0)
       throw new Error(
         'needs root for now: rootless, the job is in a user namespace of its own, whose network the harness cannot enter',
       );
     if (options.netnsFd !== undefined) throw new Error('takes no network namespace of the caller');
-    made = listenInNetns(null);
+    made = takeMade();
   } catch (error) {
     const reason = `--network allow: ${error instanceof Error ? error.message : String(error)}`;
     return { ...failedToStart(spec, startedAt, 'network', new Error(reason), null), reason };
   }
   const netFd = made.netFd as number;
   const way = attach(made.listenFd, spec.allow);
+  prepareNext();
   try {
     const result = await next(
       { ...spec, env: { ...spec.env, ...proxyEnv(made.port) } },
