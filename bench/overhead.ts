@@ -61,11 +61,14 @@ if (bwrap) {
 }
 const OURS = 'ringfence runJob';
 const HOST_FS = 'ringfence --fs host';
-for (const [name, fs] of [
-  [OURS, 'overlay'],
-  [HOST_FS, 'host'],
+const ALLOW = 'ringfence --network allow';
+for (const [name, fs, network] of [
+  [OURS, 'overlay', 'none'],
+  [HOST_FS, 'host', 'none'],
+  // the allow-list's namespace, listener and proxy registration (nothing is fetched): priced against OURS
+  [ALLOW, 'overlay', 'allow:registry.invalid:443'],
 ] as const) {
-  const spec = resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs });
+  const spec = resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs, network });
   contenders.push({
     name,
     run: async () => {
@@ -105,6 +108,11 @@ const host = samples.get(HOST_FS)!;
 const paired = median(overlay.map((ms, i) => ms - host[i]!));
 console.log(
   `\n--fs overlay (the default) costs ${paired >= 0 ? '+' : ''}${paired.toFixed(2)} ms a job over --fs host (median of per-round differences; target ≤ 1 ms)`,
+);
+const allowList = samples.get(ALLOW)!;
+const allowPaired = median(allowList.map((ms, i) => ms - overlay[i]!));
+console.log(
+  `--network allow:… costs ${allowPaired >= 0 ? '+' : ''}${allowPaired.toFixed(2)} ms a job over --network none (median of per-round differences; target ≤ 1 ms)`,
 );
 console.log(
   'ringfence does cgroup creation, caps (memory, pids), accounting, the overlay and its report, and removal on top of the namespaces.',

@@ -1,6 +1,7 @@
 // koffi bindings to native/spawn/ (libringfence-spawn.so): a constant-cost spawn that does not fork
 // the Node process (see spawn.c for why), its reaper, close-on-exec pipes, the removal of a tree a
-// job left (remove.c), and one write or rmdir on each of a job's cgroup directories (cgfiles.c).
+// job left (remove.c), one write or rmdir on each of a job's cgroup directories (cgfiles.c), and a
+// listening socket in a job's network namespace (netns.c).
 // The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
 import { SyscallError } from './bindings.js';
@@ -35,6 +36,13 @@ interface SpawnLib {
   rmdirEach: {
     async: (paths: Buffer, n: number, callback: (error: unknown, result: number) => void) => void;
   };
+  netnsListen: (
+    netFd: number,
+    port: number,
+    netOut: Int32Array,
+    listenOut: Int32Array,
+    portOut: Int32Array,
+  ) => number;
 }
 
 let lib: SpawnLib | null = null;
@@ -55,6 +63,9 @@ function load(): SpawnLib {
       'int rf_write_each(const uint8_t *paths, int n, const char *value)',
     ) as SpawnLib['writeEach'],
     rmdirEach: so.func('int rf_rmdir_each(const uint8_t *paths, int n)') as SpawnLib['rmdirEach'],
+    netnsListen: so.func(
+      'int rf_netns_listen(int net_fd, int port, _Out_ int *net_out, _Out_ int *listen_out, _Out_ int *port_out)',
+    ) as SpawnLib['netnsListen'],
   };
   return lib;
 }
@@ -182,4 +193,21 @@ export function rmdirEachNative(dirs: readonly string[]): Promise<string[]> {
       else resolve(dirs.filter((_, i) => (left & (1 << i)) !== 0));
     });
   });
+}
+
+/**
+ * A listening TCP socket on 127.0.0.1 (port 0: the kernel picks) inside the network namespace of
+ * `netFd`, or (netFd null) inside a new one with lo up, whose fd comes back as `netFd` (netns.c).
+ * The socket is non-blocking and close-on-exec; the caller owns every fd returned.
+ */
+export function listenInNetns(
+  netFd: number | null,
+  port = 0,
+): { netFd: number | null; listenFd: number; port: number } {
+  const net = new Int32Array(1);
+  const listen = new Int32Array(1);
+  const bound = new Int32Array(1);
+  const err = load().netnsListen(netFd ?? -1, port, net, listen, bound);
+  if (err !== 0) throw new SyscallError(netFd === null ? 'unshare(CLONE_NEWNET)' : 'setns', err);
+  return { netFd: netFd === null ? (net[0] ?? -1) : null, listenFd: listen[0] ?? -1, port: bound[0] ?? 0 };
 }

@@ -124,7 +124,24 @@ const serviceJobResult = obj({
   }),
 });
 
+const netConnection = obj({
+  host: z.string(),
+  port: int().min(1).max(65535),
+  via: z.enum(['connect', 'http']),
+  allowed: z.boolean(),
+  bytesOut: int().nonnegative(),
+  bytesIn: int().nonnegative(),
+  error: z.string().optional(),
+});
+
 const jobResult = serviceJobResult.extend({
+  // added in 0.5: only under --network allow:…
+  network: obj({
+    mode: z.literal('allow'),
+    allow: z.array(z.string()),
+    connections: z.array(netConnection),
+    truncated: int().nonnegative(),
+  }).optional(),
   // added in 0.4: absent when the job had no services
   services: z
     .array(

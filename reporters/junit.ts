@@ -16,6 +16,7 @@ import jrb, { type Builder, type TestCase, type TestSuite } from 'junit-report-b
 import type { JobResult, ProcessInfo, ServiceResult } from '../harness/job/result.js';
 import type { JobEntry, RunReport, TestCaseEntry } from './types.js';
 import { writeFileAtomic } from './atomic.js';
+import { netFigures, netText } from '../harness/net/report.js';
 
 /** Each of system-out / system-err keeps at most the last this many bytes of the captured output. */
 export const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -125,6 +126,8 @@ function figures(entry: JobEntry): [string, string | number][] {
       ['paused.count', r.pauses?.length ?? null],
       ['paused.ms', r.pauses ? Math.round(r.pauses.reduce((sum, p) => sum + p.forMs, 0)) : null],
     );
+    // --network allow:…: what the job reached and was refused through its way out
+    if (r.network) out.push(...netFigures(r.network));
     // each service's own: how it ended, when it was ready, what it used
     for (const s of r.services ?? []) {
       const sr = s.result;
@@ -209,6 +212,8 @@ function systemOut(entry: JobEntry): string {
   if (r?.diagnostics.processTree?.length) parts.push(processTreeText(r.diagnostics.processTree, r.status));
   const written = r ? filesystemText(r) : null;
   if (written) parts.push(xmlSafe(written));
+  const net = r?.network ? netText(r.network) : null;
+  if (net) parts.push(xmlSafe(net));
   for (const s of r?.services ?? []) parts.push(serviceText(s));
   return cdataSafe(parts.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join(''));
 }

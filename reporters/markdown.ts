@@ -12,6 +12,7 @@ import {
   formatSignificance,
   formatValue,
   runsLine,
+  startedReachingText,
   startedWritingText,
 } from './compare/format.js';
 
@@ -100,6 +101,14 @@ export function renderMarkdown(c: Comparison): string {
       '#### Started writing outside the workdir',
       '',
       ...c.startedWriting.map((w) => `- ${code(w.key)}: ${cell(startedWritingText(w))}`),
+    );
+  }
+  if (c.startedReaching?.length) {
+    out.push(
+      '',
+      '#### Started reaching a new host',
+      '',
+      ...c.startedReaching.map((r) => `- ${code(r.key)}: ${cell(startedReachingText(r))}`),
     );
   }
   if (c.added.length) out.push('', `**Added:** ${c.added.map(code).join(', ')}`);

@@ -38,6 +38,10 @@ const KIND: Record<JobOption['kind'], string> = {
 
 /** What the option takes, as the CLI and a manifest write it. */
 function value(option: JobOption): string {
+  if (option.kind === 'choice' && option.listForm)
+    return [...(option.choices ?? []), `${option.listForm.form}:${option.listForm.item},…`]
+      .map(code)
+      .join(', ');
   if (option.kind === 'choice') return (option.choices ?? []).map(code).join(', ');
   if (option.kind === 'boolean')
     return option.cli

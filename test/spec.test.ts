@@ -54,7 +54,7 @@ describe('resolveJobSpec', () => {
     [{ pidsLimit: 2 }, /^pids-limit: must be between 3/],
     [{ timeout: 'soon' }, /^timeout: invalid duration/],
     [{ hostname: 'bad host' }, /^hostname: invalid hostname/],
-    [{ network: 'bridge' as 'none' }, /^network: must be none or host/],
+    [{ network: 'bridge' as 'none' }, /^network: must be none, host or allow:HOST/],
     [{ volumes: ['/nonexistent-src:/mnt'] }, /^volume: source/],
     [{ volumes: ['/tmp:relative'] }, /^volume: target/],
     [{ user: 'no-such-user-here' }, /^user: no user/],

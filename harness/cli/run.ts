@@ -1,16 +1,17 @@
 // `ringfence run [flags] -- cmd args…`: one job, Docker's flag names, the job's exit status (124 on a
 // timeout, 137 on an OOM kill, 125 when ringfence could not start it).
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { refusedForksText } from '../job/format.js';
+import { netLine } from '../net/report.js';
 import { keptSummary, pollutionSummary, readOnlySummary, refusedSummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../job/result.js';
 import { runJob } from '../run-job.js';
 import { Sandbox } from '../launch/spares.js';
 import type { RunningJob } from '../job/run-options.js';
-import { cliAttribute, cliFlags, cliOptions } from '../job/options.js';
+import { cliAttribute, cliFlags, cliOptions, type JobOption } from '../job/options.js';
 import { resolveJobSpec, type JobSpecInput } from '../job/spec.js';
 import { InputError } from '../job/units.js';
 
@@ -28,11 +29,23 @@ export interface RunFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/** A `choice` with a `listForm`: one of the choices, or `FORM:…` (its items judged with the spec). */
+function choiceOrList(declared: JobOption): (value: string) => string {
+  const form = `${declared.listForm?.form}:`;
+  return (value) => {
+    if (declared.choices?.includes(value) || value.startsWith(form)) return value;
+    throw new InvalidArgumentError(
+      `Allowed choices are ${[...(declared.choices ?? []), `${form}${declared.listForm?.item},…`].join(', ')}.`,
+    );
+  };
+}
+
 /** A commander Option for each declared option of `run`, in the declaration's order. */
 function declaredOptions(): Option[] {
   return cliOptions().map((declared) => {
     const option = new Option(cliFlags(declared), declared.help);
-    if (declared.choices) option.choices(declared.choices);
+    if (declared.choices && declared.listForm) option.argParser(choiceOrList(declared));
+    else if (declared.choices) option.choices(declared.choices);
     if (declared.kind === 'list' || declared.kind === 'map') option.argParser(collect).default([]);
     return option;
   });
@@ -132,6 +145,8 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     if (notBack) process.stderr.write(`ringfence: ${notBack}\n`);
     const forks = refusedForksText(result.pids);
     if (forks) process.stderr.write(`ringfence: ${forks} (pids.events)\n`);
+    const net = result.network ? netLine(result.network) : null;
+    if (net) process.stderr.write(`ringfence: ${net}\n`);
   }
   // said even with --quiet: the user asked for a file and must learn where it is, or why it is not
   if (flags.keepLayer !== undefined) process.stderr.write(`ringfence: ${keptSummary(result.filesystem)}\n`);

@@ -40,6 +40,12 @@ export interface JobOption {
   readonly kind: OptionKind;
   /** The values a `choice` takes (the CLI refuses any other before the job is judged). */
   readonly choices?: readonly string[];
+  /**
+   * A `choice` that also takes a list in a form of its own: on the CLI `FORM:ITEM,ITEM,…` beside
+   * `choices` (anything else is refused before the job is judged); in a manifest, the Vitest pool and
+   * the library `{ FORM: [ITEM, …] }` (the library takes the CLI's text too). `item` names an item.
+   */
+  readonly listForm?: { readonly form: string; readonly item: string };
   /** What the manifest's refusal says it expected ("expected …, got …"), where not the kind's own phrase. */
   readonly expects?: string;
   /** What it does: the CLI's help text, verbatim. */
@@ -192,8 +198,9 @@ export const JOB_OPTIONS = [
     value: '<mode>',
     kind: 'choice',
     choices: ['none', 'host'],
-    help: 'none: own network namespace with only lo; host: the host network',
-    doc: "`none` (default): a network namespace with only `lo`; `host`: the host's network",
+    listForm: { form: 'allow', item: 'HOST[:PORT]' },
+    help: 'none: own network namespace with only lo; host: the host network; allow:HOST[:PORT],...: as none, plus a proxy that reaches only these hosts (*.name wildcards; no port: 80 and 443)',
+    doc: "`none` (default): a network namespace with only `lo`; `host`: the host's network; `allow:HOST[:PORT],…` (manifest and pool: `{ allow: [...] }`): as `none`, plus a way out through ringfence's proxy that reaches only the listed hosts and ports, each connection reported. See [network.md](network.md)",
     default: 'none',
     example: 'host',
     cli: 'copy',

@@ -194,6 +194,8 @@ export interface JobResult {
   enforcement?: JobEnforcement;
   /** The job's view of the host's files, and what it wrote outside its workdir. Added in 0.3. */
   filesystem?: JobFilesystem;
+  /** `--network allow:…`: every connection the job tried through its way out. Added in 0.5. */
+  network?: JobNetwork;
   diagnostics: {
     /** null when no cgroup driver could be opened. */
     cgroupVersion: 1 | 2 | null;
@@ -237,4 +239,30 @@ export interface ServiceResult {
   /** ms from its start until its ready check passed; null when it never did. */
   readyMs: number | null;
   result: JobResult | null;
+}
+
+/** One connection a job tried through its way out (`--network allow:…`, harness/net/proxy.ts). */
+export interface NetConnection {
+  /** The name or address asked for (CONNECT's authority, a request's URL or Host), lowercase. */
+  host: string;
+  port: number;
+  /** `connect`: a CONNECT tunnel (HTTPS and the rest); `http`: a plain HTTP request through the proxy. */
+  via: 'connect' | 'http';
+  allowed: boolean;
+  /** Bytes from the job to the host, and back (a tunnel's, or a request's and response's bodies). */
+  bytesOut: number;
+  bytesIn: number;
+  /** Why an allowed one failed (`ECONNREFUSED`, `ENOTFOUND`); absent when it went through. */
+  error?: string;
+}
+
+/** What a job under `--network allow:…` reached and was refused. Added in 0.5. */
+export interface JobNetwork {
+  mode: 'allow';
+  /** The allow-list as resolved (`host:port`, `*.name`, `host` for ports 80 and 443). */
+  allow: string[];
+  /** Every connection tried, in order, at most 1000. */
+  connections: NetConnection[];
+  /** How many more there were than `connections` lists. */
+  truncated: number;
 }

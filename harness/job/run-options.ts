@@ -37,7 +37,8 @@ export interface RunOptions {
   traceOrigin?: bigint;
   /**
    * An open fd of a network namespace the job joins instead of getting its own (`--network` is then
-   * not used): its services' (harness/services/run.ts). The caller keeps it open and closes it.
+   * not used): its services' (harness/services/run.ts), or its allow-list's (harness/net/run.ts).
+   * The caller keeps it open and closes it.
    */
   netnsFd?: number;
   /**

@@ -137,11 +137,8 @@ class JobRun {
     }
     let spare: Spare | null;
     try {
-      // a spare's fds were fixed when it started: one that joins a network namespace needs its own
-      spare =
-        this.options.netnsFd === undefined
-          ? await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null)
-          : null;
+      // a spare's fds were fixed when it started: one that joins a network namespace opens it by path
+      spare = await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null);
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
       this.mark(spare ? 'cgroup (spare)' : 'cgroup');
     } catch (error) {
@@ -188,7 +185,7 @@ class JobRun {
         );
       // the fds after the launcher's fixed ones: the kept ones (plain layout), a network namespace to
       // join, then (cgroup v2) the cgroup's directory — launch/start.ts lays them out in that order
-      const netns = options.netnsFd === undefined ? [] : [options.netnsFd];
+      const netns = options.netnsFd === undefined || started ? [] : [options.netnsFd];
       const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
       const kept = options.ipc ? netns : [...spec.keepFds, ...netns];
       const argsFor = (cgroupFd: number | null): string[] =>
@@ -197,7 +194,11 @@ class JobRun {
           overlayDir: scratch.overlay,
           overlayMount: scratch.layers?.mount ?? null,
           trace: options.trace === true,
-          ...(options.netnsFd === undefined ? {} : { netFd: firstFree + kept.length - 1 }),
+          ...(options.netnsFd === undefined
+            ? {}
+            : started
+              ? { netPath: `/proc/${process.pid}/fd/${options.netnsFd}` }
+              : { netFd: firstFree + kept.length - 1 }),
           ...(cgroupFd === null ? {} : { cgroupFd }),
         });
       step = 'spawn launcher';

@@ -4,8 +4,12 @@
 // holds its services and a service holds a job spec: one module keeps that recursion without an
 // import cycle. spec.ts and services/spec.ts export these again under their old names.
 import type { CgroupLimits } from '../cgroup/types.js';
+import type { AllowRule } from '../net/allow.js';
 
-export type NetworkMode = 'none' | 'host';
+/** `allow`: as `none`, plus a way out through the harness's proxy to `JobSpec.allow` only. */
+export type NetworkMode = 'none' | 'host' | 'allow';
+/** As given: a mode, `allow:HOST[:PORT],…` (the CLI's text), or `{ allow: [...] }`. */
+export type NetworkInput = 'none' | 'host' | `allow:${string}` | { readonly allow: readonly string[] };
 /**
  * What the job sees of the host's files (the workdir and volumes aside): `overlay`, the host's through
  * a copy-on-write overlay whose writes are discarded after the job (and reported); `read-only`, the
@@ -34,7 +38,7 @@ export interface JobSpecInput {
   blkioWeight?: string | number;
   timeout?: string | number;
   cpuTime?: string | number;
-  network?: NetworkMode;
+  network?: NetworkInput;
   hostname?: string;
   /** `uid[:gid]` or `name[:group]` to run the job as. */
   user?: string;
@@ -114,6 +118,8 @@ export interface JobSpec {
   timeoutMs: number | null;
   cpuTimeMs: number | null;
   network: NetworkMode;
+  /** `network: 'allow'`: the hosts and ports its proxy admits (harness/net/); otherwise empty. */
+  allow: AllowRule[];
   hostname: string;
   user: { uid: number; gid: number } | null;
   userns: boolean;

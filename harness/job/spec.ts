@@ -10,10 +10,19 @@ import type { CgroupLimits } from '../cgroup/types.js';
 import { outputPatternProblem } from '../fs/outputs.js';
 import { isWithin, protectionFor } from './protect.js';
 import { resolveServices } from '../services/spec.js';
-import type { FsMode, JobSpec, JobSpecInput, NetworkMode, Volume } from './spec-types.js';
+import { parseAllowRule, type AllowRule } from '../net/allow.js';
+import type { FsMode, JobSpec, JobSpecInput, NetworkInput, NetworkMode, Volume } from './spec-types.js';
 import { InputError, parseCpus, parseCpuset, parseDuration, parseInteger, parseSize } from './units.js';
 
-export type { FsMode, JobSpec, JobSpecInput, NetworkMode, StdinMode, Volume } from './spec-types.js';
+export type {
+  FsMode,
+  JobSpec,
+  JobSpecInput,
+  NetworkInput,
+  NetworkMode,
+  StdinMode,
+  Volume,
+} from './spec-types.js';
 
 export const FS_MODES: readonly FsMode[] = ['overlay', 'read-only', 'host'];
 
@@ -32,6 +41,29 @@ export const DEFAULTS = {
 /** CPUs this process may run on (affinity-aware). */
 export function availableCpus(): number {
   return os.availableParallelism();
+}
+
+/** `none`, `host`, or an allow-list (`allow:a,b` or `{ allow: [a, b] }`), each entry judged. */
+function resolveNetwork(input: NetworkInput | unknown): { network: NetworkMode; allow: AllowRule[] } {
+  if (input === 'none' || input === 'host') return { network: input, allow: [] };
+  let entries: unknown[] | null = null;
+  if (typeof input === 'string' && input.startsWith('allow:')) entries = input.slice(6).split(',');
+  else if (typeof input === 'object' && input !== null && 'allow' in input && Array.isArray(input.allow))
+    entries = input.allow as unknown[];
+  if (entries === null)
+    throw new InputError(
+      'network',
+      `must be none, host or allow:HOST[:PORT],… ({ allow: [...] }), got ${JSON.stringify(input)}`,
+    );
+  const allow = entries.map((entry) => {
+    const rule =
+      typeof entry === 'string'
+        ? parseAllowRule(entry)
+        : `an entry must be text, got ${JSON.stringify(entry)}`;
+    if (typeof rule === 'string') throw new InputError('network', rule);
+    return rule;
+  });
+  return { network: 'allow', allow };
 }
 
 function isResolved(input: JobSpecInput | JobSpec): input is JobSpec {
@@ -64,9 +96,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
   if (input.blkioWeight !== undefined)
     limits.blkioWeight = parseInteger('blkio-weight', input.blkioWeight, 10, 1000);
 
-  const network = input.network ?? DEFAULTS.network;
-  if (network !== 'none' && network !== 'host')
-    throw new InputError('network', `must be none or host, got ${JSON.stringify(network)}`);
+  const { network, allow } = resolveNetwork(input.network ?? DEFAULTS.network);
   const hostname = input.hostname ?? DEFAULTS.hostname;
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) {
     throw new InputError(
@@ -120,6 +150,7 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     timeoutMs: input.timeout === undefined ? null : parseDuration('timeout', input.timeout),
     cpuTimeMs: input.cpuTime === undefined ? null : parseDuration('cpu-time', input.cpuTime),
     network,
+    allow,
     hostname,
     user: input.user === undefined ? null : parseUser(input.user),
     userns: input.userns ?? false,

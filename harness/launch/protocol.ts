@@ -173,6 +173,8 @@ export function launcherArgs(
     overlayDir?: string | null;
     overlayMount?: string | null;
     netFd?: number;
+    /** A launcher started ahead: the namespace to join by this process's /proc/PID/fd/N. */
+    netPath?: string;
     trace?: boolean;
     /** The launcher's fd of the job's cgroup directory: init is cloned into it (cgroup v2). */
     cgroupFd?: number;
@@ -190,7 +192,12 @@ export function launcherArgs(
     if (mode.trace) args.push('--trace');
     return [...args, '--', ...spec.command];
   }
-  const net = mode.netFd === undefined ? [`--net=${spec.network}`] : ['--net=join', `--net-fd=${mode.netFd}`];
+  const net =
+    mode.netPath !== undefined
+      ? ['--net=join', `--net-path=${mode.netPath}`]
+      : mode.netFd === undefined
+        ? [`--net=${spec.network}`]
+        : ['--net=join', `--net-fd=${mode.netFd}`];
   args.push(`--hostname=${spec.hostname}`, ...net, `--workdir=${spec.workdir}`);
   if (spec.tmpSizeBytes !== null) args.push(`--tmp-size=${spec.tmpSizeBytes}`);
   else args.push(`--tmp-dir=${scratchDir}`);

@@ -67,6 +67,15 @@ function schemaOf(option: JobOption): z.ZodType {
     case 'boolean':
       return flag;
     case 'choice':
+      if (option.listForm) {
+        const { form, item } = option.listForm;
+        const listed = `${what}, or {${form}: [${item}, …]}`;
+        return z.union(
+          [z.string(), z.strictObject({ [form]: z.array(z.string(expecting(item))) })],
+          expecting(listed),
+        );
+      }
+      return z.string(expecting(what));
     case 'path':
       return z.string(expecting(what));
     case 'list':

@@ -171,7 +171,9 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
     return { ...notRun(spec, reason, startedAt), services: [] };
   }
   const runs: Running[] = [];
-  let netFd: number | null = null;
+  // a namespace given (the allow-list's, harness/net/run.ts) is the caller's to close
+  const given = options.netnsFd ?? null;
+  let netFd: number | null = given;
   let problem: string | null = null;
   try {
     for (const service of startOrder(spec.services)) {
@@ -221,7 +223,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
     }
     return { ...result, services: await endServices(runs, spec.services) };
   } finally {
-    if (netFd !== null) fs.closeSync(netFd);
+    if (netFd !== null && netFd !== given) fs.closeSync(netFd);
   }
 }
 

@@ -60,10 +60,10 @@ export function resolveServices(
   network: string,
   resolveJob: (input: JobSpecInput) => JobSpec,
 ): ServiceSpec[] {
-  if (services.length > 0 && network !== 'none')
+  if (services.length > 0 && network !== 'none' && network !== 'allow')
     throw new InputError(
       'services',
-      'need --network none: the job and its services share a network namespace of their own',
+      'need --network none or allow:…: the job and its services share a network namespace of their own',
     );
   const seen = new Set<string>();
   const resolved = services.map((input) => {

@@ -29,7 +29,7 @@ export interface RingfenceVitestOptions {
   pidsLimit?: number;
   /** Wall-clock limit per test file (default 5m). */
   timeout?: string;
-  network?: 'none' | 'host';
+  network?: 'none' | 'host' | { allow: readonly string[] };
   hostname?: string;
   /** A user namespace for each file's sandbox: what lets a non-root user run it (default false). */
   userns?: boolean;

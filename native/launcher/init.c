@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -65,6 +66,13 @@ static void build_sandbox(struct options *o)
 	uts_setup(o->hostname);
 	if (o->net == NET_NONE)
 		net_lo_up();
+	/* an init made ahead (ahead.c) opened the namespace to join from its config: into it now */
+	else if (o->net == NET_JOIN && o->net_fd >= 0) {
+		if (setns(o->net_fd, CLONE_NEWNET) < 0)
+			die_step(errno, "join network", NULL);
+		close(o->net_fd);
+		o->net_fd = -1;
+	}
 }
 
 /*

@@ -130,6 +130,7 @@ static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 		if (setns(o->net_fd, CLONE_NEWNET) < 0)
 			die_step(errno, "join network", NULL);
 		close(o->net_fd);
+		o->net_fd = -1; /* init is born in it: nothing for init to join (init.c) */
 	}
 	/* before the fork: an orphan of the job must never find us not yet its subreaper */
 	if (o->no_namespaces && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
@@ -303,7 +304,13 @@ int main(int argc, char **argv)
 		proto_trace("gate");
 	}
 	prepare_supervisor(&o);
-	init = ahead_take(clone_flags(&o), !o.no_namespaces && o.net != NET_JOIN);
+	/*
+	 * An init made ahead has a network namespace of its own; for --net=join it moves into the one to
+	 * join itself (init.c), which only an init that is root over that namespace can: not in a user
+	 * namespace of its own.
+	 */
+	init = ahead_take(clone_flags(&o) | (o.net == NET_JOIN ? CLONE_NEWNET : 0),
+			  !o.no_namespaces && (o.net != NET_JOIN || !o.userns));
 	if (init)
 		proto_trace("ahead");
 	else

@@ -37,6 +37,7 @@ enum {
 	OPT_NO_NAMESPACES,
 	OPT_OVERLAY_DIR,
 	OPT_NET_FD,
+	OPT_NET_PATH,
 	OPT_TRACE,
 	OPT_OVERLAY_MOUNT,
 	OPT_AHEAD,
@@ -50,6 +51,7 @@ static const struct option long_opts[] = {
 	{"hostname", required_argument, NULL, OPT_HOSTNAME},
 	{"net", required_argument, NULL, OPT_NET},
 	{"net-fd", required_argument, NULL, OPT_NET_FD},
+	{"net-path", required_argument, NULL, OPT_NET_PATH},
 	{"trace", no_argument, NULL, OPT_TRACE},
 	{"ahead", no_argument, NULL, OPT_AHEAD},
 	{"cgroup-fd", required_argument, NULL, OPT_CGROUP_FD},
@@ -214,6 +216,18 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		needs_namespaces(ps, "--no-namespaces excludes --net-fd (it joins a network namespace)");
 		o->net_fd = parse_fd(ps, arg, "--net-fd wants a fd number");
 		break;
+	case OPT_NET_PATH:
+		/*
+		 * The namespace to join by the harness's /proc/PID/fd/N: a launcher started ahead got its fds
+		 * before its job's namespace existed, and its config (this) comes through the gate.
+		 */
+		needs_namespaces(ps, "--no-namespaces excludes --net-path (it joins a network namespace)");
+		if (o->net_fd >= 0 || arg[0] != '/')
+			fail(ps, EINVAL, "--net-path wants an absolute path, and no --net-fd");
+		o->net_fd = open(arg, O_RDONLY | O_CLOEXEC);
+		if (o->net_fd < 0)
+			fail(ps, errno, "--net-path cannot be opened");
+		break;
 	case OPT_USERNS:
 		needs_namespaces(ps, "--no-namespaces excludes --userns");
 		o->userns = true;
@@ -323,7 +337,7 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		if (!fd_open(o->keep_fds[i]))
 			fail(ps, EBADF, "--keep-fd is not an open fd");
 	if ((o->net == NET_JOIN) != (o->net_fd >= 0))
-		fail(ps, EINVAL, "--net=join and --net-fd go together");
+		fail(ps, EINVAL, "--net=join and --net-fd (or --net-path) go together");
 	else if (o->net_fd >= 0 && !fd_open(o->net_fd))
 		fail(ps, EBADF, "--net-fd is not an open fd");
 	if (o->cgroup_fd >= 0 && !fd_open(o->cgroup_fd))

@@ -1,7 +1,7 @@
 // How figures read in every comparison report (terminal, Markdown, HTML tooltips): one place, so the
 // three agree. Kept here rather than shared with harness/job/format.ts: reporters import harness types only.
 import type { MetricName } from './runs.js';
-import type { Comparison, MetricComparison, StartedWriting } from './model.js';
+import type { Comparison, MetricComparison, StartedReaching, StartedWriting } from './model.js';
 
 export const METRIC_LABEL: Record<MetricName, string> = {
   cpu: 'CPU',
@@ -77,6 +77,9 @@ export function countsLine(c: Comparison): string {
     ...(c.startedWriting.length
       ? [`${plural(c.startedWriting.length, 'test')} started writing outside the workdir`]
       : []),
+    ...(c.startedReaching?.length
+      ? [`${plural(c.startedReaching.length, 'test')} started reaching a new host`]
+      : []),
     `${c.added.length} added`,
     `${c.removed.length} removed`,
   ].join(', ');
@@ -88,6 +91,11 @@ export function runsLine(c: Comparison): string {
   return c.judged
     ? `${runs}; significant = ranges apart or Mann-Whitney U p < ${c.options.alpha}`
     : `${runs}; significance not judged: it needs at least 2 runs a side (ringfence ci --repeat N)`;
+}
+
+/** `started reaching 1 new host: evil.example:443` */
+export function startedReachingText(r: StartedReaching): string {
+  return `started reaching ${plural(r.hosts.length, 'new host')}: ${r.hosts.join(', ')}`;
 }
 
 /** `started writing outside its workdir: 2 paths (/root/.leak, /etc/rf)` */

@@ -32,6 +32,9 @@ const ALL_SUFFIXES = [
   'attempts',
   'fs.mode',
   'fs.changes',
+  'net.mode',
+  'net.reached_hosts',
+  'net.refused_hosts',
   'paused.count',
   'paused.ms',
 ].sort((a, b) => b.length - a.length);
@@ -63,6 +66,7 @@ interface Pending {
   outcome: JobOutcome | null;
   metrics: Record<MetricName, number | null>;
   written: number | null;
+  hosts: string[] | null;
 }
 
 /** The runs in a ringfence JUnit report; a CompareInputError names the file and what is wrong. */
@@ -107,6 +111,7 @@ export function readJUnitRuns(text: string, file: string): Run[] {
         outcome: null,
         metrics: { cpu: null, wall: null, memory: null, pids: null, io: null },
         written: null,
+        hosts: null,
       };
       entries.set(mapKey, entry);
     }
@@ -115,6 +120,14 @@ export function readJUnitRuns(text: string, file: string): Run[] {
       if (!(OUTCOMES as readonly string[]).includes(value))
         fail(`property ${name}: unknown status ${JSON.stringify(value)}`);
       entry.outcome = value as JobOutcome;
+      continue;
+    }
+    // --network allow:…: watched (net.mode), and the hosts it reached and was refused, space-separated
+    if (suffix.startsWith('net.')) {
+      entry.hosts = [
+        ...(entry.hosts ?? []),
+        ...(suffix === 'net.mode' ? [] : value.split(' ').filter(Boolean)),
+      ];
       continue;
     }
     const metric = FIGURES[suffix];
@@ -142,6 +155,7 @@ export function readJUnitRuns(text: string, file: string): Run[] {
       metrics: e.metrics,
       written: e.written,
       writtenPaths: [],
+      hosts: e.hosts,
     };
     const list = byRepeat.get(e.repeat);
     if (list) list.push(sample);

@@ -7,6 +7,7 @@
 import fs, { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readResultsFile } from '../json.js';
+import { contacted } from '../../harness/net/report.js';
 import type { RunReport } from '../types.js';
 import { readJUnitRuns } from './junit-read.js';
 import {
@@ -37,6 +38,7 @@ export function runsFromReport(report: RunReport, file: string): Run[] {
       },
       written: r?.filesystem?.changes ? r.filesystem.changes.length + r.filesystem.truncated : null,
       writtenPaths: (r?.filesystem?.changes ?? []).slice(0, WRITTEN_SHOWN).map((c) => c.path),
+      hosts: r?.network ? contacted(r.network) : null,
       ...(entry.durationMs === undefined ? {} : { durationMs: entry.durationMs }),
     };
     const list = byRepeat.get(entry.repeat);

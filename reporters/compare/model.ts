@@ -58,6 +58,8 @@ export interface HistoryPoint {
   /** Paths written outside the workdir (null: not watched) and the first few of them. */
   written: number | null;
   writtenPaths: string[];
+  /** `host:port`s tried through an allow-list (null or absent: not watched). */
+  hosts?: string[] | null;
 }
 
 /**
@@ -70,6 +72,16 @@ export interface StartedWriting {
   paths: number;
   /** The first few of them, from a JSON results file (empty from JUnit). */
   examples: string[];
+}
+
+/**
+ * A test that, under an allow-list in every BASE run, tried a `host:port` in a HEAD run that no BASE
+ * run tried (reached or refused): the network twin of StartedWriting.
+ */
+export interface StartedReaching {
+  key: string;
+  /** The new `host:port`s, in first-seen order. */
+  hosts: string[];
 }
 
 export interface TestComparison {
@@ -109,6 +121,8 @@ export interface Comparison {
   statusChanges: { key: string; from: string; to: string }[];
   /** Tests that started writing outside their workdir: a change listed, not a regression. */
   startedWriting: StartedWriting[];
+  /** Tests that started reaching a host their base runs never tried: a change listed, not a regression. */
+  startedReaching?: StartedReaching[];
   added: string[];
   removed: string[];
   /** The exit-worthy answer: some figure regressed. */
@@ -221,6 +235,7 @@ function collect(
         metrics: s.metrics,
         written: s.written,
         writtenPaths: s.writtenPaths,
+        hosts: s.hosts ?? null,
       });
       into.set(key, c);
     }
@@ -235,6 +250,13 @@ function startedWritingOf(key: string, base: HistoryPoint[], head: HistoryPoint[
   return { key, paths: most.written ?? 0, examples: most.writtenPaths };
 }
 
+function startedReachingOf(key: string, base: HistoryPoint[], head: HistoryPoint[]): StartedReaching | null {
+  if (base.length === 0 || !base.every((pt) => Array.isArray(pt.hosts))) return null;
+  const known = new Set(base.flatMap((pt) => pt.hosts ?? []));
+  const fresh = [...new Set(head.flatMap((pt) => pt.hosts ?? []))].filter((h) => !known.has(h));
+  return fresh.length > 0 ? { key, hosts: fresh } : null;
+}
+
 export function compareSides(base: Side, head: Side, options: CompareOptions = DEFAULT_OPTIONS): Comparison {
   const keyOf = keyFunction(base, head);
   const all = new Map<string, Collected>();
@@ -243,6 +265,7 @@ export function compareSides(base: Side, head: Side, options: CompareOptions = D
 
   const tests: TestComparison[] = [];
   const startedWriting: StartedWriting[] = [];
+  const startedReaching: StartedReaching[] = [];
   for (const [key, c] of all) {
     const of = (side: 'base' | 'head') => c.points.filter((pt) => pt.side === side);
     const b = of('base');
@@ -258,6 +281,8 @@ export function compareSides(base: Side, head: Side, options: CompareOptions = D
     const verdicts = METRICS.map((m) => metrics[m].verdict);
     const started = startedWritingOf(key, b, h);
     if (started) startedWriting.push(started);
+    const reaching = startedReachingOf(key, b, h);
+    if (reaching) startedReaching.push(reaching);
     tests.push({
       key,
       suite: c.suite,
@@ -322,6 +347,7 @@ export function compareSides(base: Side, head: Side, options: CompareOptions = D
       .filter((t) => t.statusChanged)
       .map((t) => ({ key: t.key, from: t.baseStatus, to: t.headStatus })),
     startedWriting: startedWriting.sort((a, b) => a.key.localeCompare(b.key)),
+    startedReaching: startedReaching.sort((a, b) => a.key.localeCompare(b.key)),
     added: tests.filter((t) => t.presence === 'added').map((t) => t.key),
     removed: tests.filter((t) => t.presence === 'removed').map((t) => t.key),
     regressed: regressions.length > 0,

@@ -28,6 +28,8 @@ export interface Sample {
   written: number | null;
   /** The first few of those paths (a JUnit file gives only the count). */
   writtenPaths: string[];
+  /** `host:port`s it tried through its allow-list (`--network allow:…`); null or absent: none watched. */
+  hosts?: string[] | null;
   /** Vitest's own time for the file (JobEntry.durationMs), where the reporter recorded one. */
   durationMs?: number;
 }

@@ -3,6 +3,7 @@
 import {
   METRIC_LABEL,
   countsLine,
+  startedReachingText,
   startedWritingText,
   formatChange,
   formatSignificance,
@@ -22,6 +23,7 @@ export function renderSummary(c: Comparison, title = 'ringfence compare'): strin
     ...c.improvements.map((f) => findingLine('IMPROVED ', f)),
     ...c.statusChanges.map((s) => `STATUS    ${s.key}: ${s.from} → ${s.to}`),
     ...c.startedWriting.map((w) => `WRITES    ${w.key}: ${startedWritingText(w)}`),
+    ...(c.startedReaching ?? []).map((r) => `REACHES   ${r.key}: ${startedReachingText(r)}`),
     ...c.added.map((key) => `ADDED     ${key}`),
     ...c.removed.map((key) => `REMOVED   ${key}`),
   ];

@@ -1,0 +1,153 @@
+// Attack: the way out of a job under --network allow:… (harness/net/). The job tries to use the
+// proxy as more than a proxy (the host's loopback, the proxy itself, an origin-form request, a URL
+// with userinfo), to tunnel through an allowed host's CONNECT to another port, to take the proxy's
+// port over or kill what serves it, and to see or use another job's way out. Real jobs, real
+// servers on the host's loopback (test/support/net-servers.ts); every attempt must be refused and
+// the servers must not see it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runJob } from '../../harness/run-job.js';
+import { HOST_ADDR, startNetServers, type NetServers } from '../support/net-servers.js';
+import { describeSandbox } from '../support/sandbox.js';
+import { attack, expectNoLeftovers } from '../support/tally.js';
+import { ADVERSARIAL, compile, fixtureVolumes, outcomes, removeDir, tempDir } from './helpers.js';
+
+const PROBE = path.join(ADVERSARIAL, 'proxy-probe.js');
+
+describeSandbox('adversarial: the allow-list way out', () => {
+  let servers: NetServers;
+  let dir = '';
+  beforeAll(async () => {
+    servers = await startNetServers();
+    dir = tempDir('net');
+    compile(dir, 'proxy-takeover');
+  });
+  afterAll(async () => {
+    await servers?.close();
+    removeDir(dir);
+  });
+
+  it('refuses the host loopback, the proxy itself and a tunnel to another port of an allowed host', async () => {
+    const before = { ...servers.served };
+    const allowedHost = `${HOST_ADDR}:${servers.http}`;
+    const requests = [
+      ['tunnel-other-port', `CONNECT ${HOST_ADDR}:${servers.tls} HTTP/1.1\r\nHost: ${allowedHost}\r\n\r\n`],
+      ['connect-host-loopback', `CONNECT 127.0.0.1:${servers.http} HTTP/1.1\r\n\r\n`],
+      ['connect-localhost', `CONNECT localhost:${servers.tls} HTTP/1.1\r\n\r\n`],
+      ['origin-form-other', `GET / HTTP/1.1\r\nHost: ${HOST_ADDR}:${servers.tls}\r\n\r\n`],
+      [
+        'userinfo-trick',
+        `GET http://${allowedHost}@${HOST_ADDR}:${servers.tls}/ HTTP/1.1\r\nHost: ${allowedHost}\r\n\r\n`,
+      ],
+      ['authority-trick', `CONNECT ${allowedHost}@evil.example:443 HTTP/1.1\r\n\r\n`],
+      ['wildcard-suffix', `CONNECT ${HOST_ADDR}.evil.example:${servers.http} HTTP/1.1\r\n\r\n`],
+      ['allowed', `GET http://${allowedHost}/ HTTP/1.1\r\nHost: ${allowedHost}\r\n\r\n`],
+    ];
+    const result = await runJob({
+      command: ['node', PROBE, JSON.stringify(requests)],
+      workdir: dir,
+      volumes: fixtureVolumes(),
+      network: { allow: [allowedHost] },
+      timeout: '30s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    const seen = outcomes(result.stdout);
+    expect(seen).toEqual({
+      'tunnel-other-port': '403',
+      'connect-host-loopback': '403',
+      'connect-localhost': '403',
+      'origin-form-other': '403',
+      'userinfo-trick': '403',
+      'authority-trick': '400',
+      'wildcard-suffix': '403',
+      allowed: '200',
+    });
+    // only the one allowed request reached a server
+    expect(servers.served).toEqual({ ...before, http: before.http + 1 });
+    const refused = result.network?.connections.filter((c) => !c.allowed) ?? [];
+    expect(refused.map((c) => `${c.host}:${c.port}`)).toEqual([
+      `${HOST_ADDR}:${servers.tls}`,
+      `127.0.0.1:${servers.http}`,
+      `localhost:${servers.tls}`,
+      `${HOST_ADDR}:${servers.tls}`,
+      `${HOST_ADDR}:${servers.tls}`,
+      `${HOST_ADDR}.evil.example:${servers.http}`,
+    ]);
+    attack('allow-list: tunnel through an allowed host to another port', 'contained');
+    attack("allow-list: reach the host's loopback or the proxy's own side", 'contained');
+    await expectNoLeftovers();
+  });
+
+  it('cannot take the way out over or kill it: it works on afterwards', async () => {
+    const allowedHost = `${HOST_ADDR}:${servers.http}`;
+    const result = await runJob({
+      command: [
+        'sh',
+        '-c',
+        `port=\${HTTP_PROXY##*:}; ./proxy-takeover "$port"; curl -sS -o /dev/null -w "after %{http_code}\\n" http://${allowedHost}/`,
+      ],
+      workdir: dir,
+      network: { allow: [allowedHost] },
+      timeout: '30s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    const seen = outcomes(result.stdout);
+    expect(seen['bind-loopback']).toBe('EADDRINUSE');
+    expect(seen['bind-any']).toBe('EADDRINUSE');
+    // the kernel drops SIGKILL to a namespace's init from inside; and the proxy is not in the job at all
+    expect(seen.after).toBe('200');
+    expect(result.network?.connections).toContainEqual(
+      expect.objectContaining({ host: HOST_ADDR, port: servers.http, allowed: true }),
+    );
+    attack('allow-list: take over or kill the way out', 'contained');
+    await expectNoLeftovers();
+  });
+
+  it("cannot see or use another job's way out", async () => {
+    const allowedHost = `${HOST_ADDR}:${servers.http}`;
+    const flag = path.join(dir, 'b-done');
+    const portFile = path.join(dir, 'a-port');
+    fs.rmSync(flag, { force: true });
+    fs.rmSync(portFile, { force: true });
+    // A: its proxy's port for B to aim at, traffic to its allowed host until B is done
+    const a = runJob({
+      command: [
+        'sh',
+        '-c',
+        `echo "\${HTTP_PROXY##*:}" > a-port.tmp && mv a-port.tmp a-port;
+         while [ ! -e b-done ]; do curl -sS -o /dev/null http://${allowedHost}/bytes/4096 || exit 3; done`,
+      ],
+      workdir: dir,
+      network: { allow: [allowedHost] },
+      timeout: '60s',
+    });
+    const hex = servers.http.toString(16).toUpperCase().padStart(4, '0');
+    const b = await runJob({
+      command: [
+        'sh',
+        '-c',
+        `while [ ! -s a-port ]; do sleep 0.05; done; port=$(cat a-port);
+         curl -sS -o /dev/null -w "b-via-a %{http_code}\\n" -x "http://127.0.0.1:$port" http://${allowedHost}/;
+         n=0; for i in 1 2 3 4 5 6 7 8 9 10; do grep -c ":${hex} " /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk -F: '{s+=$2} END {print s}' > seen; n=$((n + $(cat seen))); sleep 0.05; done;
+         echo "b-sees $n"; touch b-done`,
+      ],
+      workdir: dir,
+      network: { allow: [] },
+      timeout: '60s',
+    });
+    const aResult = await a;
+    expect(aResult.status, aResult.reason + aResult.stderr).toBe('passed');
+    expect(b.status, b.reason + b.stderr).toBe('passed');
+    const seen = outcomes(b.stdout);
+    // B's 127.0.0.1 is its own: nothing there, or (ports alike by chance) B's own proxy, with B's list
+    expect(['000', '403']).toContain(seen['b-via-a']);
+    expect(seen['b-sees']).toBe('0');
+    // nothing of B's in A's record, and B reached nothing
+    expect(aResult.network?.connections.every((c) => c.allowed && c.port === servers.http)).toBe(true);
+    expect(aResult.network?.connections.length).toBeGreaterThan(0);
+    expect(b.network?.connections.every((c) => !c.allowed)).toBe(true);
+    attack("allow-list: see or use another job's way out", 'contained');
+    await expectNoLeftovers();
+  });
+});

@@ -1,0 +1,131 @@
+// The allow-list's entries (harness/net/allow.ts), the network report's forms (harness/net/report.ts)
+// and compare's new-host flag: parsing and pure functions, no job. What the list lets a real job
+// reach is test/sandbox/network-allow.test.ts and test/adversarial/network-allow.test.ts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadManifest } from '../harness/manifest/load.js';
+import type { JobNetwork } from '../harness/job/result.js';
+import { resolveJobSpec } from '../harness/job/spec.js';
+import { InputError } from '../harness/job/units.js';
+import { allowed, formatAllowRule, parseAllowRule, type AllowRule } from '../harness/net/allow.js';
+import { netFigures, netLine, netText } from '../harness/net/report.js';
+import { compareSides } from '../reporters/compare/model.js';
+import type { Run, Side } from '../reporters/compare/runs.js';
+
+function rules(...entries: string[]): AllowRule[] {
+  return entries.map((entry) => {
+    const rule = parseAllowRule(entry);
+    if (typeof rule === 'string') throw new Error(rule);
+    return rule;
+  });
+}
+
+describe('allow-list entries', () => {
+  it('parses names, wildcards, addresses and ports', () => {
+    expect(
+      rules('Registry.NPMjs.org.', '*.example.com:8443', '10.0.0.1:*', '[::1]:80').map(formatAllowRule),
+    ).toEqual(['registry.npmjs.org', '*.example.com:8443', '10.0.0.1:*', '[::1]:80']);
+  });
+
+  it('refuses what is no host or port', () => {
+    for (const bad of ['', 'a b', 'host:0', 'host:70000', 'host:x', '*.', 'a..b', '-a.com', 'a:1:2:zz'])
+      expect(typeof parseAllowRule(bad), bad).toBe('string');
+  });
+
+  it('matches a wildcard below its name only, and a portless entry on 80 and 443 only', () => {
+    const list = rules('*.example.com', 'api.test:8080', '127.0.0.2:*');
+    expect(allowed(list, 'a.example.com', 443)).toBe(true);
+    expect(allowed(list, 'a.b.example.com', 80)).toBe(true);
+    expect(allowed(list, 'example.com', 443)).toBe(false);
+    expect(allowed(list, 'evilexample.com', 443)).toBe(false);
+    expect(allowed(list, 'a.example.com', 22)).toBe(false);
+    expect(allowed(list, 'api.test', 8080)).toBe(true);
+    expect(allowed(list, 'api.test', 443)).toBe(false);
+    expect(allowed(list, '127.0.0.2', 1)).toBe(true);
+    expect(allowed(list, '127.0.0.1', 80)).toBe(false);
+  });
+
+  it('takes the CLI text and the object form, refusing a bad entry naming network', () => {
+    expect(
+      resolveJobSpec({ command: ['true'], network: 'allow:a.test,b.test:81' }).allow.map(formatAllowRule),
+    ).toEqual(['a.test', 'b.test:81']);
+    const spec = resolveJobSpec({ command: ['true'], network: { allow: ['*.a.test'] } });
+    expect([spec.network, spec.allow.map(formatAllowRule)]).toEqual(['allow', ['*.a.test']]);
+    expect(() => resolveJobSpec({ command: ['true'], network: 'allow:bad host' })).toThrow(InputError);
+    expect(() => resolveJobSpec({ command: ['true'], network: 'allowed' as never })).toThrow(/network/);
+  });
+});
+
+describe('the manifest form', () => {
+  it('takes network: { allow: [...] } and refuses another shape', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-net-manifest-'));
+    try {
+      const file = path.join(dir, 'ci.yml');
+      fs.writeFileSync(
+        file,
+        'jobs:\n  - name: a\n    command: "true"\n    network: { allow: [a.test, "b.test:81"] }\n',
+      );
+      const spec = resolveJobSpec(loadManifest(file).jobs[0]!.spec);
+      expect(spec.allow.map(formatAllowRule)).toEqual(['a.test', 'b.test:81']);
+      fs.writeFileSync(file, 'jobs:\n  - name: a\n    command: "true"\n    network: { allow: a.test }\n');
+      expect(() => loadManifest(file)).toThrow(/network/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const NETWORK: JobNetwork = {
+  mode: 'allow',
+  allow: ['registry.test'],
+  connections: [
+    { host: 'registry.test', port: 443, via: 'connect', allowed: true, bytesOut: 10, bytesIn: 100 },
+    { host: 'registry.test', port: 443, via: 'connect', allowed: true, bytesOut: 5, bytesIn: 50 },
+    { host: 'cdn.test', port: 80, via: 'http', allowed: true, bytesOut: 0, bytesIn: 7 },
+    { host: 'evil.example', port: 443, via: 'connect', allowed: false, bytesOut: 0, bytesIn: 0 },
+  ],
+  truncated: 0,
+};
+
+describe('the network report', () => {
+  it("says run's line, the JUnit figures and system-out", () => {
+    expect(netLine(NETWORK)).toBe('reached 2 hosts, refused 1: evil.example:443');
+    expect(netLine({ ...NETWORK, connections: [] })).toBeNull();
+    expect(Object.fromEntries(netFigures(NETWORK))).toMatchObject({
+      'net.reached': 2,
+      'net.refused': 1,
+      'net.bytes_out': 15,
+      'net.bytes_in': 157,
+      'net.refused_hosts': 'evil.example:443',
+    });
+    expect(netText(NETWORK)).toContain('refused  connect evil.example:443 out 0 B, in 0 B');
+  });
+
+  it('compare flags a host no base run tried', () => {
+    const run = (label: string, hosts: string[] | null): Run => ({
+      label,
+      file: label,
+      samples: [
+        {
+          suite: 's',
+          id: 'job',
+          outcome: 'passed',
+          metrics: { cpu: 1, wall: 1, memory: 1, pids: 1, io: 0 },
+          written: 0,
+          writtenPaths: [],
+          hosts,
+        },
+      ],
+    });
+    const side = (...runs: Run[]): Side => ({ files: runs.map((r) => r.file), runs });
+    const c = compareSides(
+      side(run('b', ['registry.test:443'])),
+      side(run('h', ['registry.test:443', 'evil.example:443'])),
+    );
+    expect(c.startedReaching).toEqual([{ key: 'job', hosts: ['evil.example:443'] }]);
+    const unwatched = compareSides(side(run('b', null)), side(run('h', ['evil.example:443'])));
+    expect(unwatched.startedReaching).toEqual([]);
+  });
+});

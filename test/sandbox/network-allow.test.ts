@@ -1,0 +1,164 @@
+// --network allow:…, offline against real servers on the host's loopback (test/support/net-servers.ts):
+// `npm install` from an allowed registry through the proxy, a TLS server on a port the list does not
+// name refused and reported, no way around the proxy (curl --noproxy, a raw connect(), DNS), the
+// run line on stderr, and a job's own service still reachable on 127.0.0.1.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runJob } from '../../harness/run-job.js';
+import { HOST_ADDR, PACKAGE, startNetServers, type NetServers } from '../support/net-servers.js';
+import { CLI, ROOT, describeSandbox } from '../support/sandbox.js';
+import { expectNoLeftovers } from '../support/tally.js';
+import { removeDir, tempDir } from '../adversarial/helpers.js';
+
+function cli(...args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (status) => resolve({ status, stderr }));
+  });
+}
+
+describeSandbox('network: a job reaches only its allow-list', () => {
+  let servers: NetServers;
+  let dir = '';
+  beforeAll(async () => {
+    servers = await startNetServers();
+    dir = tempDir('net-allow');
+  });
+  afterAll(async () => {
+    await servers?.close();
+    removeDir(dir);
+  });
+
+  it('installs a package from the allowed registry, and refuses and reports the TLS port', async () => {
+    const registry = `http://${HOST_ADDR}:${servers.registry}/`;
+    fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'consumer', version: '0.0.0' }));
+    const before = servers.served.tls;
+    const result = await runJob({
+      command: [
+        'sh',
+        '-c',
+        `npm install ${PACKAGE} --registry ${registry} --cache /tmp/npm-cache --no-audit --no-fund --loglevel=error &&
+         node -e "console.log(require('${PACKAGE}'))" &&
+         curl -sS -k https://${HOST_ADDR}:${servers.tls}/; echo "tls=$?"`,
+      ],
+      workdir: dir,
+      network: { allow: [`${HOST_ADDR}:${servers.registry}`, `${HOST_ADDR}:${servers.http}`] },
+      allowToolingWrite: true,
+      timeout: '60s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(result.stdout).toContain('fetched through the allow-list');
+    // curl's CONNECT got a 403: exit 56, and the TLS server never saw a request
+    expect(result.stdout).toContain('tls=56');
+    expect(servers.served.tls).toBe(before);
+    expect(fs.existsSync(path.join(dir, 'node_modules', PACKAGE, 'index.js'))).toBe(true);
+    const net = result.network;
+    expect(net?.allow).toEqual([`${HOST_ADDR}:${servers.registry}`, `${HOST_ADDR}:${servers.http}`]);
+    const toRegistry = net?.connections.filter((c) => c.port === servers.registry) ?? [];
+    expect(toRegistry.length).toBeGreaterThan(0);
+    expect(toRegistry.every((c) => c.allowed && c.host === HOST_ADDR)).toBe(true);
+    expect(toRegistry.reduce((n, c) => n + c.bytesIn, 0)).toBeGreaterThan(200);
+    expect(net?.connections).toContainEqual(
+      expect.objectContaining({ host: HOST_ADDR, port: servers.tls, via: 'connect', allowed: false }),
+    );
+    await expectNoLeftovers();
+  });
+
+  it('gives nothing to curl --noproxy, a raw connect() or a DNS query', async () => {
+    const before = { ...servers.served };
+    const probe = `
+      const net = require('net'), dns = require('dns');
+      const targets = [['${HOST_ADDR}', ${servers.http}], ['10.255.255.53', 53], ['1.1.1.1', 443], ['8.8.8.8', 53]];
+      let left = targets.length + 2;
+      const done = () => --left === 0 && process.exit(0);
+      for (const [host, port] of targets) {
+        const s = net.connect({ host, port, timeout: 3000 });
+        s.on('connect', () => { console.log('CONNECTED', host, port); s.destroy(); done(); });
+        s.on('error', (e) => { console.log('connect', host, e.code); done(); });
+        s.on('timeout', () => { console.log('TIMEOUT', host); s.destroy(); done(); });
+      }
+      dns.resolve4('example.com', (e, a) => { console.log(e ? 'dns ' + e.code : 'ANSWER ' + a); done(); });
+      const r = new dns.Resolver({ timeout: 1000, tries: 1 });
+      r.setServers(['8.8.8.8']);
+      r.resolve4('example.com', (e, a) => { console.log(e ? 'dns8 ' + e.code : 'ANSWER ' + a); done(); });`;
+    const result = await runJob({
+      command: [
+        'sh',
+        '-c',
+        `curl -sS --noproxy '*' http://${HOST_ADDR}:${servers.http}/; echo "noproxy=$?"; node -e "${probe.replace(/"/g, '\\"')}"; getent hosts example.com; echo "getent=$?"`,
+      ],
+      workdir: dir,
+      network: `allow:${HOST_ADDR}:${servers.http},example.com`,
+      timeout: '30s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(result.stdout).toContain('noproxy=7');
+    expect(result.stdout).not.toMatch(/CONNECTED|ANSWER|TIMEOUT/);
+    expect(result.stdout).toMatch(new RegExp(`connect ${HOST_ADDR.replace(/\./g, '\\.')} ECONNREFUSED`));
+    expect(result.stdout).toContain('connect 1.1.1.1 ENETUNREACH');
+    expect(result.stdout).toMatch(/dns E[A-Z]+/);
+    expect(result.stdout).toMatch(/dns8 E[A-Z]+/);
+    expect(result.stdout).toMatch(/getent=[12]/);
+    // nothing of these went through the proxy, and no server saw a request
+    expect(result.network?.connections).toEqual([]);
+    expect(servers.served).toEqual(before);
+    await expectNoLeftovers();
+  });
+
+  it('says on stderr what the job reached and was refused (ringfence run)', async () => {
+    // the CLI in a child that does not block this process: the servers answer from its event loop
+    const out = await cli(
+      'run',
+      '--network',
+      `allow:${HOST_ADDR}:${servers.http}`,
+      '--',
+      'sh',
+      '-c',
+      `curl -sS -o /dev/null http://${HOST_ADDR}:${servers.http}/ && curl -sS -o /dev/null https://evil.example/; true`,
+    );
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stderr).toContain('ringfence: reached 1 host, refused 1: evil.example:443');
+  });
+
+  it('runs in a launcher started ahead, whose init joins the way out', async () => {
+    const spec = {
+      command: [
+        'curl',
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `http://${HOST_ADDR}:${servers.http}/`,
+      ],
+      workdir: dir,
+      network: `allow:${HOST_ADDR}:${servers.http}` as const,
+      timeout: '30s',
+    };
+    await runJob(spec); // leaves a spare for the next
+    const result = await runJob(spec, { trace: true });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(result.trace?.map((t) => t.phase)).toContain('ahead');
+    expect(result.stdout).toBe('200');
+    await expectNoLeftovers();
+  });
+
+  it("keeps the job's own service reachable on 127.0.0.1", async () => {
+    const server = `require('http').createServer((q, s) => s.end('service ok')).listen(7070, '127.0.0.1')`;
+    const result = await runJob({
+      command: ['sh', '-c', 'curl -sS http://127.0.0.1:7070/ && curl -sS http://localhost:7070/'],
+      workdir: dir,
+      network: { allow: [] },
+      services: [{ name: 'web', command: ['node', '-e', server], ready: { tcp: 7070 } }],
+      timeout: '30s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(result.stdout).toBe('service okservice ok');
+    expect(result.network?.connections).toEqual([]);
+    await expectNoLeftovers();
+  });
+});
