@@ -14,9 +14,22 @@ const SYS_FSCONFIG = 431;
 const SYS_FSMOUNT = 432;
 const SYS_PIDFD_OPEN = 434;
 const FSOPEN_CLOEXEC = 1;
+const FSCONFIG_SET_FLAG = 0;
 const FSCONFIG_SET_STRING = 1;
 const FSCONFIG_CMD_CREATE = 6;
 const FSMOUNT_CLOEXEC = 1;
+const MOUNT_ATTR_NOSUID = 0x2;
+const MOUNT_ATTR_NODEV = 0x4;
+// linux/loop.h: the same on every architecture
+const LOOP_CTL_GET_FREE = 0x4c82;
+const LOOP_CONFIGURE = 0x4c0a;
+const LO_FLAGS_AUTOCLEAR = 4;
+/** sizeof(struct loop_config): fd, block_size, loop_info64 (232 bytes), 8 reserved u64. */
+const LOOP_CONFIG_SIZE = 304;
+/** offsetof(struct loop_config, info.lo_flags). */
+const LOOP_CONFIG_FLAGS = 60;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
 
 interface Libc {
   syscall: SyscallFn;
@@ -25,6 +38,9 @@ interface Libc {
   memfdCreate: (name: string, flags: number) => number;
   fcntl: (fd: number, cmd: number, arg: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer, size: number) => number;
+  ioctlInt: (fd: number, request: number, arg: number) => number;
+  ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
+  lseek: (fd: number, offset: number, whence: number) => number;
 }
 
 let libc: Libc | null = null;
@@ -45,6 +61,9 @@ function load(): Libc {
     lgetxattr: lib.func(
       'long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)',
     ) as Libc['lgetxattr'],
+    ioctlInt: lib.func('int ioctl(int fd, unsigned long request, long arg)') as Libc['ioctlInt'],
+    ioctlPtr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'uint8_t *']) as Libc['ioctlPtr'],
+    lseek: lib.func('int64_t lseek(int fd, int64_t offset, int whence)') as Libc['lseek'],
   };
   return libc;
 }
@@ -114,8 +133,20 @@ export function closeFd(fd: number): void {
  * their pages are charged to the job's memory cgroup, which writes them. Needs CAP_SYS_ADMIN.
  */
 export function detachedTmpfs(options: Record<string, string> = {}): number {
+  return detachedMount('tmpfs', options);
+}
+
+/**
+ * A filesystem of `type` mounted nowhere, as detachedTmpfs: `options` are fsconfig strings, `flags`
+ * fsconfig flags (no value); nosuid and nodev, since a job writes in it.
+ */
+export function detachedMount(
+  type: string,
+  options: Record<string, string>,
+  flags: readonly string[] = [],
+): number {
   const c = load();
-  const fs = c.syscall(SYS_FSOPEN, 'str', 'tmpfs', 'uint', FSOPEN_CLOEXEC);
+  const fs = c.syscall(SYS_FSOPEN, 'str', type, 'uint', FSOPEN_CLOEXEC);
   if (fs < 0) throw new SyscallError('fsopen', c.errno());
   try {
     for (const [key, value] of Object.entries(options)) {
@@ -125,6 +156,12 @@ export function detachedTmpfs(options: Record<string, string> = {}): number {
       )
         throw new SyscallError(`fsconfig ${key}`, c.errno());
     }
+    for (const flag of flags)
+      if (
+        c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_FLAG, 'str', flag, 'void *', null, 'int', 0) <
+        0
+      )
+        throw new SyscallError(`fsconfig ${flag}`, c.errno());
     if (
       c.syscall(
         SYS_FSCONFIG,
@@ -141,12 +178,61 @@ export function detachedTmpfs(options: Record<string, string> = {}): number {
       ) < 0
     )
       throw new SyscallError('fsconfig create', c.errno());
-    const mount = c.syscall(SYS_FSMOUNT, 'int', fs, 'uint', FSMOUNT_CLOEXEC, 'uint', 0);
+    const attrs = type === 'tmpfs' ? 0 : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    const mount = c.syscall(SYS_FSMOUNT, 'int', fs, 'uint', FSMOUNT_CLOEXEC, 'uint', attrs);
     if (mount < 0) throw new SyscallError('fsmount', c.errno());
     return mount;
   } finally {
     c.close(fs);
   }
+}
+
+/**
+ * Attaches the open file `backing` (read-write) to a free loop device that detaches itself when its
+ * last user is gone (LO_FLAGS_AUTOCLEAR): returns the device's open fd and path. The caller mounts
+ * it and closes the fd; the mount's end then frees the device. Needs CAP_SYS_ADMIN and /dev/loop-control.
+ */
+export function loopAttach(
+  backing: number,
+  openDevice: (path: string) => number,
+): { fd: number; path: string } {
+  const c = load();
+  const control = openDevice('/dev/loop-control');
+  try {
+    // another process may take the free device between the two calls: then LOOP_CONFIGURE says EBUSY
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const n = c.ioctlInt(control, LOOP_CTL_GET_FREE, 0);
+      if (n < 0) throw new SyscallError('LOOP_CTL_GET_FREE', c.errno());
+      const path = `/dev/loop${n}`;
+      const fd = openDevice(path);
+      const config = Buffer.alloc(LOOP_CONFIG_SIZE);
+      config.writeUInt32LE(backing, 0);
+      config.writeUInt32LE(LO_FLAGS_AUTOCLEAR, LOOP_CONFIG_FLAGS);
+      if (c.ioctlPtr(fd, LOOP_CONFIGURE, config) === 0) return { fd, path };
+      const errno = c.errno();
+      c.close(fd);
+      if (errno !== os.constants.errno.EBUSY) throw new SyscallError('LOOP_CONFIGURE', errno);
+    }
+    throw new SyscallError('LOOP_CONFIGURE', os.constants.errno.EBUSY);
+  } finally {
+    c.close(control);
+  }
+}
+
+/** The [offset, length] ranges of `fd` that hold data (lseek SEEK_DATA / SEEK_HOLE), up to `size`. */
+export function dataRanges(fd: number, size: number): [number, number][] {
+  const c = load();
+  const ranges: [number, number][] = [];
+  let at = 0;
+  while (at < size) {
+    const data = c.lseek(fd, at, SEEK_DATA);
+    if (data < 0) break; // ENXIO: only a hole is left
+    const hole = c.lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) throw new SyscallError('lseek', c.errno());
+    ranges.push([Number(data), Number(hole) - Number(data)]);
+    at = Number(hole);
+  }
+  return ranges;
 }
 
 /** Whether pidfds work on this kernel (Linux >= 5.3). */

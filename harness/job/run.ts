@@ -174,6 +174,7 @@ class JobRun {
       const scratch = (this.scratch = createScratch(
         spec.user !== null || spec.userns,
         spec.fs === 'overlay' && !noNamespaces ? { userns: spec.userns } : null,
+        this.plan?.disk ?? null,
       ));
       this.mark('scratch');
       const extraVolumes = exposeHiddenWorkdir(spec);
@@ -192,7 +193,7 @@ class JobRun {
       const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
       const kept = options.ipc ? netns : [...spec.keepFds, ...netns];
       const argsFor = (cgroupFd: number | null): string[] =>
-        launcherArgs(spec, scratch.path, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
+        launcherArgs(spec, scratch.tmpDir, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
           noNamespaces,
           overlayDir: scratch.overlay,
           overlayMount: scratch.layers?.mount ?? null,

@@ -8,6 +8,7 @@ import { dirSync } from 'tmp-promise';
 import { closeFd, detachedTmpfs } from '../../native/bindings.js';
 import { removeTreeNative, removeTreeNativeSync, rmdirEachNative } from '../../native/spawn.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
+import { cappedFs, diskUsage, type CappedFs, type DiskCaps, type DiskUsage } from '../fs/disk.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;
@@ -27,6 +28,10 @@ export interface Scratch {
    * in `overlay` itself.
    */
   layers: { mount: string; read: string } | null;
+  /** What the launcher binds at the job's /tmp: `path`, or a directory of the capped filesystem. */
+  tmpDir: string;
+  /** --disk / --files: the capped filesystem that holds /tmp and the layers; null without a cap. */
+  disk: { caps: DiskCaps; baseline: DiskUsage; usage: () => DiskUsage | null } | null;
   remove(): Promise<void>;
   /** remove() for exit handlers, which cannot wait. */
   removeSync(): void;
@@ -45,6 +50,22 @@ let spareTmpfs: number | null = null;
 /** This process's jobs have used overlays / layers on a tmpfs: the spares then include them. */
 let overlayUsed = false;
 let tmpfsUsed = false;
+/** A capped filesystem made while the previous job ran, for the caps the last capped job had. */
+let spareDisk: { key: string; fs: CappedFs } | null = null;
+let lastDiskCaps: DiskCaps | null = null;
+
+function capsKey(caps: DiskCaps): string {
+  return `${caps.bytes ?? '-'}:${caps.files ?? '-'}`;
+}
+
+function takeCappedFs(caps: DiskCaps, dir: string): CappedFs {
+  lastDiskCaps = caps;
+  const ready = spareDisk;
+  spareDisk = null;
+  if (ready && ready.key === capsKey(caps)) return ready.fs;
+  if (ready) closeFd(ready.fs.fd);
+  return cappedFs(caps, `${dir}.`);
+}
 
 function makeDir(): string {
   // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not
@@ -67,9 +88,16 @@ export const USERNS_ROOT_ID = 100000;
  * id init runs as (root in a user namespace is uid 100000 when ringfence is root) and open to no
  * one else, so nothing can be planted there before it.
  */
-export function createScratch(shared: boolean, overlay: { userns: boolean } | null = null): Scratch {
+export function createScratch(
+  shared: boolean,
+  overlay: { userns: boolean } | null = null,
+  caps: DiskCaps | null = null,
+): Scratch {
   const dir = spare ?? makeDir();
   spare = null;
+  // --disk / --files: /tmp and the layers in one capped filesystem (planJob degraded the caps where
+  // this process cannot make one)
+  const capped = caps ? takeCappedFs(caps, dir) : null;
   // the spare's layers dir, when this job has no overlay, goes with its scratch (off the job's path)
   const unusedLayers = !overlay && spareLayersDir === `${dir}.fs` ? spareLayersDir : null;
   if (unusedLayers) spareLayersDir = null;
@@ -82,20 +110,36 @@ export function createScratch(shared: boolean, overlay: { userns: boolean } | nu
     if (spareLayersDir === layers)
       spareLayersDir = null; // made with the spare dir, off the job's path
     else fs.mkdirSync(layers, { mode: 0o700 });
-    if (overlay.userns && process.geteuid?.() === 0) fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
+    if (capped) tmpfs = capped.fd;
+    else if (overlay.userns && process.geteuid?.() === 0)
+      fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
     else tmpfs = layersTmpfs();
   }
+  const root = capped ? `/proc/self/fd/${capped.fd}` : null;
+  if (root) {
+    fs.mkdirSync(`${root}/tmp`, { mode: 0o700 });
+    if (shared) fs.chmodSync(`${root}/tmp`, 0o1777);
+  }
+  const cappedFd = capped?.fd ?? null;
   const paths = [dir, ...(layers ? [layers] : []), ...(unusedLayers ? [unusedLayers] : [])];
   // the tmpfs and all the job wrote in it go with the last reference: this fd (its namespace is gone)
+  let open = true;
   const release = (): void => {
     if (tmpfs !== null) closeFd(tmpfs);
+    else if (cappedFd !== null && open) closeFd(cappedFd);
     tmpfs = null;
+    open = false;
   };
   return {
     path: dir,
     overlay: layers,
     layers:
       tmpfs === null ? null : { mount: `/proc/${process.pid}/fd/${tmpfs}`, read: `/proc/self/fd/${tmpfs}` },
+    tmpDir: cappedFd === null ? dir : `/proc/${process.pid}/fd/${cappedFd}/tmp`,
+    disk:
+      caps && capped && root
+        ? { caps, baseline: capped.baseline, usage: () => (open ? diskUsage(root) : null) }
+        : null,
     remove: async () => {
       release();
       // the common case, directories the job left empty, in one trip to a worker thread; the rest
@@ -148,6 +192,13 @@ export function prepareSpareScratch(): void {
     spareLayersDir = `${spare}.fs`;
   }
   if (tmpfsUsed && spareTmpfs === null) spareTmpfs = newTmpfs();
+  if (lastDiskCaps && spareDisk === null) {
+    try {
+      spareDisk = { key: capsKey(lastDiskCaps), fs: cappedFs(lastDiskCaps, `${spare}.`) };
+    } catch {
+      // the next job makes its own, and says why it could not
+    }
+  }
 }
 
 export function releaseSpareScratch(): void {
@@ -157,6 +208,8 @@ export function releaseSpareScratch(): void {
   spare = null;
   if (spareTmpfs !== null) closeFd(spareTmpfs);
   spareTmpfs = null;
+  if (spareDisk) closeFd(spareDisk.fs.fd);
+  spareDisk = null;
 }
 
 /**
