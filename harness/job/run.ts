@@ -32,6 +32,7 @@ import { readJobFilesystem } from './filesystem.js';
 import type { JobFilesystem, JobResult, ProcessInfo, Termination } from './result.js';
 import { buildResult, failedToStart, round } from './result-build.js';
 import type { RunOptions } from './run-options.js';
+import { jobDisk } from './disk-figures.js';
 import { createScratch, type Scratch } from './scratch.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput, type Volume } from './spec.js';
 
@@ -423,6 +424,10 @@ class JobRun {
     reports: LauncherReport[],
     launcherCode: number | null,
   ): JobResult {
+    // before the filesystem report: a write-back must not be counted as the job's
+    const disk = this.scratch?.disk
+      ? jobDisk(this.scratch.disk.caps, this.scratch.disk.baseline, this.scratch.disk.usage())
+      : null;
     const filesystem = this.filesystem(reports);
     this.mark('filesystem');
     return buildResult({
@@ -439,6 +444,7 @@ class JobRun {
       stdout: this.stdout,
       stderr: this.stderr,
       filesystem,
+      disk,
       ...this.pauseWindows(),
       ...this.traceOf(reports),
       placement: this.sandbox.support.placement,
