@@ -42,9 +42,16 @@ const GROUP_BYTES = 128 * 2 ** 20;
 const MIN_GROUP_INODES = 16;
 /** Without a file cap, one inode per this many bytes (mke2fs's own default ratio). */
 const BYTES_PER_INODE = 16384;
-/** ext4's inodes are 256 bytes; their tables and the bitmaps come on top of the cap. */
+/**
+ * ext4's inodes are 256 bytes; their tables come on top of the cap, as do each block group's two
+ * bitmaps and the root and lost+found (about 64 KiB), so the job gets the cap less a few blocks.
+ */
 const INODE_BYTES = 256;
-const SLACK_BYTES = 2 * 2 ** 20;
+const GROUP_OVERHEAD = 2 * 4096;
+const FIXED_OVERHEAD = 64 * 1024;
+/** ext4 keeps 2% of the blocks, at most 4096, back for its own metadata (ext4_calculate_resv_clusters). */
+const RESERVED_FRACTION = 1 / 50;
+const RESERVED_MAX = 4096 * 4096;
 
 interface Template {
   size: number;
@@ -76,7 +83,13 @@ function template(caps: DiskCaps, scratchPrefix: string): Template {
         ));
   // the files cap counts what the job makes: the root, lost+found, its /tmp and the reserved are on top
   const inodes = caps.files === null ? Math.ceil(data / BYTES_PER_INODE) : caps.files + 12;
-  const size = Math.ceil((data + inodes * INODE_BYTES + SLACK_BYTES) / 4096) * 4096;
+  const groups = Math.ceil(data / GROUP_BYTES);
+  const overhead =
+    inodes * INODE_BYTES +
+    groups * GROUP_OVERHEAD +
+    FIXED_OVERHEAD +
+    Math.min(data * RESERVED_FRACTION, RESERVED_MAX);
+  const size = Math.ceil((data + overhead) / 4096) * 4096;
   const file = `${scratchPrefix}disk-template-${process.hrtime.bigint()}`;
   try {
     fs.writeFileSync(file, '', { mode: 0o600 });
