@@ -1,6 +1,7 @@
 // The result's `disk` (--disk / --files): what a job left in its capped filesystem (fs/disk.ts), read
 // once it has ended, and whether it reached a cap — with the line its reason carries. Pure.
 import type { DiskCaps, DiskUsage } from '../fs/disk.js';
+import type { LauncherReport } from '../launch/protocol.js';
 import { formatBytes } from './format.js';
 import type { JobDisk } from './result.js';
 
@@ -12,10 +13,21 @@ function slack(limit: number): number {
   return Math.max(2 * 2 ** 20, limit / 100);
 }
 
-/** The figures, from the filesystem's usage at the job's end and at its start; null: nothing read. */
-export function jobDisk(caps: DiskCaps, baseline: DiskUsage, now: DiskUsage | null): JobDisk {
+/**
+ * The figures, from the filesystem's usage at the job's end against its start: the inodes in use
+ * once the launcher had made the overlay's directories there (its `layers` report), else when the
+ * harness made it.
+ */
+export function jobDisk(
+  d: { caps: DiskCaps; baseline: DiskUsage; usage: () => DiskUsage | null },
+  reports: readonly LauncherReport[],
+): JobDisk {
+  const { caps, baseline } = d;
+  const now = d.usage();
+  const layers = reports.find((r) => r.kind === 'layers');
+  const startFiles = layers?.kind === 'layers' ? layers.inodes : baseline.files;
   const bytes = now === null ? null : Math.max(0, now.bytes - baseline.bytes);
-  const files = now === null ? null : Math.max(0, now.files - baseline.files);
+  const files = now === null ? null : Math.max(0, now.files - startFiles);
   let capReached: JobDisk['capReached'] = null;
   if (now !== null && caps.files !== null && now.freeFiles === 0) capReached = 'files';
   if (now !== null && caps.bytes !== null && now.freeBytes < slack(caps.bytes)) capReached = 'disk';

@@ -425,9 +425,7 @@ class JobRun {
     launcherCode: number | null,
   ): JobResult {
     // before the filesystem report: a write-back must not be counted as the job's
-    const disk = this.scratch?.disk
-      ? jobDisk(this.scratch.disk.caps, this.scratch.disk.baseline, this.scratch.disk.usage())
-      : null;
+    const disk = this.scratch?.disk ? jobDisk(this.scratch.disk, reports) : null;
     const filesystem = this.filesystem(reports);
     this.mark('filesystem');
     return buildResult({
