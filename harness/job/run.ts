@@ -198,6 +198,7 @@ class JobRun {
           noNamespaces,
           overlayDir: scratch.overlay,
           overlayMount: scratch.layers?.mount ?? null,
+          overlayVolatile: scratch.disk !== null,
           trace: options.trace === true,
           ...(options.netnsFd === undefined ? {} : { netFd: firstFree + kept.length - 1 }),
           ...(cgroupFd === null ? {} : { cgroupFd }),
