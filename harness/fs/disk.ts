@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { closeFd, dataRanges, detachedMount, loopAttach } from '../../native/bindings.js';
+import { closeFd, dataRanges, detachedMount, loopAttach, loopMountAsync } from '../../native/bindings.js';
 
 export interface DiskCaps {
   /** Bytes the job may leave; null: no byte cap (the inode cap alone). */
@@ -138,24 +138,72 @@ function openDevice(device: string): number {
 }
 
 /**
- * A capped filesystem for one job. `scratchPrefix` names the image beside the job's scratch dir (the
- * stale sweep removes one a crash left before it was unlinked). Throws where the host cannot have
- * one (no loop devices, not root, no mke2fs): the caller says so.
+ * noinit_itable: the lazy inode-table zeroing thread would write the whole table, sparse no more.
+ * nobarrier: no cache flushes, which the loop device turns into an fsync of the image on the host's
+ * disk (an overlay's unmount syncs its upper filesystem): what the job leaves is thrown away.
  */
-export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
+const MOUNT_FLAGS = ['noinit_itable', 'nobarrier'];
+
+/** Images made by this process: each gets its own name (a spare's may still be in the making). */
+let images = 0;
+
+/** A new sparse image with the template's blocks written in, open read-write; its name is unlinked by the caller. */
+function writeImage(caps: DiskCaps, scratchPrefix: string): { fd: number; image: string } {
   const t = template(caps, scratchPrefix);
-  const image = `${scratchPrefix}disk`;
+  const image = `${scratchPrefix}disk-${++images}`;
   const fd = fs.openSync(image, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-  let loop: { fd: number; path: string } | null = null;
   try {
     fs.ftruncateSync(fd, t.size);
     for (const b of t.blocks) fs.writeSync(fd, b.data, 0, b.data.length, b.offset);
+    return { fd, image };
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(image, { force: true });
+    throw error;
+  }
+}
+
+/** The job's /tmp in its capped filesystem: made with it, so the job's files count from here. */
+export const TMP_DIR = 'tmp';
+
+/**
+ * A capped filesystem for one job, with its `tmp` directory (0700). `scratchPrefix` names the image
+ * beside the job's scratch dir (the stale sweep removes one a crash left before it was unlinked).
+ * Throws where the host cannot have one (no loop devices, not root, no mke2fs): the caller says so.
+ */
+export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
+  const { fd, image } = writeImage(caps, scratchPrefix);
+  let loop: { fd: number; path: string } | null = null;
+  try {
     loop = loopAttach(fd, openDevice);
-    // noinit_itable: the lazy inode-table zeroing thread would write the whole table, sparse no more
-    const mount = detachedMount('ext4', { source: loop.path }, ['noinit_itable']);
+    const mount = detachedMount('ext4', { source: loop.path }, MOUNT_FLAGS);
+    fs.mkdirSync(`/proc/self/fd/${mount}/${TMP_DIR}`, { mode: 0o700 });
     return { fd: mount, baseline: diskUsage(`/proc/self/fd/${mount}`) ?? zero() };
   } finally {
     if (loop) closeFd(loop.fd);
+    fs.closeSync(fd);
+    fs.rmSync(image, { force: true });
+  }
+}
+
+/**
+ * cappedFs with the kernel's slow steps (attaching the loop device, reading the new filesystem) on
+ * libuv's thread pool: for the spare made while a job runs, which must not hold up this thread.
+ */
+export async function cappedFsAsync(caps: DiskCaps, scratchPrefix: string): Promise<CappedFs> {
+  const { fd, image } = writeImage(caps, scratchPrefix);
+  try {
+    const mount = await loopMountAsync(fd, openDevice, 'ext4', MOUNT_FLAGS);
+    const root = `/proc/self/fd/${mount}`;
+    try {
+      await fs.promises.mkdir(`${root}/${TMP_DIR}`, { mode: 0o700 });
+      const st = await fs.promises.statfs(root);
+      return { fd: mount, baseline: usageOf(st) };
+    } catch (error) {
+      closeFd(mount);
+      throw error;
+    }
+  } finally {
     fs.closeSync(fd);
     fs.rmSync(image, { force: true });
   }
@@ -168,16 +216,19 @@ function zero(): DiskUsage {
 /** What a capped filesystem holds now (statfs), or null when it cannot be read. */
 export function diskUsage(root: string): DiskUsage | null {
   try {
-    const st = fs.statfsSync(root);
-    return {
-      bytes: (st.blocks - st.bfree) * st.bsize,
-      files: st.files - st.ffree,
-      freeBytes: st.bavail * st.bsize,
-      freeFiles: st.ffree,
-    };
+    return usageOf(fs.statfsSync(root));
   } catch {
     return null;
   }
+}
+
+function usageOf(st: fs.StatsFs): DiskUsage {
+  return {
+    bytes: (st.blocks - st.bfree) * st.bsize,
+    files: st.files - st.ffree,
+    freeBytes: st.bavail * st.bsize,
+    freeFiles: st.ffree,
+  };
 }
 
 /** Whether this process may make capped filesystems: root, with loop devices and mke2fs. */

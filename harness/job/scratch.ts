@@ -5,10 +5,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dirSync } from 'tmp-promise';
-import { closeFd, detachedTmpfs } from '../../native/bindings.js';
+import { cloneMount, closeFd, detachedTmpfs } from '../../native/bindings.js';
 import { removeTreeNative, removeTreeNativeSync, rmdirEachNative } from '../../native/spawn.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
-import { cappedFs, diskUsage, type CappedFs, type DiskCaps, type DiskUsage } from '../fs/disk.js';
+import { diskUsage, type DiskCaps, type DiskUsage } from '../fs/disk.js';
+import {
+  TMP_DIR,
+  prepareSpareDisk,
+  recycle,
+  releaseDisks,
+  spareDiskSettled,
+  takeCappedFs,
+} from './disk-pool.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;
@@ -50,23 +58,6 @@ let spareTmpfs: number | null = null;
 /** This process's jobs have used overlays / layers on a tmpfs: the spares then include them. */
 let overlayUsed = false;
 let tmpfsUsed = false;
-/** A capped filesystem made while the previous job ran, for the caps the last capped job had. */
-let spareDisk: { key: string; fs: CappedFs } | null = null;
-let lastDiskCaps: DiskCaps | null = null;
-
-function capsKey(caps: DiskCaps): string {
-  return `${caps.bytes ?? '-'}:${caps.files ?? '-'}`;
-}
-
-function takeCappedFs(caps: DiskCaps, dir: string): CappedFs {
-  lastDiskCaps = caps;
-  const ready = spareDisk;
-  spareDisk = null;
-  if (ready && ready.key === capsKey(caps)) return ready.fs;
-  if (ready) closeFd(ready.fs.fd);
-  return cappedFs(caps, `${dir}.`);
-}
-
 function makeDir(): string {
   // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not
   prefix ??= `${formatInstanceName(ownInstanceId())}-`;
@@ -97,7 +88,9 @@ export function createScratch(
   spare = null;
   // --disk / --files: /tmp and the layers in one capped filesystem (planJob degraded the caps where
   // this process cannot make one)
-  const capped = caps ? takeCappedFs(caps, dir) : null;
+  const capped = caps ? takeCappedFs(caps, `${dir}.`) : null;
+  // the job's launcher attaches a copy, which goes with its namespace; `capped` stays this process's
+  const cappedFd = capped ? cloneMount(capped.fd) : null;
   // the spare's layers dir, when this job has no overlay, goes with its scratch (off the job's path)
   const unusedLayers = !overlay && spareLayersDir === `${dir}.fs` ? spareLayersDir : null;
   if (unusedLayers) spareLayersDir = null;
@@ -110,24 +103,31 @@ export function createScratch(
     if (spareLayersDir === layers)
       spareLayersDir = null; // made with the spare dir, off the job's path
     else fs.mkdirSync(layers, { mode: 0o700 });
-    if (capped) tmpfs = capped.fd;
+    if (cappedFd !== null) tmpfs = cappedFd;
     else if (overlay.userns && process.geteuid?.() === 0)
       fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
     else tmpfs = layersTmpfs();
   }
   const root = capped ? `/proc/self/fd/${capped.fd}` : null;
-  if (root) {
-    fs.mkdirSync(`${root}/tmp`, { mode: 0o700 });
-    if (shared) fs.chmodSync(`${root}/tmp`, 0o1777);
-  }
-  const cappedFd = capped?.fd ?? null;
+  if (root && shared) fs.chmodSync(`${root}/${TMP_DIR}`, 0o1777);
   const paths = [dir, ...(layers ? [layers] : []), ...(unusedLayers ? [unusedLayers] : [])];
   // the tmpfs and all the job wrote in it go with the last reference: this fd (its namespace is gone)
   let open = true;
+  let cloneClosed = false;
   const release = (): void => {
-    if (tmpfs !== null) closeFd(tmpfs);
-    else if (cappedFd !== null && open) closeFd(cappedFd);
+    if (tmpfs !== null && tmpfs !== cappedFd) closeFd(tmpfs);
     tmpfs = null;
+    if (cappedFd !== null && !cloneClosed) closeFd(cappedFd);
+    cloneClosed = true;
+  };
+  // the capped filesystem, emptied for the next job or dropped, off this thread: removal waits for it
+  const releaseDisk = async (): Promise<void> => {
+    if (!capped || !caps || !open) return;
+    open = false;
+    await recycle(caps, capped);
+  };
+  const releaseDiskSync = (): void => {
+    if (cappedFd !== null && open) closeFd(cappedFd);
     open = false;
   };
   return {
@@ -135,13 +135,14 @@ export function createScratch(
     overlay: layers,
     layers:
       tmpfs === null ? null : { mount: `/proc/${process.pid}/fd/${tmpfs}`, read: `/proc/self/fd/${tmpfs}` },
-    tmpDir: cappedFd === null ? dir : `/proc/${process.pid}/fd/${cappedFd}/tmp`,
+    tmpDir: cappedFd === null ? dir : `/proc/${process.pid}/fd/${cappedFd}/${TMP_DIR}`,
     disk:
       caps && capped && root
         ? { caps, baseline: capped.baseline, usage: () => (open ? diskUsage(root) : null) }
         : null,
     remove: async () => {
       release();
+      await releaseDisk();
       // the common case, directories the job left empty, in one trip to a worker thread; the rest
       // (what the job left in its /tmp) the slower ways of removeTree
       const left = await rmdirEachNative(paths);
@@ -149,6 +150,7 @@ export function createScratch(
     },
     removeSync: () => {
       release();
+      releaseDiskSync();
       for (const p of paths) removeTreeSync(p);
     },
   };
@@ -192,13 +194,12 @@ export function prepareSpareScratch(): void {
     spareLayersDir = `${spare}.fs`;
   }
   if (tmpfsUsed && spareTmpfs === null) spareTmpfs = newTmpfs();
-  if (lastDiskCaps && spareDisk === null) {
-    try {
-      spareDisk = { key: capsKey(lastDiskCaps), fs: cappedFs(lastDiskCaps, `${spare}.`) };
-    } catch {
-      // the next job makes its own, and says why it could not
-    }
-  }
+  prepareSpareDisk(`${spare}.`);
+}
+
+/** Resolves once no spare capped filesystem is being made (its image file is gone by then). */
+export function spareScratchSettled(): Promise<void> {
+  return spareDiskSettled();
 }
 
 export function releaseSpareScratch(): void {
@@ -208,8 +209,7 @@ export function releaseSpareScratch(): void {
   spare = null;
   if (spareTmpfs !== null) closeFd(spareTmpfs);
   spareTmpfs = null;
-  if (spareDisk) closeFd(spareDisk.fs.fd);
-  spareDisk = null;
+  releaseDisks();
 }
 
 /**

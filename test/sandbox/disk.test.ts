@@ -77,6 +77,36 @@ describeSandbox('--disk and --files', () => {
     expect(out.status).toBe(1);
   });
 
+  it('a filesystem kept for the next job with the same caps holds nothing of the last', async () => {
+    const caps = { disk: '64m', files: 5000, workdir: '/' };
+    const first = await runJob({
+      ...caps,
+      command: [
+        'sh',
+        '-c',
+        'echo secret > /tmp/secret; mkdir -p /var/tmp/rf-disk && echo x > /var/tmp/rf-disk/x; dd if=/dev/zero of=/tmp/fill bs=1M count=20 2>/dev/null',
+      ],
+    });
+    expect(first.status).toBe('passed');
+    expect(first.disk?.bytes).toBeGreaterThan(20 * MiB);
+    for (let i = 0; i < 3; i++) {
+      const next = await runJob({
+        ...caps,
+        command: [
+          'sh',
+          '-c',
+          'ls -A /tmp; ls /var/tmp/rf-disk 2>&1; dd if=/dev/zero of=/tmp/fill bs=1M count=100 2>&1 | tail -1',
+        ],
+      });
+      expect(next.stdout).not.toMatch(/secret|fill\n/);
+      expect(next.stdout).toMatch(/No such file or directory/);
+      // the whole cap again: what the first job wrote was freed, not carried over
+      expect(next.disk?.capReached).toBe('disk');
+      expect(next.disk?.bytes).toBeGreaterThan(60 * MiB);
+      expect(next.disk?.files).toBeLessThan(5);
+    }
+  });
+
   it('a job within its caps passes, and its figures reach JUnit', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-junit-'));
     try {
