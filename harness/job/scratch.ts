@@ -90,7 +90,7 @@ export function createScratch(
   // this process cannot make one)
   const capped = caps ? takeCappedFs(caps, `${dir}.`) : null;
   // the job's launcher attaches a copy, which goes with its namespace; `capped` stays this process's
-  const cappedFd = capped ? cloneMount(capped.fd) : null;
+  const cloneFd = capped ? cloneMount(capped.fd) : null;
   // the spare's layers dir, when this job has no overlay, goes with its scratch (off the job's path)
   const unusedLayers = !overlay && spareLayersDir === `${dir}.fs` ? spareLayersDir : null;
   if (unusedLayers) spareLayersDir = null;
@@ -103,7 +103,7 @@ export function createScratch(
     if (spareLayersDir === layers)
       spareLayersDir = null; // made with the spare dir, off the job's path
     else fs.mkdirSync(layers, { mode: 0o700 });
-    if (cappedFd !== null) tmpfs = cappedFd;
+    if (cloneFd !== null) tmpfs = cloneFd;
     else if (overlay.userns && process.geteuid?.() === 0)
       fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
     else tmpfs = layersTmpfs();
@@ -115,9 +115,9 @@ export function createScratch(
   let open = true;
   let cloneClosed = false;
   const release = (): void => {
-    if (tmpfs !== null && tmpfs !== cappedFd) closeFd(tmpfs);
+    if (tmpfs !== null && tmpfs !== cloneFd) closeFd(tmpfs);
     tmpfs = null;
-    if (cappedFd !== null && !cloneClosed) closeFd(cappedFd);
+    if (cloneFd !== null && !cloneClosed) closeFd(cloneFd);
     cloneClosed = true;
   };
   // the capped filesystem, emptied for the next job or dropped, off this thread: removal waits for it
@@ -127,7 +127,7 @@ export function createScratch(
     await recycle(caps, capped);
   };
   const releaseDiskSync = (): void => {
-    if (cappedFd !== null && open) closeFd(cappedFd);
+    if (capped && open) closeFd(capped.fd);
     open = false;
   };
   return {
@@ -135,7 +135,7 @@ export function createScratch(
     overlay: layers,
     layers:
       tmpfs === null ? null : { mount: `/proc/${process.pid}/fd/${tmpfs}`, read: `/proc/self/fd/${tmpfs}` },
-    tmpDir: cappedFd === null ? dir : `/proc/${process.pid}/fd/${cappedFd}/${TMP_DIR}`,
+    tmpDir: cloneFd === null ? dir : `/proc/${process.pid}/fd/${cloneFd}/${TMP_DIR}`,
     disk:
       caps && capped && root
         ? { caps, baseline: capped.baseline, usage: () => (open ? diskUsage(root) : null) }
