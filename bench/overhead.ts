@@ -62,13 +62,16 @@ if (bwrap) {
 const OURS = 'ringfence runJob';
 const HOST_FS = 'ringfence --fs host';
 const ALLOW = 'ringfence --network allow';
-for (const [name, fs, network] of [
-  [OURS, 'overlay', 'none'],
-  [HOST_FS, 'host', 'none'],
+const DISK = 'ringfence --disk 1g';
+for (const [name, fs, extra] of [
+  [OURS, 'overlay', {}],
+  [HOST_FS, 'host', {}],
   // the allow-list's namespace, listener and proxy registration (nothing is fetched): priced against OURS
-  [ALLOW, 'overlay', 'allow:registry.invalid:443'],
+  [ALLOW, 'overlay', { network: 'allow:registry.invalid:443' }],
+  // the Vitest pool's and ci's defaults: /tmp and the layers on a capped loop ext4 of the job's own
+  [DISK, 'overlay', { disk: '1g', files: 100_000 }],
 ] as const) {
-  const spec = resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs, network });
+  const spec = resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs, ...extra });
   contenders.push({
     name,
     run: async () => {
@@ -113,6 +116,12 @@ const allowList = samples.get(ALLOW)!;
 const allowPaired = median(allowList.map((ms, i) => ms - overlay[i]!));
 console.log(
   `--network allow:… costs ${allowPaired >= 0 ? '+' : ''}${allowPaired.toFixed(2)} ms a job over --network none (median of per-round differences; target ≤ 1 ms)`,
+);
+// the disk cap's price, paired the same way against the same round's uncapped overlay job
+const disk = samples.get(DISK)!;
+const diskPaired = median(disk.map((ms, i) => ms - overlay[i]!));
+console.log(
+  `--disk 1g --files 100000 costs ${diskPaired >= 0 ? '+' : ''}${diskPaired.toFixed(2)} ms a job over no cap (median of per-round differences; target ≤ 0.3 ms)`,
 );
 console.log(
   'ringfence does cgroup creation, caps (memory, pids), accounting, the overlay and its report, and removal on top of the namespaces.',

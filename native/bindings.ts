@@ -13,10 +13,27 @@ const SYS_FSOPEN = 430;
 const SYS_FSCONFIG = 431;
 const SYS_FSMOUNT = 432;
 const SYS_PIDFD_OPEN = 434;
+const SYS_OPEN_TREE = 428;
+const OPEN_TREE_CLONE = 1;
+const OPEN_TREE_CLOEXEC = 0o2000000;
+const AT_EMPTY_PATH = 0x1000;
 const FSOPEN_CLOEXEC = 1;
+const FSCONFIG_SET_FLAG = 0;
 const FSCONFIG_SET_STRING = 1;
 const FSCONFIG_CMD_CREATE = 6;
 const FSMOUNT_CLOEXEC = 1;
+const MOUNT_ATTR_NOSUID = 0x2;
+const MOUNT_ATTR_NODEV = 0x4;
+// linux/loop.h: the same on every architecture
+const LOOP_CTL_GET_FREE = 0x4c82;
+const LOOP_CONFIGURE = 0x4c0a;
+const LO_FLAGS_AUTOCLEAR = 4;
+/** sizeof(struct loop_config): fd, block_size, loop_info64 (232 bytes), 8 reserved u64. */
+const LOOP_CONFIG_SIZE = 304;
+/** offsetof(struct loop_config, info.lo_flags). */
+const LOOP_CONFIG_FLAGS = 60;
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
 
 interface Libc {
   syscall: SyscallFn;
@@ -25,6 +42,25 @@ interface Libc {
   memfdCreate: (name: string, flags: number) => number;
   fcntl: (fd: number, cmd: number, arg: number) => number;
   lgetxattr: (path: string, name: string, value: Buffer, size: number) => number;
+  ioctlInt: (fd: number, request: number, arg: number) => number;
+  ioctlPtr: (fd: number, request: number, arg: Buffer) => number;
+  lseek: (fd: number, offset: number, whence: number) => number;
+  /** The same functions run on libuv's thread pool (errno is that thread's: only the result is known). */
+  closeAsync: { async: (fd: number, cb: (error: unknown, rc: number) => void) => void };
+  ioctlPtrAsync: {
+    async: (fd: number, request: number, arg: Buffer, cb: (error: unknown, rc: number) => void) => void;
+  };
+  fsconfigAsync: {
+    async: (
+      nr: number,
+      fd: number,
+      cmd: number,
+      key: null,
+      value: null,
+      aux: number,
+      cb: (error: unknown, rc: number) => void,
+    ) => void;
+  };
 }
 
 let libc: Libc | null = null;
@@ -45,6 +81,20 @@ function load(): Libc {
     lgetxattr: lib.func(
       'long lgetxattr(const char *path, const char *name, _Out_ uint8_t *value, size_t size)',
     ) as Libc['lgetxattr'],
+    ioctlInt: lib.func('int ioctl(int fd, unsigned long request, long arg)') as Libc['ioctlInt'],
+    ioctlPtr: lib.func('ioctl', 'int', ['int', 'unsigned long', 'uint8_t *']) as Libc['ioctlPtr'],
+    lseek: lib.func('int64_t lseek(int fd, int64_t offset, int whence)') as Libc['lseek'],
+    closeAsync: lib.func('close', 'int', ['int']) as Libc['closeAsync'],
+    ioctlPtrAsync: lib.func('ioctl', 'int', ['int', 'unsigned long', 'uint8_t *']) as Libc['ioctlPtrAsync'],
+    // syscall(2) with fsconfig's arguments: glibc's syscall only moves registers, so a fixed prototype does
+    fsconfigAsync: lib.func('syscall', 'long', [
+      'long',
+      'int',
+      'uint',
+      'void *',
+      'void *',
+      'int',
+    ]) as Libc['fsconfigAsync'],
   };
   return libc;
 }
@@ -114,8 +164,20 @@ export function closeFd(fd: number): void {
  * their pages are charged to the job's memory cgroup, which writes them. Needs CAP_SYS_ADMIN.
  */
 export function detachedTmpfs(options: Record<string, string> = {}): number {
+  return detachedMount('tmpfs', options);
+}
+
+/**
+ * A filesystem of `type` mounted nowhere, as detachedTmpfs: `options` are fsconfig strings, `flags`
+ * fsconfig flags (no value); nosuid and nodev, since a job writes in it.
+ */
+export function detachedMount(
+  type: string,
+  options: Record<string, string>,
+  flags: readonly string[] = [],
+): number {
   const c = load();
-  const fs = c.syscall(SYS_FSOPEN, 'str', 'tmpfs', 'uint', FSOPEN_CLOEXEC);
+  const fs = c.syscall(SYS_FSOPEN, 'str', type, 'uint', FSOPEN_CLOEXEC);
   if (fs < 0) throw new SyscallError('fsopen', c.errno());
   try {
     for (const [key, value] of Object.entries(options)) {
@@ -125,6 +187,12 @@ export function detachedTmpfs(options: Record<string, string> = {}): number {
       )
         throw new SyscallError(`fsconfig ${key}`, c.errno());
     }
+    for (const flag of flags)
+      if (
+        c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_FLAG, 'str', flag, 'void *', null, 'int', 0) <
+        0
+      )
+        throw new SyscallError(`fsconfig ${flag}`, c.errno());
     if (
       c.syscall(
         SYS_FSCONFIG,
@@ -141,12 +209,164 @@ export function detachedTmpfs(options: Record<string, string> = {}): number {
       ) < 0
     )
       throw new SyscallError('fsconfig create', c.errno());
-    const mount = c.syscall(SYS_FSMOUNT, 'int', fs, 'uint', FSMOUNT_CLOEXEC, 'uint', 0);
+    const attrs = type === 'tmpfs' ? 0 : MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+    const mount = c.syscall(SYS_FSMOUNT, 'int', fs, 'uint', FSMOUNT_CLOEXEC, 'uint', attrs);
     if (mount < 0) throw new SyscallError('fsmount', c.errno());
     return mount;
   } finally {
     c.close(fs);
   }
+}
+
+/**
+ * A detached copy of the mount `fd` is the root of (open_tree OPEN_TREE_CLONE): the same filesystem,
+ * another mount. What a job's launcher attaches in its namespace is gone with that namespace; the
+ * original stays detached here, and can be handed to the next job.
+ */
+export function cloneMount(fd: number): number {
+  const c = load();
+  const clone = c.syscall(
+    SYS_OPEN_TREE,
+    'int',
+    fd,
+    'str',
+    '',
+    'uint',
+    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH,
+  );
+  if (clone < 0) throw new SyscallError('open_tree', c.errno());
+  return clone;
+}
+
+/**
+ * Attaches the open file `backing` (read-write) to a free loop device that detaches itself when its
+ * last user is gone (LO_FLAGS_AUTOCLEAR): returns the device's open fd and path. The caller mounts
+ * it and closes the fd; the mount's end then frees the device. Needs CAP_SYS_ADMIN and /dev/loop-control.
+ */
+export function loopAttach(
+  backing: number,
+  openDevice: (path: string) => number,
+): { fd: number; path: string } {
+  const c = load();
+  const control = openDevice('/dev/loop-control');
+  try {
+    // another process may take the free device between the two calls: then LOOP_CONFIGURE says EBUSY
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const n = c.ioctlInt(control, LOOP_CTL_GET_FREE, 0);
+      if (n < 0) throw new SyscallError('LOOP_CTL_GET_FREE', c.errno());
+      const path = `/dev/loop${n}`;
+      const fd = openDevice(path);
+      const config = Buffer.alloc(LOOP_CONFIG_SIZE);
+      config.writeUInt32LE(backing, 0);
+      config.writeUInt32LE(LO_FLAGS_AUTOCLEAR, LOOP_CONFIG_FLAGS);
+      if (c.ioctlPtr(fd, LOOP_CONFIGURE, config) === 0) return { fd, path };
+      const errno = c.errno();
+      c.close(fd);
+      if (errno !== os.constants.errno.EBUSY) throw new SyscallError('LOOP_CONFIGURE', errno);
+    }
+    throw new SyscallError('LOOP_CONFIGURE', os.constants.errno.EBUSY);
+  } finally {
+    c.close(control);
+  }
+}
+
+/**
+ * close(2) on libuv's thread pool: closing the last fd of a detached mount unmounts it there, and a
+ * filesystem's unmount (its writeback, a loop device's release) takes milliseconds.
+ */
+export function closeFdAsync(fd: number): Promise<void> {
+  return new Promise((resolve) => load().closeAsync.async(fd, () => resolve()));
+}
+
+/**
+ * loopAttach and detachedMount's costly steps (LOOP_CONFIGURE, fsconfig's create: the kernel reads
+ * the filesystem) on libuv's thread pool, the rest here: a detached mount of `type` on a free loop
+ * device backed by `backing`. Rejects without the kernel's reason (errno is the pool thread's): the
+ * synchronous path says it when it fails the same way.
+ */
+export async function loopMountAsync(
+  backing: number,
+  openDevice: (path: string) => number,
+  type: string,
+  flags: readonly string[],
+): Promise<number> {
+  const c = load();
+  const control = openDevice('/dev/loop-control');
+  let device = -1;
+  let fs = -1;
+  try {
+    const n = c.ioctlInt(control, LOOP_CTL_GET_FREE, 0);
+    if (n < 0) throw new SyscallError('LOOP_CTL_GET_FREE', c.errno());
+    const path = `/dev/loop${n}`;
+    device = openDevice(path);
+    const config = Buffer.alloc(LOOP_CONFIG_SIZE);
+    config.writeUInt32LE(backing, 0);
+    config.writeUInt32LE(LO_FLAGS_AUTOCLEAR, LOOP_CONFIG_FLAGS);
+    const configured = await new Promise<number>((resolve) =>
+      c.ioctlPtrAsync.async(device, LOOP_CONFIGURE, config, (_e, rc) => resolve(rc)),
+    );
+    if (configured !== 0) throw new Error(`LOOP_CONFIGURE ${path} failed`);
+    fs = c.syscall(SYS_FSOPEN, 'str', type, 'uint', FSOPEN_CLOEXEC);
+    if (fs < 0) throw new SyscallError('fsopen', c.errno());
+    if (
+      c.syscall(
+        SYS_FSCONFIG,
+        'int',
+        fs,
+        'uint',
+        FSCONFIG_SET_STRING,
+        'str',
+        'source',
+        'str',
+        path,
+        'int',
+        0,
+      ) < 0
+    )
+      throw new SyscallError('fsconfig source', c.errno());
+    for (const flag of flags)
+      if (
+        c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_FLAG, 'str', flag, 'void *', null, 'int', 0) <
+        0
+      )
+        throw new SyscallError(`fsconfig ${flag}`, c.errno());
+    const fsfd = fs;
+    const created = await new Promise<number>((resolve) =>
+      c.fsconfigAsync.async(SYS_FSCONFIG, fsfd, FSCONFIG_CMD_CREATE, null, null, 0, (_e, rc) => resolve(rc)),
+    );
+    if (created < 0) throw new Error(`fsconfig create (${type} on ${path}) failed`);
+    const mount = c.syscall(
+      SYS_FSMOUNT,
+      'int',
+      fs,
+      'uint',
+      FSMOUNT_CLOEXEC,
+      'uint',
+      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+    );
+    if (mount < 0) throw new SyscallError('fsmount', c.errno());
+    return mount;
+  } finally {
+    if (fs >= 0) c.close(fs);
+    if (device >= 0) c.close(device);
+    c.close(control);
+  }
+}
+
+/** The [offset, length] ranges of `fd` that hold data (lseek SEEK_DATA / SEEK_HOLE), up to `size`. */
+export function dataRanges(fd: number, size: number): [number, number][] {
+  const c = load();
+  const ranges: [number, number][] = [];
+  let at = 0;
+  while (at < size) {
+    const data = c.lseek(fd, at, SEEK_DATA);
+    if (data < 0) break; // ENXIO: only a hole is left
+    const hole = c.lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) throw new SyscallError('lseek', c.errno());
+    ranges.push([Number(data), Number(hole) - Number(data)]);
+    at = Number(hole);
+  }
+  return ranges;
 }
 
 /** Whether pidfds work on this kernel (Linux >= 5.3). */

@@ -59,6 +59,14 @@ const serviceJobResult = obj({
     // added in 0.4
     refused: int().nonnegative().nullable().optional(),
   }),
+  // added in 0.5: --disk / --files
+  disk: obj({
+    bytes: z.number().nullable(),
+    files: z.number().nullable(),
+    limitBytes: z.number().nullable(),
+    limitFiles: z.number().nullable(),
+    capReached: z.enum(['disk', 'files']).nullable(),
+  }).optional(),
   io: obj({
     readBytes: z.number(),
     writeBytes: z.number(),

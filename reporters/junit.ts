@@ -107,6 +107,12 @@ function figures(entry: JobEntry): [string, string | number][] {
       ['pids.limit', r.pids.limit],
       // forks refused at the cap: a job that still exits 0 hit it all the same
       ['pids.refused', r.pids.refused ?? null],
+      // --disk / --files: what the job left in its capped /tmp and layers, and the cap it reached
+      ['disk.bytes', r.disk?.bytes ?? null],
+      ['disk.files', r.disk?.files ?? null],
+      ['disk.limit_bytes', r.disk?.limitBytes ?? null],
+      ['disk.limit_files', r.disk?.limitFiles ?? null],
+      ['disk.cap_reached', r.disk?.capReached ?? null],
       ['io.read_bytes', r.io?.readBytes ?? null],
       ['io.write_bytes', r.io?.writeBytes ?? null],
       ['io.rchar', r.io?.rchar ?? null],

@@ -209,7 +209,7 @@ describe('a manifest: its keys are the declared ones', () => {
     expect((out as ManifestError).reason).toBe(
       'unknown key "not-an-option" (known keys: cwd, env, memory, memory-swap, cpus, cpu-shares, cpuset-cpus, ' +
         'pids-limit, blkio-weight, timeout, cpu-time, network, hostname, user, userns, strict, cgroupns, fs, ' +
-        'read-only, allow-git-write, allow-tooling-write, outputs, tmp-size, volumes, nofile, output-limit, retries)',
+        'read-only, allow-git-write, allow-tooling-write, outputs, tmp-size, disk, files, volumes, nofile, output-limit, retries)',
     );
   });
 });

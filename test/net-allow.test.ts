@@ -112,7 +112,7 @@ describe('the network report', () => {
           suite: 's',
           id: 'job',
           outcome: 'passed',
-          metrics: { cpu: 1, wall: 1, memory: 1, pids: 1, io: 0 },
+          metrics: { cpu: 1, wall: 1, memory: 1, pids: 1, io: 0, disk: null },
           written: 0,
           writtenPaths: [],
           hosts,

@@ -71,7 +71,7 @@ export function parseMinDelta(text: string | undefined): CompareOptions['minDelt
     const field = `min-delta ${name}`;
     // 0 turns a floor off; the shared parsers take only positive sizes and durations
     if (/^0+(\.0+)?(ms|s|m|h|b|[kmg]i?b?)?$/i.test(value)) minDelta[name] = 0;
-    else if (name === 'memory' || name === 'io') minDelta[name] = parseSize(field, value);
+    else if (name === 'memory' || name === 'io' || name === 'disk') minDelta[name] = parseSize(field, value);
     else if (name === 'pids') minDelta[name] = parseInteger(field, value, 0, 1_000_000);
     else minDelta[name] = parseDuration(field, value);
   }
@@ -89,11 +89,11 @@ export function compareCommand(program: Command, setExit: (code: number) => void
     .argument('<head>', 'results after, the same way')
     .option(
       '--threshold <figure=pct,…>',
-      'relative change that counts (default cpu=10%,memory=5%,wall=20%,pids=20%)',
+      'relative change that counts (default cpu=10%,memory=5%,wall=20%,pids=20%,io=10%,disk=50%)',
     )
     .option(
       '--min-delta <figure=value,…>',
-      'absolute change that counts (default cpu=20ms,memory=1MiB,wall=50ms,pids=2)',
+      'absolute change that counts (default cpu=20ms,memory=1MiB,wall=50ms,pids=2,io=1MiB,disk=1MiB)',
     )
     .option('--markdown <file>', 'write the comparison as Markdown (a PR comment, $GITHUB_STEP_SUMMARY)')
     .option('--html <file>', 'write a self-contained HTML page with charts')

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { refusedForksText } from '../job/format.js';
 import { netLine } from '../net/report.js';
+import { diskCapText } from '../job/disk-figures.js';
 import { keptSummary, pollutionSummary, readOnlySummary, refusedSummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../job/result.js';
 import { runJob } from '../run-job.js';
@@ -147,6 +148,9 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     if (forks) process.stderr.write(`ringfence: ${forks} (pids.events)\n`);
     const net = result.network ? netLine(result.network) : null;
     if (net) process.stderr.write(`ringfence: ${net}\n`);
+    // a job that went on after ENOSPC and passed: the reason does not carry it then
+    const disk = result.status === 'passed' ? diskCapText(result.disk) : null;
+    if (disk) process.stderr.write(`ringfence: ${disk}\n`);
   }
   // said even with --quiet: the user asked for a file and must learn where it is, or why it is not
   if (flags.keepLayer !== undefined) process.stderr.write(`ringfence: ${keptSummary(result.filesystem)}\n`);

@@ -11,6 +11,7 @@ import type { Placement } from '../cgroup/placement.js';
 import type { CgroupLimits } from '../cgroup/types.js';
 import { CAP_CONTROLLER as V1_CAP_CONTROLLER } from '../cgroup/v1.js';
 import { CAP_CONTROLLER as V2_CAP_CONTROLLER } from '../cgroup/v2.js';
+import { cappedFsPossible, type DiskCaps } from '../fs/disk.js';
 import type { JobSpec } from './spec-types.js';
 
 /** Which namespaces a job can get here. */
@@ -39,6 +40,8 @@ export interface JobPlan {
   userns: boolean;
   /** The job runs without namespaces, a plain child of a subreaping launcher. */
   noNamespaces: boolean;
+  /** --disk / --files as they will be enforced; null: none asked for, or not enforceable here. */
+  disk: DiskCaps | null;
   notEnforced: NotEnforced[];
 }
 
@@ -106,7 +109,44 @@ export function planJob(spec: JobSpec, host: HostSupport): JobPlan {
         : 'allow user namespaces (sysctl user.max_user_namespaces, a Kubernetes pod with seccomp Unconfined and procMount Unmasked) or run the container with --privileged / --security-opt seccomp=unconfined',
     });
   }
-  return { limits, userns, noNamespaces, notEnforced };
+  const disk = planDisk(spec, userns, noNamespaces, notEnforced);
+  return { limits, userns, noNamespaces, disk, notEnforced };
+}
+
+/**
+ * --disk / --files: a capped filesystem of the job's own (fs/disk.ts) needs root outside any user
+ * namespace (a loop device, a mount the launcher attaches) and a mount namespace to show it in.
+ */
+function planDisk(
+  spec: JobSpec,
+  userns: boolean,
+  noNamespaces: boolean,
+  notEnforced: NotEnforced[],
+): DiskCaps | null {
+  if (spec.diskBytes === null && spec.files === null) return null;
+  const root = (process.geteuid?.() ?? 0) === 0;
+  const reason = noNamespaces
+    ? "the job has no mount namespace: its /tmp and writes are the host's"
+    : !root
+      ? "rootless: a capped filesystem needs root (loop devices); the job's /tmp and overlay layers are on the host's disk, uncapped"
+      : userns
+        ? "under --userns the job's /tmp and overlay layers are on the host's disk, uncapped"
+        : cappedFsPossible()
+          ? null
+          : 'no loop devices (/dev/loop-control) or no mke2fs (e2fsprogs) on this host';
+  if (reason === null) return { bytes: spec.diskBytes, files: spec.files };
+  const what = [spec.diskBytes !== null ? '--disk' : null, spec.files !== null ? '--files' : null]
+    .filter((w) => w !== null)
+    .join(' and ');
+  notEnforced.push({
+    what,
+    reason,
+    fix:
+      !root || userns
+        ? 'run as root without --userns'
+        : 'install e2fsprogs and load the loop module (modprobe loop)',
+  });
+  return null;
 }
 
 /** Options that need a mount or network namespace, and so are not applied without one. */

@@ -68,6 +68,8 @@ export interface JobOption {
     readonly scope: 'options' | 'job';
     readonly map: OptionMapping;
     readonly before?: string;
+    /** What `ringfence ci` gives a job that sets none (in defaults or its own). */
+    readonly ciDefault?: string | number;
   };
   /** A Vitest pool option under `key` (or its own `key`), with the pool's own default where it sets one. */
   readonly pool?: { readonly default?: string | number | boolean; readonly key?: string };
@@ -360,6 +362,34 @@ export const JOB_OPTIONS = [
     example: '64m',
     cli: 'copy',
     manifest: { scope: 'options', map: 'copy' },
+  },
+  {
+    key: 'disk',
+    flag: 'disk',
+    value: '<size>',
+    kind: 'size',
+    expects: 'a size such as 1g, or none',
+    help: 'cap on the bytes the job leaves in its /tmp and overlay layers (ENOSPC past it), e.g. 1g; none lifts it',
+    doc: 'cap on the bytes the job leaves in its `/tmp` and its overlay layers (the workdir too under `--output` and in the Vitest pool); a write past it fails with `ENOSPC`. A disk-backed filesystem of its own, not charged to `--memory`; `none` lifts it. See [limits.md](limits.md)',
+    default: 'none (`ci` and the Vitest pool: 1g)',
+    example: '100m',
+    cli: 'copy',
+    manifest: { scope: 'options', map: 'copy', ciDefault: '1g' },
+    pool: { default: '1g' },
+  },
+  {
+    key: 'files',
+    flag: 'files',
+    value: '<n>',
+    kind: 'whole',
+    expects: 'a whole number of files, or none',
+    help: 'cap on the files and directories the job creates where --disk applies; none lifts it',
+    doc: 'cap on the files and directories the job creates where `--disk` applies (its inodes; `ENOSPC` past it); `none` lifts it. See [limits.md](limits.md)',
+    default: 'none (`ci` and the Vitest pool: 100000)',
+    example: '1000',
+    cli: 'copy',
+    manifest: { scope: 'options', map: 'copy', ciDefault: 100000 },
+    pool: { default: 100000 },
   },
   {
     key: 'volumes',

@@ -4,9 +4,11 @@
 import { describePlacement, type Placement } from '../cgroup/index.js';
 import { CgroupError, type CgroupStats, type PressureTotals } from '../cgroup/types.js';
 import type { JobPlan } from './enforce.js';
+import { diskCapText } from './disk-figures.js';
 import { formatBytes, formatDuration } from './format.js';
 import { signalName, launcherErrorMessage, type LauncherReport, type TaskIo } from '../launch/protocol.js';
 import type {
+  JobDisk,
   JobEnforcement,
   JobError,
   JobFilesystem,
@@ -38,6 +40,8 @@ export interface RunFacts {
   stdout: BoundedCapture;
   stderr: BoundedCapture;
   filesystem: JobFilesystem;
+  /** --disk / --files, where enforced: what the job left in its capped filesystem. */
+  disk?: JobDisk | null;
   pauses?: { atMs: number; forMs: number }[];
   trace?: { phase: string; ms: number }[];
   placement: Placement;
@@ -91,7 +95,7 @@ export function buildResult(facts: RunFacts): JobResult {
 
   const memoryLimit = spec.limits.memoryBytes ?? null;
   const peak = byRusage ? (treeFigures ? treeFigures.maxRssKiB * 1024 : null) : stats.memory.peakBytes;
-  const reason = describe(status, {
+  const described = describe(status, {
     spec,
     exitCode,
     signal,
@@ -102,6 +106,9 @@ export function buildResult(facts: RunFacts): JobResult {
     cpuMs: cpu.totalNs / 1e6,
     killed: processTree?.length ?? 0,
   });
+  // a job that failed at a disk cap says so first, as an OOM kill names the memory cap
+  const capText = status === 'passed' ? null : diskCapText(facts.disk ?? undefined);
+  const reason = capText ? `${capText} (${described})` : described;
   const rusage = outcome?.kind === 'exit' || outcome?.kind === 'signal' ? outcome : null;
   return {
     name: spec.name,
@@ -132,6 +139,7 @@ export function buildResult(facts: RunFacts): JobResult {
       limit: spec.limits.pidsLimit ?? null,
       refused: stats.pids.refused,
     },
+    ...(facts.disk ? { disk: facts.disk } : {}),
     io: jobIo(rusage?.io ?? null, stats.io),
     limits: { timeoutMs: spec.timeoutMs, cpuTimeMs: spec.cpuTimeMs, cpus: spec.limits.cpus ?? null },
     stdout: facts.stdout.text(),

@@ -1,6 +1,17 @@
 // JobResult: the contract between the sandbox and every reporter. Its JSON form is what `compare` and
 // `merge` read later, so fields are added, never renamed; numbers are in ms and bytes.
 
+export interface JobDisk {
+  /** Bytes the job left there at its end (its files, their blocks and directories); null: unreadable. */
+  bytes: number | null;
+  /** Files and directories it left there at its end. */
+  files: number | null;
+  limitBytes: number | null;
+  limitFiles: number | null;
+  /** The cap the job reached: its writes past it failed with ENOSPC. */
+  capReached: 'disk' | 'files' | null;
+}
+
 export type JobStatus = 'passed' | 'failed' | 'timeout' | 'oom' | 'signaled' | 'error' | 'aborted';
 
 /** Why ringfence itself ended the job, when it did. */
@@ -178,6 +189,11 @@ export interface JobResult {
   };
   /** refused: forks the pids cap refused (the kernel's pids.events); absent before 0.4. */
   pids: { peak: number | null; limit: number | null; refused?: number | null };
+  /**
+   * --disk / --files, where enforced: what the job left in its capped filesystem (its /tmp and
+   * overlay layers) at its end, and which cap it reached, if one. Absent without a cap. Added in 0.5.
+   */
+  disk?: JobDisk;
   io: JobIo | null;
   limits: { timeoutMs: number | null; cpuTimeMs: number | null; cpus: number | null };
   stdout: string;

@@ -32,6 +32,7 @@ import { readJobFilesystem } from './filesystem.js';
 import type { JobFilesystem, JobResult, ProcessInfo, Termination } from './result.js';
 import { buildResult, failedToStart, round } from './result-build.js';
 import type { RunOptions } from './run-options.js';
+import { jobDisk } from './disk-figures.js';
 import { createScratch, type Scratch } from './scratch.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput, type Volume } from './spec.js';
 
@@ -171,6 +172,7 @@ class JobRun {
       const scratch = (this.scratch = createScratch(
         spec.user !== null || spec.userns,
         spec.fs === 'overlay' && !noNamespaces ? { userns: spec.userns } : null,
+        this.plan?.disk ?? null,
       ));
       this.mark('scratch');
       const extraVolumes = exposeHiddenWorkdir(spec);
@@ -189,10 +191,11 @@ class JobRun {
       const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
       const kept = options.ipc ? netns : [...spec.keepFds, ...netns];
       const argsFor = (cgroupFd: number | null): string[] =>
-        launcherArgs(spec, scratch.path, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
+        launcherArgs(spec, scratch.tmpDir, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
           noNamespaces,
           overlayDir: scratch.overlay,
           overlayMount: scratch.layers?.mount ?? null,
+          overlayVolatile: scratch.disk !== null,
           trace: options.trace === true,
           ...(options.netnsFd === undefined
             ? {}
@@ -430,6 +433,8 @@ class JobRun {
     reports: LauncherReport[],
     launcherCode: number | null,
   ): JobResult {
+    // before the filesystem report: a write-back must not be counted as the job's
+    const disk = this.scratch?.disk ? jobDisk(this.scratch.disk, reports) : null;
     const filesystem = this.filesystem(reports);
     this.mark('filesystem');
     return buildResult({
@@ -446,6 +451,7 @@ class JobRun {
       stdout: this.stdout,
       stderr: this.stderr,
       filesystem,
+      disk,
       ...this.pauseWindows(),
       ...this.traceOf(reports),
       placement: this.sandbox.support.placement,

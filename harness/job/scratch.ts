@@ -5,9 +5,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dirSync } from 'tmp-promise';
-import { closeFd, detachedTmpfs } from '../../native/bindings.js';
+import { cloneMount, closeFd, detachedTmpfs } from '../../native/bindings.js';
 import { removeTreeNative, removeTreeNativeSync, rmdirEachNative } from '../../native/spawn.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
+import { diskUsage, type DiskCaps, type DiskUsage } from '../fs/disk.js';
+import {
+  TMP_DIR,
+  prepareSpareDisk,
+  recycle,
+  releaseDisks,
+  spareDiskSettled,
+  takeCappedFs,
+} from './disk-pool.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;
@@ -27,6 +36,10 @@ export interface Scratch {
    * in `overlay` itself.
    */
   layers: { mount: string; read: string } | null;
+  /** What the launcher binds at the job's /tmp: `path`, or a directory of the capped filesystem. */
+  tmpDir: string;
+  /** --disk / --files: the capped filesystem that holds /tmp and the layers; null without a cap. */
+  disk: { caps: DiskCaps; baseline: DiskUsage; usage: () => DiskUsage | null } | null;
   remove(): Promise<void>;
   /** remove() for exit handlers, which cannot wait. */
   removeSync(): void;
@@ -45,7 +58,6 @@ let spareTmpfs: number | null = null;
 /** This process's jobs have used overlays / layers on a tmpfs: the spares then include them. */
 let overlayUsed = false;
 let tmpfsUsed = false;
-
 function makeDir(): string {
   // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not
   prefix ??= `${formatInstanceName(ownInstanceId())}-`;
@@ -67,9 +79,18 @@ export const USERNS_ROOT_ID = 100000;
  * id init runs as (root in a user namespace is uid 100000 when ringfence is root) and open to no
  * one else, so nothing can be planted there before it.
  */
-export function createScratch(shared: boolean, overlay: { userns: boolean } | null = null): Scratch {
+export function createScratch(
+  shared: boolean,
+  overlay: { userns: boolean } | null = null,
+  caps: DiskCaps | null = null,
+): Scratch {
   const dir = spare ?? makeDir();
   spare = null;
+  // --disk / --files: /tmp and the layers in one capped filesystem (planJob degraded the caps where
+  // this process cannot make one)
+  const capped = caps ? takeCappedFs(caps, `${dir}.`) : null;
+  // the job's launcher attaches a copy, which goes with its namespace; `capped` stays this process's
+  const cloneFd = capped ? cloneMount(capped.fd) : null;
   // the spare's layers dir, when this job has no overlay, goes with its scratch (off the job's path)
   const unusedLayers = !overlay && spareLayersDir === `${dir}.fs` ? spareLayersDir : null;
   if (unusedLayers) spareLayersDir = null;
@@ -82,22 +103,46 @@ export function createScratch(shared: boolean, overlay: { userns: boolean } | nu
     if (spareLayersDir === layers)
       spareLayersDir = null; // made with the spare dir, off the job's path
     else fs.mkdirSync(layers, { mode: 0o700 });
-    if (overlay.userns && process.geteuid?.() === 0) fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
+    if (cloneFd !== null) tmpfs = cloneFd;
+    else if (overlay.userns && process.geteuid?.() === 0)
+      fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
     else tmpfs = layersTmpfs();
   }
+  const root = capped ? `/proc/self/fd/${capped.fd}` : null;
+  if (root && shared) fs.chmodSync(`${root}/${TMP_DIR}`, 0o1777);
   const paths = [dir, ...(layers ? [layers] : []), ...(unusedLayers ? [unusedLayers] : [])];
   // the tmpfs and all the job wrote in it go with the last reference: this fd (its namespace is gone)
+  let open = true;
+  let cloneClosed = false;
   const release = (): void => {
-    if (tmpfs !== null) closeFd(tmpfs);
+    if (tmpfs !== null && tmpfs !== cloneFd) closeFd(tmpfs);
     tmpfs = null;
+    if (cloneFd !== null && !cloneClosed) closeFd(cloneFd);
+    cloneClosed = true;
+  };
+  // the capped filesystem, emptied for the next job or dropped, off this thread: removal waits for it
+  const releaseDisk = async (): Promise<void> => {
+    if (!capped || !caps || !open) return;
+    open = false;
+    await recycle(caps, capped);
+  };
+  const releaseDiskSync = (): void => {
+    if (capped && open) closeFd(capped.fd);
+    open = false;
   };
   return {
     path: dir,
     overlay: layers,
     layers:
       tmpfs === null ? null : { mount: `/proc/${process.pid}/fd/${tmpfs}`, read: `/proc/self/fd/${tmpfs}` },
+    tmpDir: cloneFd === null ? dir : `/proc/${process.pid}/fd/${cloneFd}/${TMP_DIR}`,
+    disk:
+      caps && capped && root
+        ? { caps, baseline: capped.baseline, usage: () => (open ? diskUsage(root) : null) }
+        : null,
     remove: async () => {
       release();
+      await releaseDisk();
       // the common case, directories the job left empty, in one trip to a worker thread; the rest
       // (what the job left in its /tmp) the slower ways of removeTree
       const left = await rmdirEachNative(paths);
@@ -105,6 +150,7 @@ export function createScratch(shared: boolean, overlay: { userns: boolean } | nu
     },
     removeSync: () => {
       release();
+      releaseDiskSync();
       for (const p of paths) removeTreeSync(p);
     },
   };
@@ -148,6 +194,12 @@ export function prepareSpareScratch(): void {
     spareLayersDir = `${spare}.fs`;
   }
   if (tmpfsUsed && spareTmpfs === null) spareTmpfs = newTmpfs();
+  prepareSpareDisk(`${spare}.`);
+}
+
+/** Resolves once no spare capped filesystem is being made (its image file is gone by then). */
+export function spareScratchSettled(): Promise<void> {
+  return spareDiskSettled();
 }
 
 export function releaseSpareScratch(): void {
@@ -157,6 +209,7 @@ export function releaseSpareScratch(): void {
   spare = null;
   if (spareTmpfs !== null) closeFd(spareTmpfs);
   spareTmpfs = null;
+  releaseDisks();
 }
 
 /**

@@ -81,6 +81,10 @@ export interface JobSpecInput {
   keepLayer?: string;
   /** Make /tmp a tmpfs capped at this size instead of the job's scratch directory. */
   tmpSize?: string | number;
+  /** Cap on the bytes the job leaves in its /tmp and overlay layers (`none`: no cap). */
+  disk?: string | number;
+  /** Cap on the files and directories it creates there (`none`: no cap). */
+  files?: string | number;
   /** `src:dst[:ro]` bind mounts. */
   volumes?: readonly string[];
   nofile?: string | number;
@@ -137,6 +141,10 @@ export interface JobSpec {
   /** Where to keep the job's layer (absolute), or null to discard it. */
   keepLayer: { path: string; format: 'dir' | 'tar' } | null;
   tmpSizeBytes: number | null;
+  /** --disk in bytes; null: no byte cap. */
+  diskBytes: number | null;
+  /** --files; null: no file cap. */
+  files: number | null;
   volumes: Volume[];
   nofile: number | null;
   stdin: StdinMode;

@@ -66,6 +66,11 @@ function resolveNetwork(input: NetworkInput | unknown): { network: NetworkMode; 
   return { network: 'allow', allow };
 }
 
+/** An option that `none` (or leaving it out) lifts. */
+function noneOr<T>(value: string | number | undefined, parse: (v: string | number) => T): T | null {
+  return value === undefined || value === 'none' ? null : parse(value);
+}
+
 function isResolved(input: JobSpecInput | JobSpec): input is JobSpec {
   return 'limits' in input && Array.isArray(input.command) && 'timeoutMs' in input;
 }
@@ -164,6 +169,8 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     guardedPaths: (input.guardedPaths ?? []).map((p) => path.resolve(workdir, p)),
     keepLayer: input.keepLayer === undefined ? null : resolveKeepLayer(input.keepLayer, fsMode),
     tmpSizeBytes,
+    diskBytes: noneOr(input.disk, (v) => parseSize('disk', v)),
+    files: noneOr(input.files, (v) => parseInteger('files', v, 1, 2 ** 32 - 1)),
     volumes,
     nofile: input.nofile === undefined ? null : parseInteger('nofile', input.nofile, 16, 1 << 20),
     stdin,

@@ -172,6 +172,8 @@ export function launcherArgs(
     noNamespaces?: boolean;
     overlayDir?: string | null;
     overlayMount?: string | null;
+    /** The layers' mount is a disk filesystem thrown away with the job: overlays without syncs. */
+    overlayVolatile?: boolean;
     netFd?: number;
     /** A launcher started ahead: the namespace to join by this process's /proc/PID/fd/N. */
     netPath?: string;
@@ -207,6 +209,7 @@ export function launcherArgs(
   if (spec.fs === 'overlay' && mode.overlayDir) {
     args.push(`--overlay-dir=${mode.overlayDir}`);
     if (mode.overlayMount) args.push(`--overlay-mount=${mode.overlayMount}`);
+    if (mode.overlayMount && mode.overlayVolatile) args.push('--overlay-volatile');
   }
   // The workdir goes first, so that a volume inside it is attached over it, not covered by it — but
   // after them where it is made inside the job's /tmp: a mount point is never made through a mount

@@ -16,7 +16,13 @@ import {
   type LauncherProcess,
 } from './start.js';
 import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD, launcherPath } from './protocol.js';
-import { prepareSpareScratch, releaseSpareScratch, sweepStaleScratch, type Scratch } from '../job/scratch.js';
+import {
+  prepareSpareScratch,
+  releaseSpareScratch,
+  spareScratchSettled,
+  sweepStaleScratch,
+  type Scratch,
+} from '../job/scratch.js';
 import type { JobSpec } from '../job/spec.js';
 
 /** A launcher started ahead of its job, already inside a fresh cgroup, waiting at its gate. */
@@ -261,6 +267,7 @@ export class Sandbox {
       if (sandbox.pending) await sandbox.pending;
       await Promise.all([...sandbox.removals].map((entry) => entry.done?.catch(() => undefined)));
     }
+    await spareScratchSettled();
     Sandbox.releaseSpares();
   }
 

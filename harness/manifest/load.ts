@@ -128,6 +128,13 @@ function readJobs(source: Source, jobs: unknown): RawJob[] {
   return raw;
 }
 
+/** What `ringfence ci` gives a job that sets an option nowhere (`disk`, `files`): its `ciDefault`s. */
+const CI_DEFAULTS: Partial<JobSpecInput> = Object.fromEntries(
+  MANIFEST_OPTIONS.flatMap((option) =>
+    option.manifest?.ciDefault === undefined ? [] : [[option.key, option.manifest.ciDefault]],
+  ),
+);
+
 /** `needs` as written, as a list (a position in it is a position in the file). */
 function needsAsWritten(fields: JobFields): string[] {
   return fields.needs === undefined ? [] : typeof fields.needs === 'string' ? [fields.needs] : fields.needs;
@@ -351,6 +358,7 @@ function resolveJob(
   const command = job.fields.command;
   const workdir = own.workdir ?? base.workdir ?? dir;
   const spec: JobSpecInput = {
+    ...CI_DEFAULTS,
     ...base,
     ...own,
     name: job.name,

@@ -33,6 +33,10 @@ export interface RingfenceVitestOptions {
   hostname?: string;
   /** A user namespace for each file's sandbox: what lets a non-root user run it (default false). */
   userns?: boolean;
+  /** Bytes a test file may leave in its /tmp, layers and (seen through the overlay) the project (default 1g; `none` lifts it). */
+  disk?: string | number;
+  /** Files and directories it may create there (default 100000; `none` lifts it). */
+  files?: string | number;
   /** Fail every file (instead of warning) when this host cannot enforce a cap or the namespaces (default: RINGFENCE_STRICT). */
   strict?: boolean;
   /**

@@ -40,6 +40,7 @@ enum {
 	OPT_NET_PATH,
 	OPT_TRACE,
 	OPT_OVERLAY_MOUNT,
+	OPT_OVERLAY_VOLATILE,
 	OPT_AHEAD,
 	OPT_CGROUP_FD,
 };
@@ -56,6 +57,7 @@ static const struct option long_opts[] = {
 	{"ahead", no_argument, NULL, OPT_AHEAD},
 	{"cgroup-fd", required_argument, NULL, OPT_CGROUP_FD},
 	{"overlay-mount", required_argument, NULL, OPT_OVERLAY_MOUNT},
+	{"overlay-volatile", no_argument, NULL, OPT_OVERLAY_VOLATILE},
 	{"userns", no_argument, NULL, OPT_USERNS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
 	{"tmp-dir", required_argument, NULL, OPT_TMP_DIR},
@@ -203,6 +205,9 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 			fail(ps, EINVAL, "--overlay-mount wants an absolute path");
 		o->overlay_mount = arg;
 		break;
+	case OPT_OVERLAY_VOLATILE:
+		o->overlay_volatile = true;
+		break;
 	case OPT_TRACE:
 		o->trace = true;
 		break;
@@ -326,6 +331,8 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		fail(ps, EINVAL, "--read-only and --overlay-dir exclude each other");
 	if (o->overlay_mount && !o->overlay_dir)
 		fail(ps, EINVAL, "--overlay-mount needs --overlay-dir");
+	if (o->overlay_volatile && !o->overlay_mount)
+		fail(ps, EINVAL, "--overlay-volatile needs --overlay-mount");
 	for (size_t i = 0; i < o->n_volumes; i++)
 		if (o->volumes[i].overlay && !o->overlay_dir)
 			fail(ps, EINVAL, "--volume SRC:DST:overlay needs --overlay-dir");

@@ -70,6 +70,12 @@ struct options {
 	 */
 	const char *overlay_mount;
 	/*
+	 * --overlay-volatile: the overlays are mounted `volatile` (no sync of the upper filesystem, at
+	 * their unmount either): set when overlay_mount is a disk filesystem whose contents are thrown
+	 * away with the job (the --disk cap), where each sync is a round trip through a loop device.
+	 */
+	bool overlay_volatile;
+	/*
 	 * Not an option: the attached layers tmpfs, held (O_PATH) by init once overlay_root attached it,
 	 * for the inode count proto_layers reports after the last mount step; -1 when none.
 	 */

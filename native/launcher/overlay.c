@@ -253,17 +253,26 @@ static void close_fd(int *fd)
 /*
  * Mounts the overlay; the options go by /proc/self/fd/N (the host's /proc is still there), so no
  * path needs overlayfs's escaping. In a user namespace the layer's own xattrs go in user.overlay.*
- * (`userxattr`, 5.11+). (Not `volatile`: it would spare the syncs of a job that fsyncs into the
- * overlay, but costs every job two more directories at mount and removal.)
+ * (`userxattr`, 5.11+). `volatile` (5.10+) only with --overlay-volatile: on a tmpfs there is no
+ * sync to spare, and it costs two more directories at mount and removal; a kernel without it
+ * refuses it (EINVAL), and the overlay is mounted without.
  */
 static int mount_overlay(const char *target, int lower, int upper, int work, unsigned long flags,
-			 bool userns)
+			 const struct options *o)
 {
 	char data[256];
+	bool volatile_ = o->overlay_volatile;
 
-	snprintf(data, sizeof(data), "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s",
-		 lower, upper, work, userns ? ",userxattr" : "");
-	return mount("overlay", target, "overlay", flags, data) < 0 ? errno : 0;
+	for (;;) {
+		snprintf(data, sizeof(data),
+			 "lowerdir=/proc/self/fd/%d,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d%s%s", lower,
+			 upper, work, o->userns ? ",userxattr" : "", volatile_ ? ",volatile" : "");
+		if (mount("overlay", target, "overlay", flags, data) == 0)
+			return 0;
+		if (errno != EINVAL || !volatile_)
+			return errno;
+		volatile_ = false;
+	}
 }
 
 static int bind_read_only(const char *mp, const char *target)
@@ -298,7 +307,7 @@ static int try_overlay(struct build *b, const char *path, const char *target, un
 	if (!err)
 		err = make_layer(b->ov, b->next, &st, &upper, &work);
 	if (!err)
-		err = mount_overlay(target, lower, upper, work, flags, b->o->userns);
+		err = mount_overlay(target, lower, upper, work, flags, b->o);
 	if (lower >= 0)
 		close(lower);
 	close_fd(&upper);
@@ -445,7 +454,7 @@ static void overlay_volume(struct build *b, struct volume *v)
 	if (!err && mkdir(mnt, 0700) < 0)
 		err = errno;
 	if (!err)
-		err = mount_overlay(mnt, lower, upper, work, flags, b->o->userns);
+		err = mount_overlay(mnt, lower, upper, work, flags, b->o);
 	if (!err) {
 		tree = rf_open_tree(mnt);
 		if (tree < 0)

@@ -9,6 +9,7 @@ export const METRIC_LABEL: Record<MetricName, string> = {
   memory: 'memory peak',
   pids: 'pids peak',
   io: 'storage I/O',
+  disk: 'disk left',
 };
 
 export function formatBytes(bytes: number): string {
@@ -29,7 +30,7 @@ export function formatMs(ms: number): string {
 
 export function formatValue(metric: MetricName, value: number | null): string {
   if (value === null) return '–';
-  if (metric === 'memory' || metric === 'io') return formatBytes(value);
+  if (metric === 'memory' || metric === 'io' || metric === 'disk') return formatBytes(value);
   if (metric === 'pids') return String(Math.round(value * 10) / 10);
   return formatMs(value);
 }

@@ -13,6 +13,7 @@ const FIGURES: Record<string, MetricName> = {
   'cpu.total_ms': 'cpu',
   'memory.peak_bytes': 'memory',
   'pids.peak': 'pids',
+  'disk.bytes': 'disk',
 };
 /** Every suffix junit.ts writes: an id may contain dots, so the figure is found by its known suffix. */
 const ALL_SUFFIXES = [
@@ -23,6 +24,10 @@ const ALL_SUFFIXES = [
   'memory.oom_kills',
   'pids.limit',
   'pids.refused',
+  'disk.files',
+  'disk.limit_bytes',
+  'disk.limit_files',
+  'disk.cap_reached',
   'io.read_bytes',
   'io.write_bytes',
   'io.rchar',
@@ -109,7 +114,7 @@ export function readJUnitRuns(text: string, file: string): Run[] {
         id,
         repeat,
         outcome: null,
-        metrics: { cpu: null, wall: null, memory: null, pids: null, io: null },
+        metrics: { cpu: null, wall: null, memory: null, pids: null, io: null, disk: null },
         written: null,
         hosts: null,
       };

@@ -35,6 +35,7 @@ export function runsFromReport(report: RunReport, file: string): Run[] {
         memory: r?.memory.peakBytes ?? null,
         pids: r?.pids.peak ?? null,
         io: storageBytes(r?.io),
+        disk: r?.disk?.bytes ?? null,
       },
       written: r?.filesystem?.changes ? r.filesystem.changes.length + r.filesystem.truncated : null,
       writtenPaths: (r?.filesystem?.changes ?? []).slice(0, WRITTEN_SHOWN).map((c) => c.path),

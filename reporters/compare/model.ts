@@ -19,14 +19,16 @@ export const COMPARISON_SCHEMA = 'ringfence.comparison/1' as const;
 export interface CompareOptions {
   /** Relative thresholds as fractions of BASE's median (0.1 = 10%). */
   threshold: Record<MetricName, number>;
-  /** Absolute floors in each figure's unit: ms for cpu and wall, bytes for memory and io, tasks for pids. */
+  /** Absolute floors in each figure's unit: ms for cpu and wall, bytes for memory, io and disk, tasks for pids. */
   minDelta: Record<MetricName, number>;
 }
 
 export const DEFAULT_OPTIONS: CompareOptions = {
   // io: storage bytes read + written; the page cache and writeback make small amounts noisy
-  threshold: { cpu: 0.1, memory: 0.05, wall: 0.2, pids: 0.2, io: 0.1 },
-  minDelta: { cpu: 20, memory: 1024 ** 2, wall: 50, pids: 2, io: 1024 ** 2 },
+  // disk: bytes left in the capped /tmp and layers, exact at the job's end; a floor keeps a few
+  // KiB of a tool's cache from counting
+  threshold: { cpu: 0.1, memory: 0.05, wall: 0.2, pids: 0.2, io: 0.1, disk: 0.5 },
+  minDelta: { cpu: 20, memory: 1024 ** 2, wall: 50, pids: 2, io: 1024 ** 2, disk: 1024 ** 2 },
 };
 
 export type Significance = 'significant' | 'not significant' | 'not judged';

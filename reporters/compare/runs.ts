@@ -5,8 +5,8 @@ import { basename } from 'node:path';
 import type { JobOutcome } from '../types.js';
 
 /** The figures compared, per job or test file. */
-export type MetricName = 'cpu' | 'wall' | 'memory' | 'pids' | 'io';
-export const METRICS: readonly MetricName[] = ['cpu', 'memory', 'wall', 'pids', 'io'];
+export type MetricName = 'cpu' | 'wall' | 'memory' | 'pids' | 'io' | 'disk';
+export const METRICS: readonly MetricName[] = ['cpu', 'memory', 'wall', 'pids', 'io', 'disk'];
 
 /** The I/O figure compared: bytes the job read from and wrote to storage, together. */
 export function storageBytes(

@@ -191,6 +191,22 @@ describe('the comparison', () => {
     expect(viaJUnit.regressions.map((f) => [f.key, f.metric])).toEqual([['writer', 'io']]);
   });
 
+  it('flags a test that leaves 10x more on its capped disk, from JSON and from JUnit alike', () => {
+    const b = threeRuns({ fixture: { disk: 5 * MiB }, tidy: { disk: 100 * 1024 } });
+    const h = threeRuns({ fixture: { disk: 50 * MiB }, tidy: { disk: 120 * 1024 } });
+    const c = compareSides(side(b), side(h));
+    expect(c.regressions.map((f) => [f.key, f.metric])).toEqual([['fixture', 'disk']]);
+    expect(renderSummary(c).split('\n')[1]).toMatch(
+      /^REGRESSED fixture: disk left 5\.0 MiB → 50\.0 MiB \(\+45\.0 MiB, \+900%\), significant/,
+    );
+    // tidy: +20 KiB stays under the 1 MiB floor
+    expect(c.tests.find((t) => t.key === 'tidy')?.metrics.disk.verdict).toBe('unchanged');
+    const xml = path.join(dir, 'disk-head.xml');
+    fs.writeFileSync(xml, renderJUnit(h));
+    const viaJUnit = compareSides(side(b), loadSide([xml]));
+    expect(viaJUnit.regressions.map((f) => [f.key, f.metric])).toEqual([['fixture', 'disk']]);
+  });
+
   it('sorts regressions by relative size and lists improvements after', () => {
     const b = threeRuns({ build: { cpu: 120 }, hog: { memory: 40 * MiB }, lint: { cpu: 100 } });
     const head = threeRuns({ build: { cpu: 180 }, hog: { memory: 80 * MiB }, lint: { cpu: 50 } });
@@ -406,8 +422,8 @@ describe('ringfence compare (the CLI)', () => {
     ['an unreadable side', ['missing.json', 'cli-base.json'], /missing\.json: ENOENT/],
     [
       'an unknown figure',
-      ['cli-base.json', 'cli-base.json', '--threshold', 'disk=5%'],
-      /--threshold: unknown figure "disk"/,
+      ['cli-base.json', 'cli-base.json', '--threshold', 'gpu=5%'],
+      /--threshold: unknown figure "gpu"/,
     ],
     [
       'a threshold without %',

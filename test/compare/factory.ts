@@ -13,6 +13,8 @@ export interface Figures {
   pids?: number | null;
   /** bytes written to storage (read: none) */
   written?: number;
+  /** bytes left in the --disk capped /tmp and layers; absent: no cap */
+  disk?: number;
   outcome?: JobOutcome;
   suite?: string;
   /** paths written outside the workdir (`--fs overlay`); null: `--fs host`; absent: no report */
@@ -41,6 +43,9 @@ export function jobResult(name: string, f: Figures): JobResult {
       maxRssBytes: null,
     },
     pids: { peak: f.pids === undefined ? 8 : f.pids, limit: 64 },
+    ...(f.disk === undefined
+      ? {}
+      : { disk: { bytes: f.disk, files: 3, limitBytes: 1024 * MiB, limitFiles: 100_000, capReached: null } }),
     io: { readBytes: 0, writeBytes: f.written ?? 0, source: 'task', cgroup: null },
     limits: { timeoutMs: 20_000, cpuTimeMs: null, cpus: null },
     stdout: '',

@@ -56,6 +56,9 @@ describe('loadManifest: valid manifests', () => {
         name: 'build',
         command: ['node', '--version'],
         workdir: path.dirname(dir),
+        // ci's own defaults, under the manifest's
+        disk: '1g',
+        files: 100000,
         memory: '512m',
         timeout: '30s',
         extraEnv: { CI: 'true', LEVEL: '1' },
@@ -69,6 +72,8 @@ describe('loadManifest: valid manifests', () => {
         name: 'unit tests',
         command: 'echo unit',
         workdir: dir,
+        disk: '1g',
+        files: 100000,
         memory: '256m',
         timeout: '30s',
         pidsLimit: 64,

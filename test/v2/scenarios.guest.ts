@@ -194,6 +194,43 @@ describe(`v2 guest: ${scenario}`, () => {
     },
   );
 
+  it('--disk 32m --files 500: a 64 MiB write stops at the cap where it is enforced, else one warning names it and --strict refuses', () => {
+    const out = run('disk', [
+      '--disk',
+      '32m',
+      '--files',
+      '500',
+      '--',
+      'sh',
+      '-c',
+      'dd if=/dev/zero of=/tmp/big bs=1M count=64',
+    ]);
+    const { result } = out;
+    console.log(
+      `disk: exit ${out.status}, ${result.reason}; disk ${JSON.stringify(result.disk)}, not enforced ${JSON.stringify(result.enforcement?.notEnforced)}`,
+    );
+    if (warnings(out.stderr).length > 0) console.log(warnings(out.stderr).join('\n'));
+    if (scenario === 'systemd-root' && result.disk) {
+      expect(out.stderr).toMatch(/No space left on device/);
+      expect(result.disk.capReached).toBe('disk');
+      expect(result.disk.bytes).toBeLessThanOrEqual(32 * MiB);
+      expect(result.reason).toMatch(/^disk: .* written, cap 32 MiB reached/);
+      expect(warnings(out.stderr)).toEqual([]);
+      return;
+    }
+    // rootless (systemd-user), in a container, or a root guest without loop devices or mke2fs: the
+    // write reaches its /tmp on disk, and the one warning says which caps and why
+    expect(result.disk).toBeUndefined();
+    expect(result.enforcement?.notEnforced).toContain('--disk and --files');
+    const lines = warnings(out.stderr);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/--disk and --files: /);
+    if (scenario === 'systemd-user') expect(lines[0]).toMatch(/rootless: a capped filesystem needs root/);
+    const strict = ringfence(['run', '--strict', '--disk', '32m', '--', 'true']);
+    expect(strict.status).toBe(125);
+    expect(strict.stderr).toMatch(/--disk cannot be enforced here/);
+  });
+
   it('a daemonizing, SIGTERM-ignoring tree ends on its timeout (124) with no process of it left', () => {
     // the daemons must all be up when the timeout strikes: the fixture says so with a marker (in the
     // workdir, which every --fs mode shares with the host), and a slow guest gets a longer timeout

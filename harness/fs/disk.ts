@@ -1,0 +1,251 @@
+// A job's capped storage (--disk, --files): one small ext4 filesystem of its own, in a sparse file on
+// the host's disk attached to a loop device and mounted nowhere (an fd, as the layers tmpfs), that
+// holds the job's /tmp and its overlay layers. The kernel refuses a write past its size (ENOSPC) and
+// a file past its inode count at once; its pages are page cache, written back to disk, so the cap is
+// not charged to the job's memory as a tmpfs would be. The image file is unlinked as soon as the
+// loop device holds it: the space comes back when the mount is gone, whatever ends the harness.
+//
+// mke2fs runs once per size and file count in a process, into a template whose few data blocks are
+// kept in memory; each job's image is those blocks written into a new sparse file (no exec per job).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { closeFd, dataRanges, detachedMount, loopAttach, loopMountAsync } from '../../native/bindings.js';
+
+export interface DiskCaps {
+  /** Bytes the job may leave; null: no byte cap (the inode cap alone). */
+  bytes: number | null;
+  /** Files and directories it may create; null: no file cap. */
+  files: number | null;
+}
+
+export interface CappedFs {
+  /** An fd of the mounted filesystem's root (close-on-exec); the filesystem lives while it is open. */
+  fd: number;
+  /** What it held when the job got it: the root, lost+found, the job's /tmp. */
+  baseline: DiskUsage;
+}
+
+export interface DiskUsage {
+  bytes: number;
+  files: number;
+  /** Bytes and inodes still free. */
+  freeBytes: number;
+  freeFiles: number;
+}
+
+/** Without a byte cap, the image is at most this large: the inode cap is what binds. */
+const UNCAPPED_BYTES = 64 * 2 ** 30;
+/** ext4 keeps at least 16 inodes in each 128 MiB block group: more groups would round a small file cap up. */
+const GROUP_BYTES = 128 * 2 ** 20;
+const MIN_GROUP_INODES = 16;
+/** Without a file cap, one inode per this many bytes (mke2fs's own default ratio). */
+const BYTES_PER_INODE = 16384;
+/**
+ * ext4's inodes are 256 bytes; their tables come on top of the cap, as do each block group's two
+ * bitmaps and the root and lost+found (about 64 KiB), so the job gets the cap less a few blocks.
+ */
+const INODE_BYTES = 256;
+const GROUP_OVERHEAD = 2 * 4096;
+const FIXED_OVERHEAD = 64 * 1024;
+/** ext4 keeps 2% of the blocks, at most 4096, back for its own metadata (ext4_calculate_resv_clusters). */
+const RESERVED_FRACTION = 1 / 50;
+const RESERVED_MAX = 4096 * 4096;
+
+interface Template {
+  size: number;
+  inodes: number;
+  blocks: { offset: number; data: Buffer }[];
+}
+
+const templates = new Map<string, Template>();
+
+function mke2fs(): string {
+  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
+    const candidate = path.join(dir, 'mke2fs');
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  throw new Error('mke2fs not found (e2fsprogs)');
+}
+
+function template(caps: DiskCaps, scratchPrefix: string): Template {
+  const key = `${caps.bytes ?? '-'}:${caps.files ?? '-'}`;
+  const known = templates.get(key);
+  if (known) return known;
+  const data =
+    caps.bytes ??
+    (caps.files === null
+      ? UNCAPPED_BYTES
+      : Math.min(
+          UNCAPPED_BYTES,
+          Math.max(1, Math.floor((caps.files + 12) / MIN_GROUP_INODES)) * GROUP_BYTES,
+        ));
+  // the files cap counts what the job makes: the root, lost+found, its /tmp and the reserved are on top
+  const inodes = caps.files === null ? Math.ceil(data / BYTES_PER_INODE) : caps.files + 12;
+  const groups = Math.ceil(data / GROUP_BYTES);
+  const overhead =
+    inodes * INODE_BYTES +
+    groups * GROUP_OVERHEAD +
+    FIXED_OVERHEAD +
+    Math.min(data * RESERVED_FRACTION, RESERVED_MAX);
+  const size = Math.ceil((data + overhead) / 4096) * 4096;
+  const file = `${scratchPrefix}disk-template-${process.hrtime.bigint()}`;
+  try {
+    fs.writeFileSync(file, '', { mode: 0o600 });
+    fs.truncateSync(file, size);
+    execFileSync(
+      mke2fs(),
+      [
+        '-q',
+        '-F',
+        '-t',
+        'ext4',
+        '-O',
+        '^has_journal,^resize_inode',
+        '-N',
+        String(inodes),
+        '-m',
+        '0',
+        '-b',
+        '4096',
+        '-E',
+        'lazy_itable_init=1,nodiscard,root_owner=0:0',
+        file,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 },
+    );
+    const fd = fs.openSync(file, 'r');
+    try {
+      const blocks = dataRanges(fd, size).map(([offset, length]) => {
+        const buf = Buffer.alloc(length);
+        fs.readSync(fd, buf, 0, length, offset);
+        return { offset, data: buf };
+      });
+      const made = { size, inodes, blocks };
+      templates.set(key, made);
+      return made;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
+function openDevice(device: string): number {
+  return fs.openSync(device, fs.constants.O_RDWR); // close-on-exec, as every fd Node opens;
+}
+
+/**
+ * noinit_itable: the lazy inode-table zeroing thread would write the whole table, sparse no more.
+ * nobarrier: no cache flushes, which the loop device turns into an fsync of the image on the host's
+ * disk (an overlay's unmount syncs its upper filesystem): what the job leaves is thrown away.
+ */
+const MOUNT_FLAGS = ['noinit_itable', 'nobarrier'];
+
+/** Images made by this process: each gets its own name (a spare's may still be in the making). */
+let images = 0;
+
+/** A new sparse image with the template's blocks written in, open read-write; its name is unlinked by the caller. */
+function writeImage(caps: DiskCaps, scratchPrefix: string): { fd: number; image: string } {
+  const t = template(caps, scratchPrefix);
+  const image = `${scratchPrefix}disk-${++images}`;
+  const fd = fs.openSync(image, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  try {
+    fs.ftruncateSync(fd, t.size);
+    for (const b of t.blocks) fs.writeSync(fd, b.data, 0, b.data.length, b.offset);
+    return { fd, image };
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(image, { force: true });
+    throw error;
+  }
+}
+
+/** The job's /tmp in its capped filesystem: made with it, so the job's files count from here. */
+export const TMP_DIR = 'tmp';
+
+/**
+ * A capped filesystem for one job, with its `tmp` directory (0700). `scratchPrefix` names the image
+ * beside the job's scratch dir (the stale sweep removes one a crash left before it was unlinked).
+ * Throws where the host cannot have one (no loop devices, not root, no mke2fs): the caller says so.
+ */
+export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
+  const { fd, image } = writeImage(caps, scratchPrefix);
+  let loop: { fd: number; path: string } | null = null;
+  try {
+    loop = loopAttach(fd, openDevice);
+    const mount = detachedMount('ext4', { source: loop.path }, MOUNT_FLAGS);
+    fs.mkdirSync(`/proc/self/fd/${mount}/${TMP_DIR}`, { mode: 0o700 });
+    return { fd: mount, baseline: diskUsage(`/proc/self/fd/${mount}`) ?? zero() };
+  } finally {
+    if (loop) closeFd(loop.fd);
+    fs.closeSync(fd);
+    fs.rmSync(image, { force: true });
+  }
+}
+
+/**
+ * cappedFs with the kernel's slow steps (attaching the loop device, reading the new filesystem) on
+ * libuv's thread pool: for the spare made while a job runs, which must not hold up this thread.
+ */
+export async function cappedFsAsync(caps: DiskCaps, scratchPrefix: string): Promise<CappedFs> {
+  const { fd, image } = writeImage(caps, scratchPrefix);
+  try {
+    const mount = await loopMountAsync(fd, openDevice, 'ext4', MOUNT_FLAGS);
+    const root = `/proc/self/fd/${mount}`;
+    try {
+      await fs.promises.mkdir(`${root}/${TMP_DIR}`, { mode: 0o700 });
+      const st = await fs.promises.statfs(root);
+      return { fd: mount, baseline: usageOf(st) };
+    } catch (error) {
+      closeFd(mount);
+      throw error;
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(image, { force: true });
+  }
+}
+
+function zero(): DiskUsage {
+  return { bytes: 0, files: 0, freeBytes: 0, freeFiles: 0 };
+}
+
+/** What a capped filesystem holds now (statfs), or null when it cannot be read. */
+export function diskUsage(root: string): DiskUsage | null {
+  try {
+    return usageOf(fs.statfsSync(root));
+  } catch {
+    return null;
+  }
+}
+
+function usageOf(st: fs.StatsFs): DiskUsage {
+  return {
+    bytes: (st.blocks - st.bfree) * st.bsize,
+    files: st.files - st.ffree,
+    freeBytes: st.bavail * st.bsize,
+    freeFiles: st.ffree,
+  };
+}
+
+/** Whether this process may make capped filesystems: root, with loop devices and mke2fs. */
+let possible: boolean | null = null;
+
+export function cappedFsPossible(): boolean {
+  possible ??= probe();
+  return possible;
+}
+
+function probe(): boolean {
+  if ((process.geteuid?.() ?? 0) !== 0 || os.platform() !== 'linux' || !fs.existsSync('/dev/loop-control'))
+    return false;
+  try {
+    mke2fs();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,146 @@
+// --disk and --files hold and are reported: real jobs writing past them, the ENOSPC inside, the
+// result's disk figures and reason, the JUnit properties, and the host's disk back where it was.
+// Where they cannot be enforced (a user namespace) the job says so, and --strict refuses it.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { runJob } from '../../harness/run-job.js';
+import { Sandbox } from '../../harness/launch/spares.js';
+import { NO_LEFTOVERS, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
+
+const MiB = 1024 * 1024;
+
+function hostTmpFree(): number {
+  const stat = fs.statfsSync(os.tmpdir());
+  return stat.bavail * stat.bsize;
+}
+
+describeSandbox('--disk and --files', () => {
+  afterEach(async () => {
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  it('/tmp: a 300 MiB write under --memory 64m --disk 100m stops at the cap with ENOSPC, not an OOM kill', async () => {
+    const freeBefore = hostTmpFree();
+    const result = await runJob({
+      command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/big bs=1M count=300'],
+      memory: '64m',
+      disk: '100m',
+      workdir: '/',
+    });
+    expect(result.stderr).toMatch(/No space left on device/);
+    expect(result.status).toBe('failed');
+    expect(result.memory.oomKills).toBe(0);
+    expect(result.disk?.capReached).toBe('disk');
+    expect(result.disk?.limitBytes).toBe(100 * MiB);
+    expect(result.disk?.bytes).toBeGreaterThan(95 * MiB);
+    expect(result.disk?.bytes).toBeLessThanOrEqual(100 * MiB);
+    expect(result.reason).toMatch(
+      /^disk: (9\d|100)(\.\d)? MiB written, cap 100 MiB reached \(exited with code 1\)$/,
+    );
+    await Sandbox.settle();
+    // the job's filesystem went with it (others write to this disk too: a margin, far below 100 MiB)
+    expect(freeBefore - hostTmpFree()).toBeLessThan(16 * MiB);
+  });
+
+  it('the workdir seen through the overlay (--output) is under the same cap, and what it left is written back', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
+    try {
+      const result = await runJob({
+        command: ['sh', '-c', 'dd if=/dev/zero of=big bs=1M count=300'],
+        memory: '64m',
+        disk: '100m',
+        outputs: ['big'],
+        workdir: dir,
+      });
+      expect(result.stderr).toMatch(/No space left on device/);
+      expect(result.disk?.capReached).toBe('disk');
+      const size = fs.statSync(path.join(dir, 'big')).size;
+      expect(size).toBeGreaterThan(95 * MiB);
+      expect(size).toBeLessThanOrEqual(100 * MiB);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--files 1000 stops a job creating 100 000 empty files, and run names the cap', async () => {
+    const script =
+      'i=0; while [ $i -lt 100000 ]; do true > /tmp/f$i || { echo "made $i"; exit 1; }; i=$((i+1)); done; echo "made $i"';
+    const out = ringfence('run', '--files', '1000', '--workdir', '/', '--', 'sh', '-c', script);
+    const made = Number(/made (\d+)/.exec(out.stdout)?.[1]);
+    expect(made).toBeGreaterThan(900);
+    expect(made).toBeLessThanOrEqual(1016);
+    expect(out.stderr).toMatch(
+      /ringfence: failed: files: \d+ created, cap 1000 reached \(exited with code 1\)/,
+    );
+    expect(out.status).toBe(1);
+  });
+
+  it('a filesystem kept for the next job with the same caps holds nothing of the last', async () => {
+    const caps = { disk: '64m', files: 5000, workdir: '/' };
+    const first = await runJob({
+      ...caps,
+      command: [
+        'sh',
+        '-c',
+        'echo secret > /tmp/secret; mkdir -p /var/tmp/rf-disk && echo x > /var/tmp/rf-disk/x; dd if=/dev/zero of=/tmp/fill bs=1M count=20 2>/dev/null',
+      ],
+    });
+    expect(first.status).toBe('passed');
+    expect(first.disk?.bytes).toBeGreaterThan(20 * MiB);
+    for (let i = 0; i < 3; i++) {
+      const next = await runJob({
+        ...caps,
+        command: [
+          'sh',
+          '-c',
+          'ls -A /tmp; ls /var/tmp/rf-disk 2>&1; dd if=/dev/zero of=/tmp/fill bs=1M count=100 2>&1 | tail -1',
+        ],
+      });
+      expect(next.stdout).not.toMatch(/secret|fill\n/);
+      expect(next.stdout).toMatch(/No such file or directory/);
+      // the whole cap again: what the first job wrote was freed, not carried over
+      expect(next.disk?.capReached).toBe('disk');
+      expect(next.disk?.bytes).toBeGreaterThan(60 * MiB);
+      expect(next.disk?.files).toBeLessThan(5);
+    }
+  });
+
+  it('a job within its caps passes, and its figures reach JUnit', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-junit-'));
+    try {
+      const manifest = path.join(dir, 'ci.yml');
+      fs.writeFileSync(
+        manifest,
+        'jobs:\n  - name: writer\n    command: sh -c "dd if=/dev/zero of=/tmp/x bs=1M count=3 2>/dev/null"\n',
+      );
+      const junit = path.join(dir, 'junit.xml');
+      const out = ringfence('ci', manifest, '--junit', junit);
+      expect(out.status).toBe(0);
+      const xml = fs.readFileSync(junit, 'utf8');
+      // ci's defaults: 1 GiB and 100 000 files
+      expect(xml).toMatch(/name="ringfence\.writer\.disk\.limit_bytes" value="1073741824"/);
+      expect(xml).toMatch(/name="ringfence\.writer\.disk\.limit_files" value="100000"/);
+      const bytes = Number(/name="ringfence\.writer\.disk\.bytes" value="(\d+)"/.exec(xml)?.[1]);
+      expect(bytes).toBeGreaterThanOrEqual(3 * MiB);
+      expect(bytes).toBeLessThan(4 * MiB);
+      expect(xml).not.toMatch(/disk\.cap_reached/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('under --userns the caps are not enforced: said in the result, and --strict refuses the job', async () => {
+    const result = await runJob(
+      { command: ['true'], disk: '10m', files: 100, userns: true },
+      { warn: false },
+    );
+    expect(result.status).toBe('passed');
+    expect(result.enforcement?.notEnforced).toContain('--disk and --files');
+    expect(result.disk).toBeUndefined();
+    const strict = ringfence('run', '--userns', '--strict', '--disk', '10m', '--', 'true');
+    expect(strict.status).toBe(125);
+    expect(strict.stderr).toMatch(/--disk cannot be enforced here \(under --userns/);
+  });
+});
