@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { pidfdSupported } from '../native/bindings.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
 import { installedLauncherPath, launcherPath } from './launch/protocol.js';
-import { missingControllerFix, type HostSupport } from './job/enforce.js';
+import { diskCapProblem, missingControllerFix, type HostSupport } from './job/enforce.js';
 import type { JobFilesystem } from './job/result.js';
 import { runJob } from './run-job.js';
 import { Sandbox } from './launch/spares.js';
@@ -70,6 +70,7 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
     });
   }
   checks.push(userNamespaceCheck(support));
+  checks.push(diskCapCheck(support));
   const pidfd = pidfdSupported();
   checks.push({
     name: 'pidfd',
@@ -95,6 +96,30 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
   });
   if (built && host) checks.push(...(await trialRun(options.cgroupParent)));
   return checks;
+}
+
+/**
+ * --disk/--files: a capped filesystem a job. `ci` and the Vitest pool default to `auto`, which says
+ * nothing on a run where the host cannot make one; this is where that is said.
+ */
+function diskCapCheck(support: HostSupport | null): Check {
+  const userns = (process.geteuid?.() ?? 0) !== 0 || support?.namespaces === 'userns';
+  const problem = diskCapProblem(userns, support?.namespaces === 'none');
+  return {
+    name: 'disk caps (--disk, --files)',
+    ok: problem === null,
+    detail:
+      problem === null
+        ? 'a capped filesystem a job (ci and the Vitest pool: 1g and 100000 files unless set)'
+        : `${problem}; ci and the Vitest pool run without their default disk cap here`,
+    fix:
+      problem === null
+        ? undefined
+        : userns
+          ? 'run as root for a disk cap'
+          : 'install e2fsprogs and load the loop module (modprobe loop)',
+    required: false,
+  };
 }
 
 /** Where job cgroups go and with which privileges: what every other check depends on. */

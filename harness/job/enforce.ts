@@ -125,16 +125,10 @@ function planDisk(
 ): DiskCaps | null {
   if (spec.diskBytes === null && spec.files === null) return null;
   const root = (process.geteuid?.() ?? 0) === 0;
-  const reason = noNamespaces
-    ? "the job has no mount namespace: its /tmp and writes are the host's"
-    : !root
-      ? "rootless: a capped filesystem needs root (loop devices); the job's /tmp and overlay layers are on the host's disk, uncapped"
-      : userns
-        ? "under --userns the job's /tmp and overlay layers are on the host's disk, uncapped"
-        : cappedFsPossible()
-          ? null
-          : 'no loop devices (/dev/loop-control) or no mke2fs (e2fsprogs) on this host';
+  const reason = diskCapProblem(userns, noNamespaces);
   if (reason === null) return { bytes: spec.diskBytes, files: spec.files };
+  // the default where it cannot hold is the host's normal layout, not something to fix: doctor says it
+  if (spec.diskAuto) return null;
   const what = [spec.diskBytes !== null ? '--disk' : null, spec.files !== null ? '--files' : null]
     .filter((w) => w !== null)
     .join(' and ');
@@ -147,6 +141,20 @@ function planDisk(
         : 'install e2fsprogs and load the loop module (modprobe loop)',
   });
   return null;
+}
+
+/** Why this host cannot give a job a capped filesystem (--disk, --files), or null when it can. */
+export function diskCapProblem(userns: boolean, noNamespaces: boolean): string | null {
+  const root = (process.geteuid?.() ?? 0) === 0;
+  return noNamespaces
+    ? "the job has no mount namespace: its /tmp and writes are the host's"
+    : !root
+      ? "rootless: a capped filesystem needs root (loop devices); the job's /tmp and overlay layers are on the host's disk, uncapped"
+      : userns
+        ? "under --userns the job's /tmp and overlay layers are on the host's disk, uncapped"
+        : cappedFsPossible()
+          ? null
+          : 'no loop devices (/dev/loop-control) or no mke2fs (e2fsprogs) on this host';
 }
 
 /** Options that need a mount or network namespace, and so are not applied without one. */

@@ -145,6 +145,8 @@ export interface JobSpec {
   diskBytes: number | null;
   /** --files; null: no file cap. */
   files: number | null;
+  /** The disk caps came from `auto`: where the host cannot apply them they are left off quietly. */
+  diskAuto: boolean;
   volumes: Volume[];
   nofile: number | null;
   stdin: StdinMode;

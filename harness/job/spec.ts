@@ -66,6 +66,14 @@ function resolveNetwork(input: NetworkInput | unknown): { network: NetworkMode; 
   return { network: 'allow', allow };
 }
 
+/**
+ * `auto`, the disk caps `ci` and the Vitest pool default to: these, where the host can make a capped
+ * filesystem; where it cannot (rootless, no loop devices) the job runs uncapped without a warning on
+ * every run, and `ringfence doctor` says so. An explicit size is warned about (and refused by --strict).
+ */
+export const AUTO_DISK_BYTES = 1024 ** 3;
+export const AUTO_FILES = 100_000;
+
 /** An option that `none` (or leaving it out) lifts. */
 function noneOr<T>(value: string | number | undefined, parse: (v: string | number) => T): T | null {
   return value === undefined || value === 'none' ? null : parse(value);
@@ -169,8 +177,9 @@ export function resolveJobSpec(input: JobSpecInput | JobSpec): JobSpec {
     guardedPaths: (input.guardedPaths ?? []).map((p) => path.resolve(workdir, p)),
     keepLayer: input.keepLayer === undefined ? null : resolveKeepLayer(input.keepLayer, fsMode),
     tmpSizeBytes,
-    diskBytes: noneOr(input.disk, (v) => parseSize('disk', v)),
-    files: noneOr(input.files, (v) => parseInteger('files', v, 1, 2 ** 32 - 1)),
+    diskBytes: noneOr(input.disk, (v) => (v === 'auto' ? AUTO_DISK_BYTES : parseSize('disk', v))),
+    files: noneOr(input.files, (v) => (v === 'auto' ? AUTO_FILES : parseInteger('files', v, 1, 2 ** 32 - 1))),
+    diskAuto: input.disk === 'auto' || input.files === 'auto',
     volumes,
     nofile: input.nofile === undefined ? null : parseInteger('nofile', input.nofile, 16, 1 << 20),
     stdin,

@@ -143,4 +143,32 @@ describeSandbox('--disk and --files', () => {
     expect(strict.status).toBe(125);
     expect(strict.stderr).toMatch(/--disk cannot be enforced here \(under --userns/);
   });
+
+  it('auto (the ci and pool default) caps at 1 GiB as root, and says nothing where it cannot hold', async () => {
+    const capped = ringfence(
+      'run',
+      '--disk',
+      'auto',
+      '--files',
+      'auto',
+      '--',
+      'sh',
+      '-c',
+      'stat -f -c "%b %S %c" /tmp',
+    );
+    expect(capped.status).toBe(0);
+    const [blocks, size, inodes] = capped.stdout.trim().split(' ').map(Number);
+    // ext4 keeps a little of the image for itself: the job's /tmp is a filesystem of about 1 GiB
+    expect(blocks! * size!).toBeGreaterThan(0.9 * 1024 ** 3);
+    expect(blocks! * size!).toBeLessThan(1.1 * 1024 ** 3);
+    expect(inodes).toBeGreaterThanOrEqual(100_000);
+    expect(inodes).toBeLessThan(100_000 + 128);
+    // rootless-like: no capped filesystem can be made, and the default is the host's normal layout
+    const quiet = ringfence('run', '--userns', '--strict', '--disk', 'auto', '--files', 'auto', '--', 'true');
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).toBe('');
+    const result = await runJob({ command: ['true'], disk: 'auto', userns: true });
+    expect(result.status).toBe('passed');
+    expect(result.enforcement?.notEnforced).not.toContain('--disk');
+  });
 });
