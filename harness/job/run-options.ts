@@ -41,6 +41,11 @@ export interface RunOptions {
    */
   netnsFd?: number;
   /**
+   * With `netnsFd`: an open fd of the user namespace that owns that network namespace, joined first
+   * (a job in a user namespace cannot join a network owned by another); the caller keeps it open.
+   */
+  usernsFd?: number;
+  /**
    * With `outputs` in the spec: more outputs, known only once the job has ended (the Vitest pool:
    * the snapshot files of the test files the worker ran) — exact paths, which never unlock a
    * protected one — and a check of a file's content before it is written back (`vet`).

@@ -187,17 +187,24 @@ class JobRun {
           'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
         );
       // the fds after the launcher's fixed ones: the kept ones (plain layout), a network namespace to
-      // join, then (cgroup v2) the cgroup's directory — launch/start.ts lays them out in that order
-      const netns = options.netnsFd === undefined ? [] : [options.netnsFd];
+      // join and the user namespace that owns it (rootless services: joined only by a job in a user
+      // namespace), then (cgroup v2) the cgroup's directory — launch/start.ts lays them out in that order
+      const usernsFd = spec.userns && options.netnsFd !== undefined ? options.usernsFd : undefined;
+      const netns = [
+        ...(options.netnsFd === undefined ? [] : [options.netnsFd]),
+        ...(usernsFd === undefined ? [] : [usernsFd]),
+      ];
       const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
       const kept = options.ipc ? netns : [...spec.keepFds, ...netns];
+      const netAt = firstFree + kept.length - netns.length;
       const argsFor = (cgroupFd: number | null): string[] =>
         launcherArgs(spec, scratch.path, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
           noNamespaces,
           overlayDir: scratch.overlay,
           overlayMount: scratch.layers?.mount ?? null,
           trace: options.trace === true,
-          ...(options.netnsFd === undefined ? {} : { netFd: firstFree + kept.length - 1 }),
+          ...(options.netnsFd === undefined ? {} : { netFd: netAt }),
+          ...(usernsFd === undefined ? {} : { usernsFd: netAt + 1 }),
           ...(cgroupFd === null ? {} : { cgroupFd }),
         });
       step = 'spawn launcher';

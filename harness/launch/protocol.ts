@@ -173,6 +173,8 @@ export function launcherArgs(
     overlayDir?: string | null;
     overlayMount?: string | null;
     netFd?: number;
+    /** With netFd: the fd of the user namespace that owns it, joined first (services, rootless). */
+    usernsFd?: number;
     trace?: boolean;
     /** The launcher's fd of the job's cgroup directory: init is cloned into it (cgroup v2). */
     cgroupFd?: number;
@@ -195,6 +197,7 @@ export function launcherArgs(
   if (spec.tmpSizeBytes !== null) args.push(`--tmp-size=${spec.tmpSizeBytes}`);
   else args.push(`--tmp-dir=${scratchDir}`);
   if (spec.userns) args.push('--userns');
+  if (spec.userns && mode.usernsFd !== undefined) args.push(`--userns-fd=${mode.usernsFd}`);
   if (spec.cgroupns) args.push('--cgroupns');
   if (spec.fs === 'read-only') args.push('--read-only');
   if (spec.fs === 'overlay' && mode.overlayDir) {
