@@ -137,9 +137,10 @@ class JobRun {
     }
     let spare: Spare | null;
     try {
-      // a spare's fds were fixed when it started: one that joins a network namespace needs its own
+      // a spare's fds were fixed when it started, and its init's maps: one that joins a network
+      // namespace, or maps subordinate ids, needs its own
       spare =
-        this.options.netnsFd === undefined
+        this.options.netnsFd === undefined && this.options.subids === undefined
           ? await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null)
           : null;
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
@@ -205,6 +206,7 @@ class JobRun {
           trace: options.trace === true,
           ...(options.netnsFd === undefined ? {} : { netFd: netAt }),
           ...(usernsFd === undefined ? {} : { usernsFd: netAt + 1 }),
+          ...(options.subids === undefined ? {} : { subids: options.subids }),
           ...(cgroupFd === null ? {} : { cgroupFd }),
         });
       step = 'spawn launcher';

@@ -9,8 +9,9 @@
 // a user namespace (rootless, or --userns) the harness holds that one too and the others join it
 // first (--userns-fd): one user namespace for the set, as one network — a sandbox in a user namespace
 // of its own could not join a network owned by another. Each keeps its own mount, PID, UTS and IPC
-// namespaces and cgroup. Services start one at a time in startOrder() (after all they `needs`; else
-// as listed), each ready before the next (its check: a port accepting, probed from inside the
+// namespaces and cgroup. Rootless, a set in which one runs as another id (`user: postgres`) gets the
+// user's subordinate ids mapped in that namespace (subids.ts), or is refused saying how to add them.
+// Services start one at a time in startOrder() (after all they `needs`; else as listed), each ready before the next (its check: a port accepting, probed from inside the
 // namespace by the launcher; a command exiting 0, run as a sandbox in the namespace; a line of its
 // output). Then the job runs; a service that ends meanwhile ends the job, failed, naming it.
 // Afterwards the services are ended in the reverse of their start order, each through the freezer
@@ -21,6 +22,7 @@ import { Writable } from 'node:stream';
 import { launcherPath, LAUNCHER_ARGV0 } from '../launch/protocol.js';
 import type { JobResult, ServiceResult } from '../job/result.js';
 import { describeReady, startOrder, type ServiceSpec } from './spec.js';
+import { userSubids, type Subids } from './subids.js';
 import { failedToStart } from '../job/result-build.js';
 import { runInSandbox } from '../job/run.js';
 import type { RunOptions, RunningJob } from '../job/run-options.js';
@@ -200,6 +202,8 @@ function notRun(spec: JobSpec, reason: string, startedAt: Date): JobResult {
 /** Runs `spec` with its services (spec.services non-empty), each of them and the job in its own sandbox. */
 export async function runWithServices(spec: JobSpec, options: RunOptions): Promise<JobResult> {
   const startedAt = new Date();
+  const ids = subidsFor(spec);
+  if (ids !== null && 'why' in ids) return { ...notRun(spec, ids.why, startedAt), services: [] };
   const runs: Running[] = [];
   let shared: Shared | null = null;
   let problem: string | null = null;
@@ -210,7 +214,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
       let onStart: (handle: RunningJob) => void = () => undefined;
       const started = new Promise<RunningJob>((resolve) => (onStart = resolve));
       const done = runInSandbox(service.spec, {
-        ...(shared === null ? {} : joinOptions(shared)),
+        ...(shared === null ? (ids === null ? {} : { subids: ids }) : joinOptions(shared)),
         prepareNext: false,
         warn: false,
         stdout: output,
@@ -254,6 +258,29 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
     if (shared !== null) fs.closeSync(shared.net);
     if (shared?.user != null) fs.closeSync(shared.user);
   }
+}
+
+/**
+ * Rootless, where the job or a service runs as another id than root inside (`user`): the user's
+ * subordinate ids for the set's user namespace, or why there are none; else null (root maps a range
+ * of its own, and a set all of root inside needs only the user).
+ */
+function subidsFor(spec: JobSpec): Subids | { why: string } | null {
+  if (process.geteuid?.() === 0) return null;
+  const users = [
+    ...spec.services.map((s) => ({ name: `service ${s.name}`, user: s.spec.user })),
+    { name: 'the job', user: spec.user },
+  ].flatMap(({ name, user }) =>
+    user === null || (user.uid === 0 && user.gid === 0) ? [] : [{ name, ...user }],
+  );
+  const first = users[0];
+  if (first === undefined) return null;
+  const ids = userSubids(Math.max(...users.map((u) => Math.max(u.uid, u.gid))));
+  if ('why' in ids)
+    return {
+      why: `${first.name} runs as uid ${first.uid} inside, which rootless needs subordinate ids for: ${ids.why}`,
+    };
+  return ids;
 }
 
 /** The job itself, in the services' namespace; a service that ends meanwhile ends it, failed. */
