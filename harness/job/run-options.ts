@@ -3,6 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import type { Vet } from '../fs/writeback.js';
+import type { Subids } from '../services/subids.js';
 
 export interface RunOptions {
   /** Aborting ends the job through the freezer path; the result's status is `aborted`. */
@@ -41,6 +42,16 @@ export interface RunOptions {
    * The caller keeps it open and closes it.
    */
   netnsFd?: number;
+  /**
+   * With `netnsFd`: an open fd of the user namespace that owns that network namespace, joined first
+   * (a job in a user namespace cannot join a network owned by another); the caller keeps it open.
+   */
+  usernsFd?: number;
+  /**
+   * Rootless, for the sandbox that makes a user namespace: the user's subordinate ranges, mapped to
+   * ids 1..count inside (harness/services/subids.ts), so that another id than root can be had there.
+   */
+  subids?: Subids;
   /**
    * With `outputs` in the spec: more outputs, known only once the job has ended (the Vitest pool:
    * the snapshot files of the test files the worker ran) — exact paths, which never unlock a

@@ -138,8 +138,12 @@ class JobRun {
     }
     let spare: Spare | null;
     try {
-      // a spare's fds were fixed when it started: one that joins a network namespace opens it by path
-      spare = await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null);
+      // a spare's fds were fixed when it started, and its init's maps: one that joins a network
+      // namespace opens it by path; one that joins a user namespace or maps subordinate ids needs its own
+      spare =
+        this.options.usernsFd === undefined && this.options.subids === undefined
+          ? await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null)
+          : null;
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
       this.mark(spare ? 'cgroup (spare)' : 'cgroup');
     } catch (error) {
@@ -186,10 +190,16 @@ class JobRun {
           'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
         );
       // the fds after the launcher's fixed ones: the kept ones (plain layout), a network namespace to
-      // join, then (cgroup v2) the cgroup's directory — launch/start.ts lays them out in that order
-      const netns = options.netnsFd === undefined || started ? [] : [options.netnsFd];
+      // join and the user namespace that owns it (rootless services: joined only by a job in a user
+      // namespace), then (cgroup v2) the cgroup's directory — launch/start.ts lays them out in that order
+      const usernsFd = spec.userns && options.netnsFd !== undefined ? options.usernsFd : undefined;
+      const netns =
+        options.netnsFd === undefined || started
+          ? []
+          : [options.netnsFd, ...(usernsFd === undefined ? [] : [usernsFd])];
       const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
       const kept = options.ipc ? netns : [...spec.keepFds, ...netns];
+      const netAt = firstFree + kept.length - netns.length;
       const argsFor = (cgroupFd: number | null): string[] =>
         launcherArgs(spec, scratch.tmpDir, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
           noNamespaces,
@@ -201,7 +211,9 @@ class JobRun {
             ? {}
             : started
               ? { netPath: `/proc/${process.pid}/fd/${options.netnsFd}` }
-              : { netFd: firstFree + kept.length - 1 }),
+              : { netFd: netAt }),
+          ...(usernsFd === undefined ? {} : { usernsFd: netAt + 1 }),
+          ...(options.subids === undefined ? {} : { subids: options.subids }),
           ...(cgroupFd === null ? {} : { cgroupFd }),
         });
       step = 'spawn launcher';

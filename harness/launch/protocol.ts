@@ -9,6 +9,7 @@ import { sealedNative } from '../../native/sealed.js';
 import { existingTooling } from '../fs/tooling.js';
 import { insideProtected, isWithin, protectionFor } from '../job/protect.js';
 import type { JobSpec, Volume } from '../job/spec.js';
+import type { Subids } from '../services/subids.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
 export const GATE_FD = 3;
@@ -177,6 +178,10 @@ export function launcherArgs(
     netFd?: number;
     /** A launcher started ahead: the namespace to join by this process's /proc/PID/fd/N. */
     netPath?: string;
+    /** With netFd: the fd of the user namespace that owns it, joined first (services, rootless). */
+    usernsFd?: number;
+    /** The user's subordinate ranges, mapped inside this sandbox's new user namespace. */
+    subids?: Subids;
     trace?: boolean;
     /** The launcher's fd of the job's cgroup directory: init is cloned into it (cgroup v2). */
     cgroupFd?: number;
@@ -204,6 +209,11 @@ export function launcherArgs(
   if (spec.tmpSizeBytes !== null) args.push(`--tmp-size=${spec.tmpSizeBytes}`);
   else args.push(`--tmp-dir=${scratchDir}`);
   if (spec.userns) args.push('--userns');
+  if (spec.userns && mode.usernsFd !== undefined) args.push(`--userns-fd=${mode.usernsFd}`);
+  else if (spec.userns && mode.subids)
+    args.push(
+      `--subids=${mode.subids.uid.start}:${mode.subids.uid.count}:${mode.subids.gid.start}:${mode.subids.gid.count}`,
+    );
   if (spec.cgroupns) args.push('--cgroupns');
   if (spec.fs === 'read-only') args.push('--read-only');
   if (spec.fs === 'overlay' && mode.overlayDir) {

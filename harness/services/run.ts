@@ -5,19 +5,24 @@
 //
 // The first service's sandbox makes the namespace (as every job makes one); the harness holds an fd
 // of it (/proc/<its init>/ns/net) for the others and the job to join (the launcher's --net=join),
-// and closes it at the end, when the namespace goes with its last process. Services start one at a
-// time in startOrder() (after all they `needs`; else as listed), each ready before the next (its
-// check: a port accepting, probed from inside the namespace by the launcher; a command exiting 0,
-// run as a sandbox in the namespace; a line of its output). Then the job runs; a service that ends
-// meanwhile ends the job, failed, naming it. Afterwards the services are ended in the reverse of
-// their start order, each through the freezer path (as a timeout ends a job) before the next: an
-// app server goes before the database it needs.
+// and closes it at the end, when the namespace goes with its last process. Where that sandbox is in
+// a user namespace (rootless, or --userns) the harness holds that one too and the others join it
+// first (--userns-fd): one user namespace for the set, as one network — a sandbox in a user namespace
+// of its own could not join a network owned by another. Each keeps its own mount, PID, UTS and IPC
+// namespaces and cgroup. Rootless, a set in which one runs as another id (`user: postgres`) gets the
+// user's subordinate ids mapped in that namespace (subids.ts), or is refused saying how to add them.
+// Services start one at a time in startOrder() (after all they `needs`; else as listed), each ready before the next (its check: a port accepting, probed from inside the
+// namespace by the launcher; a command exiting 0, run as a sandbox in the namespace; a line of its
+// output). Then the job runs; a service that ends meanwhile ends the job, failed, naming it.
+// Afterwards the services are ended in the reverse of their start order, each through the freezer
+// path (as a timeout ends a job) before the next: an app server goes before the database it needs.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { launcherPath, LAUNCHER_ARGV0 } from '../launch/protocol.js';
 import type { JobResult, ServiceResult } from '../job/result.js';
 import { describeReady, startOrder, type ServiceSpec } from './spec.js';
+import { userSubids, type Subids } from './subids.js';
 import { failedToStart } from '../job/result-build.js';
 import { runInSandbox } from '../job/run.js';
 import type { RunOptions, RunningJob } from '../job/run-options.js';
@@ -97,12 +102,45 @@ async function openNetns(launcherPid: number): Promise<number | { why: string; e
   return fd;
 }
 
-/** Whether 127.0.0.1:port accepts in the namespace of netFd: the launcher's probe mode, from inside. */
-function probeTcp(netFd: number, port: number): Promise<boolean> {
+/**
+ * An fd of the user namespace of the launcher's init when it has one of its own (not ours), else
+ * null. Opened after openNetns checked that init is still the launcher's child.
+ */
+function openUserns(launcherPid: number, netFd: number): number | null {
+  const initOfLauncher = (): string | undefined =>
+    fs.readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8').trim().split(/\s+/)[0];
+  let fd: number | null = null;
+  try {
+    const init = initOfLauncher();
+    fd = fs.openSync(`/proc/${init}/ns/user`, 'r');
+    // still the init whose network fd we hold (a pid reused since is not)
+    const same =
+      initOfLauncher() === init && fs.statSync(`/proc/${init}/ns/net`).ino === fs.fstatSync(netFd).ino;
+    if (same && fs.fstatSync(fd).ino !== fs.statSync('/proc/self/ns/user').ino) return fd;
+  } catch {
+    // its sandbox ended: the next to join fails and says so
+  }
+  if (fd !== null) fs.closeSync(fd);
+  return null;
+}
+
+/** The namespaces a set shares: its network, and the user namespace that owns it (or null). */
+interface Shared {
+  net: number;
+  user: number | null;
+}
+
+function joinOptions(shared: Shared): { netnsFd: number; usernsFd?: number } {
+  return shared.user === null ? { netnsFd: shared.net } : { netnsFd: shared.net, usernsFd: shared.user };
+}
+
+/** Whether 127.0.0.1:port accepts in the shared network: the launcher's probe mode, from inside. */
+function probeTcp(shared: Shared, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn(launcherPath(), [`--probe-tcp=${port}`, '--net-fd=0'], {
+    const userns = shared.user === null ? [] : ['--userns-fd=3'];
+    const child = spawn(launcherPath(), [`--probe-tcp=${port}`, '--net-fd=0', ...userns], {
       argv0: LAUNCHER_ARGV0,
-      stdio: [netFd, 'ignore', 'ignore'],
+      stdio: [shared.net, 'ignore', 'ignore', ...(shared.user === null ? [] : [shared.user])],
     });
     child.once('error', () => resolve(false));
     child.once('exit', (code) => resolve(code === 0));
@@ -126,19 +164,19 @@ function endedHow(result: JobResult): string {
 /**
  * Waits until the service is ready: null when it is, else why not (it ended, or the time ran out).
  */
-async function waitReady(run: Running, netFd: number, startedAt: number): Promise<string | null> {
+async function waitReady(run: Running, shared: Shared, startedAt: number): Promise<string | null> {
   const { ready, readyTimeoutMs } = run.service;
   const deadline = startedAt + readyTimeoutMs;
   for (;;) {
     if (ended(run)) return failure(run, `${endHow(run)} before it was ready`);
     let ok = false;
     if (ready === null) ok = true;
-    else if ('tcp' in ready) ok = await probeTcp(netFd, ready.tcp);
+    else if ('tcp' in ready) ok = await probeTcp(shared, ready.tcp);
     else if ('log' in ready) ok = new RegExp(ready.log, 'm').test(run.output.text);
     else {
       const check = await runInSandbox(
         { ...run.service.spec, name: `${run.service.name} ready`, command: ready.command, services: [] },
-        { netnsFd: netFd, prepareNext: false, warn: false },
+        { ...joinOptions(shared), prepareNext: false, warn: false },
       );
       ok = check.status === 'passed';
     }
@@ -164,16 +202,12 @@ function notRun(spec: JobSpec, reason: string, startedAt: Date): JobResult {
 /** Runs `spec` with its services (spec.services non-empty), each of them and the job in its own sandbox. */
 export async function runWithServices(spec: JobSpec, options: RunOptions): Promise<JobResult> {
   const startedAt = new Date();
-  if (process.geteuid?.() !== 0) {
-    // each rootless sandbox is in a user namespace of its own, and one cannot join another's network
-    const reason =
-      'services need root for now: rootless, the job and its services would need one user namespace to share a network';
-    return { ...notRun(spec, reason, startedAt), services: [] };
-  }
+  const ids = subidsFor(spec);
+  if (ids !== null && 'why' in ids) return { ...notRun(spec, ids.why, startedAt), services: [] };
   const runs: Running[] = [];
   // a namespace given (the allow-list's, harness/net/run.ts) is the caller's to close
   const given = options.netnsFd ?? null;
-  let netFd: number | null = given;
+  let shared: Shared | null = given === null ? null : { net: given, user: null };
   let problem: string | null = null;
   try {
     for (const service of startOrder(spec.services)) {
@@ -182,7 +216,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
       let onStart: (handle: RunningJob) => void = () => undefined;
       const started = new Promise<RunningJob>((resolve) => (onStart = resolve));
       const done = runInSandbox(service.spec, {
-        ...(netFd === null ? {} : { netnsFd: netFd }),
+        ...(shared === null ? (ids === null ? {} : { subids: ids }) : joinOptions(shared)),
         prepareNext: false,
         warn: false,
         stdout: output,
@@ -199,7 +233,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
       const run: Running = { service, handle, done, result: null, output, readyMs: null };
       void done.then((r) => (run.result = r));
       runs.push(run);
-      if (netFd === null) {
+      if (shared === null) {
         const opened = await openNetns(run.handle.launcherPid);
         if (typeof opened !== 'number') {
           if (!opened.ended) run.handle.abort();
@@ -209,22 +243,46 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
             : failure(run, opened.why);
           break;
         }
-        netFd = opened;
+        shared = { net: opened, user: openUserns(run.handle.launcherPid, opened) };
       }
-      problem = await waitReady(run, netFd, t0);
+      problem = await waitReady(run, shared, t0);
       if (problem) break;
     }
 
     let result: JobResult;
-    if (problem !== null || netFd === null) {
+    if (problem !== null || shared === null) {
       result = notRun(spec, problem ?? 'no service started', startedAt);
     } else {
-      result = await runJobBeside(spec, options, runs, netFd);
+      result = await runJobBeside(spec, options, runs, shared);
     }
     return { ...result, services: await endServices(runs, spec.services) };
   } finally {
-    if (netFd !== null && netFd !== given) fs.closeSync(netFd);
+    if (shared !== null && shared.net !== given) fs.closeSync(shared.net);
+    if (shared?.user != null) fs.closeSync(shared.user);
   }
+}
+
+/**
+ * Rootless, where the job or a service runs as another id than root inside (`user`): the user's
+ * subordinate ids for the set's user namespace, or why there are none; else null (root maps a range
+ * of its own, and a set all of root inside needs only the user).
+ */
+function subidsFor(spec: JobSpec): Subids | { why: string } | null {
+  if (process.geteuid?.() === 0) return null;
+  const users = [
+    ...spec.services.map((s) => ({ name: `service ${s.name}`, user: s.spec.user })),
+    { name: 'the job', user: spec.user },
+  ].flatMap(({ name, user }) =>
+    user === null || (user.uid === 0 && user.gid === 0) ? [] : [{ name, ...user }],
+  );
+  const first = users[0];
+  if (first === undefined) return null;
+  const ids = userSubids(Math.max(...users.map((u) => Math.max(u.uid, u.gid))));
+  if ('why' in ids)
+    return {
+      why: `${first.name} runs as uid ${first.uid} inside, which rootless needs subordinate ids for: ${ids.why}`,
+    };
+  return ids;
 }
 
 /** The job itself, in the services' namespace; a service that ends meanwhile ends it, failed. */
@@ -232,7 +290,7 @@ async function runJobBeside(
   spec: JobSpec,
   options: RunOptions,
   runs: Running[],
-  netFd: number,
+  shared: Shared,
 ): Promise<JobResult> {
   let job: RunningJob | null = null;
   // set from callbacks: a box, so the compiler does not narrow it to its initial null
@@ -249,7 +307,7 @@ async function runJobBeside(
     { ...spec, services: [] },
     {
       ...options,
-      netnsFd: netFd,
+      ...joinOptions(shared),
       onStart: (handle) => {
         job = handle;
         options.onStart?.(handle);

@@ -122,7 +122,7 @@ void ahead_make(const struct options *pending, unsigned long flags, char *argv0,
 	if (flags & CLONE_NEWUSER) {
 		const char *step = NULL;
 
-		if (userns_write_maps(child, &step))
+		if (userns_write_maps(child, NULL, &step))
 			ahead_drop();
 	}
 }

@@ -90,7 +90,7 @@ static unsigned long clone_flags(const struct options *o)
 
 	if (o->net == NET_NONE)
 		flags |= CLONE_NEWNET;
-	if (o->userns)
+	if (o->userns && o->userns_fd < 0)
 		flags |= CLONE_NEWUSER;
 	if (o->cgroupns)
 		flags |= CLONE_NEWCGROUP;
@@ -124,8 +124,16 @@ static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 		die_step(errno, spawn_step, NULL);
 	/*
 	 * --net=join: into the services' network namespace before the clone, which then makes none, so
-	 * init and the job are born in it. Only the network: every other namespace is the job's own.
+	 * init and the job are born in it. Only the network (and, with --userns-fd, the user namespace
+	 * that owns it: rootless, one cannot join a network owned by a user namespace one has no caps
+	 * in): every other namespace is the job's own. The user namespace first, as its owner (the same
+	 * uid made it) — with all caps in it, then the network and the clone are allowed.
 	 */
+	if (o->userns_fd >= 0) {
+		if (setns(o->userns_fd, CLONE_NEWUSER) < 0)
+			die_step(errno, "join user namespace", NULL);
+		close(o->userns_fd);
+	}
 	if (o->net == NET_JOIN) {
 		if (setns(o->net_fd, CLONE_NEWNET) < 0)
 			die_step(errno, "join network", NULL);
@@ -144,9 +152,9 @@ static pid_t spawn_init(struct options *o, const sigset_t *saved_mask)
 		init_main(o, sync[0], saved_mask);
 	}
 	close(sync[0]);
-	if (o->userns) {
+	if (o->userns && o->userns_fd < 0) {
 		const char *step = "uid_map";
-		int err = userns_write_maps(child, &step);
+		int err = userns_write_maps(child, &o->subids, &step);
 
 		if (err)
 			abort_child(child, err, step);
@@ -230,16 +238,28 @@ static int supervise(pid_t init, bool subreaper)
 }
 
 /*
- * `--probe-tcp=PORT --net-fd=N`: whether something listens on 127.0.0.1:PORT in that network
- * namespace (a service's `ready: {tcp: PORT}`); exit 0 when it accepted a connection, 1 when not.
+ * `--probe-tcp=PORT --net-fd=N [--userns-fd=M]`: whether something listens on 127.0.0.1:PORT in that
+ * network namespace (a service's `ready: {tcp: PORT}`); exit 0 when it accepted a connection, 1 when
+ * not. Rootless, the user namespace that owns the network is joined first (as spawn_init does).
  */
 static int probe_main(int argc, char **argv)
 {
 	unsigned long port = 0, fd = 0;
 	char *end;
 
-	if (argc != 3 || strncmp(argv[2], "--net-fd=", 9))
+	if ((argc != 3 && argc != 4) || strncmp(argv[2], "--net-fd=", 9))
 		return 2;
+	if (argc == 4) {
+		unsigned long ufd;
+
+		if (strncmp(argv[3], "--userns-fd=", 12))
+			return 2;
+		ufd = strtoul(argv[3] + 12, &end, 10);
+		if (*end || end == argv[3] + 12 || ufd > 1 << 20)
+			return 2;
+		if (setns((int)ufd, CLONE_NEWUSER) < 0)
+			return 1;
+	}
 	port = strtoul(argv[1] + strlen("--probe-tcp="), &end, 10);
 	if (*end || port == 0 || port > 65535)
 		return 2;

@@ -43,6 +43,8 @@ enum {
 	OPT_OVERLAY_VOLATILE,
 	OPT_AHEAD,
 	OPT_CGROUP_FD,
+	OPT_USERNS_FD,
+	OPT_SUBIDS,
 };
 
 static const struct option long_opts[] = {
@@ -59,6 +61,8 @@ static const struct option long_opts[] = {
 	{"overlay-mount", required_argument, NULL, OPT_OVERLAY_MOUNT},
 	{"overlay-volatile", no_argument, NULL, OPT_OVERLAY_VOLATILE},
 	{"userns", no_argument, NULL, OPT_USERNS},
+	{"userns-fd", required_argument, NULL, OPT_USERNS_FD},
+	{"subids", required_argument, NULL, OPT_SUBIDS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
 	{"tmp-dir", required_argument, NULL, OPT_TMP_DIR},
 	{"tmp-size", required_argument, NULL, OPT_TMP_SIZE},
@@ -91,7 +95,7 @@ struct parse_state {
  *   and --net=host, which is required: the job shares the host's network, and saying so is the
  *   harness's job (the default, --net=none, cannot be had without a network namespace).
  * Refused (error "args", EINVAL, the text naming the option), since each needs a namespace:
- *   --hostname --userns --cgroupns --tmp-dir --tmp-size --read-only --overlay-dir --volume --protect
+ *   --hostname --userns --userns-fd --subids --cgroupns --tmp-dir --tmp-size --read-only --overlay-dir --volume --protect
  *   --pin
  *   --net=none
  */
@@ -135,6 +139,27 @@ static int parse_fd(struct parse_state *ps, const char *s, const char *why)
 		return -1;
 	}
 	return (int)v;
+}
+
+/* UID:COUNT:GID:COUNT, each decimal, the counts 1..65536 (the ids inside are 1..COUNT). */
+static bool parse_subids(const char *s, struct subids *out)
+{
+	unsigned long v[4];
+	char *end;
+
+	for (int i = 0; i < 4; i++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		errno = 0;
+		v[i] = strtoul(s, &end, 10);
+		if (errno || (i < 3 && *end != ':') || (i == 3 && *end))
+			return false;
+		s = end + 1;
+	}
+	if (v[1] == 0 || v[1] > 65536 || v[3] == 0 || v[3] > 65536 || v[0] == 0 || v[2] == 0)
+		return false;
+	*out = (struct subids){v[0], v[1], v[2], v[3]};
+	return true;
 }
 
 /* SRC:DST[:ro|:rw|:overlay]. Both absolute; the first ':' separates them, as in Docker. */
@@ -236,6 +261,15 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 	case OPT_USERNS:
 		needs_namespaces(ps, "--no-namespaces excludes --userns");
 		o->userns = true;
+		break;
+	case OPT_USERNS_FD:
+		needs_namespaces(ps, "--no-namespaces excludes --userns-fd");
+		o->userns_fd = parse_fd(ps, arg, "--userns-fd wants a fd number");
+		break;
+	case OPT_SUBIDS:
+		needs_namespaces(ps, "--no-namespaces excludes --subids");
+		if (!parse_subids(arg, &o->subids))
+			fail(ps, EINVAL, "--subids wants UID:COUNT:GID:COUNT");
 		break;
 	case OPT_CGROUPNS:
 		needs_namespaces(ps, "--no-namespaces excludes --cgroupns");
@@ -347,6 +381,12 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		fail(ps, EINVAL, "--net=join and --net-fd (or --net-path) go together");
 	else if (o->net_fd >= 0 && !fd_open(o->net_fd))
 		fail(ps, EBADF, "--net-fd is not an open fd");
+	if (o->userns_fd >= 0 && (!o->userns || o->net != NET_JOIN))
+		fail(ps, EINVAL, "--userns-fd needs --userns and --net=join (it joins the services' namespaces)");
+	else if (o->userns_fd >= 0 && !fd_open(o->userns_fd))
+		fail(ps, EBADF, "--userns-fd is not an open fd");
+	if (o->subids.uid_count && (!o->userns || o->userns_fd >= 0))
+		fail(ps, EINVAL, "--subids needs --userns, and a namespace of its own (no --userns-fd)");
 	if (o->cgroup_fd >= 0 && !fd_open(o->cgroup_fd))
 		fail(ps, EBADF, "--cgroup-fd is not an open fd");
 }
@@ -359,6 +399,7 @@ static void set_defaults(struct options *o)
 	o->hostname = "ringfence";
 	o->net = NET_NONE;
 	o->net_fd = -1;
+	o->userns_fd = -1;
 	o->cgroup_fd = -1;
 	o->nofile = -1;
 	o->tmp_dir_staged.fd = -1;

@@ -33,6 +33,14 @@ struct volume {
 /* NET_JOIN: the network namespace of --net-fd (a job's services share it: harness/services/run.ts) */
 enum net_mode { NET_NONE, NET_HOST, NET_JOIN };
 
+/*
+ * --subids=UID:N:GID:N: the user's subordinate ranges (/etc/subuid, /etc/subgid), mapped to ids 1..N
+ * inside by newuidmap/newgidmap, so a service may run as an unprivileged id there (userns.c).
+ */
+struct subids {
+	unsigned long uid_start, uid_count, gid_start, gid_count; /* count 0: none */
+};
+
 struct options {
 	/*
 	 * No namespaces at all (a host or container that refuses them): the job runs as a plain child,
@@ -54,6 +62,12 @@ struct options {
 	 */
 	int cgroup_fd;
 	bool userns;
+	/*
+	 * --userns-fd (with --userns and --net=join): join that user namespace, a job's services' (made
+	 * by the first of them), before its network namespace, instead of making one; -1 otherwise.
+	 */
+	int userns_fd;
+	struct subids subids;
 	bool cgroupns;
 	const char *tmp_dir;
 	unsigned long long tmp_size; /* 0: no tmpfs */

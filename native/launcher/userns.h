@@ -6,8 +6,13 @@
 
 #include <sys/types.h>
 
-/* 0, or an errno with *step naming what failed. */
-int userns_write_maps(pid_t child, const char **step);
+#include "options.h"
+
+/*
+ * 0, or an errno with *step naming what failed. `sub` (NULL or a zero count: none): the user's
+ * subordinate ranges, mapped above the user (unprivileged only) through newuidmap/newgidmap.
+ */
+int userns_write_maps(pid_t child, const struct subids *sub, const char **step);
 /* In the child, once the maps exist: become the namespace's root. */
 void userns_become_root(void);
 

@@ -14,12 +14,12 @@ import { badInputs } from '../support/tally.js';
 
 const REDIS = ['redis-server', '--port', '6379', '--save', '', '--appendonly', 'no'];
 
-/** This process's open fds on a network namespace (`net:[4026…]`). */
+/** This process's open fds on a network or user namespace (`net:[4026…]`, `user:[4026…]`). */
 function openNetnsFds(): string[] {
   return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
     try {
       const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      return target.startsWith('net:') ? [target] : [];
+      return target.startsWith('net:') || target.startsWith('user:') ? [target] : [];
     } catch {
       return []; // the directory's own fd, closed by now
     }
@@ -147,6 +147,33 @@ describeSandbox('services: a job with its own Redis and Postgres', () => {
     });
     expect(missing.status).toBe('error');
     expect(missing.reason).toMatch(/^service ghost: .*no-such-server-xyz.*ENOENT/);
+  });
+
+  it('in user namespaces (rootless always, here --userns): the job and its services share one, each its own mounts', async () => {
+    // what rootless needs (a network owned by another user namespace cannot be joined): the first
+    // service's sandbox makes the user namespace, the next and the job join it before the network
+    const ns = 'readlink /proc/self/ns/user /proc/self/ns/mnt';
+    const server = (port: number): string[] => [
+      'sh',
+      '-c',
+      `${ns}; exec redis-server --port ${port} --save '' --appendonly no`,
+    ];
+    const result = await runJob({
+      command: ['sh', '-c', `${ns} && redis-cli -p 6379 ping && redis-cli -p 6380 ping`],
+      userns: true,
+      services: [
+        { name: 'first', command: server(6379), userns: true, ready: { tcp: 6379 } },
+        { name: 'second', command: server(6380), userns: true, ready: { command: 'redis-cli -p 6380 ping' } },
+      ],
+    });
+    expect(result.status, result.reason).toBe('passed');
+    const [jobUser, jobMnt, ...pongs] = result.stdout.trim().split('\n');
+    expect(pongs).toEqual(['PONG', 'PONG']);
+    expect(jobUser).not.toBe(fs.readlinkSync('/proc/self/ns/user'));
+    const seen = (result.services ?? []).map((s) => s.result?.stdout.split('\n').slice(0, 2));
+    expect(seen.map((lines) => lines?.[0])).toEqual([jobUser, jobUser]);
+    expect(new Set([jobMnt, ...seen.map((lines) => lines?.[1])]).size).toBe(3);
+    expect(result.services?.map((s) => s.outcome)).toEqual(['ended', 'ended']);
   });
 
   it('ringfence run --service: the single-job form, with the JSON naming the service', () => {

@@ -304,18 +304,123 @@ describe(`v2 guest: ${scenario}`, () => {
     const service = `{name: echo, command: ${JSON.stringify(['node', '-e', server])}, ready: {tcp: 7400}}`;
     const r = run('services', ['--service', service, '--', 'node', '-e', client]);
     console.log(`services: exit ${r.status}, ${r.result.reason}`);
-    if (scenario === 'systemd-root' || scenario === 'container-privileged') {
+    if (scenario === 'systemd-root' || scenario === 'container-privileged' || scenario === 'systemd-user') {
+      // rootless: the job and its service in one user namespace, made by the service's sandbox
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toBe('from the service\n');
       expect(r.result.services?.map((s) => [s.name, s.outcome])).toEqual([['echo', 'ended']]);
-    } else if (scenario === 'systemd-user') {
-      expect(r.result.status).toBe('error');
-      expect(r.result.reason).toMatch(/^services need root for now/);
     } else {
       // no namespaces here: said, and nothing runs on the container's own network
       expect(r.result.status).toBe('error');
       expect(r.result.reason).toMatch(/service echo: it got no network namespace of its own to share/);
     }
+  });
+
+  describe.runIf(systemd)('services demo, as on a root host', () => {
+    // what is running now of this uid (and, rootless, of its subordinate ids: a Postgres runs as one)
+    const mine = (): Map<number, string> => {
+      const ids = new Set([process.getuid?.() ?? 0]);
+      const out = new Map<number, string>();
+      for (const n of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+        try {
+          const status = fs.readFileSync(`/proc/${n}/status`, 'utf8');
+          const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]);
+          if (!ids.has(uid) && !(uid >= 100000 && uid < 165536)) continue;
+          const cgroup = fs.readFileSync(`/proc/${n}/cgroup`, 'utf8');
+          const comm = fs.readFileSync(`/proc/${n}/comm`, 'utf8').trim();
+          if (/ringfence/.test(cgroup) || /^(redis|postgres|initdb|ringfence|sleep)/.test(comm))
+            out.set(Number(n), `${comm} uid ${uid} ${cgroup.trim()}`);
+        } catch {
+          // ended meanwhile
+        }
+      }
+      return out;
+    };
+    let before: Map<number, string>;
+    beforeAll(() => (before = mine()));
+
+    it('ci fixtures/services.yml: the Redis pair and the Postgres pass, the frozen Redis is seen frozen and thawed, never-ready fails', () => {
+      const json = path.join(dir, 'services-ci.json');
+      const out = ringfence(['ci', 'fixtures/services.yml', '--json', json]);
+      console.log(`services ci: exit ${out.status}; ${out.stdout.trim().split('\n').at(-1)}`);
+      expect(out.status, out.stderr + out.stdout).toBe(1);
+      const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+      for (const j of report.jobs) console.log(`  ${j.id}: ${j.result?.status}, ${j.result?.reason}`);
+      const outcomes = Object.fromEntries(report.jobs.map((j) => [j.id, j.result?.status]));
+      const byId = (id: string): JobResult | null | undefined => report.jobs.find((j) => j.id === id)?.result;
+      // as `ringfence ci fixtures/services.yml` gives as root on the (v1) host — but for two timings
+      // of emulation, where a Node start takes seconds: the frozen Redis's client may start only
+      // once the 3 s freeze began, and the never-ready service may not have printed within its 2 s
+      const { 'redis-frozen': frozenStatus, ...rest } = outcomes;
+      expect(rest).toEqual({
+        'redis-a': 'passed',
+        'redis-b': 'passed',
+        postgres: 'passed',
+        'never-ready': 'error',
+      });
+      expect(byId('never-ready')?.reason).toMatch(
+        /^service never-ready: not ready on tcp:7777 after 2s; its last output: (listening on 7777 soon|\(none\))$/,
+      );
+      // the freeze (cgroup.freeze, rootless) for its 3 s, and the server answering after it: the client
+      // may have started only once it ended (a Node start in emulation), never on a frozen server
+      const frozen = byId('redis-frozen');
+      const answers = (frozen?.stdout ?? '')
+        .split('\n')
+        .flatMap((l) => /^\S+ (pong|timeout|error \S+)$/.exec(l)?.[1] ?? []);
+      console.log(`  redis-frozen: the client saw ${answers.join(', ')}`);
+      expect(answers.at(-1), `${frozenStatus}: ${frozen?.stderr}`).toBe('pong');
+      const pauses = frozen?.services?.[0]?.result?.pauses ?? [];
+      expect(pauses).toHaveLength(1);
+      expect(pauses[0]?.forMs).toBeGreaterThanOrEqual(2900);
+      for (const id of ['redis-a', 'redis-b', 'postgres', 'redis-frozen'])
+        expect(byId(id)?.services?.map((sv) => sv.outcome)).toEqual(['ended']);
+    });
+
+    it('the Vitest demo with services: each file its own Redis on 127.0.0.1:6379', () => {
+      const fixture = path.join(ROOT, 'fixtures', 'vitest-demo', 'services');
+      const project = fs.mkdtempSync(path.join(os.homedir(), 'rf-v2-services-'));
+      onTestFinished(() => fs.rmSync(project, { recursive: true, force: true }));
+      for (const f of ['a.test.ts', 'b.test.ts', 'redis.ts'])
+        fs.copyFileSync(path.join(fixture, f), path.join(project, f));
+      // the demo's config, with a file's time for emulation: a Node and Vitest start there take ~30 s
+      const config = fs.readFileSync(path.join(fixture, 'vitest.config.ts'), 'utf8');
+      expect(config).toContain("timeout: '30s'");
+      fs.writeFileSync(
+        path.join(project, 'vitest.config.ts'),
+        config.replace("timeout: '30s'", "timeout: '200s'"),
+      );
+      fs.writeFileSync(path.join(project, 'package.json'), '{"type": "module"}\n');
+      const modules = path.join(project, 'node_modules');
+      fs.mkdirSync(modules);
+      fs.symlinkSync(path.join(ROOT, 'node_modules', 'vitest'), path.join(modules, 'vitest'));
+      fs.symlinkSync(ROOT, path.join(modules, 'ringfence'));
+      const barrier = path.join(project, 'barrier');
+      fs.mkdirSync(barrier);
+      const json = path.join(barrier, 'results.json');
+      const out = spawnSync(process.execPath, [path.join(modules, 'vitest', 'vitest.mjs'), 'run'], {
+        cwd: project,
+        encoding: 'utf8',
+        timeout: 240_000,
+        env: { ...process.env, RINGFENCE_VITEST_JSON: json, RINGFENCE_BARRIER_DIR: barrier, NO_COLOR: '1' },
+      });
+      const output = out.stdout + out.stderr;
+      console.log(`services vitest: exit ${out.status}`);
+      expect(out.status, output).toBe(0);
+      expect(output).toMatch(/Test Files\s+2 passed \(2\)/);
+      const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
+      expect(report.jobs).toHaveLength(2);
+      for (const job of report.jobs) {
+        const [redis] = job.result?.services ?? [];
+        expect([redis?.name, redis?.outcome]).toEqual(['redis', 'ended']);
+        expect(redis?.result?.memory.peakBytes).toBeGreaterThan(0);
+      }
+      expect(fs.readdirSync(barrier).sort()).toEqual(['ready.a', 'ready.b', 'results.json']);
+    });
+
+    it('leaves no process of this user (or its subordinate ids) behind', () => {
+      const left = [...mine()].filter(([pid]) => !before.has(pid));
+      expect(left).toEqual([]);
+    });
   });
 
   it('pause(): a spinner stops while another runs (cgroup.freeze, or SIGSTOP without a cgroup), and runs again on resume()', () => {

@@ -27,6 +27,8 @@ command -v xz >/dev/null || need+=(xz-utils)   # busybox's unxz lacks the x86 BC
 compgen -G '/lib/*/security/pam_systemd.so' >/dev/null || compgen -G '/usr/lib/*/security/pam_systemd.so' >/dev/null \
   || need+=(libpam-systemd)
 [ -e /usr/lib/systemd/user/dbus.socket ] || [ -e /lib/systemd/user/dbus.socket ] || need+=(dbus-user-session)
+# rootless services that run as another id (a Postgres): newuidmap/newgidmap map rfuser's subordinate ids
+command -v newuidmap >/dev/null || need+=(uidmap)
 if [ ${#need[@]} -gt 0 ]; then
   say "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

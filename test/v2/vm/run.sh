@@ -88,7 +88,9 @@ case $SCENARIO in systemd-*)
     old=$(getent passwd 1000 | cut -d: -f1)
     awk -F: -v old="$old" '$1 != old && $1 != "rfuser"' /etc/shadow > "$E/shadow"
     echo "rfuser:*:19000:0:99999:7:::" >> "$E/shadow"
-    chmod 644 "$E/passwd" "$E/group"; chmod 640 "$E/shadow"; chown --reference=/etc/shadow "$E/shadow"
+    # subordinate ids as Debian's useradd gives the first user (newuidmap maps them for its services)
+    echo "rfuser:100000:65536" > "$E/subuid"; echo "rfuser:100000:65536" > "$E/subgid"
+    chmod 644 "$E/passwd" "$E/group" "$E/subuid" "$E/subgid"; chmod 640 "$E/shadow"; chown --reference=/etc/shadow "$E/shadow"
     mkdir -p -m 700 "$I/rfvm/root/home/rfuser"; chown 1000:1000 "$I/rfvm/root/home/rfuser"
   fi ;;
 esac
