@@ -2,8 +2,9 @@
 // the host's disk attached to a loop device and mounted nowhere (an fd, as the layers tmpfs), that
 // holds the job's /tmp and its overlay layers. The kernel refuses a write past its size (ENOSPC) and
 // a file past its inode count at once; its pages are page cache, written back to disk, so the cap is
-// not charged to the job's memory as a tmpfs would be. The image file is unlinked as soon as the
-// loop device holds it: the space comes back when the mount is gone, whatever ends the harness.
+// not charged to the job's memory as a tmpfs would be. The image file is unlinked as soon as it is
+// open (the loop device attaches by fd): the space comes back when the mount is gone, whatever ends
+// the harness, even a Ctrl-C while a spare's loop device is being attached.
 //
 // mke2fs runs once per size and file count in a process, into a template whose few data blocks are
 // kept in memory; each job's image is those blocks written into a new sparse file (no exec per job).
@@ -147,18 +148,18 @@ const MOUNT_FLAGS = ['noinit_itable', 'nobarrier'];
 /** Images made by this process: each gets its own name (a spare's may still be in the making). */
 let images = 0;
 
-/** A new sparse image with the template's blocks written in, open read-write; its name is unlinked by the caller. */
-function writeImage(caps: DiskCaps, scratchPrefix: string): { fd: number; image: string } {
+/** A new sparse image with the template's blocks written in, open read-write, its name already gone. */
+function writeImage(caps: DiskCaps, scratchPrefix: string): number {
   const t = template(caps, scratchPrefix);
   const image = `${scratchPrefix}disk-${++images}`;
   const fd = fs.openSync(image, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  fs.unlinkSync(image);
   try {
     fs.ftruncateSync(fd, t.size);
     for (const b of t.blocks) fs.writeSync(fd, b.data, 0, b.data.length, b.offset);
-    return { fd, image };
+    return fd;
   } catch (error) {
     fs.closeSync(fd);
-    fs.rmSync(image, { force: true });
     throw error;
   }
 }
@@ -172,7 +173,7 @@ export const TMP_DIR = 'tmp';
  * Throws where the host cannot have one (no loop devices, not root, no mke2fs): the caller says so.
  */
 export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
-  const { fd, image } = writeImage(caps, scratchPrefix);
+  const fd = writeImage(caps, scratchPrefix);
   let loop: { fd: number; path: string } | null = null;
   try {
     loop = loopAttach(fd, openDevice);
@@ -182,7 +183,6 @@ export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
   } finally {
     if (loop) closeFd(loop.fd);
     fs.closeSync(fd);
-    fs.rmSync(image, { force: true });
   }
 }
 
@@ -191,7 +191,7 @@ export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
  * libuv's thread pool: for the spare made while a job runs, which must not hold up this thread.
  */
 export async function cappedFsAsync(caps: DiskCaps, scratchPrefix: string): Promise<CappedFs> {
-  const { fd, image } = writeImage(caps, scratchPrefix);
+  const fd = writeImage(caps, scratchPrefix);
   try {
     const mount = await loopMountAsync(fd, openDevice, 'ext4', MOUNT_FLAGS);
     const root = `/proc/self/fd/${mount}`;
@@ -205,7 +205,6 @@ export async function cappedFsAsync(caps: DiskCaps, scratchPrefix: string): Prom
     }
   } finally {
     fs.closeSync(fd);
-    fs.rmSync(image, { force: true });
   }
 }
 
