@@ -115,7 +115,7 @@ describeSandbox('ringfence Vitest pool: options are checked when the config load
     [{ network: 'bridge' }, /ringfence\(\{ network \}\): /],
     [
       { memroy: '1g' },
-      /ringfence\(\): unknown option "memroy" \(known: memory, cpus, pidsLimit, timeout, network, hostname, userns, strict, fs, allowGitWrite, writable, services\)/,
+      /ringfence\(\): unknown option "memroy" \(known: memory, cpus, pidsLimit, timeout, network, hostname, userns, strict, fs, allowGitWrite, writable, disk, files, services\)/,
     ],
     [{ writable: ['../up'] }, /ringfence\(\{ writable \}\): "\.\.\/up" must stay inside the workdir/],
   ])('%j is refused before any file runs', async (options, message) => {
