@@ -16,11 +16,37 @@ export function readProcess(pid: number): ProcessInfo | null {
   try {
     // two files, not three: status holds all that stat would add, and after a deadline every
     // millisecond of reading keeps the frozen tree from being killed
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const status = readProcFile(`/proc/${pid}/status`);
+    const cmdline = readProcFile(`/proc/${pid}/cmdline`);
     return parseProcess(pid, status, cmdline);
   } catch {
     return null; // gone between listing and reading
+  }
+}
+
+/** One buffer for every read of a snapshot, grown for a long cmdline: no allocation per file. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * A /proc file whole: readFileSync's fstat and its chunked reads are wasted on a file whose size
+ * reads 0, and this runs while the frozen tree waits for its kill.
+ */
+function readProcFile(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === scratch.length) {
+        const bigger = Buffer.allocUnsafe(scratch.length * 2);
+        scratch.copy(bigger, 0, 0, length);
+        scratch = bigger;
+      }
+      const read = fs.readSync(fd, scratch, length, scratch.length - length, null);
+      if (read === 0) return scratch.toString('utf8', 0, length);
+      length += read;
+    }
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
