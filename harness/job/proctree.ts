@@ -1,14 +1,23 @@
 // Reads what every task of a job was doing, from /proc, while the job's cgroup is frozen: after a
 // timeout this is the only evidence of what hung, so it goes into the result's diagnostics.
 import fs from 'node:fs';
+import { readProcFiles } from '../../native/spawn.js';
 import type { ProcessInfo } from './result.js';
 
 export function snapshotProcesses(pids: readonly number[]): ProcessInfo[] {
   const out: ProcessInfo[] = [];
-  for (const pid of pids) {
-    const info = readProcess(pid);
-    if (info) out.push(info);
+  let texts: ([string, string] | null)[] | null = null;
+  try {
+    // the whole tree's files in one native call: the tree waits frozen for this, and it runs cold
+    texts = readProcFiles(pids);
+  } catch {
+    // no spawn library (a job could not have started without it): read from here instead
   }
+  pids.forEach((pid, i) => {
+    const read = texts ? texts[i] : undefined;
+    const info = read === undefined ? readProcess(pid) : read && parseProcess(pid, read[0], read[1]);
+    if (info) out.push(info);
+  });
   return out.sort((a, b) => a.pid - b.pid);
 }
 
