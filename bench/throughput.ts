@@ -1,8 +1,9 @@
 // Jobs per second at a fixed concurrency: ringfence's Harness (piscina pool, every job in its own
 // sandbox and cgroup) beside bare child_process.spawn and bwrap with the same namespaces, the same
 // number at once, in one run. Prints jobs/s and ratios.
-//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--warm 3000] [--rounds 5] [--cli-runs 9]
-//     [--rss] [--trace]
+//   npm run bench:throughput -- [--jobs 300] [--concurrency 2] [--chunk 30] [--warm 3000] [--rounds 5]
+//     [--cli-runs 9] [--rss] [--trace]
+// --chunk: the first --jobs of each contender are run in turns of this many (measureInTurns).
 // --warm, --rounds: the Harness against bwrap again once its code is warm (--rounds 0: not at all).
 // Every row also says what a job cost the machine's CPU (/proc/stat: user, system, idle) and this
 // process (the Harness's threads), and what 1.3× bwrap's rate would leave a job: where the harness
@@ -60,21 +61,53 @@ async function measure(count: number, concurrency: number, task: () => Promise<v
   return { perSecond, cpu: cpuPerJob(before, cpuTimes(), count) };
 }
 
-const runs = new Map<string, Run>();
-runs.set('bare spawn', await measure(JOBS, CONCURRENCY, () => spawnAndWait(['/bin/true'])));
+/**
+ * The first `count` jobs of each contender, in chunks of `chunk` taken in turns (the order rotating
+ * every round): a noisy moment of a shared machine hits every contender alike, and the Harness's
+ * first jobs, its cold ones, are still its first. A contender's rate is its jobs over its chunks' time.
+ */
+async function measureInTurns(
+  count: number,
+  concurrency: number,
+  contenders: readonly (readonly [string, () => Promise<void>])[],
+  chunk: number,
+): Promise<Map<string, Run>> {
+  const spent = new Map(contenders.map(([name]) => [name, { ms: 0, cpu: [] as CpuTimes[] }]));
+  for (let done = 0, round = 0; done < count; done += chunk, round++) {
+    const jobs = Math.min(chunk, count - done);
+    for (let i = 0; i < contenders.length; i++) {
+      const [name, task] = contenders[(i + round) % contenders.length]!;
+      const run = await measure(jobs, concurrency, task);
+      const mine = spent.get(name)!;
+      mine.ms += (jobs / run.perSecond) * 1000;
+      mine.cpu.push(run.cpu);
+    }
+  }
+  return new Map(
+    [...spent].map(([name, { ms, cpu }]) => [name, { perSecond: count / (ms / 1000), cpu: meanCpu(cpu) }]),
+  );
+}
+
 const bwrap = which('bwrap');
-if (bwrap) {
-  const argv = bwrapArgv(bwrap, ['/bin/true']);
-  runs.set('bwrap', await measure(JOBS, CONCURRENCY, () => spawnAndWait(argv)));
-} else console.log('bwrap not found (apt-get install bubblewrap): its row is left out');
+if (!bwrap) console.log('bwrap not found (apt-get install bubblewrap): its row is left out');
 const harness = new Harness({ concurrency: CONCURRENCY });
 await harness.run({ command: ['/bin/true'] }); // start the workers outside the timing
-runs.set(
-  'ringfence Harness',
-  await measure(JOBS, CONCURRENCY, async () => {
-    const result = await harness.run({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
-    if (result.status !== 'passed') throw new Error(result.reason);
-  }),
+const CHUNK = arg('--chunk', 30);
+const runs = await measureInTurns(
+  JOBS,
+  CONCURRENCY,
+  [
+    ['bare spawn', () => spawnAndWait(['/bin/true'])],
+    ...(bwrap ? ([['bwrap', () => spawnAndWait(bwrapArgv(bwrap, ['/bin/true']))]] as const) : []),
+    [
+      'ringfence Harness',
+      async () => {
+        const result = await harness.run({ command: ['/bin/true'], memory: '256m', pidsLimit: 64 });
+        if (result.status !== 'passed') throw new Error(result.reason);
+      },
+    ],
+  ],
+  CHUNK,
 );
 // The same again once the Harness's code is warm: V8 keeps optimizing it for some thousands of jobs
 // (737 functions compiled in the first 2000 here, 78 between 6000 and 10 000), which the first
@@ -125,7 +158,9 @@ if (process.argv.includes('--trace')) {
 await harness.close();
 
 const ours = runs.get('ringfence Harness')!.perSecond;
-console.log(`\n${JOBS} trivial jobs (/bin/true), ${CONCURRENCY} at a time:\n`);
+console.log(
+  `\nthe first ${JOBS} trivial jobs (/bin/true) of each, ${CONCURRENCY} at a time, in turns of ${CHUNK}:\n`,
+);
 console.log(`${'contender'.padEnd(20)} ${'jobs/s'.padStart(8)} ${'ringfence ÷ it'.padStart(15)}`);
 for (const [name, { perSecond }] of runs)
   console.log(

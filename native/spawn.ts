@@ -4,6 +4,7 @@
 // listening socket in a job's network namespace (netns.c).
 // The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { SyscallError } from './bindings.js';
 import { sealedNative } from './sealed.js';
 
@@ -43,6 +44,7 @@ interface SpawnLib {
     listenOut: Int32Array,
     portOut: Int32Array,
   ) => number;
+  readProcs: (pids: Int32Array, n: number, out: Buffer, cap: number, lengths: Int32Array) => number;
 }
 
 let lib: SpawnLib | null = null;
@@ -66,6 +68,9 @@ function load(): SpawnLib {
     netnsListen: so.func(
       'int rf_netns_listen(int net_fd, int port, _Out_ int *net_out, _Out_ int *listen_out, _Out_ int *port_out)',
     ) as SpawnLib['netnsListen'],
+    readProcs: so.func(
+      'long rf_read_procs(const int *pids, int n, _Out_ uint8_t *out, long cap, _Out_ int *lengths)',
+    ) as SpawnLib['readProcs'],
   };
   return lib;
 }
@@ -111,6 +116,45 @@ export function reapChild(pid: number): WaitStatus | null {
   const raw = status[0] ?? 0;
   // WIFEXITED: low 7 bits zero; then the code is in bits 8-15, else the signal in the low 7 bits
   return (raw & 0x7f) === 0 ? { code: (raw >> 8) & 0xff, signal: null } : { code: null, signal: raw & 0x7f };
+}
+
+const ENOSPC = os.constants.errno.ENOSPC;
+
+/** rf_read_procs's buffer: kept between snapshots up to PROC_TEXT_KEEP, a bigger one used once. */
+const PROC_TEXT_BYTES = 256 * 1024;
+const PROC_TEXT_KEEP = 4 * 1024 * 1024;
+let procText: Buffer | null = null;
+
+/**
+ * /proc/PID/status and /proc/PID/cmdline of each pid, read in one call (proctree.c): a pair of texts
+ * per pid, null for one that was gone.
+ */
+export function readProcFiles(pids: readonly number[]): ([string, string] | null)[] {
+  const lengths = new Int32Array(pids.length * 2);
+  const list = Int32Array.from(pids);
+  // only the bytes C wrote (lengths) are ever read from it
+  let text = (procText ??= Buffer.allocUnsafe(PROC_TEXT_BYTES));
+  let used = load().readProcs(list, pids.length, text, text.length, lengths);
+  while (used === -ENOSPC) {
+    text = Buffer.allocUnsafe(text.length * 2);
+    used = load().readProcs(list, pids.length, text, text.length, lengths);
+  }
+  // a tree of huge command lines does not hold its buffer for good
+  if (text.length <= PROC_TEXT_KEEP) procText = text;
+  if (used < 0) throw new SyscallError('read /proc', -used);
+  const out: ([string, string] | null)[] = [];
+  let at = 0;
+  const next = (length: number): string | null => {
+    if (length < 0) return null;
+    at += length;
+    return text.toString('utf8', at - length, at);
+  };
+  for (let i = 0; i < pids.length; i++) {
+    const status = next(lengths[2 * i] ?? -1);
+    const cmdline = next(lengths[2 * i + 1] ?? -1);
+    out.push(status === null || cmdline === null ? null : [status, cmdline]);
+  }
+  return out;
 }
 
 /** A close-on-exec pipe: [read end, write end]. */

@@ -28,6 +28,7 @@ import {
 } from '../launch/protocol.js';
 import { Sandbox, type Spare } from '../launch/spares.js';
 import { snapshotProcesses } from './proctree.js';
+import { setDeadline } from './deadline.js';
 import { readJobFilesystem } from './filesystem.js';
 import type { JobFilesystem, JobResult, ProcessInfo, Termination } from './result.js';
 import { buildResult, failedToStart, round } from './result-build.js';
@@ -292,7 +293,7 @@ class JobRun {
       clockStarted = true;
       this.runningSince = performance.now();
       if (spec.timeoutMs !== null)
-        this.timers.push(setTimeout(() => this.terminate('wall-timeout'), spec.timeoutMs));
+        this.timers.push(setDeadline(() => this.terminate('wall-timeout'), spec.timeoutMs));
     };
     if (!options.holdClock) startClock();
     this.timers.push(setInterval(() => this.poll(), POLL_MS));
