@@ -23,6 +23,9 @@ want ip iproute2                           # --network tests
 want xmllint libxml2-utils                 # JUnit validated against the schema, XPath checks
 want chromium chromium fonts-dejavu-core   # the compare HTML page, as a person sees it (a font, or no text)
 want redis-server redis-server             # services: a job's own Redis
+want curl curl                             # --network allow: tools that honour the proxy, and not
+want openssl openssl                       # ... a TLS server's self-signed certificate
+want mke2fs e2fsprogs                      # --disk: a job's capped ext4
 want setcap libcap2-bin                    # attacks: file capabilities on what a job writes
 want setfattr attr                         # attacks: security.capability written as an xattr
 want aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu libc6-dev-arm64-cross # npm pack's linux-arm64 launcher
@@ -33,6 +36,12 @@ if [[ ${1:-} == --list ]]; then
   ((${#need[@]})) && printf '%s\n' "${need[@]}"
   exit 0
 fi
+
+# --disk attaches loop devices: where the driver is a module not yet loaded, load it (root)
+if [[ ! -e /dev/loop-control && $(id -u) == 0 ]] && command -v modprobe >/dev/null; then
+  modprobe loop 2>/dev/null || echo "test-deps: no loop devices (/dev/loop-control) and modprobe loop failed: the --disk tests will fail" >&2
+fi
+
 ((${#need[@]})) || exit 0
 
 if [[ $(id -u) != 0 ]]; then
@@ -63,6 +72,8 @@ need=()
 want xmllint libxml2-utils
 want chromium chromium
 want redis-server redis-server
+want curl curl
+want mke2fs e2fsprogs
 want setcap libcap2-bin
 want qemu-aarch64-static qemu-user-static
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
