@@ -341,6 +341,21 @@ export async function planFor(spec: JobSpec): Promise<JobPlan> {
 }
 
 /**
+ * Opens the Sandbox a job like `spec` would use and starts its first spare, before any job asks: a
+ * Harness's worker does it as it starts, so that its first job starts as the later ones do, from a
+ * spare. A failure only means that the first job makes its own.
+ */
+export async function warmSandbox(spec: JobSpec): Promise<void> {
+  try {
+    const sandbox = await Sandbox.get(spec.cgroupParent);
+    const plan = planJob(spec, sandbox.support);
+    sandbox.prepareSpare(null, plan.noNamespaces ? null : { userns: spec.userns }, spec.limits);
+  } catch {
+    // the first job meets the same problem and makes it its result
+  }
+}
+
+/**
  * A directory ringfence could not remove: said once on stderr, never thrown from the background
  * (that would crash a worker thread). The next start's sweep removes it once its owner is gone.
  */

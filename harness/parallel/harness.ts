@@ -71,6 +71,8 @@ export class Harness {
   private readonly threadIds = new Set<number>();
   /** The cgroup parents jobs were sent to: a dead worker's leftovers may be under any of them. */
   private readonly cgroupParents = new Set<string | null>([null]);
+  /** The main thread's placement for the workers' first spares (warm), awaited by close(). */
+  private placing: Promise<unknown> = Promise.resolve();
   /** Removals of what dead workers left, awaited by close(). */
   private readonly reaping = new Set<Promise<void>>();
 
@@ -90,7 +92,7 @@ export class Harness {
       filename: workerFile(),
       // the launcher and the spawn library, sealed now, before any job runs: every worker thread,
       // also one started to replace a dead one, runs these copies (worker.ts adopts them)
-      workerData: { sealed: sealNativeForWorkers() } satisfies WorkerData,
+      workerData: { sealed: sealNativeForWorkers(), warm: this.warm() } satisfies WorkerData,
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
@@ -115,6 +117,27 @@ export class Harness {
       if (this.closed === null) this.reapDeadWorkers();
     });
     return pool;
+  }
+
+  /**
+   * What each worker prepares as it starts (worker.ts): a spare for a job like this Harness's, once
+   * this thread has placed the process — as a first run() would, here while the workers load.
+   */
+  private warm(): WorkerData['warm'] {
+    let spec: JobSpec;
+    try {
+      spec = this.resolve({ command: ['true'] });
+    } catch {
+      return null; // defaults that do not resolve: every job says why
+    }
+    const placed = new SharedArrayBuffer(4);
+    const cell = new Int32Array(placed);
+    this.placing = planFor(spec).then(
+      () => Atomics.store(cell, 0, 1),
+      () => Atomics.store(cell, 0, 2),
+    );
+    void this.placing.then(() => Atomics.notify(cell, 0));
+    return { spec, placed };
   }
 
   /** Reaps the instance of every known thread that is no longer running (see 'workerDestroy'). */
@@ -275,6 +298,7 @@ export class Harness {
       if (this.inline) await Sandbox.settle();
       const pool = this.pool;
       if (!pool) return;
+      await this.placing;
       const disposed = new Set<number>();
       for (let round = 0; round < 5 && disposed.size < pool.threads.length; round++) {
         const workers = pool.threads.length;

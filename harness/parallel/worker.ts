@@ -6,16 +6,39 @@ import { threadId, workerData, type MessagePort } from 'node:worker_threads';
 import { adoptSealed, type SealedHandles } from '../../native/sealed.js';
 import type { JobResult } from '../job/result.js';
 import { runJob } from '../run-job.js';
-import { Sandbox } from '../launch/spares.js';
+import { Sandbox, warmSandbox } from '../launch/spares.js';
 import type { JobSpec } from '../job/spec.js';
 
 /** What each worker thread is started with (harness.ts makes it). */
 export interface WorkerData {
   sealed: SealedHandles;
+  /**
+   * A job like the Harness's (its defaults): its Sandbox and first spare made as the thread starts,
+   * once `placed` (an Int32 cell) says 1 — the main thread places the process before any worker
+   * makes a cgroup; 2: it could not, and the first job meets the same problem.
+   */
+  warm?: { spec: JobSpec; placed: SharedArrayBuffer } | null;
 }
 
+const data = workerData as WorkerData | undefined;
 // the native files sealed by the thread that made the pool: never a fresh read of the disk
-adoptSealed((workerData as WorkerData | undefined)?.sealed);
+adoptSealed(data?.sealed);
+// while the pool waits for its first job: a first job that finds no spare starts its launcher and
+// opens the cgroup driver on its own path
+const warming = data?.warm ? warm(data.warm.spec, new Int32Array(data.warm.placed)) : Promise.resolve();
+
+/** Atomics.waitAsync (Node ≥ 16; the lib this project compiles against predates its types). */
+type WaitAsync = (
+  cell: Int32Array,
+  index: number,
+  value: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+async function warm(spec: JobSpec, placed: Int32Array): Promise<void> {
+  const waiting = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync(placed, 0, 0);
+  if (waiting.async) await waiting.value;
+  if (Atomics.load(placed, 0) === 1) await warmSandbox(spec);
+}
 
 export interface JobTask {
   kind: 'job';
@@ -53,6 +76,8 @@ export default async function task(input: JobTask | DisposeTask): Promise<JobRes
 
 /** Returns this worker's threadId, so the pool can tell which workers are done. */
 async function dispose({ barrier, workers }: DisposeTask): Promise<number> {
+  // a spare still being made would outlive the disposal
+  await warming;
   const arrived = new Int32Array(barrier);
   Atomics.add(arrived, 0, 1);
   // hold this worker until every worker has taken its dispose task (2 s at most)
