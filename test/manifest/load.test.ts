@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadManifest } from '../../harness/manifest/load.js';
 import { ManifestError, type Manifest } from '../../harness/manifest/types.js';
 import { resolveJobSpec } from '../../harness/job/spec.js';
@@ -100,7 +100,9 @@ describe('loadManifest: valid manifests', () => {
   });
 
   describe('another extension: JSON if it parses, else YAML', () => {
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringfence-manifest-'));
+    // made in beforeAll, not at collection: a run whose name filter skips these tests runs no afterAll
+    let tmp = '';
+    beforeAll(() => void (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringfence-manifest-'))));
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     it('reads both', () => {
@@ -214,7 +216,9 @@ describe('loadManifest: refusals', () => {
 
   describe('bad syntax, at the parser line', () => {
     // a file prettier cannot parse would break `prettier --check .`: write real syntax errors here
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringfence-manifest-'));
+    // made in beforeAll, not at collection: a run whose name filter skips these tests runs no afterAll
+    let tmp = '';
+    beforeAll(() => void (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ringfence-manifest-'))));
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
     const write = (name: string, text: string): string => {
       fs.writeFileSync(path.join(tmp, name), text);
