@@ -2,6 +2,7 @@
 // everything else about a job happens in the C launcher or through plain files.
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 
 type Koffi = typeof import('koffi');
 type SyscallFn = (nr: number, ...typedArgs: unknown[]) => number;
@@ -275,6 +276,12 @@ export function loopAttach(
  * filesystem's unmount (its writeback, a loop device's release) takes milliseconds.
  */
 export function closeFdAsync(fd: number): Promise<void> {
+  // a worker thread closes at once: koffi's async completion in a thread being torn down is fatal to
+  // the process (Koromix/koffi#190, native/spawn.ts)
+  if (!isMainThread) {
+    closeFd(fd);
+    return Promise.resolve();
+  }
   return new Promise((resolve) => load().closeAsync.async(fd, () => resolve()));
 }
 

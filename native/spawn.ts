@@ -5,6 +5,7 @@
 // The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { SyscallError } from './bindings.js';
 import { sealedNative } from './sealed.js';
 
@@ -26,7 +27,7 @@ interface SpawnLib {
   removeTree: ((path: string) => number) & {
     async: (path: string, callback: (error: unknown, result: number) => void) => void;
   };
-  writeEach: {
+  writeEach: ((paths: Buffer, n: number, value: string) => number) & {
     async: (
       paths: Buffer,
       n: number,
@@ -34,7 +35,7 @@ interface SpawnLib {
       callback: (error: unknown, result: number) => void,
     ) => void;
   };
-  rmdirEach: {
+  rmdirEach: ((paths: Buffer, n: number) => number) & {
     async: (paths: Buffer, n: number, callback: (error: unknown, result: number) => void) => void;
   };
   netnsListen: (
@@ -170,6 +171,7 @@ export function makePipe(): [number, number] {
  * thread so the event loop goes on. Rejects with the errno of what could not be removed.
  */
 export function removeTreeNative(target: string): Promise<void> {
+  if (!isMainThread) return onNextTurn(() => removeTreeNativeSync(target));
   return new Promise((resolve, reject) => {
     load().removeTree.async(target, (error, errno) => {
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
@@ -177,6 +179,24 @@ export function removeTreeNative(target: string): Promise<void> {
       else resolve();
     });
   });
+}
+
+/**
+ * On a worker thread the async calls below run synchronously instead, on the loop's next turn: koffi
+ * completes an async call even while its thread is being torn down and then throws into JS that can
+ * no longer run, a fatal error for the whole process (Koromix/koffi#190) — so a Harness worker that
+ * dies with a removal in flight would take every other job with it.
+ */
+function onNextTurn<T>(work: () => T): Promise<T> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(work());
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    }),
+  );
 }
 
 /** removeTreeNative for exit handlers, which cannot wait. */
@@ -208,6 +228,11 @@ export class WriteEachError extends SyscallError {
  */
 export function writeEachNative(paths: readonly string[], value: string): Promise<void> {
   const packed = pack(paths);
+  if (!isMainThread)
+    return onNextTurn(() => {
+      const rc = load().writeEach(packed, paths.length, value);
+      if (rc !== 0) throw new WriteEachError(paths[(rc >> 16) - 1] ?? paths[0] ?? '', rc & 0xffff);
+    });
   inFlight.add(packed);
   return new Promise((resolve, reject) => {
     load().writeEach.async(packed, paths.length, value, (error, rc) => {
@@ -229,6 +254,11 @@ export const RMDIR_EACH_MAX = 31;
 export function rmdirEachNative(dirs: readonly string[]): Promise<string[]> {
   if (dirs.length > RMDIR_EACH_MAX) return Promise.reject(new RangeError('rmdirEachNative: too many paths'));
   const packed = pack(dirs);
+  if (!isMainThread)
+    return onNextTurn(() => {
+      const left = load().rmdirEach(packed, dirs.length);
+      return dirs.filter((_, i) => (left & (1 << i)) !== 0);
+    });
   inFlight.add(packed);
   return new Promise((resolve, reject) => {
     load().rmdirEach.async(packed, dirs.length, (error, left) => {

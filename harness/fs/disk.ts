@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import path from 'node:path';
 import { closeFd, dataRanges, detachedMount, loopAttach, loopMountAsync } from '../../native/bindings.js';
 
@@ -191,6 +192,12 @@ export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
  * libuv's thread pool: for the spare made while a job runs, which must not hold up this thread.
  */
 export async function cappedFsAsync(caps: DiskCaps, scratchPrefix: string): Promise<CappedFs> {
+  // a worker thread makes it synchronously: koffi's async completion in a thread being torn down is
+  // fatal to the process (Koromix/koffi#190, native/spawn.ts)
+  if (!isMainThread) {
+    await new Promise((resolve) => setImmediate(resolve));
+    return cappedFs(caps, scratchPrefix);
+  }
   const fd = writeImage(caps, scratchPrefix);
   try {
     const mount = await loopMountAsync(fd, openDevice, 'ext4', MOUNT_FLAGS);
