@@ -168,6 +168,21 @@ export function detachedTmpfs(options: Record<string, string> = {}): number {
   return detachedMount('tmpfs', options);
 }
 
+/** fsconfig's strings (`options`) and flags on an fsopen fd, before its create. */
+function configureFs(fs: number, options: Record<string, string>, flags: readonly string[]): void {
+  const c = load();
+  for (const [key, value] of Object.entries(options))
+    if (
+      c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_STRING, 'str', key, 'str', value, 'int', 0) < 0
+    )
+      throw new SyscallError(`fsconfig ${key}`, c.errno());
+  for (const flag of flags)
+    if (
+      c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_FLAG, 'str', flag, 'void *', null, 'int', 0) < 0
+    )
+      throw new SyscallError(`fsconfig ${flag}`, c.errno());
+}
+
 /**
  * A filesystem of `type` mounted nowhere, as detachedTmpfs: `options` are fsconfig strings, `flags`
  * fsconfig flags (no value); nosuid and nodev, since a job writes in it.
@@ -181,19 +196,7 @@ export function detachedMount(
   const fs = c.syscall(SYS_FSOPEN, 'str', type, 'uint', FSOPEN_CLOEXEC);
   if (fs < 0) throw new SyscallError('fsopen', c.errno());
   try {
-    for (const [key, value] of Object.entries(options)) {
-      if (
-        c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_STRING, 'str', key, 'str', value, 'int', 0) <
-        0
-      )
-        throw new SyscallError(`fsconfig ${key}`, c.errno());
-    }
-    for (const flag of flags)
-      if (
-        c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_FLAG, 'str', flag, 'void *', null, 'int', 0) <
-        0
-      )
-        throw new SyscallError(`fsconfig ${flag}`, c.errno());
+    configureFs(fs, options, flags);
     if (
       c.syscall(
         SYS_FSCONFIG,
@@ -315,28 +318,7 @@ export async function loopMountAsync(
     if (configured !== 0) throw new Error(`LOOP_CONFIGURE ${path} failed`);
     fs = c.syscall(SYS_FSOPEN, 'str', type, 'uint', FSOPEN_CLOEXEC);
     if (fs < 0) throw new SyscallError('fsopen', c.errno());
-    if (
-      c.syscall(
-        SYS_FSCONFIG,
-        'int',
-        fs,
-        'uint',
-        FSCONFIG_SET_STRING,
-        'str',
-        'source',
-        'str',
-        path,
-        'int',
-        0,
-      ) < 0
-    )
-      throw new SyscallError('fsconfig source', c.errno());
-    for (const flag of flags)
-      if (
-        c.syscall(SYS_FSCONFIG, 'int', fs, 'uint', FSCONFIG_SET_FLAG, 'str', flag, 'void *', null, 'int', 0) <
-        0
-      )
-        throw new SyscallError(`fsconfig ${flag}`, c.errno());
+    configureFs(fs, { source: path }, flags);
     const fsfd = fs;
     const created = await new Promise<number>((resolve) =>
       c.fsconfigAsync.async(SYS_FSCONFIG, fsfd, FSCONFIG_CMD_CREATE, null, null, 0, (_e, rc) => resolve(rc)),
