@@ -37,6 +37,13 @@ export const PROTECTED_PATTERNS: readonly string[] = [
   '.vscode',
 ];
 
+/**
+ * What a writable workdir keeps read-only (launch/protocol.ts: .git, node_modules/.bin, hook
+ * directories), as the protection of a capped workdir (`--disk` without `--output`) whose every other
+ * write is written back: the same job does the same things under the cap as without it.
+ */
+export const WRITABLE_WORKDIR_PROTECTED: readonly string[] = ['**/node_modules/.bin', '.husky', '.githooks'];
+
 /** Why `pattern` cannot be an output pattern, or null. */
 export function outputPatternProblem(pattern: string): string | null {
   if (pattern.trim() === '') return 'is empty';
@@ -111,12 +118,13 @@ export function outputRules(
   derived: Iterable<string> = [],
   guarded: readonly string[] = [],
   hookDirs: readonly string[] = [],
+  protectedPatterns: readonly string[] = PROTECTED_PATTERNS,
 ): OutputRules {
   return {
     workdir,
     user: user.map(compile),
     derived: new Set([...derived].map((p) => path.resolve(p))),
-    protectedPatterns: [...PROTECTED_PATTERNS, ...hookDirs].map(compile),
+    protectedPatterns: [...protectedPatterns, ...hookDirs].map(compile),
     guarded: guarded.map((p) => path.resolve(p)),
   };
 }

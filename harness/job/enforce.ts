@@ -42,6 +42,11 @@ export interface JobPlan {
   noNamespaces: boolean;
   /** --disk / --files as they will be enforced; null: none asked for, or not enforceable here. */
   disk: DiskCaps | null;
+  /**
+   * An explicit --disk / --files over a workdir that would be writable: the job sees the workdir
+   * through the overlay, on the capped filesystem, and all it left there is written back afterwards.
+   */
+  workdirCapped: boolean;
   notEnforced: NotEnforced[];
 }
 
@@ -110,7 +115,9 @@ export function planJob(spec: JobSpec, host: HostSupport): JobPlan {
     });
   }
   const disk = planDisk(spec, userns, noNamespaces, notEnforced);
-  return { limits, userns, noNamespaces, disk, notEnforced };
+  // `auto` keeps the workdir live (a default must not change where a job's writes land)
+  const workdirCapped = disk !== null && !spec.diskAuto && spec.outputs === null && spec.fs === 'overlay';
+  return { limits, userns, noNamespaces, disk, workdirCapped, notEnforced };
 }
 
 /**

@@ -1,12 +1,15 @@
 // What a job did to the files it saw, read once it has ended: the filesystem report of its result
 // and, under `outputs`, the write-back of its workdir (harness/fs/). The run (run.ts) calls it while
 // the job's scratch, with its overlay's upper layers, still exists.
-import { outputRules } from '../fs/outputs.js';
+import { outputRules, WRITABLE_WORKDIR_PROTECTED } from '../fs/outputs.js';
 import { jobFilesystem, untouched } from '../fs/pollution.js';
 import { hookDirs } from '../fs/tooling.js';
 import type { LauncherReport } from '../launch/protocol.js';
 import { isWithin } from './protect.js';
-import type { JobFilesystem } from './result.js';
+import type { JobDisk, JobFilesystem } from './result.js';
+
+/** The output pattern of a capped workdir: all of it. */
+export const WHOLE_WORKDIR = '**';
 import { layersInodes, type Scratch } from './scratch.js';
 import type { JobSpec, Volume } from './spec.js';
 import type { RunOptions } from './run-options.js';
@@ -23,6 +26,11 @@ export interface FilesystemFacts {
   /** Its volumes seen through an overlay of their own (the workdir under `outputs`). */
   overlaidVolumes: Volume[];
   derivedOutputs: RunOptions['derivedOutputs'];
+  /**
+   * The workdir capped by --disk / --files (enforce.ts, `workdirCapped`): every write an output, and
+   * none written back when the job reached its cap — what filled the cap does not reach the host.
+   */
+  wholeWorkdir: { capReached: JobDisk['capReached'] } | null;
   /** RunOptions.trace's marks. */
   mark: (phase: string) => void;
 }
@@ -39,7 +47,7 @@ export function readJobFilesystem(f: FilesystemFacts): JobFilesystem {
     spec.keepLayer === null &&
     untouched(reports, layersInodes(scratch?.layers?.read ?? null));
   if (layersUntouched) f.mark('layers untouched');
-  return jobFilesystem(
+  const filesystem = jobFilesystem(
     mode,
     scratch?.layers?.read ?? scratch?.overlay ?? null,
     reports,
@@ -49,16 +57,33 @@ export function readJobFilesystem(f: FilesystemFacts): JobFilesystem {
     layersUntouched,
     mode === 'overlay' ? outputs(f) : null,
   );
+  if (f.wholeWorkdir?.capReached && filesystem.outputs)
+    filesystem.outputs.refused.unshift({
+      path: spec.workdir,
+      reason: `the job reached its ${f.wholeWorkdir.capReached === 'files' ? '--files' : '--disk'} cap: nothing it wrote in the workdir is written back`,
+    });
+  return filesystem;
 }
 
 /** Under `outputs` (the workdir an overlay volume): what may be written back, known now. */
 function outputs(f: FilesystemFacts): Parameters<typeof jobFilesystem>[7] {
   const { spec } = f;
   if (spec.outputs === null || !f.overlaidVolumes.some((v) => isWithin(spec.workdir, v.target))) return null;
+  const sources = new Map(f.overlaidVolumes.map((v) => [v.target, v.source]));
+  if (f.wholeWorkdir) {
+    // as a writable workdir would be: .git, node_modules/.bin and hooks stay the host's unless allowed
+    const kept = [
+      ...(spec.allowGitWrite ? [] : ['.git']),
+      ...(spec.allowToolingWrite ? [] : WRITABLE_WORKDIR_PROTECTED),
+    ];
+    const hooks = spec.allowToolingWrite ? [] : hookDirs(spec.workdir);
+    const guarded = spec.allowToolingWrite ? [] : spec.guardedPaths;
+    const user = f.wholeWorkdir.capReached ? [] : [WHOLE_WORKDIR];
+    return { rules: outputRules(spec.workdir, user, [], guarded, hooks, kept), vet: null, sources };
+  }
   const derived = f.derivedOutputs?.() ?? { paths: [] };
   // allowGitWrite: the user's own `.git`, named, so written back
   const user = [...spec.outputs, ...(spec.allowGitWrite ? ['.git'] : [])];
   const rules = outputRules(spec.workdir, user, derived.paths, spec.guardedPaths, hookDirs(spec.workdir));
-  const sources = new Map(f.overlaidVolumes.map((v) => [v.target, v.source]));
   return { rules, vet: derived.vet ?? null, sources };
 }

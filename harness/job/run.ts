@@ -29,8 +29,8 @@ import {
 import { Sandbox, type Spare } from '../launch/spares.js';
 import { snapshotProcesses } from './proctree.js';
 import { setDeadline } from './deadline.js';
-import { readJobFilesystem } from './filesystem.js';
-import type { JobFilesystem, JobResult, ProcessInfo, Termination } from './result.js';
+import { readJobFilesystem, WHOLE_WORKDIR } from './filesystem.js';
+import type { JobDisk, JobFilesystem, JobResult, ProcessInfo, Termination } from './result.js';
 import { buildResult, failedToStart, round } from './result-build.js';
 import type { RunOptions } from './run-options.js';
 import { jobDisk } from './disk-figures.js';
@@ -132,6 +132,8 @@ class JobRun {
     if (this.options.warn !== false) warnOnce(plan.notEnforced);
     // the job as this host runs it: the caps it can enforce, a user namespace where that is the way in
     this.spec = { ...this.spec, limits: plan.limits, userns: plan.userns };
+    // a capped workdir is one seen through the overlay whose every write is an output
+    if (plan.workdirCapped) this.spec = { ...this.spec, outputs: [WHOLE_WORKDIR] };
     this.plan = plan;
     if (this.options.signal?.aborted) {
       const error = new Error('aborted before start');
@@ -448,7 +450,7 @@ class JobRun {
   ): JobResult {
     // before the filesystem report: a write-back must not be counted as the job's
     const disk = this.scratch?.disk ? jobDisk(this.scratch.disk, reports) : null;
-    const filesystem = this.filesystem(reports);
+    const filesystem = this.filesystem(reports, disk?.capReached ?? null);
     this.mark('filesystem');
     return buildResult({
       spec: this.spec,
@@ -476,7 +478,7 @@ class JobRun {
    * What the job saw of the host's files and, in overlay mode, what it wrote outside its workdir —
    * read now: every process of the job is gone, its scratch (with the upper layers) not yet removed.
    */
-  private filesystem(reports: LauncherReport[]): JobFilesystem {
+  private filesystem(reports: LauncherReport[], capReached: JobDisk['capReached']): JobFilesystem {
     return readJobFilesystem({
       spec: this.spec,
       noNamespaces: this.plan?.noNamespaces ?? false,
@@ -485,6 +487,7 @@ class JobRun {
       notOverlaid: this.notOverlaid,
       overlaidVolumes: this.overlaidVolumes,
       derivedOutputs: this.options.derivedOutputs,
+      wholeWorkdir: this.plan?.workdirCapped ? { capReached } : null,
       mark: (phase) => this.mark(phase),
     });
   }

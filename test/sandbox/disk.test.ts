@@ -64,6 +64,75 @@ describeSandbox('--disk and --files', () => {
     }
   });
 
+  it('a writable workdir under --disk 100m: run stops the 300 MiB write at the cap and leaves none of it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'kept'), 'host\n');
+      const freeBefore = hostTmpFree();
+      const out = ringfence(
+        'run',
+        '--memory',
+        '64m',
+        '--disk',
+        '100m',
+        '--workdir',
+        dir,
+        '--',
+        'sh',
+        '-c',
+        'dd if=/dev/zero of=big bs=1M count=300; s=$?; rm kept; exit $s',
+      );
+      expect(out.stderr).toMatch(/No space left on device/);
+      expect(out.stderr).toMatch(
+        /ringfence: failed: disk: (9\d|100)(\.\d)? MiB written, cap 100 MiB reached/,
+      );
+      expect(out.stderr).toMatch(/not written back: .*reached its --disk cap/);
+      expect(out.status).toBe(1);
+      // what filled the cap never reached the host, and the deletion beside it was not applied either
+      expect(fs.readdirSync(dir)).toEqual(['kept']);
+      await Sandbox.settle();
+      expect(freeBefore - hostTmpFree()).toBeLessThan(16 * MiB);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a writable workdir under --disk: what a job leaves within the cap is written back, its tooling kept', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
+      fs.mkdirSync(path.join(dir, '.git'));
+      fs.writeFileSync(path.join(dir, 'old'), 'old\n');
+      const result = await runJob({
+        command: [
+          'sh',
+          '-c',
+          [
+            'dd if=/dev/zero of=build.bin bs=1M count=8 2>/dev/null',
+            'mkdir -p dist && echo ok > dist/out.txt && echo pkg > package.json && rm old',
+            'echo evil > node_modules/.bin/tsc && echo hook > .git/post-checkout && ln -s /etc/passwd link',
+          ].join('; '),
+        ],
+        disk: '64m',
+        workdir: dir,
+      });
+      expect(result.status).toBe('passed');
+      expect(result.disk?.capReached).toBeNull();
+      expect(fs.statSync(path.join(dir, 'build.bin')).size).toBe(8 * MiB);
+      expect(fs.readFileSync(path.join(dir, 'dist', 'out.txt'), 'utf8')).toBe('ok\n');
+      expect(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).toBe('pkg\n');
+      expect(fs.existsSync(path.join(dir, 'old'))).toBe(false);
+      // as a writable workdir keeps them: the host's tooling, hooks and links are never the job's
+      expect(fs.readdirSync(path.join(dir, 'node_modules', '.bin'))).toEqual([]);
+      expect(fs.readdirSync(path.join(dir, '.git'))).toEqual([]);
+      expect(fs.existsSync(path.join(dir, 'link'))).toBe(false);
+      const refused = result.filesystem?.outputs?.refused.map((r) => path.relative(dir, r.path)).sort();
+      expect(refused).toEqual(['.git/post-checkout', 'link', 'node_modules/.bin/tsc']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--files 1000 stops a job creating 100 000 empty files, and run names the cap', async () => {
     const script =
       'i=0; while [ $i -lt 100000 ]; do true > /tmp/f$i || { echo "made $i"; exit 1; }; i=$((i+1)); done; echo "made $i"';

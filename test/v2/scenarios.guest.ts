@@ -203,8 +203,12 @@ describe(`v2 guest: ${scenario}`, () => {
       '--',
       'sh',
       '-c',
-      'dd if=/dev/zero of=/tmp/big bs=1M count=64',
+      // and a file in the workdir: under an explicit cap, nothing of a job that hit it is written back
+      'dd if=/dev/zero of=/tmp/big bs=1M count=64; s=$?; echo x > rf-disk-probe; exit $s',
     ]);
+    const probe = path.join(ROOT, 'rf-disk-probe');
+    const probeLeft = fs.existsSync(probe);
+    fs.rmSync(probe, { force: true });
     const { result } = out;
     console.log(
       `disk: exit ${out.status}, ${result.reason}; disk ${JSON.stringify(result.disk)}, not enforced ${JSON.stringify(result.enforcement?.notEnforced)}`,
@@ -215,6 +219,7 @@ describe(`v2 guest: ${scenario}`, () => {
       expect(result.disk.capReached).toBe('disk');
       expect(result.disk.bytes).toBeLessThanOrEqual(32 * MiB);
       expect(result.reason).toMatch(/^disk: .* written, cap 32 MiB reached/);
+      expect(probeLeft).toBe(false);
       expect(warnings(out.stderr)).toEqual([]);
       return;
     }
