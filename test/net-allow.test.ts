@@ -11,6 +11,7 @@ import { resolveJobSpec } from '../harness/job/spec.js';
 import { InputError } from '../harness/job/units.js';
 import { allowed, formatAllowRule, parseAllowRule, type AllowRule } from '../harness/net/allow.js';
 import { netFigures, netLine, netText } from '../harness/net/report.js';
+import { innerAddress } from '../harness/net/resolve.js';
 import { compareSides } from '../reporters/compare/model.js';
 import type { Run, Side } from '../reporters/compare/runs.js';
 
@@ -127,5 +128,35 @@ describe('the network report', () => {
     expect(c.startedReaching).toEqual([{ key: 'job', hosts: ['evil.example:443'] }]);
     const unwatched = compareSides(side(run('b', null)), side(run('h', ['evil.example:443'])));
     expect(unwatched.startedReaching).toEqual([]);
+  });
+});
+
+describe('the addresses an allowed name may not resolve to', () => {
+  it("are the host's own, link-local and multicast ones, in both families and IPv4-mapped", () => {
+    const inner = [
+      '127.0.0.1',
+      '127.1.2.3',
+      '0.0.0.0',
+      '169.254.169.254',
+      '224.0.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00:ec2::254',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:169.254.169.254',
+    ];
+    const outer = [
+      '10.0.0.1',
+      '192.168.1.1',
+      '93.184.216.34',
+      '169.253.0.1',
+      '2606:2800:220:1::1',
+      'fd00::1',
+      '::ffff:10.0.0.1',
+    ];
+    expect(inner.filter((a) => !innerAddress(a))).toEqual([]);
+    expect(outer.filter((a) => innerAddress(a))).toEqual([]);
   });
 });

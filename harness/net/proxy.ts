@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { NetConnection } from '../job/result.js';
 import { allowed, normalHost, type AllowRule } from './allow.js';
+import { guardedLookup } from './resolve.js';
 
 /** The most connections one job's record lists (the rest are counted). */
 export const MAX_CONNECTIONS = 1000;
@@ -59,7 +60,7 @@ function onConnect(req: http.IncomingMessage, client: Duplex, head: Buffer): voi
   if (!allowed(job.rules, target.host, target.port))
     return refuse(client, '403 Forbidden', `${target.host}:${target.port} is not on the allow-list`);
   entry.allowed = true;
-  const upstream = net.connect({ host: target.host, port: target.port });
+  const upstream = net.connect({ host: target.host, port: target.port, lookup: guardedLookup });
   let connected = false;
   track(job, upstream);
   upstream.once('error', (error: NodeJS.ErrnoException) => {
@@ -121,6 +122,7 @@ function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
   const upstream = http.request({
     host,
     port,
+    lookup: guardedLookup,
     method: req.method,
     path: `${url.pathname}${url.search}`,
     headers,

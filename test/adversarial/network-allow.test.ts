@@ -4,12 +4,17 @@
 // port over or kill what serves it, and to see or use another job's way out. Real jobs, real
 // servers on the host's loopback (test/support/net-servers.ts); every attempt must be refused and
 // the servers must not see it.
+import dns from 'node:dns/promises';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
 import { HOST_ADDR, startNetServers, type NetServers } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
+import { innerAddress } from '../../harness/net/resolve.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, compile, fixtureVolumes, outcomes, removeDir, tempDir } from './helpers.js';
 
@@ -101,6 +106,45 @@ describeSandbox('adversarial: the allow-list way out', () => {
       expect.objectContaining({ host: HOST_ADDR, port: servers.http, allowed: true }),
     );
     attack('allow-list: take over or kill the way out', 'contained');
+    await expectNoLeftovers();
+  });
+
+  it("cannot reach the host's loopback through an allowed name that resolves there (DNS rebinding)", async () => {
+    // the machine's own name resolves to its loopback on a usual host (/etc/hosts, nss-myhostname),
+    // as a hostile DNS can point an allowed name at 127.0.0.1 or the metadata address
+    const name = os.hostname();
+    const { address } = await dns.lookup(name);
+    expect(innerAddress(address), `${name} resolves to ${address} here`).toBe(true);
+    let served = 0;
+    const server = http.createServer((_req, res) => void (served++, res.end('inner\n')));
+    await new Promise<void>((resolve) => server.listen(0, address, resolve));
+    const { port } = server.address() as AddressInfo;
+    const literal = address.includes(':') ? `[${address}]` : address;
+    try {
+      const result = await runJob({
+        command: [
+          'sh',
+          '-c',
+          `for u in http://${name}:${port}/ https://${name}:${port}/ http://${literal}:${port}/; do
+             env -u NO_PROXY -u no_proxy curl -sS -o /dev/null -w "%{http_code} " "$u" 2>/dev/null || true; done`,
+        ],
+        workdir: dir,
+        // the name and, as the control, the address itself: only the address literal is reached
+        network: { allow: [`${name}:${port}`, `${literal}:${port}`] },
+        timeout: '30s',
+      });
+      expect(result.status, result.reason + result.stderr).toBe('passed');
+      expect(result.stdout.trim().split(' ')).toEqual(['502', '000', '200']);
+      expect(served).toBe(1);
+      const byName = result.network?.connections.filter((c) => c.host === name.toLowerCase()) ?? [];
+      expect(byName.map((c) => [c.via, c.error])).toEqual([
+        ['http', 'EINNERADDRESS'],
+        ['connect', 'EINNERADDRESS'],
+      ]);
+      attack("allow-list: reach the host's loopback through an allowed name", 'contained');
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
     await expectNoLeftovers();
   });
 
