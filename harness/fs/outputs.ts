@@ -38,11 +38,11 @@ export const PROTECTED_PATTERNS: readonly string[] = [
 ];
 
 /**
- * What a writable workdir keeps read-only (launch/protocol.ts: .git, node_modules/.bin, hook
- * directories), as the protection of a capped workdir (`--disk` without `--output`) whose every other
- * write is written back: the same job does the same things under the cap as without it.
+ * What a capped workdir (`--disk` without `--output`, every write an output) never writes back by
+ * pattern: git's directory and hook directories — what a writable workdir keeps read-only, and .git
+ * even where there was none. Its existing node_modules/.bin is kept by path (the caller's `guarded`).
  */
-export const WRITABLE_WORKDIR_PROTECTED: readonly string[] = ['**/node_modules/.bin', '.husky', '.githooks'];
+export const WHOLE_WORKDIR_PROTECTED: readonly string[] = ['.husky', '.githooks'];
 
 /** Why `pattern` cannot be an output pattern, or null. */
 export function outputPatternProblem(pattern: string): string | null {
@@ -106,6 +106,8 @@ export interface OutputRules {
   protectedPatterns: Pattern[];
   /** Absolute paths never written back unless named (the manifest, a Vitest config's imports). */
   guarded: readonly string[];
+  /** Symlinks are written back (a capped workdir, which a writable one would have let the job make). */
+  links: boolean;
 }
 
 /**
@@ -119,6 +121,7 @@ export function outputRules(
   guarded: readonly string[] = [],
   hookDirs: readonly string[] = [],
   protectedPatterns: readonly string[] = PROTECTED_PATTERNS,
+  links = false,
 ): OutputRules {
   return {
     workdir,
@@ -126,6 +129,7 @@ export function outputRules(
     derived: new Set([...derived].map((p) => path.resolve(p))),
     protectedPatterns: [...protectedPatterns, ...hookDirs].map(compile),
     guarded: guarded.map((p) => path.resolve(p)),
+    links,
   };
 }
 

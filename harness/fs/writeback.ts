@@ -8,7 +8,9 @@
 //   - a directory: made (a new one), or the host's entries the job removed by replacing it (opaque)
 //     deleted where they are outputs;
 //   - a deletion (whiteout): the host's entry removed, a directory with what is below it;
-//   - a symlink, FIFO, socket or device: never written back, reported.
+//   - a symlink: never written back, reported — but for a capped workdir (rules.links), where it is
+//     made as the link itself, as a writable workdir would have let the job make it;
+//   - a FIFO, socket or device: never written back, reported.
 // Every directory on the way from the layer's root down is checked with lstat and made here where
 // missing: nothing is written through a symlink. A `vet` (the Vitest pool's check of a .snap file)
 // may refuse a file by its content. Refusals are reasons, never exceptions: the job's result stands.
@@ -90,14 +92,23 @@ export class WriteBack {
       else if (there) fs.unlinkSync(target);
       return null;
     }
-    if (st.isSymbolicLink()) return 'a symlink: never written back';
+    if (st.isSymbolicLink()) {
+      if (!this.rules.links) return 'a symlink: never written back';
+      // made beside the target and renamed over it: the link itself, never what it points to
+      const temp = this.tempBeside(target);
+      try {
+        fs.symlinkSync(fs.readlinkSync(entry.upper), temp);
+        if (there?.isDirectory()) fs.rmSync(target, { recursive: true, force: true });
+        fs.renameSync(temp, target);
+      } finally {
+        fs.rmSync(temp, { force: true });
+      }
+      return null;
+    }
     if (st.isFile()) {
       const vetoed = this.vet?.(target, entry.upper) ?? null;
       if (vetoed) return vetoed;
-      const temp = path.join(
-        path.dirname(target),
-        `.${path.basename(target).slice(0, 200)}.ringfence-${process.pid}-${crypto.randomBytes(4).toString('hex')}`,
-      );
+      const temp = this.tempBeside(target);
       try {
         // COPYFILE_EXCL: the temp name is made here, never an existing entry (nor a link) written through
         fs.copyFileSync(entry.upper, temp, fs.constants.COPYFILE_EXCL);
@@ -116,6 +127,12 @@ export class WriteBack {
       return null;
     }
     return 'a FIFO, socket or device: never written back';
+  }
+
+  /** A fresh name in the target's directory, for a file or link renamed over the target. */
+  private tempBeside(target: string): string {
+    const name = `.${path.basename(target).slice(0, 200)}.ringfence-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+    return path.join(path.dirname(target), name);
   }
 
   /**

@@ -1,9 +1,9 @@
 // What a job did to the files it saw, read once it has ended: the filesystem report of its result
 // and, under `outputs`, the write-back of its workdir (harness/fs/). The run (run.ts) calls it while
 // the job's scratch, with its overlay's upper layers, still exists.
-import { outputRules, WRITABLE_WORKDIR_PROTECTED } from '../fs/outputs.js';
+import { outputRules, WHOLE_WORKDIR_PROTECTED } from '../fs/outputs.js';
 import { jobFilesystem, untouched } from '../fs/pollution.js';
-import { hookDirs } from '../fs/tooling.js';
+import { existingTooling, hookDirs } from '../fs/tooling.js';
 import type { LauncherReport } from '../launch/protocol.js';
 import { isWithin } from './protect.js';
 import type { JobDisk, JobFilesystem } from './result.js';
@@ -71,15 +71,16 @@ function outputs(f: FilesystemFacts): Parameters<typeof jobFilesystem>[7] {
   if (spec.outputs === null || !f.overlaidVolumes.some((v) => isWithin(spec.workdir, v.target))) return null;
   const sources = new Map(f.overlaidVolumes.map((v) => [v.target, v.source]));
   if (f.wholeWorkdir) {
-    // as a writable workdir would be: .git, node_modules/.bin and hooks stay the host's unless allowed
-    const kept = [
+    // as a writable workdir is bound: .git, hooks and the tooling already there stay the host's
+    const patterns = [
       ...(spec.allowGitWrite ? [] : ['.git']),
-      ...(spec.allowToolingWrite ? [] : WRITABLE_WORKDIR_PROTECTED),
+      ...(spec.allowToolingWrite ? [] : WHOLE_WORKDIR_PROTECTED),
     ];
     const hooks = spec.allowToolingWrite ? [] : hookDirs(spec.workdir);
-    const guarded = spec.allowToolingWrite ? [] : spec.guardedPaths;
+    const kept = spec.allowToolingWrite ? [] : [...existingTooling(spec.workdir), ...spec.guardedPaths];
     const user = f.wholeWorkdir.capReached ? [] : [WHOLE_WORKDIR];
-    return { rules: outputRules(spec.workdir, user, [], guarded, hooks, kept), vet: null, sources };
+    const rules = outputRules(spec.workdir, user, [], kept, hooks, patterns, true);
+    return { rules, vet: null, sources };
   }
   const derived = f.derivedOutputs?.() ?? { paths: [] };
   // allowGitWrite: the user's own `.git`, named, so written back

@@ -122,12 +122,36 @@ describeSandbox('--disk and --files', () => {
       expect(fs.readFileSync(path.join(dir, 'dist', 'out.txt'), 'utf8')).toBe('ok\n');
       expect(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).toBe('pkg\n');
       expect(fs.existsSync(path.join(dir, 'old'))).toBe(false);
-      // as a writable workdir keeps them: the host's tooling, hooks and links are never the job's
+      // as a writable workdir keeps them: the host's tooling and hooks are never the job's
       expect(fs.readdirSync(path.join(dir, 'node_modules', '.bin'))).toEqual([]);
       expect(fs.readdirSync(path.join(dir, '.git'))).toEqual([]);
-      expect(fs.existsSync(path.join(dir, 'link'))).toBe(false);
       const refused = result.filesystem?.outputs?.refused.map((r) => path.relative(dir, r.path)).sort();
-      expect(refused).toEqual(['.git/post-checkout', 'link', 'node_modules/.bin/tsc']);
+      expect(refused).toEqual(['.git/post-checkout', 'node_modules/.bin/tsc']);
+      // a link, as a writable workdir would hold it (npm's workspaces, a build's `latest`): the link itself
+      expect(fs.readlinkSync(path.join(dir, 'link'))).toBe('/etc/passwd');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a writable workdir under --disk: an install into a fresh project lands whole, links and .bin too', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'package.json'), '{}\n');
+      const result = await runJob({
+        command: [
+          'sh',
+          '-c',
+          'mkdir -p node_modules/pkg node_modules/.bin packages/lib && echo "#!/bin/sh" > node_modules/pkg/cli.js && ln -s ../pkg/cli.js node_modules/.bin/pkg && ln -s ../packages/lib node_modules/lib && echo lock > package-lock.json',
+        ],
+        disk: '64m',
+        workdir: dir,
+      });
+      expect(result.status, result.reason).toBe('passed');
+      expect(result.filesystem?.outputs?.refused).toEqual([]);
+      expect(fs.readlinkSync(path.join(dir, 'node_modules', '.bin', 'pkg'))).toBe('../pkg/cli.js');
+      expect(fs.readlinkSync(path.join(dir, 'node_modules', 'lib'))).toBe('../packages/lib');
+      expect(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')).toBe('lock\n');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
