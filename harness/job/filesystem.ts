@@ -2,7 +2,7 @@
 // and, under `outputs`, the write-back of its workdir (harness/fs/). The run (run.ts) calls it while
 // the job's scratch, with its overlay's upper layers, still exists.
 import { outputRules, WHOLE_WORKDIR_PROTECTED } from '../fs/outputs.js';
-import { jobFilesystem, untouched } from '../fs/pollution.js';
+import { jobFilesystem, untouched, WALK_LIMITS } from '../fs/pollution.js';
 import { existingTooling, hookDirs } from '../fs/tooling.js';
 import type { LauncherReport } from '../launch/protocol.js';
 import { isWithin } from './protect.js';
@@ -52,7 +52,11 @@ export function readJobFilesystem(f: FilesystemFacts): JobFilesystem {
     scratch?.layers?.read ?? scratch?.overlay ?? null,
     reports,
     f.notOverlaid,
-    undefined,
+    // a capped workdir is written back whole or not at all (a half-written install is worse than
+    // none): its walk is bounded by the cap's own blocks and inodes, not by a count or a clock
+    f.wholeWorkdir && !f.wholeWorkdir.capReached
+      ? { ...WALK_LIMITS, visited: Number.POSITIVE_INFINITY, ms: Number.POSITIVE_INFINITY }
+      : undefined,
     spec.keepLayer,
     layersUntouched,
     mode === 'overlay' ? outputs(f) : null,
