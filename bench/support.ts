@@ -114,49 +114,6 @@ export const LAUNCHER_PHASES = new Set([
   'reaped',
 ]);
 
-/**
- * Where a run's CPU went, in ms: the machine's, every core together (/proc/stat — every process on it,
- * the jobs, the sandbox's and the kernel's threads included), and this process's own (every thread:
- * the Harness's workers are threads of it; the processes it starts are not).
- */
-export interface CpuTimes {
-  user: number;
-  system: number;
-  idle: number;
-  own: number;
-}
-
-/** /proc/stat counts in USER_HZ ticks, which are 10 ms on every Linux ABI. */
-const MS_PER_TICK = 10;
-
-export function cpuTimes(): CpuTimes {
-  // cpu  user nice system idle iowait irq softirq steal …
-  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1);
-  const [user, nice, system, idle, iowait, irq, softirq] = fields.map(Number) as number[];
-  const own = process.cpuUsage();
-  return {
-    user: (user! + nice!) * MS_PER_TICK,
-    system: (system! + irq! + softirq!) * MS_PER_TICK,
-    idle: (idle! + iowait!) * MS_PER_TICK,
-    own: (own.user + own.system) / 1000,
-  };
-}
-
-/** A CpuTimes whose every field is `of(field)`. */
-function cpuOf(of: (key: keyof CpuTimes) => number): CpuTimes {
-  return { user: of('user'), system: of('system'), idle: of('idle'), own: of('own') };
-}
-
-/** The CPU between two readings, per job. */
-export function cpuPerJob(before: CpuTimes, after: CpuTimes, jobs: number): CpuTimes {
-  return cpuOf((key) => (after[key] - before[key]) / jobs);
-}
-
-/** The mean of per-job CPU figures (rounds of one contender, each of as many jobs). */
-export function meanCpu(rounds: readonly CpuTimes[]): CpuTimes {
-  return cpuOf((key) => rounds.reduce((sum, cpu) => sum + cpu[key], 0) / rounds.length);
-}
-
 type Waitpid = (pid: number, status: Int32Array, options: number) => number;
 let native: { waitpid: Waitpid; errno: () => number; sleep: string } | null = null;
 

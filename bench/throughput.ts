@@ -5,9 +5,11 @@
 //     [--cli-runs 9] [--rss] [--trace]
 // --chunk: the first --jobs of each contender are run in turns of this many (measureInTurns).
 // --warm, --rounds: the Harness against bwrap again once its code is warm (--rounds 0: not at all).
-// Every row also says what a job cost the machine's CPU (/proc/stat: user, system, idle) and this
-// process (the Harness's threads), and what 1.3× bwrap's rate would leave a job: where the harness
-// is CPU-bound (a 2-core machine), the rate can be no better than that split allows.
+// A `runJob` row runs the same job on this thread one at a time, beside them in the same turns.
+// Every row also says what a job cost in CPU (bench/cpu.ts): this process (the Harness's threads),
+// the processes it reaped (launchers and jobs; bwrap), the kernel's threads and the machine, and what
+// 1.3× bwrap's rate would leave a job: where the harness is CPU-bound (a 2-core machine), the rate
+// can be no better than that split allows.
 // --trace: the Harness's jobs again, traced (Harness.run's `trace`), at the same concurrency: where a
 // job's time goes on its lane — the calling thread, the worker, the launcher — as a table of medians.
 // Then `ringfence ci` of a one-job manifest against `ringfence run` of that job, as whole commands.
@@ -19,19 +21,18 @@ import { performance } from 'node:perf_hooks';
 import {
   LAUNCHER_PHASES,
   bwrapArgv,
-  cpuPerJob,
-  cpuTimes,
-  meanCpu,
   median,
   meanAt,
   medianAt,
   phaseOrder,
   spawnAndWait,
   which,
-  type CpuTimes,
   type Trace,
 } from './support.js';
+import { cpuPerJob, cpuTimes, meanCpu, ownTotal, type CpuTimes } from './cpu.js';
 import { Harness } from '../harness/parallel/harness.js';
+import { runJob } from '../harness/run-job.js';
+import { Sandbox } from '../harness/launch/spares.js';
 import { packageRoot } from '../native/paths.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -69,15 +70,15 @@ async function measure(count: number, concurrency: number, task: () => Promise<v
 async function measureInTurns(
   count: number,
   concurrency: number,
-  contenders: readonly (readonly [string, () => Promise<void>])[],
+  contenders: readonly (readonly [string, () => Promise<void>, number?])[],
   chunk: number,
 ): Promise<Map<string, Run>> {
   const spent = new Map(contenders.map(([name]) => [name, { ms: 0, cpu: [] as CpuTimes[] }]));
   for (let done = 0, round = 0; done < count; done += chunk, round++) {
     const jobs = Math.min(chunk, count - done);
     for (let i = 0; i < contenders.length; i++) {
-      const [name, task] = contenders[(i + round) % contenders.length]!;
-      const run = await measure(jobs, concurrency, task);
+      const [name, task, own] = contenders[(i + round) % contenders.length]!;
+      const run = await measure(jobs, own ?? concurrency, task);
       const mine = spent.get(name)!;
       mine.ms += (jobs / run.perSecond) * 1000;
       mine.cpu.push(run.cpu);
@@ -106,9 +107,24 @@ const runs = await measureInTurns(
         if (result.status !== 'passed') throw new Error(result.reason);
       },
     ],
+    // runJob on this thread, one job at a time: what a job costs without the pool's threads
+    [
+      'runJob, 1 at a time',
+      async () => {
+        const result = await runJob(
+          { command: ['/bin/true'], memory: '256m', pidsLimit: 64 },
+          { warn: false },
+        );
+        if (result.status !== 'passed') throw new Error(result.reason);
+      },
+      1,
+    ],
   ],
   CHUNK,
 );
+// runJob's spare launcher and the removals it left to this thread
+await Sandbox.settle();
+Sandbox.disposeAll();
 // The same again once the Harness's code is warm: V8 keeps optimizing it for some thousands of jobs
 // (737 functions compiled in the first 2000 here, 78 between 6000 and 10 000), which the first
 // JOBS pay and bwrap's row does not. Rounds of bwrap and the Harness alternated (the order
@@ -166,6 +182,7 @@ for (const [name, { perSecond }] of runs)
   console.log(
     `${name.padEnd(20)} ${perSecond.toFixed(1).padStart(8)} ${(ours / perSecond).toFixed(2).padStart(14)}×`,
   );
+console.log('(runJob runs 1 at a time: its ratio is the Harness at 2 against one lane)');
 
 /** The rounds of one contender as one run: the median rate, the CPU of all its jobs together. */
 function pooled(rounds: readonly Run[]): Run {
@@ -191,22 +208,31 @@ if (steady.harness.length > 0) {
 // already take most of it.
 const cores = os.cpus().length;
 console.log(
-  `\nCPU per job, ms of the machine's ${cores} cores (/proc/stat: everything on it — the jobs, the sandbox, the kernel's threads, and any other load; "this process": the bench's Node, the Harness's worker threads included):\n`,
+  `\nCPU per job, ms. The bench's own, which other load does not touch: "node" is this process (the Harness's worker threads included), "children" what it started and reaped (launcher, init and job; bwrap and its own), each user+system, "own" their sum. Everyone's, on a shared machine: "kthreads" the kernel's threads (kworkers: a netns's cleanup, a cgroup's release), "machine" the ${cores} cores' busy time (/proc/stat), idle beside it:\n`,
 );
 console.log(
-  `${'contender'.padEnd(22)} ${'busy'.padStart(6)} ${'user'.padStart(6)} ${'system'.padStart(7)} ${'idle'.padStart(6)} ${'this process'.padStart(13)}`,
+  `${'contender'.padEnd(22)} ${'node usr'.padStart(8)} ${'node sys'.padStart(8)} ${'chld usr'.padStart(8)} ${'chld sys'.padStart(8)} ${'own'.padStart(6)} ${'kthreads'.padStart(8)} ${'machine'.padStart(7)} ${'idle'.padStart(6)}`,
 );
-for (const [name, { cpu }] of cpuRows)
-  console.log(
-    `${name.padEnd(22)} ${(cpu.user + cpu.system).toFixed(2).padStart(6)} ${cpu.user.toFixed(2).padStart(6)} ${cpu.system.toFixed(2).padStart(7)} ${cpu.idle.toFixed(2).padStart(6)} ${cpu.own.toFixed(2).padStart(13)}`,
-  );
+for (const [name, { cpu }] of cpuRows) {
+  const cells = [
+    [cpu.selfUser, 8],
+    [cpu.selfSystem, 8],
+    [cpu.childUser, 8],
+    [cpu.childSystem, 8],
+    [ownTotal(cpu), 6],
+    [cpu.kthreads, 8],
+    [cpu.user + cpu.system, 7],
+    [cpu.idle, 6],
+  ] as const;
+  console.log(`${name.padEnd(22)} ${cells.map(([v, w]) => v.toFixed(2).padStart(w)).join(' ')}`);
+}
 const bwrapRun = cpuRows.get('bwrap, warm rounds') ?? cpuRows.get('bwrap');
 const harnessRun = cpuRows.get('Harness, warm rounds') ?? cpuRows.get('ringfence Harness')!;
 if (bwrapRun) {
   const budget = (cores * 1000) / (1.3 * bwrapRun.perSecond);
   const { cpu } = harnessRun;
   console.log(
-    `\nat 1.3× bwrap's ${bwrapRun.perSecond.toFixed(1)} jobs/s a job may take ${budget.toFixed(2)} ms of the cores, idle included; the Harness's took ${(cpu.user + cpu.system + cpu.idle).toFixed(2)} — its system time alone ${cpu.system.toFixed(2)} (bwrap's ${bwrapRun.cpu.system.toFixed(2)}), the harness's Node ${cpu.own.toFixed(2)} (bwrap's spawning Node ${bwrapRun.cpu.own.toFixed(2)})`,
+    `\nat 1.3× bwrap's ${bwrapRun.perSecond.toFixed(1)} jobs/s a job may take ${budget.toFixed(2)} ms of the cores, idle included; the Harness's took ${(cpu.user + cpu.system + cpu.idle).toFixed(2)} — its system time alone ${cpu.system.toFixed(2)} (bwrap's ${bwrapRun.cpu.system.toFixed(2)}); its own processes ${ownTotal(cpu).toFixed(2)} (bwrap's with the Node that spawns it ${ownTotal(bwrapRun.cpu).toFixed(2)})`,
   );
 }
 
