@@ -41,9 +41,16 @@ function rusage(who: number): { user: number; system: number } {
   return { user: ms(0), system: ms(16) };
 }
 
-/** utime + stime of every kernel thread (the children of kthreadd, pid 2), in ms. */
+/** Each kernel thread's utime + stime at the last reading, and what they have spent since the first. */
+const kthreadTicks = new Map<string, number>();
+let kthreadTotal = 0;
+
+/**
+ * CPU of the kernel threads (the children of kthreadd, pid 2) since the first call, in ms: summed per
+ * thread, so that a kworker that exits between two readings does not take its past time with it.
+ */
 function kernelThreads(): number {
-  let ticks = 0;
+  const first = kthreadTicks.size === 0;
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
@@ -55,9 +62,13 @@ function kernelThreads(): number {
     // pid (comm) state ppid … utime(14) stime(15): comm may hold spaces, so count after its ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (fields[1] !== '2' && name !== '2') continue;
-    ticks += Number(fields[11]) + Number(fields[12]);
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    // a pid reused by a newer thread reads lower: all of its time is new
+    const before = kthreadTicks.get(name);
+    if (!first) kthreadTotal += before === undefined || ticks < before ? ticks : ticks - before;
+    kthreadTicks.set(name, ticks);
   }
-  return ticks * MS_PER_TICK;
+  return kthreadTotal * MS_PER_TICK;
 }
 
 /**
