@@ -26,8 +26,12 @@ function close(made: MadeNetns): void {
   fs.closeSync(made.netFd);
 }
 
-/** A fresh namespace and listener for a job: the one made ahead, or one made now (synchronously). */
-export function takeNetns(): MadeNetns {
+/**
+ * A fresh namespace and listener for a job: the one made ahead (waited for when it is on its way:
+ * a second make would only compete with it), or one made now, synchronously.
+ */
+export async function takeNetns(): Promise<MadeNetns> {
+  if (ready === null && making !== null) await making;
   const made = ready;
   ready = null;
   if (made) return made;

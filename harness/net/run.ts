@@ -52,7 +52,7 @@ export async function runWithAllowList(
         'needs root for now: rootless, the job is in a user namespace of its own, whose network the harness cannot enter',
       );
     if (options.netnsFd !== undefined) throw new Error('takes no network namespace of the caller');
-    made = takeNetns();
+    made = await takeNetns();
   } catch (error) {
     const reason = `--network allow: ${error instanceof Error ? error.message : String(error)}`;
     return { ...failedToStart(spec, startedAt, 'network', new Error(reason), null), reason };
@@ -60,6 +60,7 @@ export async function runWithAllowList(
   const netFd = made.netFd;
   if (origin !== undefined) marks.push(at('net taken'));
   const way = attach(made.listenFd, spec.allow);
+  // the next job's, on the thread pool while this one starts and runs
   prepareNetns();
   if (origin !== undefined) marks.push(at('net attached'));
   try {
