@@ -6,7 +6,9 @@
 // made one pays for that teardown, so no contender may always follow the same one.
 // Prints medians and ratios. With --trace, then the phases of ringfence's own jobs (RunOptions.trace:
 // the harness's steps and the launcher's, on one clock) as a table of medians.
-//   npm run bench -- [--runs 200] [--trace] [--deadline-runs 20]
+// --only network: only the two rows the allow-list's figure comes from (`--network none` and
+// `allow:…`), no deadline, and --trace compares those two instead of the filesystem modes.
+//   npm run bench -- [--runs 200] [--trace] [--deadline-runs 20] [--only network]
 // Also: deadline → empty cgroup for a 50-process tree at its wall-clock timeout, median and p90.
 import { performance } from 'node:perf_hooks';
 import {
@@ -29,11 +31,17 @@ const RUNS = runsFlag > 0 ? Number(process.argv[runsFlag + 1]) : 200;
 const WARMUP = 10;
 const deadlineFlag = process.argv.indexOf('--deadline-runs');
 const DEADLINE_RUNS = deadlineFlag > 0 ? Number(process.argv[deadlineFlag + 1]) : 20;
+const onlyFlag = process.argv.indexOf('--only');
+const ONLY = onlyFlag > 0 ? process.argv[onlyFlag + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'network') throw new Error(`--only ${ONLY}: only 'network' is known`);
+const NETWORK_ONLY = ONLY === 'network';
 
 type Contender = { name: string; run: () => Promise<void> };
 
-const contenders: Contender[] = [{ name: 'bare spawn', run: () => spawnAndWait(['/bin/true']) }];
-if (which('unshare')) {
+const contenders: Contender[] = NETWORK_ONLY
+  ? []
+  : [{ name: 'bare spawn', run: () => spawnAndWait(['/bin/true']) }];
+if (!NETWORK_ONLY && which('unshare')) {
   contenders.push({
     name: 'unshare',
     run: () =>
@@ -50,13 +58,13 @@ if (which('unshare')) {
       ]),
   });
 }
-const bwrap = which('bwrap');
+const bwrap = NETWORK_ONLY ? null : which('bwrap');
 if (bwrap) {
   contenders.push({
     name: 'bwrap',
     run: () => spawnAndWait(bwrapArgv(bwrap, ['/bin/true'])),
   });
-} else {
+} else if (!NETWORK_ONLY) {
   console.log('bwrap not found (apt-get install bubblewrap): its column is left out');
 }
 const OURS = 'ringfence runJob';
@@ -72,6 +80,7 @@ for (const [name, fs, extra] of [
   // /tmp and the layers on a capped loop ext4 of the job's own
   [DISK, 'overlay', { disk: 'auto', files: 'auto' }],
 ] as const) {
+  if (NETWORK_ONLY && name !== OURS && name !== ALLOW) continue;
   const spec = resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs, ...extra });
   contenders.push({
     name,
@@ -106,24 +115,22 @@ for (const [name, values] of samples) {
     `${name.padEnd(20)} ${m.toFixed(2).padStart(10)} ${p90(values).toFixed(2).padStart(8)} ${(ours / m).toFixed(2).padStart(14)}×`,
   );
 }
-// the overlay's price: per round, the same round's two ringfence jobs (paired: a noisy moment hits both)
-const overlay = samples.get(OURS)!;
-const host = samples.get(HOST_FS)!;
-const paired = median(overlay.map((ms, i) => ms - host[i]!));
-console.log(
-  `\n--fs overlay (the default) costs ${paired >= 0 ? '+' : ''}${paired.toFixed(2)} ms a job over --fs host (median of per-round differences; target ≤ 1 ms)`,
-);
-const allowList = samples.get(ALLOW)!;
-const allowPaired = median(allowList.map((ms, i) => ms - overlay[i]!));
-console.log(
-  `--network allow:… costs ${allowPaired >= 0 ? '+' : ''}${allowPaired.toFixed(2)} ms a job over --network none (median of per-round differences; target ≤ 1 ms)`,
-);
+/** A price, paired: per round, `of`'s job minus the same round's `against` (a noisy moment hits both). */
+function pairedPrice(of: string, against: string, what: string, over: string, target: number): void {
+  const a = samples.get(of);
+  const b = samples.get(against);
+  if (!a || !b) return;
+  const paired = median(a.map((ms, i) => ms - b[i]!));
+  const sign = paired >= 0 ? '+' : '';
+  console.log(
+    `${what} costs ${sign}${paired.toFixed(2)} ms a job over ${over} (median of per-round differences; target ≤ ${target} ms)`,
+  );
+}
+console.log('');
+pairedPrice(OURS, HOST_FS, '--fs overlay (the default)', '--fs host', 1);
+pairedPrice(ALLOW, OURS, '--network allow:…', '--network none', 1);
 // the disk cap's price, paired the same way against the same round's uncapped overlay job
-const disk = samples.get(DISK)!;
-const diskPaired = median(disk.map((ms, i) => ms - overlay[i]!));
-console.log(
-  `--disk auto (1g, 100000 files) costs ${diskPaired >= 0 ? '+' : ''}${diskPaired.toFixed(2)} ms a job over no cap (median of per-round differences; target ≤ 0.3 ms)`,
-);
+pairedPrice(DISK, OURS, '--disk auto (1g, 100000 files)', 'no cap', 0.3);
 console.log(
   'ringfence does cgroup creation, caps (memory, pids), accounting, the overlay and its report, and removal on top of the namespaces.',
 );
@@ -136,7 +143,7 @@ console.log(
 // cgroup) SIGKILLed and reaped with blocking waitpid calls, outside Node's event loop, as the
 // launcher reaps — what the kernel's exits cost on this machine, with nothing frozen or snapshotted.
 // Then where the milliseconds after the deadline went: the kill path's phases, from the traces.
-{
+if (!NETWORK_ONLY) {
   const TIMEOUT_MS = 600;
   const tree = resolveJobSpec({
     command: ['sh', '-c', 'for i in $(seq 49); do sleep 600 & done; wait'],
@@ -188,38 +195,48 @@ console.log(
 }
 
 if (process.argv.includes('--trace')) {
-  // the same job again, traced, in both filesystem modes interleaved: where its milliseconds go,
-  // phase by phase, and which phases the overlay makes longer
-  const traces: Record<'overlay' | 'host', Trace[]> = { overlay: [], host: [] };
-  const specs = {
-    overlay: resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs: 'overlay' }),
-    host: resolveJobSpec({ command: ['/bin/true'], memory: '256m', pidsLimit: 64, fs: 'host' }),
-  };
+  // the same job again, traced, in two modes interleaved: where its milliseconds go, phase by phase,
+  // and which phases the first mode (the overlay; with --only network, the allow-list) makes longer
+  const base = { command: ['/bin/true'], memory: '256m', pidsLimit: 64 } as const;
+  const [first, second] = NETWORK_ONLY
+    ? ([
+        ['allow', resolveJobSpec({ ...base, network: 'allow:registry.invalid:443' })],
+        ['none', resolveJobSpec(base)],
+      ] as const)
+    : ([
+        ['overlay', resolveJobSpec({ ...base, fs: 'overlay' })],
+        ['host', resolveJobSpec({ ...base, fs: 'host' })],
+      ] as const);
+  const modes = [first, second];
+  const traces: Trace[][] = [[], []];
   for (let i = 0; i < WARMUP + RUNS; i++) {
-    for (const mode of i % 2 ? (['host', 'overlay'] as const) : (['overlay', 'host'] as const)) {
-      const result = await runJob(specs[mode], { trace: true });
-      if (i >= WARMUP && result.trace) traces[mode].push(result.trace);
+    for (const m of i % 2 ? [1, 0] : [0, 1]) {
+      // both modes on the bench's clock, to runJob's return: the whole of what one costs over the other
+      const origin = process.hrtime.bigint();
+      const result = await runJob(modes[m]![1], { trace: true, traceOrigin: origin });
+      const returned = { phase: 'runJob returned', ms: Number(process.hrtime.bigint() - origin) / 1e6 };
+      if (i >= WARMUP && result.trace) traces[m]!.push([...result.trace, returned]);
     }
   }
-  // phases in the order of their median times (the overlay's run decides)
-  const since = (mode: 'overlay' | 'host', phase: string): number | null => medianAt(traces[mode], phase);
-  const order = phaseOrder(traces.overlay, traces.host);
+  // phases in the order of their median times (the first mode's run decides)
+  const order = phaseOrder(traces[0]!, traces[1]!);
   console.log(
-    `\nphases of one ringfence job (/bin/true), ${traces.overlay.length} traced runs per mode, interleaved, medians in ms since runJob was called:\n`,
+    `\nphases of one ringfence job (/bin/true), ${traces[0]!.length} traced runs per mode, interleaved, medians in ms since runJob was called:\n`,
   );
+  const [a, b] = [`${first[0]} at`, `${second[0]} at`];
   console.log(
-    `${'phase'.padEnd(20)} ${'overlay at'.padStart(11)} ${'step'.padStart(7)} ${'host at'.padStart(9)} ${'step'.padStart(7)} ${'Δ step'.padStart(7)}  done by`,
+    `${'phase'.padEnd(20)} ${a.padStart(11)} ${'step'.padStart(7)} ${b.padStart(9)} ${'step'.padStart(7)} ${'Δ step'.padStart(7)}  done by`,
   );
-  const previous = { overlay: 0, host: 0 };
+  const previous = [0, 0];
   for (const phase of order) {
     const cells: string[] = [];
     const steps: (number | null)[] = [];
-    for (const mode of ['overlay', 'host'] as const) {
-      const t = since(mode, phase);
-      const step = t === null ? null : t - previous[mode];
-      if (t !== null) previous[mode] = t;
+    for (const m of [0, 1]) {
+      const t = medianAt(traces[m]!, phase);
+      const step = t === null ? null : t - previous[m]!;
+      if (t !== null) previous[m] = t;
       steps.push(step);
-      cells.push((t === null ? '—' : t.toFixed(3)).padStart(mode === 'overlay' ? 11 : 9));
+      cells.push((t === null ? '—' : t.toFixed(3)).padStart(m === 0 ? 11 : 9));
       cells.push((step === null ? '—' : step.toFixed(3)).padStart(7));
     }
     const delta = steps[0] != null && steps[1] != null ? (steps[0] - steps[1]).toFixed(3) : '—';

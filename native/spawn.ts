@@ -38,13 +38,22 @@ interface SpawnLib {
   rmdirEach: ((paths: Buffer, n: number) => number) & {
     async: (paths: Buffer, n: number, callback: (error: unknown, result: number) => void) => void;
   };
-  netnsListen: (
+  netnsListen: ((
     netFd: number,
     port: number,
     netOut: Int32Array,
     listenOut: Int32Array,
     portOut: Int32Array,
-  ) => number;
+  ) => number) & {
+    async: (
+      netFd: number,
+      port: number,
+      netOut: Int32Array,
+      listenOut: Int32Array,
+      portOut: Int32Array,
+      callback: (error: unknown, result: number) => void,
+    ) => void;
+  };
   readProcs: (pids: Int32Array, n: number, out: Buffer, cap: number, lengths: Int32Array) => number;
 }
 
@@ -284,4 +293,27 @@ export function listenInNetns(
   const err = load().netnsListen(netFd ?? -1, port, net, listen, bound);
   if (err !== 0) throw new SyscallError(netFd === null ? 'unshare(CLONE_NEWNET)' : 'setns', err);
   return { netFd: netFd === null ? (net[0] ?? -1) : null, listenFd: listen[0] ?? -1, port: bound[0] ?? 0 };
+}
+
+/**
+ * listenInNetns(null) on koffi's worker thread (a new namespace costs a millisecond of kernel work,
+ * which must not hold up the event loop while a job starts); netns.c enters and leaves the namespace
+ * on that thread alone. On a worker thread: synchronously, on the loop's next turn (onNextTurn).
+ */
+export function listenInNewNetnsAsync(): Promise<{ netFd: number; listenFd: number; port: number }> {
+  if (!isMainThread)
+    return onNextTurn(() => {
+      const made = listenInNetns(null);
+      return { netFd: made.netFd ?? -1, listenFd: made.listenFd, port: made.port };
+    });
+  const net = new Int32Array(1);
+  const listen = new Int32Array(1);
+  const bound = new Int32Array(1);
+  return new Promise((resolve, reject) => {
+    load().netnsListen.async(-1, 0, net, listen, bound, (error, err) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else if (err !== 0) reject(new SyscallError('unshare(CLONE_NEWNET)', err));
+      else resolve({ netFd: net[0] ?? -1, listenFd: listen[0] ?? -1, port: bound[0] ?? 0 });
+    });
+  });
 }

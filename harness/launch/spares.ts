@@ -24,6 +24,7 @@ import {
   type Scratch,
 } from '../job/scratch.js';
 import type { JobSpec } from '../job/spec.js';
+import { netnsSettled, releaseNetAhead } from '../net/ahead.js';
 
 /** A launcher started ahead of its job, already inside a fresh cgroup, waiting at its gate. */
 export interface Spare {
@@ -254,6 +255,7 @@ export class Sandbox {
   /** Removes what was made ahead for the next job (synchronously). */
   static releaseSpares(): void {
     releaseSpareScratch();
+    releaseNetAhead();
     for (const sandbox of Sandbox.perParent.values()) sandbox.releaseSpare();
   }
 
@@ -268,6 +270,7 @@ export class Sandbox {
       await Promise.all([...sandbox.removals].map((entry) => entry.done?.catch(() => undefined)));
     }
     await spareScratchSettled();
+    await netnsSettled();
     Sandbox.releaseSpares();
   }
 

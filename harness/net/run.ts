@@ -1,14 +1,15 @@
-// A job under `--network allow:…`, around the one job path: a network namespace made here with only
-// `lo` (native/spawn/netns.c), the shared proxy's listener for this job inside it (proxy.ts), the
-// proxy variables in the job's environment, and — once it ended — every connection it tried in its
-// result. The job (and its services) join that namespace as services join theirs; the namespace,
-// the listener and the proxy stay the harness's own fds, which nothing in the job holds.
+// A job under `--network allow:…`, around the one job path: a network namespace with only `lo`, made
+// ahead while the previous job ran (ahead.ts, native/spawn/netns.c), the shared proxy's listener for
+// this job inside it (proxy.ts), the proxy variables in the job's environment, and — once it ended —
+// every connection it tried in its result. The job (and its services) join that namespace as
+// services join theirs; the namespace, the listener and the proxy stay the harness's own fds, which
+// nothing in the job holds.
 import fs from 'node:fs';
-import { listenInNetns } from '../../native/spawn.js';
 import { failedToStart } from '../job/result-build.js';
 import type { JobNetwork, JobResult } from '../job/result.js';
 import type { RunOptions } from '../job/run-options.js';
 import type { JobSpec } from '../job/spec.js';
+import { prepareNetns, takeNetns, type MadeNetns } from './ahead.js';
 import { formatAllowRule } from './allow.js';
 import { attach } from './proxy.js';
 
@@ -30,27 +31,6 @@ export function proxyEnv(port: number): Record<string, string> {
   };
 }
 
-type Made = { netFd: number | null; listenFd: number; port: number };
-
-/** The next job's namespace and listener, made while this one runs (as a spare launcher is). */
-let ahead: Made | null = null;
-
-function takeMade(): Made {
-  const made = ahead ?? listenInNetns(null);
-  ahead = null;
-  return made;
-}
-
-function prepareNext(): void {
-  setImmediate(() => {
-    try {
-      ahead ??= listenInNetns(null);
-    } catch {
-      // the next job makes its own, and says why if it cannot
-    }
-  });
-}
-
 /** Runs `spec` (network `allow`) through `next` (the job path, services or not) with its way out. */
 export async function runWithAllowList(
   spec: JobSpec,
@@ -58,34 +38,47 @@ export async function runWithAllowList(
   next: (spec: JobSpec, options: RunOptions) => Promise<JobResult>,
 ): Promise<JobResult> {
   const startedAt = new Date();
-  let made: Made;
+  // RunOptions.trace: the job's phases count from here, and the way out's own steps join them
+  const origin = options.trace ? (options.traceOrigin ?? process.hrtime.bigint()) : undefined;
+  const at = (phase: string): { phase: string; ms: number } => ({
+    phase,
+    ms: Math.round(Number(process.hrtime.bigint() - (origin ?? 0n)) / 1e3) / 1e3,
+  });
+  const marks: { phase: string; ms: number }[] = [];
+  let made: MadeNetns;
   try {
     if (process.geteuid?.() !== 0)
       throw new Error(
         'needs root for now: rootless, the job is in a user namespace of its own, whose network the harness cannot enter',
       );
     if (options.netnsFd !== undefined) throw new Error('takes no network namespace of the caller');
-    made = takeMade();
+    made = await takeNetns();
   } catch (error) {
     const reason = `--network allow: ${error instanceof Error ? error.message : String(error)}`;
     return { ...failedToStart(spec, startedAt, 'network', new Error(reason), null), reason };
   }
-  const netFd = made.netFd as number;
+  const netFd = made.netFd;
+  if (origin !== undefined) marks.push(at('net taken'));
   const way = attach(made.listenFd, spec.allow);
-  prepareNext();
+  // the next job's, on the thread pool while this one starts and runs
+  prepareNetns();
+  if (origin !== undefined) marks.push(at('net attached'));
   try {
     const result = await next(
       { ...spec, env: { ...spec.env, ...proxyEnv(made.port) } },
-      { ...options, netnsFd: netFd },
+      { ...options, netnsFd: netFd, ...(origin === undefined ? {} : { traceOrigin: origin }) },
     );
+    if (origin !== undefined) marks.push(at('net job returned'));
     await way.detach();
+    if (origin !== undefined) marks.push(at('net detached'));
     const network: JobNetwork = {
       mode: 'allow',
       allow: spec.allow.map(formatAllowRule),
       connections: way.job.connections.map((c) => ({ ...c })),
       truncated: way.job.truncated,
     };
-    return { ...result, network };
+    const trace = result.trace ? { trace: [...marks, ...result.trace].sort((a, b) => a.ms - b.ms) } : {};
+    return { ...result, network, ...trace };
   } finally {
     await way.detach();
     fs.closeSync(netFd);

@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { Sandbox } from '../../harness/launch/spares.js';
 import { runJob } from '../../harness/run-job.js';
 import { HOST_ADDR, PACKAGE, startNetServers, type NetServers } from '../support/net-servers.js';
 import { CLI, ROOT, describeSandbox } from '../support/sandbox.js';
@@ -144,6 +145,52 @@ describeSandbox('network: a job reaches only its allow-list', () => {
     expect(result.status, result.reason + result.stderr).toBe('passed');
     expect(result.trace?.map((t) => t.phase)).toContain('ahead');
     expect(result.stdout).toBe('200');
+    await expectNoLeftovers();
+  });
+
+  it('gives each job a fresh namespace, made while the one before ran, and keeps none once settled', async () => {
+    // this process's open network namespaces: what the harness holds (the job's, the one made ahead)
+    const heldNetns = (): string[] =>
+      fs
+        .readdirSync('/proc/self/fd')
+        .flatMap((fd) => {
+          try {
+            return [fs.readlinkSync(`/proc/self/fd/${fd}`)];
+          } catch {
+            return []; // the directory's own fd, closed by now
+          }
+        })
+        .filter((link) => link.startsWith('net:'));
+    const host = fs.readlinkSync('/proc/self/ns/net');
+    const spec = {
+      command: [
+        'sh',
+        '-c',
+        `readlink /proc/self/ns/net; curl -sS http://${HOST_ADDR}:${servers.http}/bytes/3`,
+      ],
+      network: `allow:${HOST_ADDR}:${servers.http}` as const,
+      timeout: '30s',
+    };
+    const seen: string[] = [];
+    let ahead: string | undefined;
+    for (let i = 0; i < 3; i++) {
+      const result = await runJob(spec);
+      expect(result.status, result.reason + result.stderr).toBe('passed');
+      const [netns, body] = result.stdout.split('\n');
+      expect(body).toHaveLength(3);
+      // the namespace made ahead was this job's
+      if (ahead !== undefined) expect(netns).toBe(ahead);
+      seen.push(netns ?? '');
+      // the next job's is made on the thread pool while this one runs: a new one, not this job's
+      await vi.waitFor(() => expect(heldNetns()).toHaveLength(1));
+      ahead = heldNetns()[0];
+      expect([...seen, host]).not.toContain(ahead);
+    }
+    await Sandbox.settle();
+    expect(heldNetns()).toEqual([]);
+    // three jobs, three namespaces, none of them the host's
+    expect(new Set(seen).size).toBe(3);
+    expect(seen).not.toContain(host);
     await expectNoLeftovers();
   });
 

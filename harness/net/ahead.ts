@@ -1,0 +1,68 @@
+// The next allow-list job's network namespace and listening socket, made ahead while the current job
+// runs (as the spare launcher and the spare disk filesystem are: harness/job/disk-pool.ts), on the
+// thread pool so that the namespace's creation (a millisecond of kernel work) holds up neither this
+// job's start nor the event loop. Only a process that has run an allow-list job makes one; each is
+// used by one job and never again (a namespace a job had may hold its listeners, routes, sockets);
+// releaseNetAhead closes what waits, so a settled or exiting harness holds no namespace and no socket.
+import fs from 'node:fs';
+import { listenInNetns, listenInNewNetnsAsync } from '../../native/spawn.js';
+
+/** A fresh namespace with `lo` up, and the harness's listener on 127.0.0.1:port inside it. */
+export interface MadeNetns {
+  netFd: number;
+  listenFd: number;
+  port: number;
+}
+
+/** The one made ahead, ready; null while none is (being made, or taken). */
+let ready: MadeNetns | null = null;
+/** A make in flight, so that two jobs do not both start one and settle can wait for it. */
+let making: Promise<void> | null = null;
+/** Bumped by release: a make that started before it closes what it made instead of keeping it. */
+let generation = 0;
+
+function close(made: MadeNetns): void {
+  fs.closeSync(made.listenFd);
+  fs.closeSync(made.netFd);
+}
+
+/**
+ * A fresh namespace and listener for a job: the one made ahead (waited for when it is on its way:
+ * a second make would only compete with it), or one made now, synchronously.
+ */
+export async function takeNetns(): Promise<MadeNetns> {
+  if (ready === null && making !== null) await making;
+  const made = ready;
+  ready = null;
+  if (made) return made;
+  const now = listenInNetns(null);
+  return { netFd: now.netFd ?? -1, listenFd: now.listenFd, port: now.port };
+}
+
+/** While a job runs: one for the next allow-list job, unless one waits or is being made. */
+export function prepareNetns(): void {
+  if (ready !== null || making !== null) return;
+  const mine = generation;
+  making = listenInNewNetnsAsync().then(
+    (made) => {
+      making = null;
+      if (mine === generation && ready === null) ready = made;
+      else close(made); // released meanwhile
+    },
+    () => {
+      making = null; // the next job makes its own, and says why if it cannot
+    },
+  );
+}
+
+/** Resolves once no namespace is being made (what it made is kept or closed by then). */
+export function netnsSettled(): Promise<void> {
+  return making ?? Promise.resolve();
+}
+
+/** Closes the namespace and listener made ahead, if any (synchronously: exit handlers and settle). */
+export function releaseNetAhead(): void {
+  generation++;
+  if (ready) close(ready);
+  ready = null;
+}
