@@ -329,7 +329,8 @@ export const JOB_OPTIONS = [
     expects: 'a path or glob relative to cwd',
     help: 'with --fs overlay, see the workdir through the overlay too and write back only this path or glob, relative to it, after the job (repeatable)',
     doc: 'under `--fs overlay`, see the workdir through the overlay too and write back only these paths or globs (`*`, `**`, `?`, relative to it) after the job; the rest it wrote there is reported and discarded. See [project-files.md](project-files.md)',
-    default: 'none: the workdir is writable',
+    default:
+      'none: the workdir is writable (under an explicit --disk or --files: overlaid and written back whole)',
     example: 'dist',
     // no flag at all keeps the workdir writable, where the CLI's empty list would write nothing back
     cli: 'special',
