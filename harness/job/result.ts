@@ -265,7 +265,7 @@ export interface NetConnection {
   /** `connect`: a CONNECT tunnel (HTTPS and the rest); `http`: a plain HTTP request through the proxy. */
   via: 'connect' | 'http';
   allowed: boolean;
-  /** Bytes from the job to the host, and back (a tunnel's, or a request's and response's bodies). */
+  /** Bytes from the job to the host, and back, as on the wire (a plain request's heads included). */
   bytesOut: number;
   bytesIn: number;
   /** Why an allowed one failed (`ECONNREFUSED`, `ENOTFOUND`); absent when it went through. */
