@@ -270,6 +270,10 @@ export interface NetConnection {
   bytesIn: number;
   /** Why an allowed one failed (`ECONNREFUSED`, `ENOTFOUND`); absent when it went through. */
   error?: string;
+  /** The TLS name (SNI) a tunnel's ClientHello asked for, when it sent one. Added in 0.5. */
+  tlsName?: string;
+  /** Why one admitted by its host was refused after all (its TLS name, a bad ClientHello). Added in 0.5. */
+  reason?: string;
 }
 
 /** What a job under `--network allow:…` reached and was refused. Added in 0.5. */

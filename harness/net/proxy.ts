@@ -2,8 +2,8 @@
 // tunnels and absolute-URL requests), shared by every job. Each job has its own listening socket
 // inside its own network namespace (native/spawn/netns.c), so which job a connection belongs to is
 // which socket accepted it — nothing the job says can change that. The proxy resolves and connects
-// from the host; the job needs no DNS. JavaScript reads one request head per connection (head.ts);
-// once admitted, the bytes go
+// from the host; the job needs no DNS. JavaScript reads one request head per connection (head.ts)
+// and, in a tunnel, the TLS name the client asks for (tls-name.ts); once admitted, the bytes go
 // through a native relay (relay.ts), never through the event loop. Every attempt is recorded, with
 // the bytes each way, for the job's result (report.ts).
 import net from 'node:net';
@@ -11,6 +11,7 @@ import type { NetConnection } from '../job/result.js';
 import { allowed, normalHost, type AllowRule } from './allow.js';
 import { headerValues, readHead, upstreamHead, type RequestHead } from './head.js';
 import { handOff, stopPipe, stopReading, type StopPipe } from './relay.js';
+import { readClientHello } from './tls-name.js';
 
 /** The most connections one job's record lists (the rest are counted). */
 export const MAX_CONNECTIONS = 1000;
@@ -115,7 +116,10 @@ function connectUpstream(
   });
 }
 
-/** A CONNECT: admitted by its authority, relayed once the client has its `200`. */
+/**
+ * A CONNECT: admitted by its authority, then by the TLS name its first bytes ask for (if they are
+ * a ClientHello) — the upstream gets nothing from the client before both.
+ */
 function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
   const target = authority(head.target);
   if (!target) return refuse(client, '400 Bad Request', 'CONNECT wants host:port');
@@ -123,13 +127,63 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
   if (!allowed(job.rules, target.host, target.port))
     return refuse(client, '403 Forbidden', `${target.host}:${target.port} is not on the allow-list`);
   entry.allowed = true;
-  client.pause();
-  connectUpstream(job, entry, client, (upstream) =>
-    // what the client sends meanwhile waits in Node's buffer or the kernel, for the relay
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n', () =>
-      relay(job, entry, client, upstream, [head.rest], []),
-    ),
-  );
+  const fromClient: Buffer[] = head.rest.length > 0 ? [head.rest] : [];
+  const fromUpstream: Buffer[] = [];
+  let ended = false;
+  let upstreamEnded = false;
+  let ready = false;
+  let decided = false;
+  let upstream: net.Socket | null = null;
+  const deny = (why: string): void => {
+    decided = true;
+    entry.allowed = false;
+    entry.reason = why;
+    client.destroy();
+    upstream?.destroy();
+  };
+  const decide = (): void => {
+    if (!ready || decided || !upstream) return;
+    const first = Buffer.concat(fromClient);
+    const hello = readClientHello(first);
+    if (hello.kind === 'more') {
+      // nothing from the client: a server that speaks first (no TLS server does) or a client that left
+      if (first.length === 0 && fromUpstream.length === 0 && !ended && !upstreamEnded) return;
+      if (first.length > 0 && !ended) return;
+      if (first.length > 0) return deny('the client left inside its TLS ClientHello');
+    } else if (hello.kind === 'malformed') return deny(`TLS: ${hello.why}`);
+    else if (hello.kind === 'hello' && hello.name !== null) {
+      entry.tlsName = hello.name;
+      if (!allowed(job.rules, hello.name, target.port))
+        return deny(`TLS name ${hello.name} is not on the allow-list for port ${target.port}`);
+    }
+    decided = true;
+    client.removeAllListeners('data');
+    upstream.removeAllListeners('data');
+    relay(job, entry, client, upstream, fromClient, fromUpstream);
+  };
+  client.on('data', (chunk: Buffer) => {
+    fromClient.push(chunk);
+    decide();
+  });
+  client.once('end', () => {
+    ended = true;
+    decide();
+  });
+  connectUpstream(job, entry, client, (connected) => {
+    upstream = connected;
+    connected.on('data', (chunk: Buffer) => {
+      fromUpstream.push(chunk);
+      decide();
+    });
+    connected.once('end', () => {
+      upstreamEnded = true;
+      decide();
+    });
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n', () => {
+      ready = true;
+      decide();
+    });
+  });
 }
 
 /** A plain http:// request: its head rewritten for the upstream, then the connection is a tunnel to it. */
