@@ -63,41 +63,50 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Moves what it can without blocking; 0, or an errno that ends the connection. */
-static int step(struct way *w, short src_events, short dst_events)
+/* Moves all it can until both ends would block; 0, or an errno that ends the connection. */
+static int step(struct way *w)
 {
-	while (w->pre_off < w->pre_len && (dst_events & POLLOUT)) {
-		ssize_t n = send(w->dst, w->pre + w->pre_off, w->pre_len - w->pre_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n < 0)
-			return errno == EAGAIN ? 0 : errno;
-		w->pre_off += (size_t)n;
-		w->written += (uint64_t)n;
-	}
-	if (w->pre_off < w->pre_len)
-		return 0;
-	if ((src_events & (POLLIN | POLLHUP | POLLERR)) && !w->src_done && w->in_pipe < RELAY_PIPE_BYTES) {
-		ssize_t n = splice(w->src, NULL, w->pipe_w, NULL, RELAY_PIPE_BYTES - w->in_pipe,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n == 0)
-			w->src_done = 1;
-		else if (n > 0) {
-			w->in_pipe += (size_t)n;
-			w->read += (uint64_t)n;
-		} else if (errno != EAGAIN)
-			return errno;
-	}
-	if (w->in_pipe > 0) {
-		ssize_t n = splice(w->pipe_r, NULL, w->dst, NULL, w->in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		if (n > 0) {
-			w->in_pipe -= (size_t)n;
+	int progress = 1;
+
+	while (progress && !w->done) {
+		progress = 0;
+		if (w->pre_off < w->pre_len) {
+			ssize_t n = send(w->dst, w->pre + w->pre_off, w->pre_len - w->pre_off,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : errno;
+			w->pre_off += (size_t)n;
 			w->written += (uint64_t)n;
-		} else if (n < 0 && errno != EAGAIN)
-			return errno;
-	}
-	if (w->src_done && w->in_pipe == 0 && !w->done) {
-		/* the half-close goes on to the other side, as a tunnel's must */
-		shutdown(w->dst, SHUT_WR);
-		w->done = 1;
+			progress = 1;
+			continue;
+		}
+		if (!w->src_done && w->in_pipe < RELAY_PIPE_BYTES) {
+			ssize_t n = splice(w->src, NULL, w->pipe_w, NULL, RELAY_PIPE_BYTES - w->in_pipe,
+					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n == 0)
+				w->src_done = 1;
+			else if (n > 0) {
+				w->in_pipe += (size_t)n;
+				w->read += (uint64_t)n;
+				progress = 1;
+			} else if (errno != EAGAIN)
+				return errno;
+		}
+		if (w->in_pipe > 0) {
+			ssize_t n = splice(w->pipe_r, NULL, w->dst, NULL, w->in_pipe,
+					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				w->in_pipe -= (size_t)n;
+				w->written += (uint64_t)n;
+				progress = 1;
+			} else if (n < 0 && errno != EAGAIN)
+				return errno;
+		}
+		if (w->src_done && w->in_pipe == 0) {
+			/* the half-close goes on to the other side, as a tunnel's must */
+			shutdown(w->dst, SHUT_WR);
+			w->done = 1;
+		}
 	}
 	return 0;
 }
@@ -119,6 +128,8 @@ static int run(struct relay *r)
 	struct pollfd fds[3] = {{.fd = r->up.src}, {.fd = r->down.src}, {.fd = r->stop, .events = POLLIN}};
 	int err = 0;
 
+	if ((err = step(&r->up)) || (err = step(&r->down)))
+		return err;
 	while (!(r->up.done && r->down.done)) {
 		fds[0].events = fds[1].events = 0;
 		interest(&r->up, &fds[0].events, &fds[1].events);
@@ -130,10 +141,10 @@ static int run(struct relay *r)
 		}
 		if (fds[2].revents)
 			return ECANCELED;
-		/* a hang-up or reset shows in revents: the next splice says EOF or the error */
-		err = step(&r->up, fds[0].revents, fds[1].revents);
+		/* both ways, whatever woke it: a splice that would block costs little, a missed one a stall */
+		err = step(&r->up);
 		if (!err)
-			err = step(&r->down, fds[1].revents, fds[0].revents);
+			err = step(&r->down);
 		if (err)
 			return err;
 	}
