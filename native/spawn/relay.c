@@ -3,13 +3,14 @@
  * proxy has checked a CONNECT (and its TLS name) or rewritten a plain request's head, the client's
  * and the upstream's sockets are handed here and the bytes never reach JavaScript again.
  *
- * Why: through Node's event loop every byte crossed loopback TCP twice with two copies into and out
- * of JS buffers, which made a 100 MiB download several times slower than a direct one. Here a
- * detached thread moves them with splice() through a pipe each way (the pages are moved, not
- * copied), counts them, and when both ways are done — or the job's stop pipe says so — closes its
- * fds and writes one fixed-size record to the report pipe, which the harness reads for the job's
- * network record. The thread is started by a synchronous call: no koffi async call is ever in flight
- * (native/spawn.ts says why that matters on a worker thread).
+ * Why: through Node's event loop every byte crossed loopback TCP twice with copies into and out
+ * of JavaScript buffers and a callback per chunk, which made a 100 MiB download several times
+ * slower than a direct one. Here a detached thread moves them with recv()/send() through a buffer
+ * each way (measured no slower than splice() through a pipe on loopback, and it needs no pipe
+ * fds), counts them, and when both ways are done — or the job's stop pipe says so — closes its fds
+ * and writes one fixed-size record to the report pipe, which the harness reads for the job's
+ * network record. The thread is started by a synchronous call: no koffi async call is ever in
+ * flight (native/spawn.ts says why that matters on a worker thread).
  *
  * Every fd the thread uses is its own dup (close-on-exec), so the harness closes its copies at once
  * and nothing it does afterwards can make the thread touch a reused fd number.
@@ -25,8 +26,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A pipe this big keeps a splice's batch large without pinning much memory per connection. */
-#define RELAY_PIPE_BYTES (256 * 1024)
+/* Each way's buffer: large batches, little memory per connection. */
+#define RELAY_BUFFER_BYTES (256 * 1024)
 
 /* What the report pipe gets for each relay: at most PIPE_BUF bytes, so one write is atomic. */
 struct relay_report {
@@ -37,13 +38,11 @@ struct relay_report {
 	int32_t pad;
 };
 
-/* One way: src → pipe → dst, after the bytes the harness had already read (pre). */
+/* One way: src → buf → dst; buf starts with the bytes the harness had already read. */
 struct way {
 	int src, dst;
-	int pipe_r, pipe_w;
-	size_t in_pipe; /* bytes in the pipe, not yet written to dst */
-	char *pre;
-	size_t pre_len, pre_off;
+	char *buf;
+	size_t cap, len, off; /* buf[off, len) is still to be written to dst */
 	int src_done; /* src said EOF */
 	int done;     /* all of it written to dst and dst shut for writing */
 	uint64_t read, written;
@@ -63,62 +62,51 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Moves all it can until both ends would block; 0, or an errno that ends the connection. */
+/* Moves all it can until an end would block; 0, or an errno that ends the connection. */
 static int step(struct way *w)
 {
-	int progress = 1;
-
-	while (progress && !w->done) {
-		progress = 0;
-		if (w->pre_off < w->pre_len) {
-			ssize_t n = send(w->dst, w->pre + w->pre_off, w->pre_len - w->pre_off,
-					 MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (!w->done) {
+		if (w->off < w->len) {
+			ssize_t n = send(w->dst, w->buf + w->off, w->len - w->off, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n < 0)
 				return errno == EAGAIN ? 0 : errno;
-			w->pre_off += (size_t)n;
+			w->off += (size_t)n;
 			w->written += (uint64_t)n;
-			progress = 1;
 			continue;
 		}
-		if (!w->src_done && w->in_pipe < RELAY_PIPE_BYTES) {
-			ssize_t n = splice(w->src, NULL, w->pipe_w, NULL, RELAY_PIPE_BYTES - w->in_pipe,
-					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n == 0)
-				w->src_done = 1;
-			else if (n > 0) {
-				w->in_pipe += (size_t)n;
-				w->read += (uint64_t)n;
-				progress = 1;
-			} else if (errno != EAGAIN)
-				return errno;
-		}
-		if (w->in_pipe > 0) {
-			ssize_t n = splice(w->pipe_r, NULL, w->dst, NULL, w->in_pipe,
-					   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n > 0) {
-				w->in_pipe -= (size_t)n;
-				w->written += (uint64_t)n;
-				progress = 1;
-			} else if (n < 0 && errno != EAGAIN)
-				return errno;
-		}
-		if (w->src_done && w->in_pipe == 0) {
+		if (w->src_done) {
 			/* the half-close goes on to the other side, as a tunnel's must */
 			shutdown(w->dst, SHUT_WR);
 			w->done = 1;
+			break;
 		}
+		if (w->cap < RELAY_BUFFER_BYTES) {
+			char *bigger = realloc(w->buf, RELAY_BUFFER_BYTES);
+			if (!bigger)
+				return ENOMEM;
+			w->buf = bigger;
+			w->cap = RELAY_BUFFER_BYTES;
+		}
+		ssize_t n = recv(w->src, w->buf, w->cap, MSG_DONTWAIT);
+		if (n < 0)
+			return errno == EAGAIN ? 0 : errno;
+		w->off = 0;
+		w->len = (size_t)n;
+		w->read += (uint64_t)n;
+		if (n == 0)
+			w->src_done = 1;
 	}
 	return 0;
 }
 
-/* poll's interest in this way's ends: read while the pipe has room, write while bytes wait. */
+/* poll's interest in this way's ends: write while bytes wait, else read. */
 static void interest(const struct way *w, short *src_events, short *dst_events)
 {
 	if (w->done)
 		return;
-	if (w->pre_off < w->pre_len || w->in_pipe > 0)
+	if (w->off < w->len)
 		*dst_events |= POLLOUT;
-	if (!w->src_done && w->pre_off == w->pre_len && w->in_pipe < RELAY_PIPE_BYTES)
+	else
 		*src_events |= POLLIN;
 }
 
@@ -141,7 +129,15 @@ static int run(struct relay *r)
 		}
 		if (fds[2].revents)
 			return ECANCELED;
-		/* both ways, whatever woke it: a splice that would block costs little, a missed one a stall */
+		/* a reset end is reported at once: polled on, it would wake the loop forever */
+		for (int i = 0; i < 2; i++)
+			if (fds[i].revents & POLLERR) {
+				int so_error = ECONNRESET;
+				socklen_t len = sizeof(so_error);
+				getsockopt(fds[i].fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
+				return so_error ? so_error : ECONNRESET;
+			}
+		/* both ways, whatever woke it: a call that would block costs little, a missed one a stall */
 		err = step(&r->up);
 		if (!err)
 			err = step(&r->down);
@@ -153,10 +149,8 @@ static int run(struct relay *r)
 
 static void free_way(struct way *w)
 {
-	close_fd(&w->pipe_r);
-	close_fd(&w->pipe_w);
-	free(w->pre);
-	w->pre = NULL;
+	free(w->buf);
+	w->buf = NULL;
 }
 
 static void *relay_thread(void *arg)
@@ -183,24 +177,15 @@ static void *relay_thread(void *arg)
 
 static int make_way(struct way *w, int src, int dst, const uint8_t *pre, int pre_len)
 {
-	int p[2];
-
 	w->src = src;
 	w->dst = dst;
-	w->pipe_r = w->pipe_w = -1;
 	if (pre_len > 0) {
-		w->pre = malloc((size_t)pre_len);
-		if (!w->pre)
+		w->buf = malloc((size_t)pre_len);
+		if (!w->buf)
 			return ENOMEM;
-		memcpy(w->pre, pre, (size_t)pre_len);
-		w->pre_len = (size_t)pre_len;
+		memcpy(w->buf, pre, (size_t)pre_len);
+		w->cap = w->len = (size_t)pre_len;
 	}
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
-		return errno;
-	w->pipe_r = p[0];
-	w->pipe_w = p[1];
-	/* a smaller pipe only means smaller batches: a failure here is not one of the relay's */
-	fcntl(w->pipe_w, F_SETPIPE_SZ, RELAY_PIPE_BYTES);
 	return 0;
 }
 
@@ -229,7 +214,6 @@ int rf_relay_start(int client, int upstream, int stop, int report, double id, co
 		return ENOMEM;
 	r->id = (uint64_t)id;
 	r->stop = r->report = -1;
-	r->up.pipe_r = r->up.pipe_w = r->down.pipe_r = r->down.pipe_w = -1;
 	err = dup_fd(client, &c);
 	if (!err)
 		err = dup_fd(upstream, &u);
