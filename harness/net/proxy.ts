@@ -70,6 +70,12 @@ function relay(
   toUp: Buffer[],
   toClient: Buffer[],
 ): void {
+  // a side that went while the proxy looked: nothing to relay, and nothing failed on the way
+  if (client.destroyed || upstream.destroyed) {
+    client.destroy();
+    upstream.destroy();
+    return;
+  }
   toUp.push(stopReading(client));
   toClient.push(stopReading(upstream));
   const upstreamRead = toClient.reduce((n, b) => n + b.length, 0);

@@ -48,7 +48,13 @@ function reportPipe(): Reports {
   });
   reader.unref();
   // a worker thread's pipe goes with it; a relay still running then gets EPIPE, which it ignores
-  process.once('exit', () => closeFd(writeFd));
+  process.once('exit', () => {
+    try {
+      closeFd(writeFd);
+    } catch {
+      // an exit handler must not throw
+    }
+  });
   reports = { writeFd, reader, waiting };
   return reports;
 }
