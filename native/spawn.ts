@@ -1,7 +1,8 @@
 // koffi bindings to native/spawn/ (libringfence-spawn.so): a constant-cost spawn that does not fork
 // the Node process (see spawn.c for why), its reaper, close-on-exec pipes, the removal of a tree a
-// job left (remove.c), one write or rmdir on each of a job's cgroup directories (cgfiles.c), and a
-// listening socket in a job's network namespace (netns.c).
+// job left (remove.c), one write or rmdir on each of a job's cgroup directories (cgfiles.c), a
+// listening socket in a job's network namespace (netns.c) and the byte relay of its admitted
+// connections (relay.c).
 // The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -55,6 +56,17 @@ interface SpawnLib {
     ) => void;
   };
   readProcs: (pids: Int32Array, n: number, out: Buffer, cap: number, lengths: Int32Array) => number;
+  relayStart: (
+    client: number,
+    upstream: number,
+    stop: number,
+    report: number,
+    id: number,
+    toUp: Buffer,
+    toUpLen: number,
+    toClient: Buffer,
+    toClientLen: number,
+  ) => number;
 }
 
 let lib: SpawnLib | null = null;
@@ -81,6 +93,9 @@ function load(): SpawnLib {
     readProcs: so.func(
       'long rf_read_procs(const int *pids, int n, _Out_ uint8_t *out, long cap, _Out_ int *lengths)',
     ) as SpawnLib['readProcs'],
+    relayStart: so.func(
+      'int rf_relay_start(int client, int upstream, int stop, int report, double id, const uint8_t *to_up, int to_up_len, const uint8_t *to_client, int to_client_len)',
+    ) as SpawnLib['relayStart'],
   };
   return lib;
 }
@@ -316,4 +331,37 @@ export function listenInNewNetnsAsync(): Promise<{ netFd: number; listenFd: numb
       else resolve({ netFd: net[0] ?? -1, listenFd: listen[0] ?? -1, port: bound[0] ?? 0 });
     });
   });
+}
+
+/** What the report pipe gets when a relay ends (relay.c's struct relay_report): its size in bytes. */
+export const RELAY_REPORT_BYTES = 32;
+
+/**
+ * Relays between two connected TCP sockets on a detached native thread (relay.c), after writing
+ * `toUp` to the upstream and `toClient` to the client: the fds are dup'ed, so the caller closes its
+ * own at once. When both ways are done, or `stopFd` (a pipe's read end) is readable or hung up, it
+ * closes its fds and writes a RELAY_REPORT_BYTES record with `id` to `reportFd`. A sync call that
+ * starts a thread: no koffi async call is in flight, so a worker thread can end at any time.
+ */
+export function startRelay(
+  clientFd: number,
+  upstreamFd: number,
+  stopFd: number,
+  reportFd: number,
+  id: number,
+  toUp: Buffer,
+  toClient: Buffer,
+): void {
+  const err = load().relayStart(
+    clientFd,
+    upstreamFd,
+    stopFd,
+    reportFd,
+    id,
+    toUp,
+    toUp.length,
+    toClient,
+    toClient.length,
+  );
+  if (err !== 0) throw new SyscallError('relay', err);
 }

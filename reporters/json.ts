@@ -140,6 +140,8 @@ const netConnection = obj({
   bytesOut: int().nonnegative(),
   bytesIn: int().nonnegative(),
   error: z.string().optional(),
+  tlsName: z.string().optional(),
+  reason: z.string().optional(),
 });
 
 const jobResult = serviceJobResult.extend({

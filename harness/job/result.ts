@@ -265,11 +265,15 @@ export interface NetConnection {
   /** `connect`: a CONNECT tunnel (HTTPS and the rest); `http`: a plain HTTP request through the proxy. */
   via: 'connect' | 'http';
   allowed: boolean;
-  /** Bytes from the job to the host, and back (a tunnel's, or a request's and response's bodies). */
+  /** Bytes from the job to the host, and back, as on the wire (a plain request's heads included). */
   bytesOut: number;
   bytesIn: number;
   /** Why an allowed one failed (`ECONNREFUSED`, `ENOTFOUND`); absent when it went through. */
   error?: string;
+  /** The TLS name (SNI) a tunnel's ClientHello asked for, when it sent one. Added in 0.5. */
+  tlsName?: string;
+  /** Why one admitted by its host was refused after all (its TLS name, a bad ClientHello). Added in 0.5. */
+  reason?: string;
 }
 
 /** What a job under `--network allow:…` reached and was refused. Added in 0.5. */

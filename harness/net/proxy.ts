@@ -1,15 +1,18 @@
-// The way out of a job under `--network allow:…`: one HTTP proxy per harness process (Node's own
-// http server: CONNECT tunnels and absolute-URL requests), shared by every job. Each job has its own
-// listening socket inside its own network namespace (native/spawn/netns.c), so which job a
-// connection belongs to is which socket accepted it — nothing the job says can change that. The
-// proxy resolves and connects from the host; the job needs no DNS. Every attempt is recorded, with
+// The way out of a job under `--network allow:…`: an HTTP proxy in the harness process (CONNECT
+// tunnels and absolute-URL requests), shared by every job. Each job has its own listening socket
+// inside its own network namespace (native/spawn/netns.c), so which job a connection belongs to is
+// which socket accepted it — nothing the job says can change that. The proxy resolves and connects
+// from the host; the job needs no DNS. JavaScript reads one request head per connection (head.ts)
+// and, in a tunnel, the TLS name the client asks for (tls-name.ts); once admitted, the bytes go
+// through a native relay (relay.ts), never through the event loop. Every attempt is recorded, with
 // the bytes each way, for the job's result (report.ts).
-import http from 'node:http';
 import net from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { NetConnection } from '../job/result.js';
 import { allowed, normalHost, type AllowRule } from './allow.js';
+import { headerValues, readHead, upstreamHead, type RequestHead } from './head.js';
+import { handOff, stopPipe, stopReading, type StopPipe } from './relay.js';
 import { guardedLookup } from './resolve.js';
+import { readClientHello } from './tls-name.js';
 
 /** The most connections one job's record lists (the rest are counted). */
 export const MAX_CONNECTIONS = 1000;
@@ -19,12 +22,13 @@ export interface ProxyJob {
   readonly rules: readonly AllowRule[];
   readonly connections: NetConnection[];
   truncated: number;
-  /** Client and upstream sockets still open: ended with the job. */
-  readonly open: Set<Duplex>;
+  /** Sockets still in JavaScript's hands (before their relay): ended with the job. */
+  readonly open: Set<net.Socket>;
+  /** Relays running, each settled once its counts are in the record. */
+  readonly relays: Set<Promise<void>>;
+  /** Ends the job's relays. */
+  readonly stop: StopPipe;
 }
-
-/** The job each accepted socket came in through. */
-const jobOf = new WeakMap<Duplex, ProxyJob>();
 
 function record(job: ProxyJob, entry: NetConnection): NetConnection {
   if (job.connections.length < MAX_CONNECTIONS) job.connections.push(entry);
@@ -32,7 +36,7 @@ function record(job: ProxyJob, entry: NetConnection): NetConnection {
   return entry;
 }
 
-function track(job: ProxyJob, socket: Duplex): void {
+function track(job: ProxyJob, socket: net.Socket): void {
   job.open.add(socket);
   socket.once('close', () => job.open.delete(socket));
 }
@@ -45,121 +49,199 @@ function authority(target: string): { host: string; port: number } | null {
   return port >= 1 && port <= 65535 ? { host: normalHost(m[1] ?? ''), port } : null;
 }
 
-function refuse(socket: Duplex, status: string, why: string): void {
+/** Answers `status` and closes, reading (and dropping) what the client still sends so it sees the answer. */
+function refuse(socket: net.Socket, status: string, why: string): void {
+  socket.removeAllListeners('data');
+  socket.on('end', () => socket.destroy());
+  socket.resume();
   socket.end(
     `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nringfence: ${why}\n`,
   );
 }
 
-function onConnect(req: http.IncomingMessage, client: Duplex, head: Buffer): void {
-  const job = jobOf.get(req.socket);
-  if (!job) return void client.destroy();
-  const target = authority(req.url ?? '');
-  if (!target) return refuse(client, '400 Bad Request', 'CONNECT wants host:port');
-  const entry = record(job, { ...target, via: 'connect', allowed: false, bytesOut: 0, bytesIn: 0 });
-  if (!allowed(job.rules, target.host, target.port))
-    return refuse(client, '403 Forbidden', `${target.host}:${target.port} is not on the allow-list`);
-  entry.allowed = true;
-  const upstream = net.connect({ host: target.host, port: target.port, lookup: guardedLookup });
+/**
+ * The relay takes over `client` and `upstream`; their counts go into `entry` when it ends.
+ * `upstreamRead`: bytes JavaScript had already read from the upstream (they are in `toClient`).
+ */
+function relay(
+  job: ProxyJob,
+  entry: NetConnection,
+  client: net.Socket,
+  upstream: net.Socket,
+  toUp: Buffer[],
+  toClient: Buffer[],
+): void {
+  // a side that went while the proxy looked: nothing to relay, and nothing failed on the way
+  if (client.destroyed || upstream.destroyed) {
+    client.destroy();
+    upstream.destroy();
+    return;
+  }
+  toUp.push(stopReading(client));
+  toClient.push(stopReading(upstream));
+  const upstreamRead = toClient.reduce((n, b) => n + b.length, 0);
+  let counts;
+  try {
+    counts = handOff(client, upstream, job.stop, Buffer.concat(toUp), Buffer.concat(toClient));
+  } catch (error) {
+    entry.error = `relay: ${error instanceof Error ? error.message : String(error)}`;
+    client.destroy();
+    upstream.destroy();
+    return;
+  }
+  const done = counts.then((c) => {
+    entry.bytesOut = c.bytesOut;
+    entry.bytesIn = upstreamRead + c.bytesIn;
+    job.relays.delete(done);
+  });
+  job.relays.add(done);
+}
+
+/** An upstream connection for an admitted entry; `onConnected` runs once it is up. */
+function connectUpstream(
+  job: ProxyJob,
+  entry: NetConnection,
+  client: net.Socket,
+  onConnected: (upstream: net.Socket) => void,
+): void {
+  const upstream = net.connect({
+    host: entry.host,
+    port: entry.port,
+    allowHalfOpen: true,
+    lookup: guardedLookup,
+  });
   let connected = false;
   track(job, upstream);
   upstream.once('error', (error: NodeJS.ErrnoException) => {
     if (!connected && !client.destroyed) {
       entry.error = error.code ?? error.message;
-      refuse(client, '502 Bad Gateway', `${target.host}:${target.port}: ${entry.error}`);
+      refuse(client, '502 Bad Gateway', `${entry.host}:${entry.port}: ${entry.error}`);
     } else client.destroy();
   });
   upstream.once('connect', () => {
     connected = true;
-    client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length > 0) upstream.write(head);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    onConnected(upstream);
   });
-  // the upstream socket's own counters: what went to the host (head included) and came back, with
-  // no callback a chunk on the way
-  upstream.once('close', () => {
-    entry.bytesOut = upstream.bytesWritten;
-    entry.bytesIn = upstream.bytesRead;
-  });
-  client.once('error', () => upstream.destroy());
   client.once('close', () => upstream.destroy());
-  upstream.once('close', () => client.destroy());
+  upstream.once('close', () => {
+    if (connected) client.destroy();
+  });
 }
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+/**
+ * A CONNECT: admitted by its authority, then by the TLS name its first bytes ask for (if they are
+ * a ClientHello) — the upstream gets nothing from the client before both.
+ */
+function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
+  const target = authority(head.target);
+  if (!target) return refuse(client, '400 Bad Request', 'CONNECT wants host:port');
+  const entry = record(job, { ...target, via: 'connect', allowed: false, bytesOut: 0, bytesIn: 0 });
+  if (!allowed(job.rules, target.host, target.port))
+    return refuse(client, '403 Forbidden', `${target.host}:${target.port} is not on the allow-list`);
+  entry.allowed = true;
+  const fromClient: Buffer[] = head.rest.length > 0 ? [head.rest] : [];
+  const fromUpstream: Buffer[] = [];
+  let ended = false;
+  let upstreamEnded = false;
+  let ready = false;
+  let decided = false;
+  let upstream: net.Socket | null = null;
+  const deny = (why: string): void => {
+    decided = true;
+    entry.allowed = false;
+    entry.reason = why;
+    client.destroy();
+    upstream?.destroy();
+  };
+  const decide = (): void => {
+    if (!ready || decided || !upstream) return;
+    const first = Buffer.concat(fromClient);
+    const hello = readClientHello(first);
+    if (hello.kind === 'more') {
+      // nothing from the client: a server that speaks first (no TLS server does) or a client that left
+      if (first.length === 0 && fromUpstream.length === 0 && !ended && !upstreamEnded) return;
+      if (first.length > 0 && !ended) return;
+      if (first.length > 0) return deny('the client left inside its TLS ClientHello');
+    } else if (hello.kind === 'malformed') return deny(`TLS: ${hello.why}`);
+    else if (hello.kind === 'hello' && hello.name !== null) {
+      entry.tlsName = hello.name;
+      if (!allowed(job.rules, hello.name, target.port))
+        return deny(`TLS name ${hello.name} is not on the allow-list for port ${target.port}`);
+    }
+    decided = true;
+    client.removeAllListeners('data');
+    upstream.removeAllListeners('data');
+    relay(job, entry, client, upstream, fromClient, fromUpstream);
+  };
+  client.on('data', (chunk: Buffer) => {
+    fromClient.push(chunk);
+    decide();
+  });
+  client.once('end', () => {
+    ended = true;
+    decide();
+  });
+  connectUpstream(job, entry, client, (connected) => {
+    upstream = connected;
+    connected.on('data', (chunk: Buffer) => {
+      fromUpstream.push(chunk);
+      decide();
+    });
+    connected.once('end', () => {
+      upstreamEnded = true;
+      decide();
+    });
+    client.write('HTTP/1.1 200 Connection Established\r\n\r\n', () => {
+      ready = true;
+      decide();
+    });
+  });
+}
 
-function onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const job = jobOf.get(req.socket);
-  if (!job) return void req.socket.destroy();
+/** A plain http:// request: its head rewritten for the upstream, then the connection is a tunnel to it. */
+function onRequest(job: ProxyJob, client: net.Socket, head: RequestHead): void {
+  const hosts = headerValues(head, 'host');
   let url: URL;
   try {
     // absolute-form, as a client sends its proxy; origin-form (someone talking to us as a server) by Host
-    url = new URL(req.url?.startsWith('/') ? `http://${req.headers.host ?? ''}${req.url}` : (req.url ?? ''));
+    if (head.target.startsWith('/') && hosts.length !== 1) throw new Error('no Host');
+    url = new URL(head.target.startsWith('/') ? `http://${hosts[0] ?? ''}${head.target}` : head.target);
   } catch {
-    return void res.writeHead(400).end('ringfence: not a proxy request\n');
+    return refuse(client, '400 Bad Request', 'not a proxy request');
   }
   if (url.protocol !== 'http:')
-    return void res.writeHead(400).end('ringfence: only http:// here; https goes through CONNECT\n');
+    return refuse(client, '400 Bad Request', 'only http:// here; https goes through CONNECT');
   const host = normalHost(url.hostname);
   const port = Number(url.port || 80);
   const entry = record(job, { host, port, via: 'http', allowed: false, bytesOut: 0, bytesIn: 0 });
   if (!allowed(job.rules, host, port))
-    return void res.writeHead(403).end(`ringfence: ${host}:${port} is not on the allow-list\n`);
+    return refuse(client, '403 Forbidden', `${host}:${port} is not on the allow-list`);
   entry.allowed = true;
-  const headers: Record<string, string | string[]> = {};
-  for (const [key, value] of Object.entries(req.headers))
-    if (value !== undefined && !HOP_BY_HOP.has(key)) headers[key] = value;
-  const upstream = http.request({
-    host,
-    port,
-    lookup: guardedLookup,
-    method: req.method,
-    path: `${url.pathname}${url.search}`,
-    headers,
-    agent: false,
-  });
-  upstream.once('socket', (socket) => track(job, socket));
-  upstream.once('error', (error: NodeJS.ErrnoException) => {
-    entry.error ??= error.code ?? error.message;
-    if (!res.headersSent) res.writeHead(502).end(`ringfence: ${host}:${port}: ${entry.error}\n`);
-    else res.destroy();
-  });
-  upstream.once('response', (answer) => {
-    const out: Record<string, string | string[]> = {};
-    for (const [key, value] of Object.entries(answer.headers))
-      if (value !== undefined && !HOP_BY_HOP.has(key)) out[key] = value;
-    res.writeHead(answer.statusCode ?? 502, answer.statusMessage, out);
-    answer.on('data', (chunk: Buffer) => (entry.bytesIn += chunk.length));
-    answer.pipe(res);
-  });
-  req.on('data', (chunk: Buffer) => (entry.bytesOut += chunk.length));
-  req.pipe(upstream);
-  res.once('close', () => upstream.destroy());
+  // what follows the head waits in Node's buffer or the kernel, for the relay (stopReading)
+  client.pause();
+  connectUpstream(job, entry, client, (upstream) =>
+    relay(job, entry, client, upstream, [upstreamHead(head, url), head.rest], []),
+  );
 }
 
-let server: http.Server | null = null;
-
-/** The shared proxy: made on first use, never listening on anything of its own. */
-function proxy(): http.Server {
-  if (server) return server;
-  server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 5_000 });
-  server.on('request', onRequest);
-  server.on('connect', onConnect);
-  server.on('clientError', (_error, socket) => socket.destroy());
-  return server;
+/** A connection accepted for `job`: its request head, then CONNECT or a plain request. */
+function onSocket(job: ProxyJob, client: net.Socket): void {
+  track(job, client);
+  // a job that resets its end must not take the harness down
+  client.on('error', () => client.destroy());
+  let data: Buffer = Buffer.alloc(0);
+  client.on('data', (chunk: Buffer) => {
+    data = data.length ? Buffer.concat([data, chunk]) : chunk;
+    const head = readHead(data);
+    if (head === null) return;
+    client.removeAllListeners('data');
+    if ('error' in head) return refuse(client, head.status, head.error);
+    if (head.method === 'CONNECT') onConnect(job, client, head);
+    else onRequest(job, client, head);
+  });
 }
 
-/** A job's way out: `listenFd` (a listening socket in its namespace) feeds the shared proxy. */
+/** A job's way out: `listenFd` (a listening socket in its namespace) feeds the proxy. */
 export interface Attached {
   readonly job: ProxyJob;
   /** Stops accepting, ends what is still open for the job; the record is final once this resolves. */
@@ -167,15 +249,16 @@ export interface Attached {
 }
 
 export function attach(listenFd: number, rules: readonly AllowRule[]): Attached {
-  const job: ProxyJob = { rules, connections: [], truncated: 0, open: new Set() };
-  const shared = proxy();
-  const listener = net.createServer((socket) => {
-    jobOf.set(socket, job);
-    track(job, socket);
-    // a job that resets its end must not take the harness down (the http server lets go of a tunnel's socket)
-    socket.on('error', () => socket.destroy());
-    shared.emit('connection', socket);
-  });
+  const job: ProxyJob = {
+    rules,
+    connections: [],
+    truncated: 0,
+    open: new Set(),
+    relays: new Set(),
+    stop: stopPipe(),
+  };
+  // half-closes go through a tunnel as they are: the relay passes each on
+  const listener = net.createServer({ allowHalfOpen: true }, (socket) => onSocket(job, socket));
   listener.on('error', () => undefined);
   listener.listen({ fd: listenFd });
   // the harness must not stay alive for a job's listener alone
@@ -186,7 +269,8 @@ export function attach(listenFd: number, rules: readonly AllowRule[]): Attached 
     detach: () =>
       (detached ??= (async () => {
         const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
-        // every socket's 'close' has run (its counters are in the record) before the record is read
+        job.stop.stop();
+        // every socket's 'close' has run, every relay has reported, before the record is read
         const open = [...job.open];
         const closed = open.map(
           (socket) =>
@@ -196,7 +280,7 @@ export function attach(listenFd: number, rules: readonly AllowRule[]): Attached 
             }),
         );
         for (const socket of open) socket.destroy();
-        await Promise.all([stopped, ...closed]);
+        await Promise.all([stopped, ...closed, ...job.relays]);
       })()),
   };
 }

@@ -64,7 +64,10 @@ export function netText(network: JobNetwork): string | null {
   const lines = [`--- ringfence: ${total} connection${total === 1 ? '' : 's'} through the allow-list ---`];
   for (const c of network.connections) {
     const verdict = !c.allowed ? 'refused' : c.error !== undefined ? `failed (${c.error})` : 'allowed';
-    lines.push(`${verdict.padEnd(8)} ${c.via.padEnd(7)} ${target(c)} out ${c.bytesOut} B, in ${c.bytesIn} B`);
+    const why = c.reason === undefined ? '' : ` (${c.reason})`;
+    lines.push(
+      `${verdict.padEnd(8)} ${c.via.padEnd(7)} ${target(c)} out ${c.bytesOut} B, in ${c.bytesIn} B${why}`,
+    );
   }
   if (network.truncated > 0) lines.push(`… and ${network.truncated} more`);
   return lines.join('\n');

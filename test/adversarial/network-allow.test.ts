@@ -1,6 +1,7 @@
 // Attack: the way out of a job under --network allow:… (harness/net/). The job tries to use the
 // proxy as more than a proxy (the host's loopback, the proxy itself, an origin-form request, a URL
-// with userinfo), to tunnel through an allowed host's CONNECT to another port, to take the proxy's
+// with userinfo), to tunnel through an allowed host's CONNECT to another port or, with a TLS name the
+// list does not hold, to another name behind an allowed address (fronting), to take the proxy's
 // port over or kill what serves it, and to see or use another job's way out. Real jobs, real
 // servers on the host's loopback (test/support/net-servers.ts); every attempt must be refused and
 // the servers must not see it.
@@ -81,6 +82,53 @@ describeSandbox('adversarial: the allow-list way out', () => {
     ]);
     attack('allow-list: tunnel through an allowed host to another port', 'contained');
     attack("allow-list: reach the host's loopback or the proxy's own side", 'contained');
+    await expectNoLeftovers();
+  });
+
+  it('refuses a TLS name the list does not hold, sent through an allowed address', async () => {
+    const before = servers.served.tls;
+    const port = servers.tls;
+    // curl CONNECTs to the allowed address and sends the name it was given as its SNI
+    const via = (name: string): string =>
+      `curl -sSk --connect-to ${name}:${port}:${HOST_ADDR}:${port} -o /dev/null -w "%{http_code}" https://${name}:${port}/`;
+    const result = await runJob({
+      command: [
+        'sh',
+        '-c',
+        `echo "evil $(${via('evil.example')} 2>/dev/null; echo " exit=$?")";
+         echo "good $(${via('good.example')})";
+         echo "bare $(curl -sSk -o /dev/null -w "%{http_code}" https://${HOST_ADDR}:${port}/)";
+         echo "s_client $(echo | openssl s_client -proxy "\${HTTPS_PROXY#http://}" -connect ${HOST_ADDR}:${port} -servername other.example 2>&1 | grep -c "BEGIN CERTIFICATE")"`,
+      ],
+      workdir: dir,
+      network: { allow: [`${HOST_ADDR}:${port}`, `good.example:${port}`] },
+      timeout: '30s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    const seen = Object.fromEntries(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => [line.split(' ')[0], line.slice(line.indexOf(' ') + 1)]),
+    );
+    // the forbidden names never got a handshake: curl's SSL connect error, no certificate for s_client
+    expect(seen.evil).toMatch(/^000 exit=35$/);
+    expect(seen.s_client).toBe('0');
+    expect(seen.good).toBe('200');
+    expect(seen.bare).toBe('200');
+    expect(servers.served.tls).toBe(before + 2);
+    const tunnels = result.network?.connections ?? [];
+    expect(tunnels.map((c) => [c.host, c.port, c.allowed, c.tlsName])).toEqual([
+      [HOST_ADDR, port, false, 'evil.example'],
+      [HOST_ADDR, port, true, 'good.example'],
+      [HOST_ADDR, port, true, undefined],
+      [HOST_ADDR, port, false, 'other.example'],
+    ]);
+    expect(tunnels[0]?.reason).toBe(`TLS name evil.example is not on the allow-list for port ${port}`);
+    // a refused tunnel sent the upstream nothing
+    expect(tunnels[0]?.bytesOut).toBe(0);
+    expect(tunnels[1]?.bytesOut).toBeGreaterThan(0);
+    attack('allow-list: a forbidden TLS name through an allowed address (fronting)', 'contained');
     await expectNoLeftovers();
   });
 

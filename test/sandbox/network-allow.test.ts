@@ -1,9 +1,11 @@
 // --network allow:…, offline against real servers on the host's loopback (test/support/net-servers.ts):
 // `npm install` from an allowed registry through the proxy, a TLS server on a port the list does not
 // name refused and reported, no way around the proxy (curl --noproxy, a raw connect(), DNS), the
-// run line on stderr, and a job's own service still reachable on 127.0.0.1.
+// run line on stderr, a job's own service still reachable on 127.0.0.1, and the native relay's
+// counts and its end with the job.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { Sandbox } from '../../harness/launch/spares.js';
@@ -192,6 +194,59 @@ describeSandbox('network: a job reaches only its allow-list', () => {
     expect(new Set(seen).size).toBe(3);
     expect(seen).not.toContain(host);
     await expectNoLeftovers();
+  });
+
+  it('counts a relayed download, and ends a tunnel still open when the job ends', async () => {
+    // a host that never answers and never closes its side: only the job's end can close the tunnel
+    const held = new Set<net.Socket>();
+    let ended = 0;
+    const silent = net.createServer({ allowHalfOpen: true }, (socket) => {
+      held.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('end', () => ended++);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, HOST_ADDR, resolve));
+    const silentPort = (silent.address() as net.AddressInfo).port;
+    const bytes = 8 * 1024 * 1024;
+    try {
+      const result = await runJob({
+        command: [
+          'sh',
+          '-c',
+          `curl -sS -o /dev/null -w "got %{size_download}\\n" http://${HOST_ADDR}:${servers.http}/bytes/${bytes};
+           curl -sS -o /dev/null -w "tunnel %{size_download}\\n" -p http://${HOST_ADDR}:${servers.http}/bytes/${bytes};
+           node -e "$HOLD" > answer 2>&1 < /dev/null &
+           while ! grep -q 200 answer 2>/dev/null; do sleep 0.05; done; echo "$(head -c 12 answer)"`,
+        ],
+        workdir: dir,
+        network: { allow: [`${HOST_ADDR}:${servers.http}`, `${HOST_ADDR}:${silentPort}`] },
+        // a client that opens a tunnel, sends 5 bytes, and stays until the job's end kills it
+        env: {
+          HOLD: `const s = require('net').connect(Number(process.env.HTTP_PROXY.split(':')[2]), '127.0.0.1');
+            s.write('CONNECT ${HOST_ADDR}:${silentPort} HTTP/1.1\\r\\n\\r\\nhello');
+            s.on('data', (d) => process.stdout.write(d)); setInterval(() => {}, 1000);`,
+        },
+        timeout: '60s',
+      });
+      expect(result.status, result.reason + result.stderr).toBe('passed');
+      expect(result.stdout).toContain(`got ${bytes}`);
+      expect(result.stdout).toContain(`tunnel ${bytes}`);
+      const [plain, tunnel, open] = result.network?.connections ?? [];
+      // the bytes as on the wire: the body and the response's head
+      expect(plain?.bytesIn).toBeGreaterThan(bytes);
+      expect(plain?.bytesIn).toBeLessThan(bytes + 1024);
+      expect(tunnel).toMatchObject({ via: 'connect', allowed: true });
+      expect(tunnel?.bytesIn).toBeGreaterThan(bytes);
+      expect(open).toMatchObject({ port: silentPort, allowed: true, bytesOut: 5, bytesIn: 0 });
+      // the record is final only once every relay has reported: the silent host's tunnel was ended
+      // with the job (its stop pipe), and the host saw it go
+      await vi.waitFor(() => expect(ended).toBe(1), { timeout: 10_000 });
+      await expectNoLeftovers();
+    } finally {
+      for (const socket of held) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it("keeps the job's own service reachable on 127.0.0.1", async () => {
