@@ -26,6 +26,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/*
+ * pthread_create and pthread_attr_setstacksize at the versions they had before glibc 2.34 moved
+ * them into libc under GLIBC_2.34: this library, prebuilt on a newer glibc, must load into a Node on
+ * glibc 2.28 (Node 20's floor), where they are libpthread's (which Node links); 2.34 and later keep
+ * the old versions for such callers.
+ */
+#if defined(__GLIBC__) && defined(__x86_64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.2.5");
+#elif defined(__GLIBC__) && defined(__aarch64__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@GLIBC_2.17");
+#endif
+
 /* Each way's buffer: large batches, little memory per connection. */
 #define RELAY_BUFFER_BYTES (256 * 1024)
 
