@@ -9,13 +9,11 @@ import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
 import { HOST_ADDR, startNetServers, type NetServers } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
-import { innerAddress } from '../../harness/net/resolve.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { ADVERSARIAL, compile, fixtureVolumes, outcomes, removeDir, tempDir } from './helpers.js';
 
@@ -158,36 +156,41 @@ describeSandbox('adversarial: the allow-list way out', () => {
   });
 
   it("cannot reach the host's loopback through an allowed name that resolves there (DNS rebinding)", async () => {
-    // the machine's own name resolves to its loopback on a usual host (/etc/hosts, nss-myhostname),
-    // as a hostile DNS can point an allowed name at 127.0.0.1 or the metadata address
-    const name = os.hostname();
-    const { address } = await dns.lookup(name);
-    expect(innerAddress(address), `${name} resolves to ${address} here`).toBe(true);
+    // names that resolve to 127.0.0.1 on every machine, as a hostile DNS can point an allowed name
+    // there or at the metadata address: the IPv4 shorthands getaddrinfo reads (they are not address
+    // literals to Node, so they are resolved), checked on this host first
+    const names = ['127.1', '2130706433'];
+    for (const name of names) expect((await dns.lookup(name)).address).toBe('127.0.0.1');
     let served = 0;
     const server = http.createServer((_req, res) => void (served++, res.end('inner\n')));
-    await new Promise<void>((resolve) => server.listen(0, address, resolve));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const literal = address.includes(':') ? `[${address}]` : address;
     try {
+      const requests = [
+        ['connect-shorthand', `CONNECT 127.1:${port} HTTP/1.1\r\n\r\n`],
+        ['connect-decimal', `CONNECT 2130706433:${port} HTTP/1.1\r\n\r\n`],
+        // a URL's host is read as the address it spells (127.0.0.1), which the list does not name
+        ['http-shorthand', `GET http://127.1:${port}/ HTTP/1.1\r\nHost: 127.1:${port}\r\n\r\n`],
+      ];
       const result = await runJob({
-        command: [
-          'sh',
-          '-c',
-          `for u in http://${name}:${port}/ https://${name}:${port}/ http://${literal}:${port}/; do
-             env -u NO_PROXY -u no_proxy curl -sS -o /dev/null -w "%{http_code} " "$u" 2>/dev/null || true; done`,
-        ],
+        command: ['node', PROBE, JSON.stringify(requests)],
         workdir: dir,
-        // the name and, as the control, the address itself: only the address literal is reached
-        network: { allow: [`${name}:${port}`, `${literal}:${port}`] },
+        volumes: fixtureVolumes(),
+        network: { allow: names.map((n) => `${n}:${port}`) },
         timeout: '30s',
       });
       expect(result.status, result.reason + result.stderr).toBe('passed');
-      expect(result.stdout.trim().split(' ')).toEqual(['502', '000', '200']);
-      expect(served).toBe(1);
-      const byName = result.network?.connections.filter((c) => c.host === name.toLowerCase()) ?? [];
-      expect(byName.map((c) => [c.via, c.error])).toEqual([
-        ['http', 'EINNERADDRESS'],
-        ['connect', 'EINNERADDRESS'],
+      expect(outcomes(result.stdout)).toEqual({
+        'connect-shorthand': '502',
+        'connect-decimal': '502',
+        'http-shorthand': '403',
+      });
+      expect(served).toBe(0);
+      const tried = result.network?.connections.map((c) => [c.host, c.via, c.allowed, c.error]);
+      expect(tried).toEqual([
+        ['127.1', 'connect', true, 'EINNERADDRESS'],
+        ['2130706433', 'connect', true, 'EINNERADDRESS'],
+        ['127.0.0.1', 'http', false, undefined],
       ]);
       attack("allow-list: reach the host's loopback through an allowed name", 'contained');
     } finally {
