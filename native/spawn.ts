@@ -56,6 +56,7 @@ interface SpawnLib {
     ) => void;
   };
   readProcs: (pids: Int32Array, n: number, out: Buffer, cap: number, lengths: Int32Array) => number;
+  gettid: () => number;
   relayStart: (
     client: number,
     upstream: number,
@@ -81,6 +82,7 @@ function load(): SpawnLib {
       'int rf_spawn(const char *path, const uint8_t *argv, int argc, const uint8_t *env, int envc, const int *fds, int nfds, _Out_ int *pid)',
     ) as SpawnLib['spawn'],
     reap: so.func('int rf_reap(int pid, _Out_ int *status)') as SpawnLib['reap'],
+    gettid: so.func('int rf_gettid(void)') as SpawnLib['gettid'],
     pipe: so.func('int rf_pipe(_Out_ int *fds)') as SpawnLib['pipe'],
     removeTree: so.func('int rf_remove_tree(const char *path)') as SpawnLib['removeTree'],
     writeEach: so.func(
@@ -128,6 +130,18 @@ export function spawnWithFds(
   );
   if (err !== 0) throw new SyscallError(`posix_spawn ${file}`, err);
   return pid[0] ?? 0;
+}
+
+/** This JavaScript thread's id: each worker thread has its own module, so its own cached value. */
+let ownTid: number | null = null;
+
+/**
+ * The id of the thread this runs on, which spawnWithFds's children have for parent: their
+ * PR_SET_PDEATHSIG follows it (the launcher's --parent-tid).
+ */
+export function threadTid(): number {
+  ownTid ??= load().gettid();
+  return ownTid;
 }
 
 export type WaitStatus = { code: number; signal: null } | { code: null; signal: number };

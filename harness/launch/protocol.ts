@@ -6,6 +6,7 @@ import path from 'node:path';
 import { errnoName } from '../../native/bindings.js';
 import { nativeBuild } from '../../native/paths.js';
 import { sealedNative } from '../../native/sealed.js';
+import { threadTid } from '../../native/spawn.js';
 import { existingTooling } from '../fs/tooling.js';
 import { insideProtected, isWithin, protectionFor } from '../job/protect.js';
 import type { JobSpec, Volume } from '../job/spec.js';
@@ -187,7 +188,12 @@ export function launcherArgs(
     cgroupFd?: number;
   } = {},
 ): string[] {
-  const args = [`--gate-fd=${fds.gate}`, `--status-fd=${fds.status}`, `--parent-pid=${process.pid}`];
+  const args = [
+    `--gate-fd=${fds.gate}`,
+    `--status-fd=${fds.status}`,
+    `--parent-pid=${process.pid}`,
+    `--parent-tid=${threadTid()}`,
+  ];
   if (mode.cgroupFd !== undefined) args.push(`--cgroup-fd=${mode.cgroupFd}`);
   if (mode.noNamespaces) {
     // a host that allows no namespaces (job/enforce.ts named what is lost): a plain child of a

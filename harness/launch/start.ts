@@ -6,7 +6,7 @@ import os from 'node:os';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { closeFd } from '../../native/bindings.js';
-import { makePipe, reapChild, spawnWithFds, type WaitStatus } from '../../native/spawn.js';
+import { makePipe, reapChild, spawnWithFds, threadTid, type WaitStatus } from '../../native/spawn.js';
 import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './protocol.js';
 import type { JobCgroup } from '../cgroup/types.js';
 import type { StdinMode } from '../job/spec.js';
@@ -60,6 +60,7 @@ export function pendingLauncherArgs(
     `--gate-fd=${fds.gate}`,
     `--status-fd=${fds.status}`,
     `--parent-pid=${process.pid}`,
+    `--parent-tid=${threadTid()}`,
     ...(cgroupFd === null ? [] : [`--cgroup-fd=${cgroupFd}`]),
     ...(ahead ? ['--ahead', ...(ahead.userns ? ['--userns'] : [])] : []),
     '--',

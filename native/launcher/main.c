@@ -26,6 +26,7 @@
 #include <stdnoreturn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,12 +77,19 @@ static bool wait_gate(struct options *o, char *argv0, int *argc, char ***argv)
 	return true;
 }
 
-/* Bazel's pattern: arm PDEATHSIG, then make sure the parent did not die before. */
-static void tie_to_parent(pid_t parent_pid)
+/*
+ * Bazel's pattern: arm PDEATHSIG, then make sure the parent did not die before. PDEATHSIG follows
+ * the thread that spawned us, not the process: a Harness worker thread that ended between our spawn
+ * and the prctl is caught by its thread id (tgkill with no signal), or we would wait at a gate no one
+ * will open for as long as the harness lives.
+ */
+static void tie_to_parent(pid_t parent_pid, pid_t parent_tid)
 {
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (parent_pid && getppid() != parent_pid)
 		die_step(ESRCH, "pdeathsig", NULL);
+	if (parent_pid && parent_tid && syscall(SYS_tgkill, parent_pid, parent_tid, 0) < 0 && errno == ESRCH)
+		die_step(ESRCH, "pdeathsig", "the spawning thread has ended");
 }
 
 static unsigned long clone_flags(const struct options *o)
@@ -279,7 +287,7 @@ static void prepare_supervisor(const struct options *o)
 	if (supervisor_ready)
 		return;
 	supervisor_ready = true;
-	tie_to_parent(o->parent_pid);
+	tie_to_parent(o->parent_pid, o->parent_tid);
 	/* Keep the OOM killer on the job, never on its supervisors (root only). */
 	(void)write_file("/proc/self/oom_score_adj", "-1000");
 	signals_block(&saved_mask);
@@ -313,6 +321,8 @@ int main(int argc, char **argv)
 	proto_init(o.status_fd);
 	if (err)
 		die_step(err, "args", why);
+	/* armed before the gate: a spare waiting there goes with the thread that made it */
+	tie_to_parent(o.parent_pid, o.parent_tid);
 	if (wait_gate(&o, argv[0], &argc, &argv)) {
 		optind = 0; /* glibc: a full re-initialisation of getopt */
 		err = options_parse(argc, argv, &o, &why);

@@ -19,6 +19,7 @@ enum {
 	OPT_GATE_FD = 256,
 	OPT_STATUS_FD,
 	OPT_PARENT_PID,
+	OPT_PARENT_TID,
 	OPT_HOSTNAME,
 	OPT_NET,
 	OPT_USERNS,
@@ -51,6 +52,7 @@ static const struct option long_opts[] = {
 	{"gate-fd", required_argument, NULL, OPT_GATE_FD},
 	{"status-fd", required_argument, NULL, OPT_STATUS_FD},
 	{"parent-pid", required_argument, NULL, OPT_PARENT_PID},
+	{"parent-tid", required_argument, NULL, OPT_PARENT_TID},
 	{"hostname", required_argument, NULL, OPT_HOSTNAME},
 	{"net", required_argument, NULL, OPT_NET},
 	{"net-fd", required_argument, NULL, OPT_NET_FD},
@@ -91,7 +93,7 @@ struct parse_state {
  * --no-namespaces: the job runs in the host's (or container's) namespaces, as a plain child of init,
  * which is a plain child of the outer process (a child subreaper). Accepted with it, and all the
  * harness may pass:
- *   --gate-fd=N --status-fd=N --parent-pid=PID --workdir=DIR --nofile=N --uid=N --gid=N --keep-fd=N
+ *   --gate-fd=N --status-fd=N --parent-pid=PID --parent-tid=TID --workdir=DIR --nofile=N --uid=N --gid=N --keep-fd=N
  *   and --net=host, which is required: the job shares the host's network, and saying so is the
  *   harness's job (the default, --net=none, cannot be had without a network namespace).
  * Refused (error "args", EINVAL, the text naming the option), since each needs a namespace:
@@ -207,6 +209,12 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 			o->parent_pid = (pid_t)v;
 		else
 			fail(ps, EINVAL, "--parent-pid wants a pid");
+		break;
+	case OPT_PARENT_TID:
+		if (parse_num(arg, 1, INT_MAX, &v))
+			o->parent_tid = (pid_t)v;
+		else
+			fail(ps, EINVAL, "--parent-tid wants a thread id");
 		break;
 	case OPT_HOSTNAME:
 		needs_namespaces(ps, "--no-namespaces excludes --hostname (no UTS namespace)");

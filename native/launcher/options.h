@@ -50,6 +50,7 @@ struct options {
 	int gate_fd;   /* -1: no gate */
 	int status_fd; /* -1: report to stderr instead */
 	pid_t parent_pid; /* 0: not checked */
+	pid_t parent_tid; /* the harness's thread that spawned us, whose exit PDEATHSIG follows; 0: not checked */
 	const char *hostname;
 	enum net_mode net;
 	int net_fd; /* --net=join: an fd of the network namespace to join; -1 otherwise */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -93,6 +94,12 @@ int rf_spawn(const char *path, const char *argv_blob, int argc, const char *env_
 	free(argv);
 	free(envp);
 	return err;
+}
+
+/* The calling thread's id: a launcher's PDEATHSIG follows the thread that spawned it (its --parent-tid). */
+int rf_gettid(void)
+{
+	return (int)syscall(SYS_gettid);
 }
 
 /*
