@@ -16,6 +16,16 @@ function hostTmpFree(): number {
   return stat.bavail * stat.bsize;
 }
 
+/** Runs `body` with a fresh directory under the host's tmpdir, removed afterwards whatever happens. */
+async function inTempDir(prefix: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    await body(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describeSandbox('--disk and --files', () => {
   afterEach(async () => {
     expect(await leftovers()).toEqual(NO_LEFTOVERS);
@@ -45,8 +55,7 @@ describeSandbox('--disk and --files', () => {
   });
 
   it('the workdir seen through the overlay (--output) is under the same cap, and what it left is written back', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
-    try {
+    await inTempDir('rf-disk-', async (dir) => {
       const result = await runJob({
         command: ['sh', '-c', 'dd if=/dev/zero of=big bs=1M count=300'],
         memory: '64m',
@@ -59,14 +68,11 @@ describeSandbox('--disk and --files', () => {
       const size = fs.statSync(path.join(dir, 'big')).size;
       expect(size).toBeGreaterThan(95 * MiB);
       expect(size).toBeLessThanOrEqual(100 * MiB);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a writable workdir under --disk 100m: run stops the 300 MiB write at the cap and leaves none of it', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
-    try {
+    await inTempDir('rf-disk-', async (dir) => {
       fs.writeFileSync(path.join(dir, 'kept'), 'host\n');
       const freeBefore = hostTmpFree();
       const out = ringfence(
@@ -92,14 +98,11 @@ describeSandbox('--disk and --files', () => {
       expect(fs.readdirSync(dir)).toEqual(['kept']);
       await Sandbox.settle();
       expect(freeBefore - hostTmpFree()).toBeLessThan(16 * MiB);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a writable workdir under --disk: what a job leaves within the cap is written back, its tooling kept', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
-    try {
+    await inTempDir('rf-disk-', async (dir) => {
       fs.mkdirSync(path.join(dir, 'node_modules', '.bin'), { recursive: true });
       fs.mkdirSync(path.join(dir, '.git'));
       fs.writeFileSync(path.join(dir, 'old'), 'old\n');
@@ -129,14 +132,11 @@ describeSandbox('--disk and --files', () => {
       expect(refused).toEqual(['.git/post-checkout', 'node_modules/.bin/tsc']);
       // a link, as a writable workdir would hold it (npm's workspaces, a build's `latest`): the link itself
       expect(fs.readlinkSync(path.join(dir, 'link'))).toBe('/etc/passwd');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('a writable workdir under --disk: an install into a fresh project lands whole, links and .bin too', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-'));
-    try {
+    await inTempDir('rf-disk-', async (dir) => {
       fs.writeFileSync(path.join(dir, 'package.json'), '{}\n');
       const result = await runJob({
         command: [
@@ -152,9 +152,7 @@ describeSandbox('--disk and --files', () => {
       expect(fs.readlinkSync(path.join(dir, 'node_modules', '.bin', 'pkg'))).toBe('../pkg/cli.js');
       expect(fs.readlinkSync(path.join(dir, 'node_modules', 'lib'))).toBe('../packages/lib');
       expect(fs.readFileSync(path.join(dir, 'package-lock.json'), 'utf8')).toBe('lock\n');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('--files 1000 stops a job creating 100 000 empty files, and run names the cap', async () => {
@@ -201,8 +199,7 @@ describeSandbox('--disk and --files', () => {
   });
 
   it('a job within its caps passes, and its figures reach JUnit', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-disk-junit-'));
-    try {
+    await inTempDir('rf-disk-junit-', async (dir) => {
       const manifest = path.join(dir, 'ci.yml');
       fs.writeFileSync(
         manifest,
@@ -219,9 +216,7 @@ describeSandbox('--disk and --files', () => {
       expect(bytes).toBeGreaterThanOrEqual(3 * MiB);
       expect(bytes).toBeLessThan(4 * MiB);
       expect(xml).not.toMatch(/disk\.cap_reached/);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('under --userns the caps are not enforced: said in the result, and --strict refuses the job', async () => {
