@@ -1,33 +1,46 @@
 // Reads what every task of a job was doing, from /proc, while the job's cgroup is frozen: after a
 // timeout this is the only evidence of what hung, so it goes into the result's diagnostics.
 import fs from 'node:fs';
-import { readProcFiles } from '../../native/spawn.js';
+import { procFileTexts, readProcFiles, type ProcFiles } from '../../native/spawn.js';
 import type { ProcessInfo } from './result.js';
 
-export function snapshotProcesses(pids: readonly number[]): ProcessInfo[] {
-  const out: ProcessInfo[] = [];
-  let texts: ([string, string] | null)[] | null = null;
+/**
+ * What a frozen tree's processes were doing, as read while it waits: only the reads happen here,
+ * and parseSnapshot() turns them into ProcessInfo once the tree is killed and thawed.
+ */
+export interface ProcessSnapshot {
+  pids: readonly number[];
+  /** The native read of the whole tree; null where it could not run and JavaScript read instead. */
+  files: ProcFiles | null;
+  /** JavaScript's reads, where the native one could not run: [status, cmdline] or null (gone). */
+  texts: ([string, string] | null)[] | null;
+}
+
+export function captureProcesses(pids: readonly number[]): ProcessSnapshot {
   try {
     // the whole tree's files in one native call: the tree waits frozen for this, and it runs cold
-    texts = readProcFiles(pids);
+    return { pids, files: readProcFiles(pids), texts: null };
   } catch {
     // no spawn library (a job could not have started without it): read from here instead
+    return { pids, files: null, texts: pids.map(readProcessFiles) };
   }
-  pids.forEach((pid, i) => {
-    const read = texts ? texts[i] : undefined;
-    const info = read === undefined ? readProcess(pid) : read && parseProcess(pid, read[0], read[1]);
-    if (info) out.push(info);
+}
+
+export function parseSnapshot(snapshot: ProcessSnapshot): ProcessInfo[] {
+  const texts = snapshot.files ? procFileTexts(snapshot.files) : (snapshot.texts ?? []);
+  const out: ProcessInfo[] = [];
+  snapshot.pids.forEach((pid, i) => {
+    const read = texts[i];
+    if (read) out.push(parseProcess(pid, read[0], read[1]));
   });
   return out.sort((a, b) => a.pid - b.pid);
 }
 
-export function readProcess(pid: number): ProcessInfo | null {
+function readProcessFiles(pid: number): [string, string] | null {
   try {
     // two files, not three: status holds all that stat would add, and after a deadline every
     // millisecond of reading keeps the frozen tree from being killed
-    const status = readProcFile(`/proc/${pid}/status`);
-    const cmdline = readProcFile(`/proc/${pid}/cmdline`);
-    return parseProcess(pid, status, cmdline);
+    return [readProcFile(`/proc/${pid}/status`), readProcFile(`/proc/${pid}/cmdline`)];
   } catch {
     return null; // gone between listing and reading
   }

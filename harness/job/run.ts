@@ -27,10 +27,10 @@ import {
   type LauncherReport,
 } from '../launch/protocol.js';
 import { Sandbox, type Spare } from '../launch/spares.js';
-import { snapshotProcesses } from './proctree.js';
+import { captureProcesses, parseSnapshot, type ProcessSnapshot } from './proctree.js';
 import { setDeadline } from './deadline.js';
 import { readJobFilesystem, WHOLE_WORKDIR } from './filesystem.js';
-import type { JobDisk, JobFilesystem, JobResult, ProcessInfo, Termination } from './result.js';
+import type { JobDisk, JobFilesystem, JobResult, Termination } from './result.js';
 import { buildResult, failedToStart, round } from './result-build.js';
 import type { RunOptions } from './run-options.js';
 import { jobDisk } from './disk-figures.js';
@@ -71,7 +71,8 @@ class JobRun {
   private pidfd: Pidfd | null = null;
   private termination: Termination | null = null;
   private killing: Promise<void> | null = null;
-  private processTree: ProcessInfo[] | null = null;
+  /** The frozen tree's /proc files as read before its kill; parsed for the result. */
+  private snapshot: ProcessSnapshot | null = null;
   private sampledPidsPeak = 0;
   /** Closed pause windows, ms from the job's start; `pausedAt` is the open one. */
   private readonly pauses: { atMs: number; forMs: number }[] = [];
@@ -409,7 +410,7 @@ class JobRun {
         spare: launcherPid === undefined ? [] : [launcherPid],
         onFrozen: (pids) => {
           this.mark('frozen');
-          this.processTree = snapshotProcesses(pids.filter((pid) => pid !== launcherPid));
+          this.snapshot = captureProcesses(pids.filter((pid) => pid !== launcherPid));
           this.mark('snapshot');
         },
       })
@@ -460,7 +461,7 @@ class JobRun {
       reports,
       launcherCode,
       termination: this.termination,
-      processTree: this.processTree,
+      processTree: this.snapshot && parseSnapshot(this.snapshot),
       sampledPidsPeak: this.sampledPidsPeak,
       cgroupVersion: this.driver.version,
       stdout: this.stdout,
