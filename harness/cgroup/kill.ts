@@ -106,6 +106,10 @@ export abstract class KillableCgroup implements Pick<JobCgroup, KillPathMembers>
   protected abstract killByKernel(): boolean;
   /** Whether processes that procs() does not list are inside (v2: in child cgroups the job made). */
   protected abstract holdsUnlisted(): boolean;
+  /** What a finished freeze stopped, for the snapshot and the kill; procs() unless a driver knows better. */
+  protected frozenProcs(): number[] {
+    return this.procs();
+  }
 
   /**
    * freeze → onFrozen(pids) → SIGKILL each but the spared → thaw, then the second layer for what
@@ -119,7 +123,7 @@ export abstract class KillableCgroup implements Pick<JobCgroup, KillPathMembers>
     let killedByKernel = false;
     try {
       frozen = await this.freezeOrUndo();
-      const pids = this.procs();
+      const pids = frozen ? this.frozenProcs() : this.procs();
       try {
         await options.onFrozen?.(pids);
       } catch (err) {

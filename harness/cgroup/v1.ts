@@ -377,6 +377,8 @@ class V1Job extends KillableCgroup implements JobCgroup {
   private readonly procsFiles: readonly string[];
   /** freezer.state, where the freezer hierarchy is mounted. */
   private readonly freezerState: string | undefined;
+  /** The freezer's cgroup.procs: what a freeze stopped. */
+  private readonly freezerProcs: string | undefined;
   private readonly cpuacct: string | undefined;
   private readonly memory: string | undefined;
   private readonly pids: string | undefined;
@@ -394,6 +396,7 @@ class V1Job extends KillableCgroup implements JobCgroup {
     this.procsFiles = this.paths.map((d) => path.join(d, 'cgroup.procs'));
     const freezer = dirs.get('freezer');
     this.freezerState = freezer === undefined ? undefined : path.join(freezer, 'freezer.state');
+    this.freezerProcs = freezer === undefined ? undefined : path.join(freezer, 'cgroup.procs');
     this.cpuacct = dirs.get('cpuacct');
     this.memory = dirs.get('memory');
     this.pids = dirs.get('pids');
@@ -525,6 +528,15 @@ class V1Job extends KillableCgroup implements JobCgroup {
 
   protected thaw(): void {
     if (this.freezerState !== undefined) writeThaw(this.freezerState, 'THAWED');
+  }
+
+  /**
+   * The freezer's own list: a process listed only in another hierarchy (half-moved) was not frozen
+   * and is for the chase after the thaw; reading one file, not five, keeps the tree frozen less long.
+   */
+  protected override frozenProcs(): number[] {
+    const text = this.freezerProcs === undefined ? null : readOptional(this.freezerProcs);
+    return text === null ? this.procs() : parsePids(text);
   }
 
   /** v1 has no cgroup.kill: the kill path signals each listed process. */
