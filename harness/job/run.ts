@@ -332,8 +332,8 @@ class JobRun {
     for (const timer of this.timers) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
     if (this.killing) await this.killing;
-    // counters read as the launcher exited are final unless a kill came since (it waits for its own)
-    const stats = (this.termination === null ? this.earlyStats : null) ?? cgroup.stats();
+    // counters read on the launcher's last line are final, a kill's or not: every process is gone by then
+    const stats = this.earlyStats ?? cgroup.stats();
     this.mark('stats');
     return this.result(
       wallMs,
@@ -351,7 +351,7 @@ class JobRun {
    * its own exit, after this line, is left out of the job's figures, as on v2.
    */
   private readStatsEarly(cgroup: JobCgroup): void {
-    if (this.earlyStats !== null || this.termination !== null) return;
+    if (this.earlyStats !== null) return;
     if (!/(^|\n)tree\t[^\n]*\n/.test(this.statusText)) return;
     try {
       this.earlyStats = cgroup.stats();

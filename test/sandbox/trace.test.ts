@@ -106,6 +106,8 @@ describeSandbox('a traced job', () => {
     expect(phases.filter((p) => order.includes(p))).toEqual(order);
     const at = (phase: string): number => trace.find((t) => t.phase === phase)?.ms ?? NaN;
     expect(at('wall-timeout') - at('deadlines armed')).toBeGreaterThanOrEqual(300 - 1);
+    // a killed job's counters are read on the launcher's last line too, not after its exit
+    expect(at('stats (early)')).toBeLessThan(at('exited'));
     // the snapshot was taken while frozen: the sleep is in it, as the kernel's /proc had it
     const sleep = result.diagnostics.processTree?.find((p) => p.cmdline === 'sleep 60');
     expect(sleep).toBeDefined();
