@@ -1,7 +1,8 @@
 // koffi bindings to native/spawn/ (libringfence-spawn.so): a constant-cost spawn that does not fork
 // the Node process (see spawn.c for why), its reaper, close-on-exec pipes, the removal of a tree a
 // job left (remove.c), one write or rmdir on each of a job's cgroup directories (cgfiles.c), a
-// listening socket in a job's network namespace (netns.c) and the byte relay of its admitted
+// listening socket in a job's network namespace (netns.c; rootless, with the user namespace that owns
+// it: usernet.c) and the byte relay of its admitted
 // connections (relay.c).
 // The library is loaded from its sealed copy (sealed.ts), never from disk.
 import { createRequire } from 'node:module';
@@ -55,6 +56,20 @@ interface SpawnLib {
       callback: (error: unknown, result: number) => void,
     ) => void;
   };
+  usernetListen: ((
+    userOut: Int32Array,
+    netOut: Int32Array,
+    listenOut: Int32Array,
+    portOut: Int32Array,
+  ) => number) & {
+    async: (
+      userOut: Int32Array,
+      netOut: Int32Array,
+      listenOut: Int32Array,
+      portOut: Int32Array,
+      callback: (error: unknown, result: number) => void,
+    ) => void;
+  };
   readProcs: (pids: Int32Array, n: number, out: Buffer, cap: number, lengths: Int32Array) => number;
   gettid: () => number;
   relayStart: (
@@ -92,6 +107,9 @@ function load(): SpawnLib {
     netnsListen: so.func(
       'int rf_netns_listen(int net_fd, int port, _Out_ int *net_out, _Out_ int *listen_out, _Out_ int *port_out)',
     ) as SpawnLib['netnsListen'],
+    usernetListen: so.func(
+      'int rf_usernet_listen(_Out_ int *user_out, _Out_ int *net_out, _Out_ int *listen_out, _Out_ int *port_out)',
+    ) as SpawnLib['usernetListen'],
     readProcs: so.func(
       'long rf_read_procs(const int *pids, int n, _Out_ uint8_t *out, long cap, _Out_ int *lengths)',
     ) as SpawnLib['readProcs'],
@@ -354,6 +372,45 @@ export function listenInNewNetnsAsync(): Promise<{ netFd: number; listenFd: numb
       if (error) reject(error instanceof Error ? error : new Error(String(error)));
       else if (err !== 0) reject(new SyscallError('unshare(CLONE_NEWNET)', err));
       else resolve({ netFd: net[0] ?? -1, listenFd: listen[0] ?? -1, port: bound[0] ?? 0 });
+    });
+  });
+}
+
+/** A way out's namespaces made rootless (usernet.c): the user namespace that owns the network one. */
+export interface MadeUsernet {
+  userFd: number;
+  netFd: number;
+  listenFd: number;
+  port: number;
+}
+
+/**
+ * Rootless, the way out's namespaces: a new user namespace mapping our uid and gid to 0 (as the
+ * launcher maps its own rootless jobs), a network namespace it owns with lo up, and a listener on
+ * 127.0.0.1 there (usernet.c: a short-lived child makes them). The caller owns every fd returned.
+ */
+export function listenInNewUsernet(): MadeUsernet {
+  const out = [new Int32Array(1), new Int32Array(1), new Int32Array(1), new Int32Array(1)] as const;
+  const err = load().usernetListen(...out);
+  if (err !== 0) throw new SyscallError('clone(CLONE_NEWUSER|CLONE_NEWNET)', err);
+  return { userFd: out[0][0] ?? -1, netFd: out[1][0] ?? -1, listenFd: out[2][0] ?? -1, port: out[3][0] ?? 0 };
+}
+
+/** listenInNewUsernet on koffi's worker thread, as listenInNewNetnsAsync (the clone is its own process). */
+export function listenInNewUsernetAsync(): Promise<MadeUsernet> {
+  if (!isMainThread) return onNextTurn(listenInNewUsernet);
+  const out = [new Int32Array(1), new Int32Array(1), new Int32Array(1), new Int32Array(1)] as const;
+  return new Promise((resolve, reject) => {
+    load().usernetListen.async(...out, (error, err) => {
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else if (err !== 0) reject(new SyscallError('clone(CLONE_NEWUSER|CLONE_NEWNET)', err));
+      else
+        resolve({
+          userFd: out[0][0] ?? -1,
+          netFd: out[1][0] ?? -1,
+          listenFd: out[2][0] ?? -1,
+          port: out[3][0] ?? 0,
+        });
     });
   });
 }

@@ -5,13 +5,43 @@
 // used by one job and never again (a namespace a job had may hold its listeners, routes, sockets);
 // releaseNetAhead closes what waits, so a settled or exiting harness holds no namespace and no socket.
 import fs from 'node:fs';
-import { listenInNetns, listenInNewNetnsAsync } from '../../native/spawn.js';
+import {
+  listenInNetns,
+  listenInNewNetnsAsync,
+  listenInNewUsernet,
+  listenInNewUsernetAsync,
+} from '../../native/spawn.js';
 
-/** A fresh namespace with `lo` up, and the harness's listener on 127.0.0.1:port inside it. */
+/**
+ * A fresh namespace with `lo` up, and the harness's listener on 127.0.0.1:port inside it; rootless,
+ * with the user namespace that owns it (userFd), which the job's launcher joins first.
+ */
 export interface MadeNetns {
   netFd: number;
   listenFd: number;
   port: number;
+  userFd: number | null;
+}
+
+/**
+ * Rootless, the job's launcher is in a user namespace of its own and may join only a network
+ * namespace that one owns: the harness makes both (native/spawn/usernet.c). Root makes the network
+ * namespace alone, in its own user namespace, which every launcher of root's may join.
+ */
+function rootless(): boolean {
+  return process.geteuid?.() !== 0;
+}
+
+function makeNow(): MadeNetns {
+  if (rootless()) return listenInNewUsernet();
+  const now = listenInNetns(null);
+  return { netFd: now.netFd ?? -1, listenFd: now.listenFd, port: now.port, userFd: null };
+}
+
+function makeAsync(): Promise<MadeNetns> {
+  return rootless()
+    ? listenInNewUsernetAsync()
+    : listenInNewNetnsAsync().then((m) => ({ ...m, userFd: null }));
 }
 
 /** The one made ahead, ready; null while none is (being made, or taken). */
@@ -24,6 +54,7 @@ let generation = 0;
 function close(made: MadeNetns): void {
   fs.closeSync(made.listenFd);
   fs.closeSync(made.netFd);
+  if (made.userFd !== null) fs.closeSync(made.userFd);
 }
 
 /**
@@ -34,16 +65,14 @@ export async function takeNetns(): Promise<MadeNetns> {
   if (ready === null && making !== null) await making;
   const made = ready;
   ready = null;
-  if (made) return made;
-  const now = listenInNetns(null);
-  return { netFd: now.netFd ?? -1, listenFd: now.listenFd, port: now.port };
+  return made ?? makeNow();
 }
 
 /** While a job runs: one for the next allow-list job, unless one waits or is being made. */
 export function prepareNetns(): void {
   if (ready !== null || making !== null) return;
   const mine = generation;
-  making = listenInNewNetnsAsync().then(
+  making = makeAsync().then(
     (made) => {
       making = null;
       if (mine === generation && ready === null) ready = made;

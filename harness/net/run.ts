@@ -2,8 +2,8 @@
 // ahead while the previous job ran (ahead.ts, native/spawn/netns.c), the shared proxy's listener for
 // this job inside it (proxy.ts), the proxy variables in the job's environment, and — once it ended —
 // every connection it tried in its result. The job (and its services) join that namespace as
-// services join theirs; the namespace, the listener and the proxy stay the harness's own fds, which
-// nothing in the job holds.
+// services join theirs — rootless, with the user namespace that owns it (native/spawn/usernet.c);
+// the namespaces, the listener and the proxy stay the harness's own fds, which nothing in the job holds.
 import fs from 'node:fs';
 import { failedToStart } from '../job/result-build.js';
 import type { JobNetwork, JobResult } from '../job/result.js';
@@ -47,17 +47,13 @@ export async function runWithAllowList(
   const marks: { phase: string; ms: number }[] = [];
   let made: MadeNetns;
   try {
-    if (process.geteuid?.() !== 0)
-      throw new Error(
-        'needs root for now: rootless, the job is in a user namespace of its own, whose network the harness cannot enter',
-      );
     if (options.netnsFd !== undefined) throw new Error('takes no network namespace of the caller');
     made = await takeNetns();
   } catch (error) {
     const reason = `--network allow: ${error instanceof Error ? error.message : String(error)}`;
     return { ...failedToStart(spec, startedAt, 'network', new Error(reason), null), reason };
   }
-  const netFd = made.netFd;
+  const { netFd, userFd } = made;
   if (origin !== undefined) marks.push(at('net taken'));
   const way = attach(made.listenFd, spec.allow);
   // the next job's, on the thread pool while this one starts and runs
@@ -66,7 +62,12 @@ export async function runWithAllowList(
   try {
     const result = await next(
       { ...spec, env: { ...spec.env, ...proxyEnv(made.port) } },
-      { ...options, netnsFd: netFd, ...(origin === undefined ? {} : { traceOrigin: origin }) },
+      {
+        ...options,
+        netnsFd: netFd,
+        ...(userFd === null ? {} : { usernsFd: userFd }),
+        ...(origin === undefined ? {} : { traceOrigin: origin }),
+      },
     );
     if (origin !== undefined) marks.push(at('net job returned'));
     await way.detach();
@@ -82,5 +83,6 @@ export async function runWithAllowList(
   } finally {
     await way.detach();
     fs.closeSync(netFd);
+    if (userFd !== null) fs.closeSync(userFd);
   }
 }

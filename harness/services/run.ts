@@ -204,10 +204,16 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
   const startedAt = new Date();
   const ids = subidsFor(spec);
   if (ids !== null && 'why' in ids) return { ...notRun(spec, ids.why, startedAt), services: [] };
+  // the allow-list's user namespace maps the user alone: no subordinate ids for another id inside
+  if (ids !== null && options.usernsFd !== undefined) {
+    const why = `--network allow: rootless, services and a job that run as another uid than 0 inside are not supported together yet (its user namespace maps only your own uid); run them as root inside, or run ringfence as root`;
+    return { ...notRun(spec, why, startedAt), services: [] };
+  }
   const runs: Running[] = [];
-  // a namespace given (the allow-list's, harness/net/run.ts) is the caller's to close
+  // namespaces given (the allow-list's, harness/net/run.ts) are the caller's to close
   const given = options.netnsFd ?? null;
-  let shared: Shared | null = given === null ? null : { net: given, user: null };
+  const givenUser = options.usernsFd ?? null;
+  let shared: Shared | null = given === null ? null : { net: given, user: givenUser };
   let problem: string | null = null;
   try {
     for (const service of startOrder(spec.services)) {
@@ -258,7 +264,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
     return { ...result, services: await endServices(runs, spec.services) };
   } finally {
     if (shared !== null && shared.net !== given) fs.closeSync(shared.net);
-    if (shared?.user != null) fs.closeSync(shared.user);
+    if (shared?.user != null && shared.user !== givenUser) fs.closeSync(shared.user);
   }
 }
 

@@ -24,7 +24,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int lo_up(void)
+#include "netns.h"
+
+int netns_lo_up(void)
 {
 	struct ifreq ifr;
 	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -46,7 +48,7 @@ static int lo_up(void)
 }
 
 /* A listening TCP socket on 127.0.0.1:port (0: the kernel picks) of this thread's namespace. */
-static int listen_loopback(int port, int *fd_out, int *port_out)
+int netns_listen_loopback(int port, int *fd_out, int *port_out)
 {
 	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
 	socklen_t len = sizeof(addr);
@@ -86,10 +88,10 @@ int rf_netns_listen(int net_fd, int port, int *net_out, int *listen_out, int *po
 	}
 	if (net_fd < 0) {
 		made = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		err = made < 0 ? errno : lo_up();
+		err = made < 0 ? errno : netns_lo_up();
 	}
 	if (err == 0)
-		err = listen_loopback(port, listen_out, port_out);
+		err = netns_listen_loopback(port, listen_out, port_out);
 	if (setns(own, CLONE_NEWNET) < 0)
 		abort();
 	close(own);

@@ -1,0 +1,160 @@
+/*
+ * usernet.c — the way out's namespace for a rootless harness: a fresh user namespace that maps only
+ * the caller's own uid and gid to 0 (as the launcher maps its own rootless jobs: userns.c), a
+ * network namespace owned by it with `lo` up, and the harness's listener on 127.0.0.1 inside.
+ *
+ * Why a child: rootless, a network namespace the harness could make in its own user namespace
+ * (netns.c) is one the job's launcher, in a user namespace of its own, may not join. So the harness
+ * makes the user namespace too, and the launcher joins both (--userns-fd, --net-fd), as services'
+ * sandboxes join theirs. A multithreaded process cannot unshare a user namespace, so a short-lived
+ * child is cloned into both namespaces; it writes its own maps, brings `lo` up, listens, opens its
+ * /proc/self/ns/{user,net}, and exits, and we reap it by its pid.
+ *
+ * Why CLONE_VM|CLONE_VFORK|CLONE_FILES: the fds it opens land in our table and its results in our
+ * memory, with no copy of the harness's page tables or fd table (as posix_spawn, spawn.c); the
+ * calling thread waits until it has exited. Its exit signal is none, so libuv never sees it, and all
+ * signals stay blocked in it: a handler of Node's must never run on its stack.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netns.h"
+
+#define CHILD_STACK_BYTES (64 * 1024)
+
+struct usernet {
+	unsigned uid, gid; /* ours, read before the clone: inside, unmapped, they read as the overflow id */
+	int err;	   /* 0, or the errno of the step that failed */
+	int user_fd, net_fd, listen_fd, port;
+};
+
+static int write_all(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(text);
+	int err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		err = errno ? errno : EIO;
+	close(fd);
+	return err;
+}
+
+/* "0 ID 1\n": a map of one id to root; no printf in a child that shares our memory. */
+static void one_id_map(char *out, unsigned id)
+{
+	char digits[12];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + id % 10);
+		id /= 10;
+	} while (id);
+	*out++ = '0';
+	*out++ = ' ';
+	while (n)
+		*out++ = digits[--n];
+	memcpy(out, " 1\n", 4);
+}
+
+static int child_main(void *arg)
+{
+	struct usernet *u = arg;
+	char map[32];
+	int err;
+
+	/* the kernel's rule for an unprivileged map of one's own gid: setgroups denied first */
+	if ((err = write_all("/proc/self/setgroups", "deny")))
+		goto out;
+	one_id_map(map, u->uid);
+	if ((err = write_all("/proc/self/uid_map", map)))
+		goto out;
+	one_id_map(map, u->gid);
+	if ((err = write_all("/proc/self/gid_map", map)))
+		goto out;
+	if ((err = netns_lo_up()))
+		goto out;
+	if ((err = netns_listen_loopback(0, &u->listen_fd, &u->port)))
+		goto out;
+	u->user_fd = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+	if (u->user_fd < 0) {
+		err = errno;
+		goto out;
+	}
+	u->net_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (u->net_fd < 0)
+		err = errno;
+out:
+	/* a half-made set is closed here: the table is ours too, and nothing of it may stay in it */
+	if (err) {
+		if (u->listen_fd >= 0)
+			close(u->listen_fd);
+		if (u->user_fd >= 0)
+			close(u->user_fd);
+		u->listen_fd = u->user_fd = u->net_fd = -1;
+	}
+	u->err = err;
+	_exit(0);
+}
+
+/*
+ * A new user namespace (our ids as 0) owning a new network namespace (`lo` up), their fds in
+ * *user_out and *net_out, and a listener on 127.0.0.1 there in *listen_out (its port in *port_out).
+ * Returns 0 or an errno; nothing is left open on failure.
+ */
+int rf_usernet_listen(int *user_out, int *net_out, int *listen_out, int *port_out)
+{
+	struct usernet u = {.uid = (unsigned)geteuid(), .gid = (unsigned)getegid(), .err = EIO,
+			    .user_fd = -1, .net_fd = -1, .listen_fd = -1, .port = 0};
+	sigset_t all, saved;
+	char *stack;
+	pid_t pid;
+	int status, err = 0;
+
+	*user_out = *net_out = *listen_out = -1;
+	*port_out = 0;
+	stack = mmap(NULL, CHILD_STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+		     -1, 0);
+	if (stack == MAP_FAILED)
+		return errno;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &saved);
+	pid = clone(child_main, stack + CHILD_STACK_BYTES,
+		    CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWUSER | CLONE_NEWNET, &u);
+	if (pid < 0)
+		err = errno;
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	if (pid > 0)
+		while (waitpid(pid, &status, __WALL) < 0)
+			if (errno != EINTR) {
+				err = errno;
+				break;
+			}
+	munmap(stack, CHILD_STACK_BYTES);
+	if (err == 0)
+		err = u.err;
+	if (err != 0) {
+		/* the child closes what it opened before a failed step; a lost child, what it reported */
+		if (u.err == 0) {
+			close(u.listen_fd);
+			close(u.user_fd);
+			close(u.net_fd);
+		}
+		return err;
+	}
+	*user_out = u.user_fd;
+	*net_out = u.net_fd;
+	*listen_out = u.listen_fd;
+	*port_out = u.port;
+	return 0;
+}
