@@ -1,0 +1,128 @@
+// --network allow:… for a user who is not root: the built CLI run as nobody (setpriv, uid 65534),
+// its way out in a user namespace the harness makes and the job joins (native/spawn/usernet.c),
+// against real servers on the host's loopback (test/support/net-servers.ts). The allowed port is
+// reached through the proxy and counted, another is refused and reported, `curl --noproxy` gets
+// nothing, and a service of the job's stays reachable on 127.0.0.1 beside it.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobResult } from '../../harness/job/result.js';
+import { HOST_ADDR, startNetServers, type NetServers } from '../support/net-servers.js';
+import { CLI, describeSandbox } from '../support/sandbox.js';
+import { expectNoLeftovers } from '../support/tally.js';
+import { removeDir, tempDir } from '../adversarial/helpers.js';
+
+const NOBODY = 65534;
+
+/** Why a rootless job cannot be tried here (no setpriv, unprivileged user namespaces off), or null. */
+function rootlessUnavailable(): string | null {
+  if (spawnSync('setpriv', ['--version']).status !== 0) return 'no setpriv (util-linux)';
+  const read = (file: string): string | null => {
+    try {
+      return fs.readFileSync(file, 'utf8').trim();
+    } catch {
+      return null;
+    }
+  };
+  if (read('/proc/sys/user/max_user_namespaces') === '0') return 'user.max_user_namespaces is 0';
+  if (read('/proc/sys/kernel/unprivileged_userns_clone') === '0')
+    return 'unprivileged user namespaces are off';
+  if (read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1')
+    return 'AppArmor restricts unprivileged user namespaces';
+  return null;
+}
+
+/** The CLI as nobody, from `cwd`; resolves with its exit status and both outputs once it closed. */
+function cliAsNobody(
+  cwd: string,
+  args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'setpriv',
+      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, ...args],
+      { cwd, env: { ...process.env, HOME: cwd }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+describeSandbox('network: a rootless allow-list', () => {
+  const why = rootlessUnavailable();
+  const suite = why && process.env.RINGFENCE_REQUIRE_SANDBOX !== '1' ? describe.skip : describe;
+  suite(`as uid ${NOBODY}${why ? ` (cannot here: ${why})` : ''}`, () => {
+    let servers: NetServers;
+    let dir = '';
+    beforeAll(async () => {
+      servers = await startNetServers();
+      dir = tempDir('net-rootless');
+      fs.chownSync(dir, NOBODY, NOBODY);
+    });
+    afterAll(async () => {
+      await servers?.close();
+      removeDir(dir);
+    });
+
+    it('reaches the allowed port through the proxy, refuses and reports another, and nothing goes around', async () => {
+      if (why) throw new Error(`a rootless job cannot run here: ${why}`);
+      const before = { ...servers.served };
+      const out = path.join(dir, 'result.json');
+      const code = (url: string, extra = ''): string =>
+        `curl -sS ${extra} -o /dev/null -w '%{http_code} %{size_download}' ${url}; echo " exit=$?"`;
+      const script = [
+        // the user namespace the job is in maps nobody alone: the harness's own, not root's range
+        'echo "map=$(cat /proc/self/uid_map | tr -s " " | sed "s/^ //")"',
+        `echo "allowed=$(${code(`http://${HOST_ADDR}:${servers.http}/bytes/5000`)})"`,
+        `echo "tls=$(${code(`https://${HOST_ADDR}:${servers.tls}/`, '-k')})"`,
+        `echo "around=$(${code(`http://${HOST_ADDR}:${servers.http}/`, "--noproxy '*'")})"`,
+        `echo "service=$(curl -sS http://127.0.0.1:18999/)"`,
+      ].join('; ');
+      const service = `{name: web, command: ['${process.execPath}', -e, "require('http').createServer((q, s) => s.end('own service')).listen(18999, '127.0.0.1')"], ready: {tcp: 18999}}`;
+      const run = await cliAsNobody(dir, [
+        'run',
+        `--json=${out}`,
+        '--network',
+        `allow:${HOST_ADDR}:${servers.http}`,
+        '--service',
+        service,
+        '--',
+        'sh',
+        '-c',
+        script,
+      ]);
+      expect(run.status, run.stderr + run.stdout).toBe(0);
+      const lines = Object.fromEntries(
+        run.stdout
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      );
+      expect(lines.map).toBe(`0 ${NOBODY} 1`);
+      expect(lines.allowed).toBe('200 5000 exit=0');
+      // curl's CONNECT got a 403 (exit 56); --noproxy: no route out of the namespace (exit 7)
+      expect(lines.tls).toMatch(/ exit=56$/);
+      expect(lines.around).toMatch(/^000 0 exit=7$/);
+      expect(lines.service).toBe('own service');
+      expect(servers.served.http).toBe(before.http + 1);
+      expect(servers.served.tls).toBe(before.tls);
+      expect(run.stderr).toContain(`ringfence: reached 1 host, refused 1: ${HOST_ADDR}:${servers.tls}`);
+
+      const result = JSON.parse(fs.readFileSync(out, 'utf8')) as JobResult;
+      const connections = result.network?.connections ?? [];
+      expect(connections).toHaveLength(2);
+      expect(connections).toContainEqual(
+        expect.objectContaining({ host: HOST_ADDR, port: servers.http, via: 'http', allowed: true }),
+      );
+      expect(connections.find((c) => c.allowed)?.bytesIn).toBeGreaterThan(5000);
+      expect(connections).toContainEqual(
+        expect.objectContaining({ host: HOST_ADDR, port: servers.tls, via: 'connect', allowed: false }),
+      );
+      await expectNoLeftovers();
+    }, 60_000);
+  });
+});
