@@ -17,6 +17,12 @@ import { readClientHello } from './tls-name.js';
 /** The most connections one job's record lists (the rest are counted). */
 export const MAX_CONNECTIONS = 1000;
 
+/**
+ * The most bytes an upstream may send while the client's ClientHello is still coming: a TLS server
+ * sends nothing before it, so past this the tunnel is refused instead of held in memory.
+ */
+export const MAX_HELD_FROM_UPSTREAM = 64 * 1024;
+
 /** A job's side of the proxy: its rules, its record, and what is open for it. */
 export interface ProxyJob {
   readonly rules: readonly AllowRule[];
@@ -141,6 +147,7 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
   entry.allowed = true;
   const fromClient: Buffer[] = head.rest.length > 0 ? [head.rest] : [];
   const fromUpstream: Buffer[] = [];
+  let heldFromUpstream = 0;
   let ended = false;
   let upstreamEnded = false;
   let ready = false;
@@ -160,7 +167,14 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
     if (hello.kind === 'more') {
       // nothing from the client: a server that speaks first (no TLS server does) or a client that left
       if (first.length === 0 && fromUpstream.length === 0 && !ended && !upstreamEnded) return;
-      if (first.length > 0 && !ended) return;
+      if (first.length > 0 && !ended) {
+        // the rest of the hello is waited for; what the upstream sends meanwhile is not, past a cap
+        if (heldFromUpstream > MAX_HELD_FROM_UPSTREAM)
+          deny(
+            `the server sent over ${MAX_HELD_FROM_UPSTREAM / 1024} KiB before the client's TLS ClientHello ended`,
+          );
+        return;
+      }
       if (first.length > 0) return deny('the client left inside its TLS ClientHello');
     } else if (hello.kind === 'malformed') return deny(`TLS: ${hello.why}`);
     else if (hello.kind === 'hello' && hello.name !== null) {
@@ -185,6 +199,7 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
     upstream = connected;
     connected.on('data', (chunk: Buffer) => {
       fromUpstream.push(chunk);
+      heldFromUpstream += chunk.length;
       decide();
     });
     connected.once('end', () => {
