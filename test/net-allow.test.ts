@@ -94,6 +94,11 @@ describe('the network report', () => {
   it("says run's line, the JUnit figures and system-out", () => {
     expect(netLine(NETWORK)).toBe('reached 2 hosts, refused 1: evil.example:443');
     expect(netLine({ ...NETWORK, connections: [] })).toBeNull();
+    // a tunnel refused for its TLS name is said by that name; JUnit and compare keep host:port
+    const fronted = { ...NETWORK.connections[3]!, host: '10.0.0.7', tlsName: 'evil.example' };
+    const named = { ...NETWORK, connections: [...NETWORK.connections.slice(0, 3), fronted] };
+    expect(netLine(named)).toBe('reached 2 hosts, refused 1: evil.example (TLS name) via 10.0.0.7:443');
+    expect(Object.fromEntries(netFigures(named))['net.refused_hosts']).toBe('10.0.0.7:443');
     expect(Object.fromEntries(netFigures(NETWORK))).toMatchObject({
       'net.reached': 2,
       'net.refused': 1,

@@ -26,6 +26,14 @@ export function contacted(network: JobNetwork): string[] {
   return [...new Set([...reached, ...failed, ...refused])];
 }
 
+/**
+ * What was refused, as run's line says it: a tunnel refused for the TLS name it asked for names that
+ * name (the authority it went through was allowed), any other refusal its `host:port`.
+ */
+function refusedAs(c: NetConnection): string {
+  return c.tlsName === undefined ? target(c) : `${c.tlsName} (TLS name) via ${target(c)}`;
+}
+
 function hosts(n: number): string {
   return `${n} host${n === 1 ? '' : 's'}`;
 }
@@ -33,7 +41,8 @@ function hosts(n: number): string {
 /** `reached 2 hosts, refused 1: evil.example:443` — or null when the job tried nothing. */
 export function netLine(network: JobNetwork): string | null {
   if (network.connections.length === 0 && network.truncated === 0) return null;
-  const { reached, refused, failed } = netTargets(network);
+  const { reached, failed } = netTargets(network);
+  const refused = [...new Set(network.connections.filter((c) => !c.allowed).map(refusedAs))];
   let line = `reached ${hosts(reached.length)}`;
   if (failed.length > 0) line += `, could not reach ${failed.length}: ${failed.join(' ')}`;
   if (refused.length > 0) line += `, refused ${refused.length}: ${refused.join(' ')}`;

@@ -127,6 +127,26 @@ describeSandbox('network: a job reaches only its allow-list', () => {
     expect(out.stderr).toContain('ringfence: reached 1 host, refused 1: evil.example:443');
   });
 
+  it('names the TLS name it refused, not the allowed address it went through (ringfence run)', async () => {
+    const port = servers.tls;
+    const before = servers.served.tls;
+    // curl CONNECTs to the allowed address and asks it for evil.example (SNI): refused for the name
+    const out = await cli(
+      'run',
+      '--network',
+      `allow:${HOST_ADDR}:${port}`,
+      '--',
+      'sh',
+      '-c',
+      `curl -sSk --connect-to evil.example:${port}:${HOST_ADDR}:${port} -o /dev/null https://evil.example:${port}/; echo "exit=$?"`,
+    );
+    expect(out.status, out.stderr).toBe(0);
+    expect(servers.served.tls).toBe(before);
+    expect(out.stderr).toContain(
+      `ringfence: reached 0 hosts, refused 1: evil.example (TLS name) via ${HOST_ADDR}:${port}\n`,
+    );
+  });
+
   it('runs in a launcher started ahead, whose init joins the way out', async () => {
     const spec = {
       command: [
