@@ -3,7 +3,7 @@
 // every check runs the built CLI as a user would, with no flag and no env that names a cgroup, and
 // reads the kernel's counters through the results. The guest is emulated (5–20× slower than here):
 // outcomes and counters, never tight timings.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -320,6 +320,50 @@ describe(`v2 guest: ${scenario}`, () => {
       expect(r.result.reason).toMatch(/service echo: it got no network namespace of its own to share/);
     }
   });
+
+  it.runIf(scenario === 'systemd-user')(
+    '--network allow: rootless, the allowed port is reached through the proxy and another is refused',
+    async () => {
+      // two servers on the guest's loopback, in a process of their own (spawnSync blocks this one);
+      // each request they answer is a line in `hits`
+      const hits = path.join(dir, 'net-hits');
+      const serve = `
+        const http = require('http'), fs = require('fs');
+        const listen = (name) => new Promise((resolve) => {
+          const server = http.createServer((q, s) => { fs.appendFileSync(${JSON.stringify(hits)}, name + '\\n'); s.end('hello from ' + name); });
+          server.listen(0, '127.0.0.2', () => resolve(server.address().port));
+        });
+        Promise.all([listen('allowed'), listen('other')]).then((ports) => console.log(ports.join(' ')));`;
+      const server = spawn(process.execPath, ['-e', serve], { stdio: ['ignore', 'pipe', 'inherit'] });
+      onTestFinished(() => void server.kill('SIGKILL'));
+      const [allowed, other] = await new Promise<number[]>((resolve) =>
+        server.stdout.once('data', (d: Buffer) => resolve(d.toString().trim().split(' ').map(Number))),
+      );
+      const get = (port: number): string =>
+        `curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.2:${port}/; echo " exit=$?"`;
+      const r = run('net-allow', [
+        '--network',
+        `allow:127.0.0.2:${allowed}`,
+        '--',
+        'sh',
+        '-c',
+        `echo "allowed=$(${get(allowed ?? 0)})"; echo "other=$(${get(other ?? 0)})"; curl -sS --noproxy '*' http://127.0.0.2:${allowed}/; echo "around=$?"`,
+      ]);
+      console.log(`net-allow: exit ${r.status}, ${r.stdout.trim().replace(/\n/g, '; ')}`);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('allowed=200 exit=0\n');
+      expect(r.stdout).toContain('other=403 exit=0\n');
+      expect(r.stdout).toContain('around=7\n');
+      expect(fs.readFileSync(hits, 'utf8')).toBe('allowed\n');
+      expect(r.stderr).toContain(`ringfence: reached 1 host, refused 1: 127.0.0.2:${other}`);
+      const connections = r.result.network?.connections ?? [];
+      expect(connections.map((c) => [c.port, c.allowed])).toEqual([
+        [allowed, true],
+        [other, false],
+      ]);
+      expect(connections[0]?.bytesIn).toBeGreaterThan(0);
+    },
+  );
 
   describe.runIf(systemd)('services demo, as on a root host', () => {
     // what is running now of this uid (and, rootless, of its subordinate ids: a Postgres runs as one)
