@@ -109,15 +109,25 @@ export function planJob(spec: JobSpec, host: HostSupport): JobPlan {
     notEnforced.push({
       what: 'namespaces',
       reason: `this host lets ringfence make none (${host.namespacesReason ?? 'refused'}): the job shares the host's pid, mount, network, uts and ipc namespaces${namespaceOnlyOptions(spec)}; the timeout still ends every descendant (subreaper)`,
-      fix: host.namespacesReason?.includes('apparmor')
-        ? 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 23.10+ refuses user namespaces to unprivileged programs), or run as root'
-        : 'allow user namespaces (sysctl user.max_user_namespaces, a Kubernetes pod with seccomp Unconfined and procMount Unmasked) or run the container with --privileged / --security-opt seccomp=unconfined',
+      fix: namespacesFix(host.namespacesReason?.includes('apparmor') ?? false),
     });
   }
   const disk = planDisk(spec, userns, noNamespaces, notEnforced);
   // `auto` keeps the workdir live (a default must not change where a job's writes land)
   const workdirCapped = disk !== null && !spec.diskAuto && spec.outputs === null && spec.fs === 'overlay';
   return { limits, userns, noNamespaces, disk, workdirCapped, notEnforced };
+}
+
+/** What lets ringfence make namespaces on a host that refuses them; `apparmor`: Ubuntu's restriction is on. */
+export function namespacesFix(apparmor: boolean): string {
+  return apparmor
+    ? 'sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0 (Ubuntu 23.10+ refuses user namespaces to unprivileged programs), or run as root'
+    : 'allow user namespaces (sysctl user.max_user_namespaces, a Kubernetes pod with seccomp Unconfined and procMount Unmasked) or run the container with --privileged / --security-opt seccomp=unconfined';
+}
+
+/** Whether Ubuntu's AppArmor restriction of unprivileged user namespaces is on. */
+export function apparmorRestrictsUserns(): boolean {
+  return readTrim('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1';
 }
 
 /**
@@ -216,7 +226,7 @@ export function probeNamespaces(launcher: string): { support: NamespaceSupport; 
   });
   if (trial.status === 0) return { support: 'userns', reason: null };
   const said = (trial.stderr ?? '').trim().split('\n').pop() ?? '';
-  const apparmor = readTrim('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1';
+  const apparmor = apparmorRestrictsUserns();
   return {
     support: 'none',
     reason: `${said.replace(/^ringfence-launcher: /, '') || `trial job exited ${trial.status ?? trial.signal}`}${apparmor ? '; kernel.apparmor_restrict_unprivileged_userns=1' : ''}`,

@@ -5,6 +5,9 @@
 // services join theirs — rootless, with the user namespace that owns it (native/spawn/usernet.c);
 // the namespaces, the listener and the proxy stay the harness's own fds, which nothing in the job holds.
 import fs from 'node:fs';
+import os from 'node:os';
+import { SyscallError } from '../../native/bindings.js';
+import { apparmorRestrictsUserns, namespacesFix } from '../job/enforce.js';
 import { failedToStart } from '../job/result-build.js';
 import type { JobNetwork, JobResult } from '../job/result.js';
 import type { RunOptions } from '../job/run-options.js';
@@ -31,6 +34,18 @@ export function proxyEnv(port: number): Record<string, string> {
   };
 }
 
+/** How a kernel says no to a namespace: no permission (seccomp, AppArmor, no capability), or a limit of 0. */
+const { EPERM, EACCES, ENOSPC } = os.constants.errno;
+const REFUSED = new Set([EPERM, EACCES, ENOSPC]);
+
+/**
+ * The one line for a host that will not make the way out's namespaces (a container without
+ * CAP_SYS_ADMIN, user namespaces off or restricted): what failed, and what would let it.
+ */
+function namespaceRefusal(error: SyscallError, apparmor: boolean): string {
+  return `--network allow: this host refuses the job a network namespace of its own (${error.message}) — fix: ${namespacesFix(apparmor)}`;
+}
+
 /** Runs `spec` (network `allow`) through `next` (the job path, services or not) with its way out. */
 export async function runWithAllowList(
   spec: JobSpec,
@@ -50,7 +65,10 @@ export async function runWithAllowList(
     if (options.netnsFd !== undefined) throw new Error('takes no network namespace of the caller');
     made = await takeNetns();
   } catch (error) {
-    const reason = `--network allow: ${error instanceof Error ? error.message : String(error)}`;
+    const reason =
+      error instanceof SyscallError && REFUSED.has(error.errno)
+        ? namespaceRefusal(error, apparmorRestrictsUserns())
+        : `--network allow: ${error instanceof Error ? error.message : String(error)}`;
     return { ...failedToStart(spec, startedAt, 'network', new Error(reason), null), reason };
   }
   const { netFd, userFd } = made;

@@ -124,5 +124,56 @@ describeSandbox('network: a rootless allow-list', () => {
       );
       await expectNoLeftovers();
     }, 60_000);
+
+    it('a host that refuses user namespaces gets one line naming it and the fix, and an error result', async () => {
+      if (why) throw new Error(`a rootless job cannot run here: ${why}`);
+      const out = path.join(dir, 'refused.json');
+      // A user namespace of the test's own, mapped by the test (root) from outside, whose limit of
+      // nested ones is set to 0 inside: the harness, run in it as nobody, cannot make one.
+      const stage1 = path.join(dir, 'stage1.sh');
+      const stage2 = path.join(dir, 'stage2.sh');
+      // the map is written from outside; exec'd again once it is, so that bash holds the caps it gives
+      fs.writeFileSync(
+        stage1,
+        `while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.01; done\nexec bash ${stage2}\n`,
+      );
+      fs.writeFileSync(
+        stage2,
+        [
+          'echo 0 > /proc/sys/user/max_user_namespaces || exit 90',
+          `cd ${dir}`,
+          `exec setpriv --reuid=${NOBODY} --regid=${NOBODY} --clear-groups env HOME=${dir} ${process.execPath} ${CLI} run --json=${out} --network allow:${HOST_ADDR}:${servers.http} -- true`,
+        ].join('\n'),
+      );
+      const child = spawn('unshare', ['--user', 'bash', stage1], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const ours = fs.readlinkSync('/proc/self/ns/user');
+      const inNewUserns = (): boolean => {
+        try {
+          return fs.readlinkSync(`/proc/${child.pid}/ns/user`) !== ours;
+        } catch {
+          return false;
+        }
+      };
+      await expect.poll(inNewUserns, { timeout: 10_000, interval: 5 }).toBe(true);
+      fs.writeFileSync(`/proc/${child.pid}/uid_map`, '0 0 65536');
+      fs.writeFileSync(`/proc/${child.pid}/gid_map`, '0 0 65536');
+      const status = await closed;
+
+      expect(status, stderr + stdout).toBe(125);
+      const lines = stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^ringfence: error: --network allow: this host refuses the job a network namespace of its own \(clone\(CLONE_NEWUSER\|CLONE_NEWNET\): ENOSPC\) — fix: allow user namespaces \(sysctl user\.max_user_namespaces/,
+      );
+      const result = JSON.parse(fs.readFileSync(out, 'utf8')) as JobResult;
+      expect(result.status).toBe('error');
+      expect(result.reason).toBe(lines[0]?.replace(/^ringfence: error: /, ''));
+      await expectNoLeftovers();
+    }, 60_000);
   });
 });
