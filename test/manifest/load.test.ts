@@ -262,7 +262,11 @@ describe('loadManifest: refusals', () => {
 });
 
 describe('services: needs', () => {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-load-service-needs-'));
+  // made when the tests run, not when the file is collected: a filtered run skips afterAll
+  let tmp = '';
+  beforeAll(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-load-service-needs-'));
+  });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
   const write = (name: string, text: string): string => {
     const file = path.join(tmp, name);
