@@ -143,6 +143,18 @@ static int parse_fd(struct parse_state *ps, const char *s, const char *why)
 	return (int)v;
 }
 
+/* A process or thread id (1..INT_MAX); 0, which means "not given", after a failure said why. */
+static pid_t parse_id(struct parse_state *ps, const char *s, const char *why)
+{
+	unsigned long long v;
+
+	if (!parse_num(s, 1, INT_MAX, &v)) {
+		fail(ps, EINVAL, why);
+		return 0;
+	}
+	return (pid_t)v;
+}
+
 /* UID:COUNT:GID:COUNT, each decimal, the counts 1..65536 (the ids inside are 1..COUNT). */
 static bool parse_subids(const char *s, struct subids *out)
 {
@@ -205,16 +217,10 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		o->status_fd = parse_fd(ps, arg, "--status-fd wants a fd number");
 		break;
 	case OPT_PARENT_PID:
-		if (parse_num(arg, 1, INT_MAX, &v))
-			o->parent_pid = (pid_t)v;
-		else
-			fail(ps, EINVAL, "--parent-pid wants a pid");
+		o->parent_pid = parse_id(ps, arg, "--parent-pid wants a pid");
 		break;
 	case OPT_PARENT_TID:
-		if (parse_num(arg, 1, INT_MAX, &v))
-			o->parent_tid = (pid_t)v;
-		else
-			fail(ps, EINVAL, "--parent-tid wants a thread id");
+		o->parent_tid = parse_id(ps, arg, "--parent-tid wants a thread id");
 		break;
 	case OPT_HOSTNAME:
 		needs_namespaces(ps, "--no-namespaces excludes --hostname (no UTS namespace)");
