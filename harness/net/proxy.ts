@@ -18,8 +18,9 @@ import { readClientHello } from './tls-name.js';
 export const MAX_CONNECTIONS = 1000;
 
 /**
- * The most bytes an upstream may send while the client's ClientHello is still coming: a TLS server
- * sends nothing before it, so past this the tunnel is refused instead of held in memory.
+ * The most bytes an upstream may send before the tunnel is decided (the `200` on its way to the
+ * client, the client's ClientHello still coming): a TLS server sends nothing before the hello, so
+ * past this the tunnel is refused instead of held in memory.
  */
 export const MAX_HELD_FROM_UPSTREAM = 64 * 1024;
 
@@ -167,14 +168,8 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
     if (hello.kind === 'more') {
       // nothing from the client: a server that speaks first (no TLS server does) or a client that left
       if (first.length === 0 && fromUpstream.length === 0 && !ended && !upstreamEnded) return;
-      if (first.length > 0 && !ended) {
-        // the rest of the hello is waited for; what the upstream sends meanwhile is not, past a cap
-        if (heldFromUpstream > MAX_HELD_FROM_UPSTREAM)
-          deny(
-            `the server sent over ${MAX_HELD_FROM_UPSTREAM / 1024} KiB before the client's TLS ClientHello ended`,
-          );
-        return;
-      }
+      // the rest of the hello is waited for (what the upstream sends meanwhile is capped, below)
+      if (first.length > 0 && !ended) return;
       if (first.length > 0) return deny('the client left inside its TLS ClientHello');
     } else if (hello.kind === 'malformed') return deny(`TLS: ${hello.why}`);
     else if (hello.kind === 'hello' && hello.name !== null) {
@@ -197,10 +192,13 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
   });
   connectUpstream(job, entry, client, (connected) => {
     upstream = connected;
+    // held until the tunnel is decided, whether the `200` has reached the client yet or not
     connected.on('data', (chunk: Buffer) => {
       fromUpstream.push(chunk);
       heldFromUpstream += chunk.length;
-      decide();
+      if (heldFromUpstream <= MAX_HELD_FROM_UPSTREAM) return decide();
+      const before = fromClient.length > 0 ? "the client's TLS ClientHello ended" : 'the tunnel was set up';
+      deny(`the server sent over ${MAX_HELD_FROM_UPSTREAM / 1024} KiB before ${before}`);
     });
     connected.once('end', () => {
       upstreamEnded = true;
