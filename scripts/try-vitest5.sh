@@ -2,7 +2,8 @@
 # The Vitest 5 check (.ci/run runs it; it needs Node 22, which the `node` npm package brings): pack
 # this checkout, install it with Vitest 5 and Node 22 into a fresh project in a temp dir, run the
 # demo's files there, check their outcomes (leak, hang and runaway fail with their cause, the other
-# two pass), validate the JUnit, and remove the temp dir. Needs root and the registry.
+# two pass), validate the JUnit, check that the workers load Node's compile cache and cannot write
+# it (fixtures/vitest-compile-cache), and remove the temp dir. Needs root and the registry.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$(mktemp -d /tmp/rf-vitest5-XXXXXX)"
@@ -28,4 +29,17 @@ for cause in 'leak.test.ts was killed: memory limit 256 MiB reached' \
   grep -q "ringfence: $cause" output.txt || fail "missing: ringfence: $cause"
 done
 xmllint --noout --schema "$root/test/fixtures/junit-10.xsd" demo/ringfence-junit.xml
+# Node 22's compile cache: filled once by the host, loaded by the workers, read-only to every file
+mkdir cache && cp "$root"/fixtures/vitest-compile-cache/*.ts cache/
+NO_COLOR=1 NODE_DEBUG_NATIVE=COMPILE_CACHE ./node_modules/.bin/node node_modules/vitest/vitest.mjs run \
+  --root cache >cache-output.txt 2>&1 || {
+  tail -40 cache-output.txt
+  fail 'the compile-cache files did not pass'
+}
+grep -Eq 'Test Files +6 passed \(6\)' cache-output.txt || fail 'not 6 passed (6) compile-cache files'
+used=$(grep -c 'compile-cache: used read-only' cache-output.txt || true)
+accepted=$(grep -c 'cache for .*/vitest/dist/.* was accepted' cache-output.txt || true)
+echo "compile cache: $used of 6 files found it read-only; $accepted of Vitest's modules loaded from it"
+((used == 6 && accepted >= 1)) || fail 'the cache was not read-only in every file, or no worker loaded it'
+! compgen -G '/tmp/ringfence-compile-cache-*' >/dev/null || fail 'a compile cache directory was left in /tmp'
 echo "try-vitest5: the pool works on Vitest 5 and Node 22"

@@ -16,6 +16,7 @@ import { poolName, poolOptions, type PoolOptionKey } from '../job/options.js';
 import { resolveJobSpec, type FsMode, type JobSpecInput } from '../job/spec.js';
 import { InputError } from '../job/units.js';
 import { killedMessage, recordFile, trackRun } from './results.js';
+import { COMPILE_CACHE_ENV, compileCache, removeCompileCaches } from './compile-cache.js';
 import { guardedPaths, hiddenVitestPaths, liveWritable } from './project-paths.js';
 import { snapshotOutputs } from './snapshot-outputs.js';
 import { PoolTrace } from './pool-trace.js';
@@ -254,6 +255,11 @@ class RingfencePoolWorker implements PoolWorker {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(this.poolOptions.env))
       if (value !== undefined) env[key] = value;
+    // Vitest's worker code compiled once by the host, read-only here (compile-cache.ts): the worker
+    // entry, then `vitest` itself, which every test file imports
+    const cacheModules = [entry, path.join(this.poolOptions.distPath, 'index.js')];
+    const cache = compileCache(this.poolOptions.execArgv, cacheModules, env);
+    if (cache) env[COMPILE_CACHE_ENV] = cache;
     return {
       ...base,
       name: 'vitest worker',
@@ -271,6 +277,7 @@ class RingfencePoolWorker implements PoolWorker {
           base.outputs !== undefined,
         ),
         ...(base.outputs === undefined ? [] : liveWritable(this.options.writable ?? [])),
+        ...(cache ? [`${cache}:${cache}:ro`] : []),
       ],
       guardedPaths: guardedPaths(this.poolOptions.project),
     };
@@ -295,7 +302,7 @@ class RingfencePoolWorker implements PoolWorker {
     this.stopping = true;
     this.trace?.mark('stop');
     // the last worker of the run to stop ends the spare too, and waits for it
-    const spareGone = this.counted ? workerStopped() : Promise.resolve();
+    const runOver = this.counted ? workerStopped() : Promise.resolve(false);
     this.counted = false;
     const job = this.job;
     if (job && this.run) {
@@ -304,7 +311,8 @@ class RingfencePoolWorker implements PoolWorker {
       await this.run;
       clearTimeout(force);
     }
-    await spareGone;
+    // no worker left: the run is over, and its compile caches go with it
+    if (await runOver) await removeCompileCaches();
   }
 
   /**

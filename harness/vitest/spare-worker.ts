@@ -111,12 +111,14 @@ export function workerStarted(): void {
 /**
  * A pool worker stopped. Vitest starts the next file's worker before it stops the last one's, so
  * when none is left the run (or this project's part of it) is over: the spare is ended, and the
- * returned promise resolves once it is gone, so Vitest's wait for its workers covers it.
+ * returned promise resolves once it is gone, so Vitest's wait for its workers covers it — true when
+ * the run is over.
  */
-export function workerStopped(): Promise<void> {
+export async function workerStopped(): Promise<boolean> {
   active = Math.max(0, active - 1);
-  if (active > 0 || !spare) return Promise.resolve();
+  if (active > 0) return false;
   const last = spare;
   spare = null;
-  return last.discard();
+  await last?.discard();
+  return true;
 }
