@@ -21,7 +21,7 @@ import {
 } from '../harness/job/options.js';
 import { loadManifest } from '../harness/manifest/load.js';
 import { ManifestError, type Manifest } from '../harness/manifest/types.js';
-import { validateOptions, type RingfenceVitestOptions } from '../harness/vitest/pool.js';
+import { validateOptions, type RingfenceVitestOptions } from '../harness/vitest/pool-options.js';
 import { ringfence } from './support/sandbox.js';
 
 const declared: readonly JobOption[] = JOB_OPTIONS;
