@@ -39,6 +39,20 @@ describeSandbox('ringfence Vitest pool', () => {
     ).toEqual(['✓ host.test.ts', '✓ pass.test.ts']);
   });
 
+  it("a Node unpacked under the host's /tmp runs the workers, though each file has a /tmp of its own", () => {
+    // as a CI image that unpacks Node into /tmp: the worker's binary is bound back in, read-only
+    const dir = fs.mkdtempSync('/tmp/rf-vitest-node-');
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const node = path.join(dir, 'bin', 'node');
+    fs.mkdirSync(path.dirname(node));
+    fs.copyFileSync(fs.realpathSync(process.execPath), node);
+    fs.chmodSync(node, 0o755);
+    const run = vitestRun(['pass.test.ts'], {}, DEMO, node);
+    expect(run.output).not.toMatch(/could not start/);
+    expect(run.status, run.output).toBe(0);
+    expect(run.output).toMatch(/Test Files\s+1 passed \(1\)/);
+  });
+
   it("a file's Node gets Vitest's execArgv and no V8 heap flag of the pool's own", () => {
     // any --max-old-space-size makes each Node start slower (harness/vitest/pool.ts): the pool adds none,
     // and a user's own (Vitest's --execArgv) still reaches the sandboxed worker

@@ -9,10 +9,10 @@ import { isWithin } from '../job/protect.js';
 
 /**
  * What the worker needs that the sandbox's private /tmp would hide when it lives under the host's
- * /tmp (a project or its dependencies checked out there, outside the cwd that is bound back in
- * anyway): the node_modules that Vitest's worker entry and its dependencies load from, read-only, and
- * the project root, whose files tests may read and write — through an overlay of its own where the
- * project is (`overlay`), as the cwd is.
+ * /tmp (a project, its dependencies or Node itself unpacked there, outside the cwd that is bound back
+ * in anyway): the directory of the Node binary the worker runs, read-only; the node_modules that Vitest's worker entry and its dependencies load from, read-only; and the project
+ * root, whose files tests may read and write — through an overlay of its own where the project is
+ * (`overlay`), as the cwd is.
  */
 export function hiddenVitestPaths(distPath: string, root: string, overlay: boolean): string[] {
   const cwd = process.cwd();
@@ -21,7 +21,13 @@ export function hiddenVitestPaths(distPath: string, root: string, overlay: boole
   const real = fs.realpathSync(distPath);
   const at = real.lastIndexOf(`${path.sep}node_modules${path.sep}`);
   const modules = at < 0 ? null : real.slice(0, at + `${path.sep}node_modules`.length);
-  // the root first: a later bind of it would cover the read-only node_modules inside it
+  // Node's own directory first, where nothing below shows it and it holds neither the project nor
+  // the cwd (a volume over the workdir is refused); the root next: a later bind of it would cover
+  // the read-only node_modules inside it
+  const bin = path.dirname(fs.realpathSync(process.execPath));
+  const shownAnyway = isWithin(bin, root) || (modules !== null && isWithin(bin, modules));
+  if (hidden(bin) && !shownAnyway && !isWithin(root, bin) && !isWithin(cwd, bin))
+    volumes.push(`${bin}:${bin}:ro`);
   if (hidden(root)) volumes.push(`${root}:${root}${overlay ? ':overlay' : ''}`);
   if (modules && hidden(modules)) volumes.push(`${modules}:${modules}:ro`);
   return volumes;

@@ -18,13 +18,14 @@ export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra };
 }
 
-/** `vitest run --root ROOT ...args` (the demo by default), to its end. */
+/** `vitest run --root ROOT ...args` (the demo by default) run by `node` (this one by default), to its end. */
 export function vitestRun(
   args: string[],
   extraEnv: Record<string, string> = {},
   root = DEMO,
+  node = process.execPath,
 ): { status: number | null; output: string } {
-  const out = spawnSync(process.execPath, [VITEST_BIN, 'run', '--root', root, ...args], {
+  const out = spawnSync(node, [VITEST_BIN, 'run', '--root', root, ...args], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 120_000,
