@@ -30,7 +30,7 @@ for cause in 'leak.test.ts was killed: memory limit 256 MiB reached' \
 done
 xmllint --noout --schema "$root/test/fixtures/junit-10.xsd" demo/ringfence-junit.xml
 # Node 22's compile cache: filled once by the host, loaded by the workers, read-only to every file
-mkdir cache && cp "$root"/fixtures/vitest-compile-cache/*.ts cache/
+mkdir cache && cp "$root"/fixtures/vitest-compile-cache/*.{ts,mjs} cache/
 NO_COLOR=1 NODE_DEBUG_NATIVE=COMPILE_CACHE ./node_modules/.bin/node node_modules/vitest/vitest.mjs run \
   --root cache >cache-output.txt 2>&1 || {
   tail -40 cache-output.txt
@@ -42,4 +42,5 @@ accepted=$(grep -c 'cache for .*/vitest/dist/.* was accepted' cache-output.txt |
 echo "compile cache: $used of 6 files found it read-only; $accepted of Vitest's modules loaded from it"
 ((used == 6 && accepted >= 1)) || fail 'the cache was not read-only in every file, or no worker loaded it'
 ! compgen -G '/tmp/ringfence-compile-cache-*' >/dev/null || fail 'a compile cache directory was left in /tmp'
+[[ ! -e filler-ran-a-preload ]] || fail "the host's compile-cache filler ran the project's preload"
 echo "try-vitest5: the pool works on Vitest 5 and Node 22"

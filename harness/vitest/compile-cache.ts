@@ -66,6 +66,25 @@ export function compileCache(
   return cache.dir;
 }
 
+/** Node's flags that load a module before the entry (`--import=./x.mjs` or `--import ./x.mjs`). */
+const PRELOAD_FLAG = /^(?:-r|--require|--import|--loader|--experimental-loader)(?:=|$)/;
+
+/**
+ * `args` less the modules they preload. The filler runs on the host after test files have started,
+ * so it loads nothing but Vitest's own files: a preload in the project (a `--import` in Vitest's
+ * execArgv or NODE_OPTIONS) is the user's code, which a file could have changed by then (in a
+ * `writable` directory, or before a watch-mode rerun's filler). Loaders do not change V8's code.
+ */
+export function withoutPreloads(args: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (!PRELOAD_FLAG.test(arg)) kept.push(arg);
+    else if (!arg.includes('=')) i++; // its value is the next argument
+  }
+  return kept;
+}
+
 /** Runs the filler; true when it flushed the cache and exited 0 in time. */
 function fill(
   cache: Cache,
@@ -76,9 +95,13 @@ function fill(
   const filler = fileURLToPath(new URL('./compile-cache-fill.js', import.meta.url));
   return new Promise((resolve) => {
     // Vitest's worker entry wants an IPC channel (it checks process.send), as its own fork gives it
+    const fillerEnv: Record<string, string> = { ...env, [COMPILE_CACHE_ENV]: cache.dir };
+    // NODE_OPTIONS with a preload goes whole (a cache made under other flags is only not taken)
+    const options = (env.NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean);
+    if (withoutPreloads(options).length !== options.length) delete fillerEnv.NODE_OPTIONS;
     const child = fork(filler, [...modules], {
-      execArgv: [...execArgv],
-      env: { ...env, [COMPILE_CACHE_ENV]: cache.dir },
+      execArgv: withoutPreloads(execArgv),
+      env: fillerEnv,
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
       serialization: 'advanced',
     });
@@ -94,12 +117,14 @@ function fill(
   });
 }
 
-/** The run is over (no worker left): every cache directory is removed, its filler waited for. */
+/** The run is over (no worker left): every cache directory is removed, its filler ended first. */
 export async function removeCompileCaches(): Promise<void> {
   const all = [...caches.values()];
   caches.clear();
   await Promise.all(
     all.map(async (cache) => {
+      // a filler still at work is too late to help this run
+      cache.child?.kill('SIGKILL');
       await cache.filled;
       fs.rmSync(cache.dir, { recursive: true, force: true });
     }),
