@@ -35,7 +35,7 @@ process.once('exit', () => {
 });
 
 /** Whether the Node running Vitest (and so its workers) can write and flush a compile cache. */
-export function compileCacheSupported(): boolean {
+function compileCacheSupported(): boolean {
   return typeof (nodeModule as { flushCompileCache?: unknown }).flushCompileCache === 'function';
 }
 
