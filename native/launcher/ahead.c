@@ -15,6 +15,7 @@
 #include <string.h>
 #include <stdnoreturn.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,7 +30,7 @@ static struct {
 	pid_t pid; /* 0: none made */
 	unsigned long flags;
 	int sync_w;   /* the usual sync byte (init.c): maps written, go */
-	int config_w; /* the job's config blob, then EOF */
+	int config_w; /* a socket: the layers' fd (recv_layers_fd), the job's config blob, then EOF */
 	/*
 	 * /proc/self/mountinfo, opened before the clone: poll() says POLLPRI once the host's mount table
 	 * changed, and init's copy of it (taken at the clone) would then be stale — a volume's source
@@ -54,6 +55,49 @@ static void close_pipes(void)
 }
 
 /*
+ * The first byte on the config socket: 'L' with the opened --overlay-mount attached (SCM_RIGHTS), or
+ * 'N' with none. An init in a user namespace of its own could not open it itself (options.h).
+ */
+static int recv_layers_fd(int sock)
+{
+	char byte, control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control,
+			     .msg_controllen = sizeof(control)};
+	struct cmsghdr *c;
+	int fd = -1;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		_exit(EXIT_LAUNCH_FAILED); /* the launcher is gone or gave up */
+	c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	if ((byte == 'L') != (fd >= 0))
+		_exit(EXIT_LAUNCH_FAILED);
+	return fd;
+}
+
+static bool send_layers_fd(int sock, int fd)
+{
+	char byte = fd >= 0 ? 'L' : 'N', control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct cmsghdr *c;
+
+	if (fd >= 0) {
+		memset(control, 0, sizeof(control));
+		msg.msg_control = control;
+		msg.msg_controllen = sizeof(control);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1;
+}
+
+/*
  * Init's side: wait for the job's config (EOF with none: the launcher is gone or gave up), parse it as
  * the launcher did, then go on as any init. The launcher already refused a config that does not parse.
  */
@@ -64,11 +108,12 @@ static noreturn void ahead_init(int sync_fd, int config_fd, int gate_fd, char *a
 	const char *why = NULL;
 	size_t len = 0;
 	char *buf, **argv;
-	int argc, err;
+	int argc, err, layers_fd;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close(ahead.mounts_fd);
 	close(gate_fd); /* the launcher's to read; the harness's EOF on it must reach only the launcher */
+	layers_fd = recv_layers_fd(config_fd);
 	buf = config_read_all(config_fd, &len, NULL, NULL);
 	close(config_fd);
 	if (len == 0)
@@ -78,6 +123,7 @@ static noreturn void ahead_init(int sync_fd, int config_fd, int gate_fd, char *a
 	err = options_parse(argc, argv, &o, &why);
 	if (err)
 		die_step(err, "args", why);
+	o.overlay_mount_fd = layers_fd;
 	if (o.trace)
 		proto_trace_enable();
 	init_main(&o, sync_fd, saved_mask);
@@ -97,7 +143,7 @@ void ahead_make(const struct options *pending, unsigned long flags, char *argv0,
 		close_pipes();
 		return;
 	}
-	if (pipe2(config, O_CLOEXEC) < 0) {
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, config) < 0) {
 		close(sync[0]);
 		close(sync[1]);
 		close_pipes();
@@ -152,7 +198,7 @@ void ahead_drop(void)
 		;
 }
 
-/* The whole blob down the pipe (init reads as it comes, so a blob past the pipe's size is fine). */
+/* The whole blob down the socket (init reads as it comes, so a blob past its buffer is fine). */
 static bool write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {
@@ -177,14 +223,14 @@ static bool mounts_changed(void)
 }
 
 /* Hands the job's config and the go to the init made ahead; false when it cannot take them. */
-static bool hand_over(void)
+static bool hand_over(int layers_fd)
 {
 	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
 	bool ok;
 
 	/* an init that died under us makes these writes EPIPE, not a SIGPIPE that ends the launcher */
 	sigaction(SIGPIPE, &ign, &old);
-	ok = write_all(ahead.config_w, ahead.blob, ahead.len);
+	ok = send_layers_fd(ahead.config_w, layers_fd) && write_all(ahead.config_w, ahead.blob, ahead.len);
 	close(ahead.config_w);
 	ahead.config_w = -1;
 	ok = ok && write(ahead.sync_w, "g", 1) == 1;
@@ -192,7 +238,7 @@ static bool hand_over(void)
 	return ok;
 }
 
-pid_t ahead_take(unsigned long flags, bool fits)
+pid_t ahead_take(unsigned long flags, bool fits, int layers_fd)
 {
 	pid_t pid = ahead.pid;
 
@@ -207,7 +253,7 @@ pid_t ahead_take(unsigned long flags, bool fits)
 			close_pipes();
 			return 0;
 		}
-		if (gone == 0 && hand_over()) {
+		if (gone == 0 && hand_over(layers_fd)) {
 			close_pipes();
 			ahead.pid = 0;
 			return pid;

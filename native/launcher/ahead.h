@@ -4,7 +4,7 @@
  * Why: clone() with the namespaces is the largest single step of a job start (the network
  * namespace most of it), and nothing in it depends on the job. A spare launcher told it is in
  * its cgroups ('P' on the gate) clones init then, with the namespaces a job of this harness usually
- * gets; init waits for the job's config on a pipe. A job that wants other namespaces (the host's
+ * gets; init waits for the job's config on a socket. A job that wants other namespaces (the host's
  * network, a cgroup namespace, another user-namespace choice, a services' network) gets a fresh init
  * the usual way, and the one made ahead is killed. Nothing of the job runs before its gate, either way.
  */
@@ -27,8 +27,9 @@ void ahead_keep_config(const char *buf, size_t len);
 /*
  * The init made ahead, handed the job's config and released, when it was cloned with `flags` and
  * `fits` (no --net=join, namespaces at all); 0 otherwise, with any made ahead killed and reaped.
+ * `layers_fd` (-1: none) goes with the config: the opened --overlay-mount (options.h).
  */
-pid_t ahead_take(unsigned long flags, bool fits);
+pid_t ahead_take(unsigned long flags, bool fits, int layers_fd);
 
 /* Kills and reaps an init made ahead, if any (the harness gave up on this spare). */
 void ahead_drop(void);

@@ -293,6 +293,19 @@ static void prepare_supervisor(const struct options *o)
 	signals_block(&saved_mask);
 }
 
+/*
+ * --overlay-mount, opened here, in the host's user namespace, for init to attach (options.h:
+ * overlay_mount_fd): before any setns into a user namespace, and before init is made or handed over.
+ */
+static void open_layers_mount(struct options *o)
+{
+	if (!o->overlay_mount)
+		return;
+	o->overlay_mount_fd = open(o->overlay_mount, O_PATH | O_CLOEXEC);
+	if (o->overlay_mount_fd < 0)
+		die_step(errno, "overlay", "the layers' tmpfs");
+}
+
 /* 'P' on the gate of a spare started with --ahead: in its cgroups now, so init may be made. */
 static void make_ahead(void *arg)
 {
@@ -334,16 +347,19 @@ int main(int argc, char **argv)
 		proto_trace("gate");
 	}
 	prepare_supervisor(&o);
+	open_layers_mount(&o);
 	/*
 	 * An init made ahead has a network namespace of its own; for --net=join it moves into the one to
 	 * join itself (init.c), which only an init that is root over that namespace can: not in a user
 	 * namespace of its own.
 	 */
 	init = ahead_take(clone_flags(&o) | (o.net == NET_JOIN ? CLONE_NEWNET : 0),
-			  !o.no_namespaces && (o.net != NET_JOIN || !o.userns));
+			  !o.no_namespaces && (o.net != NET_JOIN || !o.userns), o.overlay_mount_fd);
 	if (init)
 		proto_trace("ahead");
 	else
 		init = spawn_init(&o, &saved_mask);
+	if (o.overlay_mount_fd >= 0)
+		close(o.overlay_mount_fd); /* init has its own copy now */
 	return supervise(init, o.no_namespaces);
 }

@@ -418,6 +418,7 @@ static void set_defaults(struct options *o)
 	o->nofile = -1;
 	o->tmp_dir_staged.fd = -1;
 	o->layers_fd = -1;
+	o->overlay_mount_fd = -1;
 }
 
 int options_parse(int argc, char **argv, struct options *o, const char **why)

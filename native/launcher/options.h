@@ -85,6 +85,13 @@ struct options {
 	 */
 	const char *overlay_mount;
 	/*
+	 * Not an option: overlay_mount opened (O_PATH) by the launcher while it is still in the host's
+	 * user namespace, and handed to init (inherited, or sent to one made ahead): an init in a user
+	 * namespace of its own may not open another process's /proc/<pid>/fd (the kernel's ptrace check
+	 * wants the same user namespace), which a rootless job's is. -1 when none.
+	 */
+	int overlay_mount_fd;
+	/*
 	 * --overlay-volatile: the overlays are mounted `volatile` (no sync of the upper filesystem, at
 	 * their unmount either): set when overlay_mount is a disk filesystem whose contents are thrown
 	 * away with the job (the --disk cap), where each sync is a round trip through a loop device.

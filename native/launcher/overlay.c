@@ -505,14 +505,16 @@ static void bind_special(const struct build *b)
 
 /*
  * --overlay-mount: the harness's detached tmpfs, attached at overlay_dir in this (private) mount
- * namespace only. Opened O_PATH through the harness's fd; move_mount takes a detached mount's root.
+ * namespace only, through the fd the launcher opened (options.h: overlay_mount_fd); move_mount takes
+ * a detached mount's root.
  */
 static void attach_layers_tmpfs(struct options *o)
 {
-	int fd = open(o->overlay_mount, O_PATH | O_CLOEXEC);
+	int fd = o->overlay_mount_fd;
 
+	o->overlay_mount_fd = -1;
 	if (fd < 0)
-		die_step(errno, "overlay", "the layers' tmpfs");
+		die_step(EBADF, "overlay", "the layers' tmpfs");
 	if (rf_move_mount(fd, o->overlay_dir) < 0)
 		die_step(errno, "overlay", "attach the layers' tmpfs");
 	o->layers_fd = fd; /* kept for layers_report(); close-on-exec, so the job never has it */
