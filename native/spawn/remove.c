@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,11 +40,34 @@ struct level {
 	ino_t ino;
 };
 
+/*
+ * A directory of ours that we may not read (EACCES): made readable and writable by us, then opened
+ * again. overlayfs leaves its work/work at mode 000 with a whiteout in it after some removals; root
+ * never notices, a rootless harness with its layers on disk could not remove them otherwise. The
+ * chmod goes through an O_PATH fd, so a symlink is never followed.
+ */
+static int open_unreadable_dir(int dirfd, const char *name)
+{
+	char proc[64];
+	int path = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd = -1;
+
+	if (path < 0)
+		return -1;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", path);
+	if (chmod(proc, 0700) == 0)
+		fd = openat(path, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(path);
+	errno = fd < 0 ? EACCES : 0;
+	return fd;
+}
+
 static int open_dir_at(int dirfd, const char *name, dev_t dev)
 {
 	struct stat st;
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
+	if (fd < 0 && errno == EACCES)
+		fd = open_unreadable_dir(dirfd, name);
 	if (fd < 0)
 		return -errno;
 	if (stat_at(fd, "", &st, AT_EMPTY_PATH) < 0 || st.st_dev != dev) {

@@ -3,7 +3,7 @@
 // against real servers on the host's loopback (test/support/net-servers.ts). The allowed port is
 // reached through the proxy and counted, another is refused and reported, `curl --noproxy` gets
 // nothing, and a service of the job's stays reachable on 127.0.0.1 beside it.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,45 +12,7 @@ import { HOST_ADDR, startNetServers, type NetServers } from '../support/net-serv
 import { CLI, describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 import { removeDir, tempDir } from '../adversarial/helpers.js';
-
-const NOBODY = 65534;
-
-/** Why a rootless job cannot be tried here (no setpriv, unprivileged user namespaces off), or null. */
-function rootlessUnavailable(): string | null {
-  if (spawnSync('setpriv', ['--version']).status !== 0) return 'no setpriv (util-linux)';
-  const read = (file: string): string | null => {
-    try {
-      return fs.readFileSync(file, 'utf8').trim();
-    } catch {
-      return null;
-    }
-  };
-  if (read('/proc/sys/user/max_user_namespaces') === '0') return 'user.max_user_namespaces is 0';
-  if (read('/proc/sys/kernel/unprivileged_userns_clone') === '0')
-    return 'unprivileged user namespaces are off';
-  if (read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === '1')
-    return 'AppArmor restricts unprivileged user namespaces';
-  return null;
-}
-
-/** The CLI as nobody, from `cwd`; resolves with its exit status and both outputs once it closed. */
-function cliAsNobody(
-  cwd: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      'setpriv',
-      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, CLI, ...args],
-      { cwd, env: { ...process.env, HOME: cwd }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { NOBODY, cliAsNobody, rootlessUnavailable } from '../support/rootless.js';
 
 describeSandbox('network: a rootless allow-list', () => {
   const why = rootlessUnavailable();
