@@ -70,6 +70,7 @@ interface SpawnLib {
       callback: (error: unknown, result: number) => void,
     ) => void;
   };
+  userTmpfs: (out: Int32Array) => number;
   readProcs: (pids: Int32Array, n: number, out: Buffer, cap: number, lengths: Int32Array) => number;
   gettid: () => number;
   relayStart: (
@@ -110,6 +111,7 @@ function load(): SpawnLib {
     usernetListen: so.func(
       'int rf_usernet_listen(_Out_ int *user_out, _Out_ int *net_out, _Out_ int *listen_out, _Out_ int *port_out)',
     ) as SpawnLib['usernetListen'],
+    userTmpfs: so.func('int rf_userns_tmpfs(_Out_ int *out)') as SpawnLib['userTmpfs'],
     readProcs: so.func(
       'long rf_read_procs(const int *pids, int n, _Out_ uint8_t *out, long cap, _Out_ int *lengths)',
     ) as SpawnLib['readProcs'],
@@ -413,6 +415,19 @@ export function listenInNewUsernetAsync(): Promise<MadeUsernet> {
         });
     });
   });
+}
+
+/**
+ * Rootless, a tmpfs for a job's overlay layers, mounted nowhere: made in a user namespace of its own
+ * (usertmpfs.c), where only root could make one in ours (detachedTmpfs). Throws where the kernel
+ * refuses it, or where its tmpfs keeps no user.* attributes (EOPNOTSUPP: overlayfs in a user
+ * namespace needs them). The caller owns the fd.
+ */
+export function detachedTmpfsInOwnUserns(): number {
+  const out = new Int32Array(1);
+  const err = load().userTmpfs(out);
+  if (err !== 0) throw new SyscallError('tmpfs in a user namespace', err);
+  return out[0] ?? -1;
 }
 
 /** What the report pipe gets when a relay ends (relay.c's struct relay_report): its size in bytes. */

@@ -6,7 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { dirSync } from 'tmp-promise';
 import { cloneMount, closeFd, detachedTmpfs } from '../../native/bindings.js';
-import { removeTreeNative, removeTreeNativeSync, rmdirEachNative } from '../../native/spawn.js';
+import {
+  detachedTmpfsInOwnUserns,
+  removeTreeNative,
+  removeTreeNativeSync,
+  rmdirEachNative,
+} from '../../native/spawn.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
 import { diskUsage, type DiskCaps, type DiskUsage } from '../fs/disk.js';
 import {
@@ -158,19 +163,27 @@ export function createScratch(
 
 /**
  * A detached tmpfs for a job's upper layers (cheap to make, where overlayfs would probe a journalled
- * disk at every mount), or null where one cannot be had (not root, an old kernel): the
- * layers then go on disk beside the scratch, as before.
+ * disk at every mount), or null where none can be had (an old kernel, no user namespaces): the
+ * layers then go on disk beside the scratch, as before. Without CAP_SYS_ADMIN (rootless, a
+ * container's root) it is made in a user namespace of its own (native/spawn/usertmpfs.c), and the
+ * launcher attaches it in the job's namespace just the same. A way refused once (EPERM, ENOSYS,
+ * EOPNOTSUPP) is not tried again.
  */
-let tmpfsRefused = false;
+const tmpfsMakers = [
+  ...(process.geteuid?.() === 0 ? [() => detachedTmpfs({ mode: '0700' })] : []),
+  detachedTmpfsInOwnUserns,
+];
 
 function newTmpfs(): number | null {
-  if (tmpfsRefused || process.env.RINGFENCE_LAYERS === 'disk') return null;
-  try {
-    return detachedTmpfs({ mode: '0700' });
-  } catch {
-    tmpfsRefused = true; // EPERM, ENOSYS: it will not work the next time either
-    return null;
+  if (process.env.RINGFENCE_LAYERS === 'disk') return null;
+  while (tmpfsMakers[0]) {
+    try {
+      return tmpfsMakers[0]();
+    } catch {
+      tmpfsMakers.shift();
+    }
   }
+  return null;
 }
 
 function layersTmpfs(): number | null {

@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "netns.h"
 
 #define CHILD_STACK_BYTES (64 * 1024)
@@ -36,51 +37,12 @@ struct usernet {
 	int user_fd, net_fd, listen_fd, port;
 };
 
-static int write_all(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(text);
-	int err = 0;
-
-	if (fd < 0)
-		return errno;
-	if (write(fd, text, len) != (ssize_t)len)
-		err = errno ? errno : EIO;
-	close(fd);
-	return err;
-}
-
-/* "0 ID 1\n": a map of one id to root; no printf in a child that shares our memory. */
-static void one_id_map(char *out, unsigned id)
-{
-	char digits[12];
-	int n = 0;
-
-	do {
-		digits[n++] = (char)('0' + id % 10);
-		id /= 10;
-	} while (id);
-	*out++ = '0';
-	*out++ = ' ';
-	while (n)
-		*out++ = digits[--n];
-	memcpy(out, " 1\n", 4);
-}
-
 static int child_main(void *arg)
 {
 	struct usernet *u = arg;
-	char map[32];
 	int err;
 
-	/* the kernel's rule for an unprivileged map of one's own gid: setgroups denied first */
-	if ((err = write_all("/proc/self/setgroups", "deny")))
-		goto out;
-	one_id_map(map, u->uid);
-	if ((err = write_all("/proc/self/uid_map", map)))
-		goto out;
-	one_id_map(map, u->gid);
-	if ((err = write_all("/proc/self/gid_map", map)))
+	if ((err = rf_userns_map_self(u->uid, u->gid)))
 		goto out;
 	if ((err = netns_lo_up()))
 		goto out;
