@@ -71,6 +71,7 @@ interface SpawnLib {
     ) => void;
   };
   userTmpfs: (out: Int32Array) => number;
+  keepsUserXattrs: (root: number) => number;
   readProcs: (pids: Int32Array, n: number, out: Buffer, cap: number, lengths: Int32Array) => number;
   gettid: () => number;
   relayStart: (
@@ -112,6 +113,7 @@ function load(): SpawnLib {
       'int rf_usernet_listen(_Out_ int *user_out, _Out_ int *net_out, _Out_ int *listen_out, _Out_ int *port_out)',
     ) as SpawnLib['usernetListen'],
     userTmpfs: so.func('int rf_userns_tmpfs(_Out_ int *out)') as SpawnLib['userTmpfs'],
+    keepsUserXattrs: so.func('int rf_keeps_user_xattrs(int root)') as SpawnLib['keepsUserXattrs'],
     readProcs: so.func(
       'long rf_read_procs(const int *pids, int n, _Out_ uint8_t *out, long cap, _Out_ int *lengths)',
     ) as SpawnLib['readProcs'],
@@ -428,6 +430,14 @@ export function detachedTmpfsInOwnUserns(): number {
   const err = load().userTmpfs(out);
   if (err !== 0) throw new SyscallError('tmpfs in a user namespace', err);
   return out[0] ?? -1;
+}
+
+/**
+ * Whether a file on the filesystem whose root `rootFd` is keeps user.* attributes (a probe file made
+ * and removed there): what overlayfs in a user namespace needs of its upper layer (a tmpfs: Linux 6.6+).
+ */
+export function keepsUserXattrs(rootFd: number): boolean {
+  return load().keepsUserXattrs(rootFd) === 0;
 }
 
 /** What the report pipe gets when a relay ends (relay.c's struct relay_report): its size in bytes. */

@@ -8,6 +8,7 @@ import { dirSync } from 'tmp-promise';
 import { cloneMount, closeFd, detachedTmpfs } from '../../native/bindings.js';
 import {
   detachedTmpfsInOwnUserns,
+  keepsUserXattrs,
   removeTreeNative,
   removeTreeNativeSync,
   rmdirEachNative,
@@ -57,12 +58,14 @@ let spare: string | null = null;
 let spareLayersDir: string | null = null;
 /**
  * A layers tmpfs made while the previous job ran (prepareSpareScratch), once a job has used one: an
- * fd of this process only (close-on-exec), empty, that no job has seen; taken by the next overlay job.
+ * fd of this process only (close-on-exec), empty, that no job has seen; taken by the next overlay job
+ * whose root inside is its `owner` (null: ours).
  */
-let spareTmpfs: number | null = null;
-/** This process's jobs have used overlays / layers on a tmpfs: the spares then include them. */
+let spareTmpfs: { fd: number; owner: number | null } | null = null;
+/** This process's jobs have used overlays: the spares then include their mount point. */
 let overlayUsed = false;
-let tmpfsUsed = false;
+/** The owner the last job's layers tmpfs had (undefined: no job had one): the spare's is made so. */
+let tmpfsOwner: number | null | undefined;
 function makeDir(): string {
   // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not
   prefix ??= `${formatInstanceName(ownInstanceId())}-`;
@@ -109,9 +112,12 @@ export function createScratch(
       spareLayersDir = null; // made with the spare dir, off the job's path
     else fs.mkdirSync(layers, { mode: 0o700 });
     if (cloneFd !== null) tmpfs = cloneFd;
-    else if (overlay.userns && process.geteuid?.() === 0)
-      fs.chownSync(layers, USERNS_ROOT_ID, USERNS_ROOT_ID);
-    else tmpfs = layersTmpfs();
+    else {
+      // root's --userns job: its root inside is USERNS_ROOT_ID, which must own its layers
+      const owner = overlay.userns && process.geteuid?.() === 0 ? USERNS_ROOT_ID : null;
+      tmpfs = layersTmpfs(owner);
+      if (tmpfs === null && owner !== null) fs.chownSync(layers, owner, owner);
+    }
   }
   const root = capped ? `/proc/self/fd/${capped.fd}` : null;
   if (root && shared) fs.chmodSync(`${root}/${TMP_DIR}`, 0o1777);
@@ -163,37 +169,52 @@ export function createScratch(
 
 /**
  * A detached tmpfs for a job's upper layers (cheap to make, where overlayfs would probe a journalled
- * disk at every mount), or null where none can be had (an old kernel, no user namespaces): the
- * layers then go on disk beside the scratch, as before. Without CAP_SYS_ADMIN (rootless, a
- * container's root) it is made in a user namespace of its own (native/spawn/usertmpfs.c), and the
- * launcher attaches it in the job's namespace just the same. A way refused once (EPERM, ENOSYS,
- * EOPNOTSUPP) is not tried again.
+ * disk at every mount), its root owned by `owner` (null: us), or null where none can be had (an old
+ * kernel, no user namespaces): the layers then go on disk beside the scratch, as before. Without
+ * CAP_SYS_ADMIN (rootless, a container's root) it is made in a user namespace of its own
+ * (native/spawn/usertmpfs.c), which maps our ids alone, and the launcher attaches it in the job's
+ * namespace just the same. A way refused once (EPERM, ENOSYS, EOPNOTSUPP) is not tried again.
  */
-const tmpfsMakers = [
-  ...(process.geteuid?.() === 0 ? [() => detachedTmpfs({ mode: '0700' })] : []),
-  detachedTmpfsInOwnUserns,
-];
+let rootTmpfs = process.geteuid?.() === 0;
+let userTmpfs = true;
+/**
+ * Whether root's tmpfs keeps user.* attributes (checked once): overlayfs in a --userns job's user
+ * namespace keeps its own there (an opaque directory), which a tmpfs does only on Linux 6.6+.
+ */
+let userXattrs: boolean | undefined;
 
-function newTmpfs(): number | null {
+function newTmpfs(owner: number | null): number | null {
   if (process.env.RINGFENCE_LAYERS === 'disk') return null;
-  while (tmpfsMakers[0]) {
+  if (rootTmpfs && (owner === null || userXattrs !== false)) {
+    let fd: number;
     try {
-      return tmpfsMakers[0]();
+      fd = detachedTmpfs({ mode: '0700', ...(owner === null ? {} : { uid: `${owner}`, gid: `${owner}` }) });
     } catch {
-      tmpfsMakers.shift();
+      rootTmpfs = false;
+      return newTmpfs(owner);
+    }
+    if (owner === null || (userXattrs ??= keepsUserXattrs(fd))) return fd;
+    closeFd(fd);
+    return null;
+  }
+  if (userTmpfs && owner === null) {
+    try {
+      return detachedTmpfsInOwnUserns();
+    } catch {
+      userTmpfs = false;
     }
   }
   return null;
 }
 
-function layersTmpfs(): number | null {
-  tmpfsUsed = true;
+function layersTmpfs(owner: number | null): number | null {
+  tmpfsOwner = owner;
   const ready = spareTmpfs;
   spareTmpfs = null;
   // RINGFENCE_LAYERS=disk set after the spare was made still wins
-  if (ready !== null && process.env.RINGFENCE_LAYERS === 'disk') closeFd(ready);
-  else if (ready !== null) return ready;
-  return newTmpfs();
+  if (ready !== null && (ready.owner !== owner || process.env.RINGFENCE_LAYERS === 'disk')) closeFd(ready.fd);
+  else if (ready !== null) return ready.fd;
+  return newTmpfs(owner);
 }
 
 /**
@@ -206,7 +227,10 @@ export function prepareSpareScratch(): void {
     fs.mkdirSync(`${spare}.fs`, { mode: 0o700 });
     spareLayersDir = `${spare}.fs`;
   }
-  if (tmpfsUsed && spareTmpfs === null) spareTmpfs = newTmpfs();
+  if (tmpfsOwner !== undefined && spareTmpfs === null) {
+    const fd = newTmpfs(tmpfsOwner);
+    if (fd !== null) spareTmpfs = { fd, owner: tmpfsOwner };
+  }
   prepareSpareDisk(`${spare}.`);
 }
 
@@ -220,7 +244,7 @@ export function releaseSpareScratch(): void {
   spareLayersDir = null;
   if (spare) fs.rmdirSync(spare);
   spare = null;
-  if (spareTmpfs !== null) closeFd(spareTmpfs);
+  if (spareTmpfs !== null) closeFd(spareTmpfs.fd);
   spareTmpfs = null;
   releaseDisks();
 }

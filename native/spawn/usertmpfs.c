@@ -12,7 +12,8 @@
  * Only where the tmpfs keeps user.* extended attributes (Linux 6.6+): in a user namespace overlayfs
  * keeps its own (an opaque directory, a redirect) as user.overlay.*, and on a tmpfs without them a
  * job could not replace a directory it removed. The child checks on a file of its own and refuses
- * (EOPNOTSUPP); the layers then stay on disk.
+ * (EOPNOTSUPP); the layers then stay on disk. The same check is rf_keeps_user_xattrs, for the tmpfs
+ * root makes for a job in a user namespace (harness/job/scratch.ts).
  *
  * The child is cloned as usernet.c's is (CLONE_VM|CLONE_VFORK|CLONE_FILES): the mount's fd lands in
  * our table, signals stay blocked in it, and we reap it by its pid.
@@ -48,7 +49,7 @@ struct usertmpfs {
 };
 
 /* 0 where a file on the tmpfs keeps a user.* attribute; the probe file is removed either way. */
-static int keeps_user_xattrs(int root)
+int rf_keeps_user_xattrs(int root)
 {
 	static const char probe[] = ".ringfence-xattr-probe";
 	int fd = openat(root, probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -82,7 +83,7 @@ static int child_main(void *arg)
 		err = errno;
 		goto out;
 	}
-	err = keeps_user_xattrs(mnt);
+	err = rf_keeps_user_xattrs(mnt);
 out:
 	/* the table is ours too: nothing of a refused tmpfs may stay in it */
 	if (fs >= 0)
