@@ -143,9 +143,10 @@ class JobRun {
     let spare: Spare | null;
     try {
       // a spare's fds were fixed when it started, and its init's maps: one that joins a network
-      // namespace opens it by path; one that joins a user namespace or maps subordinate ids needs its own
+      // namespace, and the user namespace that owns it, opens them by path (its init made ahead is
+      // dropped for a fresh one born in them); one that maps subordinate ids needs its own
       spare =
-        this.options.usernsFd === undefined && this.options.subids === undefined
+        this.options.subids === undefined
           ? await this.sandbox.takeSpare(this.spec, this.options.ipc ?? null)
           : null;
       this.cgroup = spare?.cgroup ?? this.driver.create(this.spec.limits);
@@ -216,7 +217,11 @@ class JobRun {
             : started
               ? { netPath: `/proc/${process.pid}/fd/${options.netnsFd}` }
               : { netFd: netAt }),
-          ...(usernsFd === undefined ? {} : { usernsFd: netAt + 1 }),
+          ...(usernsFd === undefined
+            ? {}
+            : started
+              ? { usernsPath: `/proc/${process.pid}/fd/${usernsFd}` }
+              : { usernsFd: netAt + 1 }),
           ...(options.subids === undefined ? {} : { subids: options.subids }),
           ...(cgroupFd === null ? {} : { cgroupFd }),
         });

@@ -181,6 +181,8 @@ export function launcherArgs(
     netPath?: string;
     /** With netFd: the fd of the user namespace that owns it, joined first (services, rootless). */
     usernsFd?: number;
+    /** With netPath: that user namespace by this process's /proc/PID/fd/N (a launcher started ahead). */
+    usernsPath?: string;
     /** The user's subordinate ranges, mapped inside this sandbox's new user namespace. */
     subids?: Subids;
     trace?: boolean;
@@ -216,6 +218,7 @@ export function launcherArgs(
   else args.push(`--tmp-dir=${scratchDir}`);
   if (spec.userns) args.push('--userns');
   if (spec.userns && mode.usernsFd !== undefined) args.push(`--userns-fd=${mode.usernsFd}`);
+  else if (spec.userns && mode.usernsPath !== undefined) args.push(`--userns-path=${mode.usernsPath}`);
   else if (spec.userns && mode.subids)
     args.push(
       `--subids=${mode.subids.uid.start}:${mode.subids.uid.count}:${mode.subids.gid.start}:${mode.subids.gid.count}`,

@@ -45,6 +45,7 @@ enum {
 	OPT_AHEAD,
 	OPT_CGROUP_FD,
 	OPT_USERNS_FD,
+	OPT_USERNS_PATH,
 	OPT_SUBIDS,
 };
 
@@ -64,6 +65,7 @@ static const struct option long_opts[] = {
 	{"overlay-volatile", no_argument, NULL, OPT_OVERLAY_VOLATILE},
 	{"userns", no_argument, NULL, OPT_USERNS},
 	{"userns-fd", required_argument, NULL, OPT_USERNS_FD},
+	{"userns-path", required_argument, NULL, OPT_USERNS_PATH},
 	{"subids", required_argument, NULL, OPT_SUBIDS},
 	{"cgroupns", no_argument, NULL, OPT_CGROUPNS},
 	{"tmp-dir", required_argument, NULL, OPT_TMP_DIR},
@@ -97,7 +99,7 @@ struct parse_state {
  *   and --net=host, which is required: the job shares the host's network, and saying so is the
  *   harness's job (the default, --net=none, cannot be had without a network namespace).
  * Refused (error "args", EINVAL, the text naming the option), since each needs a namespace:
- *   --hostname --userns --userns-fd --subids --cgroupns --tmp-dir --tmp-size --read-only --overlay-dir --volume --protect
+ *   --hostname --userns --userns-fd --userns-path --subids --cgroupns --tmp-dir --tmp-size --read-only --overlay-dir --volume --protect
  *   --pin
  *   --net=none
  */
@@ -280,6 +282,15 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 		needs_namespaces(ps, "--no-namespaces excludes --userns-fd");
 		o->userns_fd = parse_fd(ps, arg, "--userns-fd wants a fd number");
 		break;
+	case OPT_USERNS_PATH:
+		/* as --net-path, for the user namespace that owns it: opened here, in the host's */
+		needs_namespaces(ps, "--no-namespaces excludes --userns-path");
+		if (o->userns_fd >= 0 || arg[0] != '/')
+			fail(ps, EINVAL, "--userns-path wants an absolute path, and no --userns-fd");
+		o->userns_fd = open(arg, O_RDONLY | O_CLOEXEC);
+		if (o->userns_fd < 0)
+			fail(ps, errno, "--userns-path cannot be opened");
+		break;
 	case OPT_SUBIDS:
 		needs_namespaces(ps, "--no-namespaces excludes --subids");
 		if (!parse_subids(arg, &o->subids))
@@ -396,7 +407,8 @@ static void check_combination(struct parse_state *ps, struct options *o)
 	else if (o->net_fd >= 0 && !fd_open(o->net_fd))
 		fail(ps, EBADF, "--net-fd is not an open fd");
 	if (o->userns_fd >= 0 && (!o->userns || o->net != NET_JOIN))
-		fail(ps, EINVAL, "--userns-fd needs --userns and --net=join (it joins the services' namespaces)");
+		fail(ps, EINVAL,
+		     "--userns-fd (or --userns-path) needs --userns and --net=join (it joins the services' namespaces)");
 	else if (o->userns_fd >= 0 && !fd_open(o->userns_fd))
 		fail(ps, EBADF, "--userns-fd is not an open fd");
 	if (o->subids.uid_count && (!o->userns || o->userns_fd >= 0))

@@ -9,10 +9,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResult } from '../../harness/job/result.js';
 import { HOST_ADDR, startNetServers, type NetServers } from '../support/net-servers.js';
-import { CLI, describeSandbox } from '../support/sandbox.js';
+import { CLI, ROOT, describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 import { removeDir, tempDir } from '../adversarial/helpers.js';
-import { NOBODY, cliAsNobody, rootlessUnavailable } from '../support/rootless.js';
+import { NOBODY, cliAsNobody, nodeAsNobody, rootlessUnavailable } from '../support/rootless.js';
+
+const JOBS_CHILD = path.join(ROOT, 'test', 'support', 'jobs-child.mjs');
 
 describeSandbox('network: a rootless allow-list', () => {
   const why = rootlessUnavailable();
@@ -84,6 +86,35 @@ describeSandbox('network: a rootless allow-list', () => {
       expect(connections).toContainEqual(
         expect.objectContaining({ host: HOST_ADDR, port: servers.tls, via: 'connect', allowed: false }),
       );
+      await expectNoLeftovers();
+    }, 60_000);
+
+    it('a job after the first takes a spare launcher, which opens both namespaces by path, and is held to the list as the first', async () => {
+      if (why) throw new Error(`a rootless job cannot run here: ${why}`);
+      const before = { ...servers.served };
+      const job = {
+        command: [
+          'sh',
+          '-c',
+          `curl -sS -o /dev/null -w '%{http_code}' http://${HOST_ADDR}:${servers.http}/; echo " $(curl -sS -k -o /dev/null https://${HOST_ADDR}:${servers.tls}/ 2>/dev/null; echo $?)"`,
+        ],
+        workdir: dir,
+        network: { allow: [`${HOST_ADDR}:${servers.http}`] },
+      };
+      const out = await nodeAsNobody(dir, [JOBS_CHILD, JSON.stringify([job, job, job])]);
+      expect(out.status, out.stderr).toBe(0);
+      const ran = JSON.parse(out.stdout) as (Pick<JobResult, 'status' | 'reason' | 'stdout' | 'network'> & {
+        phases: string[];
+      })[];
+      for (const r of ran) {
+        expect(r.status, r.reason).toBe('passed');
+        expect(r.stdout).toBe('200 56\n'); // allowed through the proxy; the other port's CONNECT refused
+        expect(r.network?.connections.map((c) => c.allowed).sort()).toEqual([false, true]);
+      }
+      expect(ran[0]!.phases).toContain('spawn');
+      for (const r of ran.slice(1)) expect(r.phases).toContain('launcher (spare)');
+      expect(servers.served.http).toBe(before.http + 3);
+      expect(servers.served.tls).toBe(before.tls);
       await expectNoLeftovers();
     }, 60_000);
 
