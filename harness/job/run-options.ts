@@ -74,6 +74,11 @@ export interface RunOptions {
 /** A handle on a started job, for forwarding signals. */
 export interface RunningJob {
   readonly launcherPid: number;
+  /**
+   * The job's init as the host sees its pid, once the launcher says which it is (a spare's init made
+   * ahead may have been dropped for a fresh one); null when the launcher ended without one.
+   */
+  initPid(): Promise<number | null>;
   /** Forwards a signal to the job's main process (through the launcher and its init). */
   signal(signal: NodeJS.Signals): void;
   /** Ends the job now through the freezer path. */

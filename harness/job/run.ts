@@ -83,6 +83,8 @@ class JobRun {
   private readonly stdout: BoundedCapture;
   private readonly stderr: BoundedCapture;
   private statusText = '';
+  /** RunningJob.initPid: set once the launcher is started. */
+  private initPid: Promise<number | null> = Promise.resolve(null);
   /** The counters read when the launcher's last line came (readStatsEarly); null: read after its exit. */
   private earlyStats: CgroupStats | null = null;
   private timers: NodeJS.Timeout[] = [];
@@ -248,6 +250,20 @@ class JobRun {
         this.statusText += text;
         if (early) this.readStatsEarly(cgroup);
       });
+      const running = proc;
+      this.initPid = new Promise((resolve) => {
+        const look = (): void => {
+          const init = parseLauncherReports(this.statusText).find((r) => r.kind === 'init');
+          if (init?.kind === 'init') resolve(init.pid);
+          else return;
+          running.status.off('data', look);
+        };
+        running.status.on('data', look);
+        void running.exited.then(() => {
+          look();
+          resolve(null);
+        });
+      });
       // a job that does not read all its stdin closes the pipe: that is its business, not an error here
       proc.stdin?.on('error', () => undefined);
       proc.stdin?.end(options.stdinData ?? '');
@@ -322,6 +338,7 @@ class JobRun {
     if (options.signal?.aborted) onAbort(); // aborted while the gate opened: the listener came too late
     options.onStart?.({
       launcherPid: pid,
+      initPid: () => this.initPid,
       signal: (sig) => this.pidfd?.signal(sig),
       abort: onAbort,
       ipc: this.ipc,

@@ -290,7 +290,9 @@ export type LauncherReport =
    */
   | { kind: 'layers'; inodes: number }
   /** `--trace`: a phase of the launcher, init or the job reached at CLOCK_MONOTONIC `ns`. */
-  | { kind: 'trace'; phase: string; ns: bigint };
+  | { kind: 'trace'; phase: string; ns: bigint }
+  /** The job's init as the host sees it, once it is the launcher's one child (first line of a start). */
+  | { kind: 'init'; pid: number };
 
 /** Undoes the launcher's (and mountinfo's) `\ooo` escapes of a path. */
 export function unescapeMountPath(text: string): string {
@@ -329,6 +331,8 @@ export function parseLauncherReports(text: string): LauncherReport[] {
     } else if (kind === 'layers' && fields.length === 2 && /^\d+$/.test(a)) {
       // written once, before the job could exist: a later one is not the launcher's
       if (!reports.some((r) => r.kind === 'layers')) reports.push({ kind, inodes: Number(a) });
+    } else if (kind === 'init' && fields.length === 2 && /^[1-9]\d*$/.test(a)) {
+      if (!reports.some((r) => r.kind === 'init')) reports.push({ kind, pid: Number(a) });
     } else if (kind === 'trace' && fields.length === 3 && /^[a-z-]+$/.test(a) && /^\d+$/.test(b)) {
       reports.push({ kind, phase: a, ns: BigInt(b) });
     } else if (kind === 'overlay' && fields.length === 3 && /^\d+$/.test(a) && b.startsWith('/')) {

@@ -60,29 +60,20 @@ function ended(run: Running): boolean {
   return run.result !== null;
 }
 
-/** The launcher's pid → its init's (the first child: born in the new namespaces). */
-async function initOf(launcherPid: number, deadlineMs: number): Promise<number> {
-  const file = `/proc/${launcherPid}/task/${launcherPid}/children`;
-  for (;;) {
-    // (a launcher already gone throws ENOENT: the caller takes that as the sandbox having ended)
-    const first = fs.readFileSync(file, 'utf8').trim().split(/\s+/)[0];
-    if (first) return Number(first);
-    if (performance.now() > deadlineMs) throw new Error('its sandbox did not start');
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-}
-
 /**
- * An fd of the network namespace of the launcher's init, or why there is none. Checked after the
- * open: init must still be the launcher's child (its pid cannot have been reused by another process
- * since: the launcher has not reaped it) and the namespace must not be ours — never a job joined to a
- * network it was not made, nor the host's.
+ * An fd of the network namespace of the job's init (as its launcher names it: a spare's init made
+ * ahead may have been dropped for a fresh one), or why there is none. Checked after the open: init
+ * must still be the launcher's child (its pid cannot have been reused by another process since: the
+ * launcher has not reaped it) and the namespace must not be ours — never a job joined to a network
+ * it was not made, nor the host's.
  */
-async function openNetns(launcherPid: number): Promise<number | { why: string; ended: boolean }> {
-  let init: number;
+async function openNetns(handle: RunningJob): Promise<number | { why: string; ended: boolean }> {
+  const launcherPid = handle.launcherPid;
+  let init: number | null;
   let fd: number;
   try {
-    init = await initOf(launcherPid, performance.now() + 10_000);
+    init = await handle.initPid();
+    if (init === null) throw new Error('no init');
     fd = fs.openSync(`/proc/${init}/ns/net`, 'r');
   } catch {
     return { why: 'its sandbox ended', ended: true };
@@ -240,7 +231,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
       void done.then((r) => (run.result = r));
       runs.push(run);
       if (shared === null) {
-        const opened = await openNetns(run.handle.launcherPid);
+        const opened = await openNetns(run.handle);
         if (typeof opened !== 'number') {
           if (!opened.ended) run.handle.abort();
           run.result = await done;

@@ -361,5 +361,6 @@ int main(int argc, char **argv)
 		init = spawn_init(&o, &saved_mask);
 	if (o.overlay_mount_fd >= 0)
 		close(o.overlay_mount_fd); /* init has its own copy now */
+	proto_init_pid(init);
 	return supervise(init, o.no_namespaces);
 }

@@ -159,6 +159,17 @@ void proto_layers(unsigned long long inodes)
 	write_all_once(status_fd, line, (size_t)n);
 }
 
+void proto_init_pid(pid_t pid)
+{
+	char line[32];
+	int n;
+
+	if (status_fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "init\t%d\n", (int)pid);
+	write_all_once(status_fd, line, (size_t)n);
+}
+
 void proto_tree(const struct rusage *ru)
 {
 	char line[128];

@@ -10,6 +10,7 @@
 
 #include <stdnoreturn.h>
 #include <sys/resource.h>
+#include <sys/types.h>
 
 void proto_init(int status_fd);
 int proto_status_fd(void);
@@ -67,6 +68,11 @@ void proto_fs_ro(int err, const char *mount_point);
  * only once the split held, else it is "fs-ro".
  */
 void proto_fs_split(int err, const char *mount_point);
+/*
+ * "init\t<pid>": the job's init, as the host sees its pid, once it is the launcher's one child (an
+ * init made ahead and dropped is reaped by then). Written by the outer process as the job starts.
+ */
+void proto_init_pid(pid_t pid);
 /* "layers\t<n>": inodes in use on the layers tmpfs right before the job starts (init.c). */
 void proto_layers(unsigned long long inodes);
 /* Whether a mount point fits in such a line once escaped. */
