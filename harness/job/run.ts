@@ -323,11 +323,11 @@ class JobRun {
     this.timers.push(setInterval(() => this.poll(), POLL_MS));
     this.mark('deadlines armed');
     // the job runs now and this thread would wait idle: start the next job's launcher meanwhile
-    // (its init made ahead with this job's user-namespace choice: the next job is most likely alike)
+    // (its init made ahead with this job's namespace choices: the next job is most likely alike)
     if (options.prepareNext !== false) {
       this.sandbox.prepareSpare(
         options.ipc ?? null,
-        this.plan?.noNamespaces ? null : { userns: spec.userns },
+        this.plan?.noNamespaces ? null : { userns: spec.userns, joins: options.netnsFd !== undefined },
         spec.limits,
       );
       this.mark('next spare');

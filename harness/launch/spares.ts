@@ -13,6 +13,7 @@ import {
   startIntoCgroup,
   startLauncher,
   startLauncherWithIpc,
+  type AheadInit,
   type LauncherProcess,
 } from './start.js';
 import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD, launcherPath } from './protocol.js';
@@ -69,6 +70,8 @@ export class Sandbox {
   private released = false;
   /** The caps of the last job a spare was prepared for (see prepareSpare). */
   private lastLimits: CgroupLimits | null = null;
+  /** Whether the job before the one now starting joined a network namespace (prepareSpare). */
+  private lastJoined = false;
   /** Jobs running now: what the exit handler must end and remove if the process exits under them. */
   private readonly running = new Set<RunningEntry>();
 
@@ -108,11 +111,7 @@ export class Sandbox {
    * cgroup is made with them, and a next job alike takes it without a write (takeSpare); after a
    * change of caps the spare is blank, and the next job's caps are written when it takes it.
    */
-  prepareSpare(
-    ipc: IpcMode | null = null,
-    ahead: { userns: boolean } | null = null,
-    limits: CgroupLimits = {},
-  ): void {
+  prepareSpare(ipc: IpcMode | null = null, ahead: AheadInit | null = null, limits: CgroupLimits = {}): void {
     try {
       prepareSpareScratch();
     } catch {
@@ -120,6 +119,11 @@ export class Sandbox {
     }
     const spareLimits = this.lastLimits !== null && sameLimits(this.lastLimits, limits) ? limits : {};
     this.lastLimits = limits;
+    // an init made without a network namespace serves only a job that joins one, so only after two
+    // such jobs in a row: one made with its own serves either kind (a join moves out of it)
+    const joins = ahead?.joins === true;
+    const init = ahead && { ...ahead, joins: joins && this.lastJoined };
+    this.lastJoined = joins;
     if (this.spare || this.pending) return;
     let cgroup: JobCgroup | null = null;
     let proc: LauncherProcess | null = null;
@@ -131,12 +135,12 @@ export class Sandbox {
         if (!ipc)
           return startLauncher(
             launcherPath(),
-            pendingLauncherArgs(undefined, ahead, dirFd),
+            pendingLauncherArgs(undefined, init, dirFd),
             {},
             'ignore',
             fds,
           );
-        const args = pendingLauncherArgs(IPC_FD_LAYOUT, ahead, dirFd);
+        const args = pendingLauncherArgs(IPC_FD_LAYOUT, init, dirFd);
         const withIpc = startLauncherWithIpc(launcherPath(), args, {}, ipc, fds);
         child = withIpc.child;
         return withIpc;

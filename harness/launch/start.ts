@@ -44,16 +44,24 @@ export interface LauncherProcess {
   alive(): boolean;
 }
 
+/** The namespaces of the init a spare makes ahead of its job (pendingLauncherArgs). */
+export interface AheadInit {
+  userns: boolean;
+  /** The next job most likely joins a network namespace: the init makes none of its own. */
+  joins?: boolean;
+}
+
 /**
  * Arguments of a launcher started before its job is known: the real ones arrive through the gate.
  * `ahead`: once placed (LauncherProcess.placed), it makes the job's init with the namespaces a job
- * of this harness usually gets (a private network; a user namespace when `userns`), and a job that
- * wants others gets its init the usual way (native/launcher/ahead.h). null: no init before the job.
+ * of this harness usually gets (a private network, or with `joins` none, the job joining one: an
+ * allow-list's, services'; a user namespace when `userns`), and a job that wants others gets its
+ * init the usual way (native/launcher/ahead.h). null: no init before the job.
  * `cgroupFd`: its fd of the job's cgroup directory, to clone init into (cgroup v2, intocg.h).
  */
 export function pendingLauncherArgs(
   fds: { gate: number; status: number } = { gate: GATE_FD, status: STATUS_FD },
-  ahead: { userns: boolean } | null = null,
+  ahead: AheadInit | null = null,
   cgroupFd: number | null = null,
 ): string[] {
   return [
@@ -62,7 +70,9 @@ export function pendingLauncherArgs(
     `--parent-pid=${process.pid}`,
     `--parent-tid=${threadTid()}`,
     ...(cgroupFd === null ? [] : [`--cgroup-fd=${cgroupFd}`]),
-    ...(ahead ? ['--ahead', ...(ahead.userns ? ['--userns'] : [])] : []),
+    ...(ahead
+      ? ['--ahead', ...(ahead.userns ? ['--userns'] : []), ...(ahead.joins ? ['--ahead-joins'] : [])]
+      : []),
     '--',
     'ringfence-pending',
   ];

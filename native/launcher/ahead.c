@@ -173,6 +173,11 @@ void ahead_make(const struct options *pending, unsigned long flags, char *argv0,
 	}
 }
 
+unsigned long ahead_flags(void)
+{
+	return ahead.pid ? ahead.flags : 0;
+}
+
 void ahead_keep_config(const char *buf, size_t len)
 {
 	char *copy;

@@ -31,6 +31,9 @@ void ahead_keep_config(const char *buf, size_t len);
  */
 pid_t ahead_take(unsigned long flags, bool fits, int layers_fd);
 
+/* The clone flags the init made ahead was made with; 0 when none was made. */
+unsigned long ahead_flags(void);
+
 /* Kills and reaps an init made ahead, if any (the harness gave up on this spare). */
 void ahead_drop(void);
 

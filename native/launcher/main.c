@@ -311,10 +311,14 @@ static void make_ahead(void *arg)
 {
 	const struct options *o = arg;
 
-	if (o->no_namespaces)
-		return;
+	unsigned long flags = clone_flags(o);
+
+	if (o->no_namespaces || (o->ahead_joins && o->userns))
+		return; /* a join in a user namespace of its own: init is born in the namespaces it joins */
+	if (o->ahead_joins)
+		flags &= ~(unsigned long)CLONE_NEWNET;
 	prepare_supervisor(o);
-	ahead_make(o, clone_flags(o), launcher_argv0, &saved_mask);
+	ahead_make(o, flags, launcher_argv0, &saved_mask);
 }
 
 int main(int argc, char **argv)
@@ -349,11 +353,12 @@ int main(int argc, char **argv)
 	prepare_supervisor(&o);
 	open_layers_mount(&o);
 	/*
-	 * An init made ahead has a network namespace of its own; for --net=join it moves into the one to
-	 * join itself (init.c), which only an init that is root over that namespace can: not in a user
-	 * namespace of its own.
+	 * For --net=join an init made ahead moves into the namespace to join itself (init.c), out of one
+	 * of its own or (--ahead-joins) out of ours, which only an init that is root over that namespace
+	 * can: not in a user namespace of its own. A job of any other network takes only an init made
+	 * with exactly its flags: never one without a network namespace of its own.
 	 */
-	init = ahead_take(clone_flags(&o) | (o.net == NET_JOIN ? CLONE_NEWNET : 0),
+	init = ahead_take(clone_flags(&o) | (o.net == NET_JOIN ? ahead_flags() & CLONE_NEWNET : 0),
 			  !o.no_namespaces && (o.net != NET_JOIN || !o.userns), o.overlay_mount_fd);
 	if (init)
 		proto_trace("ahead");

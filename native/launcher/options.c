@@ -43,6 +43,7 @@ enum {
 	OPT_OVERLAY_MOUNT,
 	OPT_OVERLAY_VOLATILE,
 	OPT_AHEAD,
+	OPT_AHEAD_JOINS,
 	OPT_CGROUP_FD,
 	OPT_USERNS_FD,
 	OPT_USERNS_PATH,
@@ -60,6 +61,7 @@ static const struct option long_opts[] = {
 	{"net-path", required_argument, NULL, OPT_NET_PATH},
 	{"trace", no_argument, NULL, OPT_TRACE},
 	{"ahead", no_argument, NULL, OPT_AHEAD},
+	{"ahead-joins", no_argument, NULL, OPT_AHEAD_JOINS},
 	{"cgroup-fd", required_argument, NULL, OPT_CGROUP_FD},
 	{"overlay-mount", required_argument, NULL, OPT_OVERLAY_MOUNT},
 	{"overlay-volatile", no_argument, NULL, OPT_OVERLAY_VOLATILE},
@@ -255,6 +257,9 @@ static void parse_one(struct parse_state *ps, int opt, char *arg, struct options
 	case OPT_AHEAD:
 		o->ahead = true;
 		break;
+	case OPT_AHEAD_JOINS:
+		o->ahead_joins = true;
+		break;
 	case OPT_CGROUP_FD:
 		o->cgroup_fd = parse_fd(ps, arg, "--cgroup-fd wants an fd number");
 		break;
@@ -413,6 +418,8 @@ static void check_combination(struct parse_state *ps, struct options *o)
 		fail(ps, EBADF, "--userns-fd is not an open fd");
 	if (o->subids.uid_count && (!o->userns || o->userns_fd >= 0))
 		fail(ps, EINVAL, "--subids needs --userns, and a namespace of its own (no --userns-fd)");
+	if (o->ahead_joins && !o->ahead)
+		fail(ps, EINVAL, "--ahead-joins needs --ahead");
 	if (o->cgroup_fd >= 0 && !fd_open(o->cgroup_fd))
 		fail(ps, EBADF, "--cgroup-fd is not an open fd");
 }

@@ -58,6 +58,12 @@ struct options {
 	/* --ahead: a spare's; on 'P' at the gate, make the job's init before the job is known (ahead.c) */
 	bool ahead;
 	/*
+	 * --ahead-joins: the next job most likely joins a network namespace (an allow-list's, services'):
+	 * the init made ahead gets no network namespace of its own, which it would leave unused, and joins
+	 * the job's when its config comes (init.c); in a user namespace of its own none is made ahead.
+	 */
+	bool ahead_joins;
+	/*
 	 * --cgroup-fd: the job's cgroup directory (cgroup v2): init is cloned straight into it
 	 * (intocg.c) and this process stays out of it; -1: the harness moved this process in.
 	 */

@@ -2,11 +2,13 @@
 // init with the usual namespaces before the job is known, and hands it the job's config when it comes.
 // Checked on real jobs: the namespaces and config are the job's own, the early init lives in the
 // spare's job cgroup and nowhere else, a job that wants other namespaces or a host whose mounts changed
-// gets a fresh init, and nothing is left.
+// gets a fresh init, an init made for a job that joins a network namespace serves no other, and
+// nothing is left.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, expect, it, vi } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
@@ -97,6 +99,56 @@ describeSandbox('the init made ahead', () => {
     expect(phases(result.trace)).not.toContain('ahead');
     // killed and reaped by its launcher before the job's own init was made
     expect(fs.existsSync(`/proc/${init}`)).toBe(false);
+  });
+
+  it('after two allow-list jobs the init made ahead has no network namespace of its own: it joins the next one’s, and a `none` job never takes it', async () => {
+    const allow = { network: { allow: ['127.0.0.1:9'] } };
+    const ours = fs.readlinkSync('/proc/self/ns/net');
+    await runJob({ command: ['true'], ...allow });
+    await runJob({ command: ['true'], ...allow });
+    const { init } = await spareWithInit();
+    // still in ours, where nothing of a job runs: it makes none it would leave unused
+    expect(fs.readlinkSync(`/proc/${init}/ns/net`)).toBe(ours);
+    expect(fs.readlinkSync(`/proc/${init}/ns/mnt`)).not.toBe(fs.readlinkSync('/proc/self/ns/mnt'));
+    const joined = await runJob({ command: ['readlink', '/proc/self/ns/net'], ...allow }, { trace: true });
+    expect(joined.status, joined.stderr).toBe('passed');
+    expect(phases(joined.trace)).toContain('ahead');
+    expect(joined.stdout.trim()).not.toBe(ours); // the allow-list's namespace, joined before the job ran
+    const { init: next } = await spareWithInit();
+    expect(fs.readlinkSync(`/proc/${next}/ns/net`)).toBe(ours);
+    // the launcher names the job's init (its `init` line), not the one it dropped: what services
+    // read the namespace to share from
+    let initNet = '';
+    let printed = '';
+    const out = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        printed += chunk.toString();
+        done();
+      },
+    });
+    const none = await runJob(
+      { command: ['sh', '-c', 'readlink /proc/self/ns/net; exec sleep 30'] },
+      {
+        trace: true,
+        prepareNext: false,
+        stdout: out,
+        onStart: (handle) =>
+          void (async () => {
+            const init = await handle.initPid();
+            initNet = init === null ? '' : fs.readlinkSync(`/proc/${init}/ns/net`);
+            // the job's own word on its namespace first, then it may go
+            await vi.waitFor(() => expect(printed).toContain('\n'), { timeout: 10_000, interval: 2 });
+            handle.abort();
+          })(),
+      },
+    );
+    expect(none.status, none.stderr).toBe('aborted');
+    expect(phases(none.trace)).toContain('clone');
+    expect(phases(none.trace)).not.toContain('ahead');
+    expect(printed.trim()).toMatch(/^net:\[\d+\]$/);
+    expect(printed.trim()).not.toBe(ours); // a network namespace of its own, as ever
+    expect(initNet).toBe(printed.trim());
+    expect(fs.existsSync(`/proc/${next}`)).toBe(false);
   });
 
   it('a mount made on the host after the init was made is seen by the job (the early init is dropped)', async () => {
