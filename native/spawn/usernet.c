@@ -10,26 +10,19 @@
  * child is cloned into both namespaces; it writes its own maps, brings `lo` up, listens, opens its
  * /proc/self/ns/{user,net}, and exits, and we reap it by its pid.
  *
- * Why CLONE_VM|CLONE_VFORK|CLONE_FILES: the fds it opens land in our table and its results in our
- * memory, with no copy of the harness's page tables or fd table (as posix_spawn, spawn.c); the
- * calling thread waits until it has exited. Its exit signal is none, so libuv never sees it, and all
- * signals stay blocked in it: a handler of Node's must never run on its stack.
+ * The child is cloned and reaped by rf_userchild_run (userchild.h): the fds it opens land in our
+ * table, its results in our memory.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "idmap.h"
+#include "userchild.h"
 #include "netns.h"
-
-#define CHILD_STACK_BYTES (64 * 1024)
 
 struct usernet {
 	unsigned uid, gid; /* ours, read before the clone: inside, unmapped, they read as the overflow id */
@@ -78,31 +71,10 @@ int rf_usernet_listen(int *user_out, int *net_out, int *listen_out, int *port_ou
 {
 	struct usernet u = {.uid = (unsigned)geteuid(), .gid = (unsigned)getegid(), .err = EIO,
 			    .user_fd = -1, .net_fd = -1, .listen_fd = -1, .port = 0};
-	sigset_t all, saved;
-	char *stack;
-	pid_t pid;
-	int status, err = 0;
+	int err = rf_userchild_run(child_main, &u, CLONE_NEWNET);
 
 	*user_out = *net_out = *listen_out = -1;
 	*port_out = 0;
-	stack = mmap(NULL, CHILD_STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-		     -1, 0);
-	if (stack == MAP_FAILED)
-		return errno;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &saved);
-	pid = clone(child_main, stack + CHILD_STACK_BYTES,
-		    CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWUSER | CLONE_NEWNET, &u);
-	if (pid < 0)
-		err = errno;
-	sigprocmask(SIG_SETMASK, &saved, NULL);
-	if (pid > 0)
-		while (waitpid(pid, &status, __WALL) < 0)
-			if (errno != EINTR) {
-				err = errno;
-				break;
-			}
-	munmap(stack, CHILD_STACK_BYTES);
 	if (err == 0)
 		err = u.err;
 	if (err != 0) {

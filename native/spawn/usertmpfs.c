@@ -15,25 +15,19 @@
  * (EOPNOTSUPP); the layers then stay on disk. The same check is rf_keeps_user_xattrs, for the tmpfs
  * root makes for a job in a user namespace (harness/job/scratch.ts).
  *
- * The child is cloned as usernet.c's is (CLONE_VM|CLONE_VFORK|CLONE_FILES): the mount's fd lands in
- * our table, signals stay blocked in it, and we reap it by its pid.
+ * The child is usernet.c's kind (userchild.h): the mount's fd lands in our table.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "idmap.h"
-
-#define CHILD_STACK_BYTES (64 * 1024)
+#include "userchild.h"
 
 #ifndef FSOPEN_CLOEXEC
 #define FSOPEN_CLOEXEC 0x1
@@ -99,30 +93,9 @@ out:
 int rf_userns_tmpfs(int *out)
 {
 	struct usertmpfs t = {.uid = (unsigned)geteuid(), .gid = (unsigned)getegid(), .err = EIO, .mount_fd = -1};
-	sigset_t all, saved;
-	char *stack;
-	pid_t pid;
-	int status, err = 0;
+	int err = rf_userchild_run(child_main, &t, CLONE_NEWNS);
 
 	*out = -1;
-	stack = mmap(NULL, CHILD_STACK_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-		     -1, 0);
-	if (stack == MAP_FAILED)
-		return errno;
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &saved);
-	pid = clone(child_main, stack + CHILD_STACK_BYTES,
-		    CLONE_VM | CLONE_VFORK | CLONE_FILES | CLONE_NEWUSER | CLONE_NEWNS, &t);
-	if (pid < 0)
-		err = errno;
-	sigprocmask(SIG_SETMASK, &saved, NULL);
-	if (pid > 0)
-		while (waitpid(pid, &status, __WALL) < 0)
-			if (errno != EINTR) {
-				err = errno;
-				break;
-			}
-	munmap(stack, CHILD_STACK_BYTES);
 	if (err == 0)
 		err = t.err;
 	if (err != 0) {
