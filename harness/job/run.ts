@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Pidfd } from '../../native/bindings.js';
 import { BoundedCapture } from './capture.js';
 import {
+  initPidFrom,
   startIntoCgroup,
   startLauncher,
   startLauncherWithIpc,
@@ -250,20 +251,7 @@ class JobRun {
         this.statusText += text;
         if (early) this.readStatsEarly(cgroup);
       });
-      const running = proc;
-      this.initPid = new Promise((resolve) => {
-        const look = (): void => {
-          const init = parseLauncherReports(this.statusText).find((r) => r.kind === 'init');
-          if (init?.kind === 'init') resolve(init.pid);
-          else return;
-          running.status.off('data', look);
-        };
-        running.status.on('data', look);
-        void running.exited.then(() => {
-          look();
-          resolve(null);
-        });
-      });
+      this.initPid = initPidFrom(proc.status, () => this.statusText, proc.exited);
       // a job that does not read all its stdin closes the pipe: that is its business, not an error here
       proc.stdin?.on('error', () => undefined);
       proc.stdin?.end(options.stdinData ?? '');

@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { closeFd } from '../../native/bindings.js';
 import { makePipe, reapChild, spawnWithFds, threadTid, type WaitStatus } from '../../native/spawn.js';
-import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD } from './protocol.js';
+import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD, parseLauncherReports } from './protocol.js';
 import type { JobCgroup } from '../cgroup/types.js';
 import type { StdinMode } from '../job/spec.js';
 
@@ -349,4 +349,28 @@ export function startIntoCgroup(
   } finally {
     if (dirFd !== null) fs.closeSync(dirFd);
   }
+}
+
+/**
+ * The job's init as its launcher names it (its `init` line), watched for in the status text as it
+ * grows (`text`: all of it so far); null once the launcher exited without one.
+ */
+export function initPidFrom(
+  status: Readable,
+  text: () => string,
+  exited: Promise<unknown>,
+): Promise<number | null> {
+  return new Promise((resolve) => {
+    const look = (): void => {
+      const init = parseLauncherReports(text()).find((r) => r.kind === 'init');
+      if (init?.kind !== 'init') return;
+      resolve(init.pid);
+      status.off('data', look);
+    };
+    status.on('data', look);
+    void exited.then(() => {
+      look();
+      resolve(null);
+    });
+  });
 }
