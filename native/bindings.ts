@@ -243,34 +243,41 @@ export function cloneMount(fd: number): number {
 }
 
 /**
+ * How the loop functions open and close a device (read-write): the caller's own, so that an fd is
+ * closed the way it was opened — Node warns when an fd it opened is opened again without its close.
+ */
+export interface DeviceFiles {
+  open(path: string): number;
+  close(fd: number): void;
+}
+
+/**
  * Attaches the open file `backing` (read-write) to a free loop device that detaches itself when its
  * last user is gone (LO_FLAGS_AUTOCLEAR): returns the device's open fd and path. The caller mounts
- * it and closes the fd; the mount's end then frees the device. Needs CAP_SYS_ADMIN and /dev/loop-control.
+ * it and closes the fd (devices.close); the mount's end then frees the device. Needs CAP_SYS_ADMIN
+ * and /dev/loop-control.
  */
-export function loopAttach(
-  backing: number,
-  openDevice: (path: string) => number,
-): { fd: number; path: string } {
+export function loopAttach(backing: number, devices: DeviceFiles): { fd: number; path: string } {
   const c = load();
-  const control = openDevice('/dev/loop-control');
+  const control = devices.open('/dev/loop-control');
   try {
     // another process may take the free device between the two calls: then LOOP_CONFIGURE says EBUSY
     for (let attempt = 0; attempt < 8; attempt++) {
       const n = c.ioctlInt(control, LOOP_CTL_GET_FREE, 0);
       if (n < 0) throw new SyscallError('LOOP_CTL_GET_FREE', c.errno());
       const path = `/dev/loop${n}`;
-      const fd = openDevice(path);
+      const fd = devices.open(path);
       const config = Buffer.alloc(LOOP_CONFIG_SIZE);
       config.writeUInt32LE(backing, 0);
       config.writeUInt32LE(LO_FLAGS_AUTOCLEAR, LOOP_CONFIG_FLAGS);
       if (c.ioctlPtr(fd, LOOP_CONFIGURE, config) === 0) return { fd, path };
       const errno = c.errno();
-      c.close(fd);
+      devices.close(fd);
       if (errno !== os.constants.errno.EBUSY) throw new SyscallError('LOOP_CONFIGURE', errno);
     }
     throw new SyscallError('LOOP_CONFIGURE', os.constants.errno.EBUSY);
   } finally {
-    c.close(control);
+    devices.close(control);
   }
 }
 
@@ -296,19 +303,19 @@ export function closeFdAsync(fd: number): Promise<void> {
  */
 export async function loopMountAsync(
   backing: number,
-  openDevice: (path: string) => number,
+  devices: DeviceFiles,
   type: string,
   flags: readonly string[],
 ): Promise<number> {
   const c = load();
-  const control = openDevice('/dev/loop-control');
+  const control = devices.open('/dev/loop-control');
   let device = -1;
   let fs = -1;
   try {
     const n = c.ioctlInt(control, LOOP_CTL_GET_FREE, 0);
     if (n < 0) throw new SyscallError('LOOP_CTL_GET_FREE', c.errno());
     const path = `/dev/loop${n}`;
-    device = openDevice(path);
+    device = devices.open(path);
     const config = Buffer.alloc(LOOP_CONFIG_SIZE);
     config.writeUInt32LE(backing, 0);
     config.writeUInt32LE(LO_FLAGS_AUTOCLEAR, LOOP_CONFIG_FLAGS);
@@ -337,8 +344,8 @@ export async function loopMountAsync(
     return mount;
   } finally {
     if (fs >= 0) c.close(fs);
-    if (device >= 0) c.close(device);
-    c.close(control);
+    if (device >= 0) devices.close(device);
+    devices.close(control);
   }
 }
 

@@ -13,7 +13,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import path from 'node:path';
-import { closeFd, dataRanges, detachedMount, loopAttach, loopMountAsync } from '../../native/bindings.js';
+import {
+  closeFd,
+  dataRanges,
+  detachedMount,
+  loopAttach,
+  loopMountAsync,
+  type DeviceFiles,
+} from '../../native/bindings.js';
 
 export interface DiskCaps {
   /** Bytes the job may leave; null: no byte cap (the inode cap alone). */
@@ -135,9 +142,11 @@ function template(caps: DiskCaps, scratchPrefix: string): Template {
   }
 }
 
-function openDevice(device: string): number {
-  return fs.openSync(device, fs.constants.O_RDWR); // close-on-exec, as every fd Node opens;
-}
+/** Loop devices opened and closed by Node's fs, read-write and close-on-exec (as every fd Node opens). */
+const devices: DeviceFiles = {
+  open: (device) => fs.openSync(device, fs.constants.O_RDWR),
+  close: (fd) => fs.closeSync(fd),
+};
 
 /**
  * noinit_itable: the lazy inode-table zeroing thread would write the whole table, sparse no more.
@@ -177,12 +186,12 @@ export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
   const fd = writeImage(caps, scratchPrefix);
   let loop: { fd: number; path: string } | null = null;
   try {
-    loop = loopAttach(fd, openDevice);
+    loop = loopAttach(fd, devices);
     const mount = detachedMount('ext4', { source: loop.path }, MOUNT_FLAGS);
     fs.mkdirSync(`/proc/self/fd/${mount}/${TMP_DIR}`, { mode: 0o700 });
     return { fd: mount, baseline: diskUsage(`/proc/self/fd/${mount}`) ?? zero() };
   } finally {
-    if (loop) closeFd(loop.fd);
+    if (loop) devices.close(loop.fd);
     fs.closeSync(fd);
   }
 }
@@ -200,7 +209,7 @@ export async function cappedFsAsync(caps: DiskCaps, scratchPrefix: string): Prom
   }
   const fd = writeImage(caps, scratchPrefix);
   try {
-    const mount = await loopMountAsync(fd, openDevice, 'ext4', MOUNT_FLAGS);
+    const mount = await loopMountAsync(fd, devices, 'ext4', MOUNT_FLAGS);
     const root = `/proc/self/fd/${mount}`;
     try {
       await fs.promises.mkdir(`${root}/${TMP_DIR}`, { mode: 0o700 });

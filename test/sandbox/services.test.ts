@@ -250,6 +250,9 @@ describeSandbox('services: a job with its own Redis and Postgres', () => {
     const json = path.join(dir, 'r.json');
     const out = ringfence('ci', file, '--concurrency', '2', '--json', json);
     expect(out.status, out.stdout + out.stderr).toBe(0);
+    // a working set-up prints its jobs' lines and no Node warning (as of an fd `fs` opened and
+    // something else closed: the capped disks' loop devices once were)
+    expect(out.stderr).not.toMatch(/Warning/);
     const report = JSON.parse(fs.readFileSync(json, 'utf8')) as RunReport;
     expect(report.jobs).toHaveLength(20);
     for (const job of report.jobs) {
