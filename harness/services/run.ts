@@ -60,59 +60,52 @@ function ended(run: Running): boolean {
   return run.result !== null;
 }
 
+/** Whether `pid` is still a child of the launcher (not reaped: its pid not reused by another). */
+function childOf(launcherPid: number, pid: number): boolean {
+  const children = fs.readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8');
+  return children.trim().split(/\s+/).includes(String(pid));
+}
+
 /**
- * An fd of the network namespace of the job's init (as its launcher names it: a spare's init made
- * ahead may have been dropped for a fresh one), or why there is none. Checked after the open: init
- * must still be the launcher's child (its pid cannot have been reused by another process since: the
- * launcher has not reaped it) and the namespace must not be ours — never a job joined to a network
- * it was not made, nor the host's.
+ * The namespaces the first service's sandbox shares, from the job's init as its launcher names it (a
+ * spare's init made ahead may have been dropped for a fresh one), or why there are none. Checked
+ * after each open: init must still be the launcher's child, and the network namespace must not be
+ * ours — never a job joined to a network it was not made, nor the host's. The user namespace is
+ * shared where init has one of its own.
  */
-async function openNetns(handle: RunningJob): Promise<number | { why: string; ended: boolean }> {
+async function openShared(handle: RunningJob): Promise<Shared | { why: string; ended: boolean }> {
   const launcherPid = handle.launcherPid;
   let init: number | null;
-  let fd: number;
+  let net: number;
   try {
     init = await handle.initPid();
     if (init === null) throw new Error('no init');
-    fd = fs.openSync(`/proc/${init}/ns/net`, 'r');
+    net = fs.openSync(`/proc/${init}/ns/net`, 'r');
   } catch {
     return { why: 'its sandbox ended', ended: true };
   }
-  const children = fs.readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8');
-  if (!children.trim().split(/\s+/).includes(String(init))) {
-    fs.closeSync(fd);
+  if (!childOf(launcherPid, init)) {
+    fs.closeSync(net);
     return { why: 'its sandbox ended', ended: true };
   }
-  if (fs.fstatSync(fd).ino === fs.statSync('/proc/self/ns/net').ino) {
-    fs.closeSync(fd);
+  if (fs.fstatSync(net).ino === fs.statSync('/proc/self/ns/net').ino) {
+    fs.closeSync(net);
     return {
       why: 'it got no network namespace of its own to share (this host lets ringfence make none: see `ringfence doctor`)',
       ended: false,
     };
   }
-  return fd;
-}
-
-/**
- * An fd of the user namespace of the launcher's init when it has one of its own (not ours), else
- * null. Opened after openNetns checked that init is still the launcher's child.
- */
-function openUserns(launcherPid: number, netFd: number): number | null {
-  const initOfLauncher = (): string | undefined =>
-    fs.readFileSync(`/proc/${launcherPid}/task/${launcherPid}/children`, 'utf8').trim().split(/\s+/)[0];
-  let fd: number | null = null;
+  let user: number | null = null;
   try {
-    const init = initOfLauncher();
-    fd = fs.openSync(`/proc/${init}/ns/user`, 'r');
-    // still the init whose network fd we hold (a pid reused since is not)
-    const same =
-      initOfLauncher() === init && fs.statSync(`/proc/${init}/ns/net`).ino === fs.fstatSync(netFd).ino;
-    if (same && fs.fstatSync(fd).ino !== fs.statSync('/proc/self/ns/user').ino) return fd;
+    user = fs.openSync(`/proc/${init}/ns/user`, 'r');
+    if (!childOf(launcherPid, init) || fs.fstatSync(user).ino === fs.statSync('/proc/self/ns/user').ino) {
+      fs.closeSync(user);
+      user = null;
+    }
   } catch {
     // its sandbox ended: the next to join fails and says so
   }
-  if (fd !== null) fs.closeSync(fd);
-  return null;
+  return { net, user };
 }
 
 /** The namespaces a set shares: its network, and the user namespace that owns it (or null). */
@@ -231,8 +224,8 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
       void done.then((r) => (run.result = r));
       runs.push(run);
       if (shared === null) {
-        const opened = await openNetns(run.handle);
-        if (typeof opened !== 'number') {
+        const opened = await openShared(run.handle);
+        if ('why' in opened) {
           if (!opened.ended) run.handle.abort();
           run.result = await done;
           problem = opened.ended
@@ -240,7 +233,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
             : failure(run, opened.why);
           break;
         }
-        shared = { net: opened, user: openUserns(run.handle.launcherPid, opened) };
+        shared = opened;
       }
       problem = await waitReady(run, shared, t0);
       if (problem) break;
