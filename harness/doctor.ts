@@ -9,6 +9,7 @@ import type { JobFilesystem } from './job/result.js';
 import { runJob } from './run-job.js';
 import { Sandbox } from './launch/spares.js';
 import { launcherProblem } from './launch/protocol.js';
+import { isRoot } from './identity.js';
 
 export interface Check {
   name: string;
@@ -103,7 +104,7 @@ export async function runChecks(options: { cgroupParent?: string } = {}): Promis
  * nothing on a run where the host cannot make one; this is where that is said.
  */
 function diskCapCheck(support: HostSupport | null): Check {
-  const userns = (process.geteuid?.() ?? 0) !== 0 || support?.namespaces === 'userns';
+  const userns = !isRoot() || support?.namespaces === 'userns';
   const problem = diskCapProblem(userns, support?.namespaces === 'none');
   return {
     name: 'disk caps (--disk, --files)',
@@ -125,7 +126,7 @@ function diskCapCheck(support: HostSupport | null): Check {
 /** Where job cgroups go and with which privileges: what every other check depends on. */
 function placementChecks(support: HostSupport): Check[] {
   const p = support.placement;
-  const root = (process.geteuid?.() ?? 0) === 0;
+  const root = isRoot();
   const privileges = p.kind === 'none' ? 'namespaces only' : root ? 'root' : 'rootless';
   const namespaces =
     support.namespaces === 'all'
@@ -210,9 +211,9 @@ function userNamespaceCheck(support: HostSupport | null): Check {
   const refused = support !== null && support.namespaces === 'none';
   const detail = !supported
     ? 'disabled (user.max_user_namespaces = 0)'
-    : apparmor === '1' && process.getuid?.() !== 0
+    : apparmor === '1' && !isRoot()
       ? 'restricted for unprivileged users by AppArmor (kernel.apparmor_restrict_unprivileged_userns=1)'
-      : refused && process.getuid?.() !== 0
+      : refused && !isRoot()
         ? `refused: ${support.namespacesReason ?? ''}`
         : 'supported';
   return {

@@ -18,6 +18,7 @@ import { childDirs, errnoOf, exists, readOptional, sleep, writeText } from './fs
 import { isInstanceStale, ownInstanceId } from './instance.js';
 import { parsePids } from './parse.js';
 import { WANTED, enableControllers } from './v2.js';
+import { isRoot } from '../identity.js';
 
 export type PlacementKind = 'cgroup-parent' | 'own' | 'systemd-scope' | 'leaf' | 'none';
 
@@ -124,7 +125,7 @@ async function decide(parent: string | undefined, host: CgroupHost): Promise<Pla
   const leaf = placeInLeaf(unified.mountPoint, unified.ownPath);
   if (typeof leaf !== 'string') return leaf;
   reasons.push(leaf);
-  const rootless = (process.geteuid?.() ?? 0) !== 0;
+  const rootless = !isRoot();
   return none(
     reasons.join('; '),
     rootless
@@ -320,7 +321,7 @@ export function systemBinary(name: string, dirs: readonly string[] = SYSTEM_BIN_
 async function placeInScope(host: CgroupHost): Promise<Placement> {
   const unified = host.unified;
   if (unified === null) throw new Error('no cgroup2 mount');
-  const user = (process.geteuid?.() ?? 0) !== 0;
+  const user = !isRoot();
   const unit = scopeName(ownInstanceId());
   const args = [
     ...(user ? ['--user'] : []),

@@ -35,6 +35,7 @@ import {
 import { nextJobName, threadJobPrefix } from './instance.js';
 import { V1Job, type JobDirs } from './v1-job.js';
 import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
+import { isRoot } from '../identity.js';
 
 export interface V1HierarchyConfig {
   /** Controllers co-mounted in this hierarchy (["cpu", "cpuacct"] counts as one hierarchy). */
@@ -295,7 +296,7 @@ function applyLimits(dirs: JobDirs, limits: CgroupLimits): void {
       limits.cpusetCpus,
       `pass --cpuset-cpus within ${parentCpus} (the CPUs of the parent cgroup)`,
       // the kernel says EACCES for CPUs outside the parent's; as root it cannot mean a permission
-      process.getuid?.() === 0 ? ['EACCES'] : [],
+      isRoot() ? ['EACCES'] : [],
     );
     const mems = readText(path.join(path.dirname(cpuset), 'cpuset.mems')).trim();
     writeLimit(CAP_FLAGS.cpusetCpus, path.join(cpuset, 'cpuset.mems'), mems);

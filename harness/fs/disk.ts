@@ -21,6 +21,7 @@ import {
   loopMountAsync,
   type DeviceFiles,
 } from '../../native/bindings.js';
+import { isRoot } from '../identity.js';
 
 export interface DiskCaps {
   /** Bytes the job may leave; null: no byte cap (the inode cap alone). */
@@ -255,8 +256,7 @@ export function cappedFsPossible(): boolean {
 }
 
 function probe(): boolean {
-  if ((process.geteuid?.() ?? 0) !== 0 || os.platform() !== 'linux' || !fs.existsSync('/dev/loop-control'))
-    return false;
+  if (!isRoot() || os.platform() !== 'linux' || !fs.existsSync('/dev/loop-control')) return false;
   try {
     mke2fs();
     return true;

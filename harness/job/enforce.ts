@@ -13,6 +13,7 @@ import { CAP_CONTROLLER as V1_CAP_CONTROLLER } from '../cgroup/v1.js';
 import { CAP_CONTROLLER as V2_CAP_CONTROLLER } from '../cgroup/v2.js';
 import { cappedFsPossible, type DiskCaps } from '../fs/disk.js';
 import type { JobSpec } from './spec-types.js';
+import { isRoot } from '../identity.js';
 
 /** Which namespaces a job can get here. */
 export type NamespaceSupport = 'all' | 'userns' | 'none';
@@ -69,7 +70,7 @@ export const USER_DELEGATE_FIX =
 export function missingControllerFix(host: HostSupport, controller: string): string {
   const p = host.placement;
   if (p.kind === 'none') return p.fix ?? 'see ringfence doctor';
-  if (p.kind === 'systemd-scope' && (process.geteuid?.() ?? 0) !== 0) return USER_DELEGATE_FIX;
+  if (p.kind === 'systemd-scope' && !isRoot()) return USER_DELEGATE_FIX;
   if (p.version === 'v1')
     return `mount the ${controller} controller (mount -t cgroup -o ${controller} cgroup /sys/fs/cgroup/${controller})`;
   return `delegate the ${controller} controller to ${p.basePath ?? 'this cgroup'} (add it to its parent's cgroup.subtree_control), or pass --cgroup-parent <a cgroup that has it>`;
@@ -99,7 +100,7 @@ export function planJob(spec: JobSpec, host: HostSupport): JobPlan {
     Object.entries(spec.limits).filter(([key]) => !dropped.has(key as keyof CgroupLimits)),
   ) as CgroupLimits;
 
-  const rootless = (process.geteuid?.() ?? 0) !== 0;
+  const rootless = !isRoot();
   let userns = spec.userns || rootless;
   let noNamespaces = false;
   if (host.namespaces === 'userns') userns = true;
@@ -141,7 +142,7 @@ function planDisk(
   notEnforced: NotEnforced[],
 ): DiskCaps | null {
   if (spec.diskBytes === null && spec.files === null) return null;
-  const root = (process.geteuid?.() ?? 0) === 0;
+  const root = isRoot();
   const reason = diskCapProblem(userns, noNamespaces);
   if (reason === null) return { bytes: spec.diskBytes, files: spec.files };
   // the default where it cannot hold is the host's normal layout, not something to fix: doctor says it
@@ -162,7 +163,7 @@ function planDisk(
 
 /** Why this host cannot give a job a capped filesystem (--disk, --files), or null when it can. */
 export function diskCapProblem(userns: boolean, noNamespaces: boolean): string | null {
-  const root = (process.geteuid?.() ?? 0) === 0;
+  const root = isRoot();
   return noNamespaces
     ? "the job has no mount namespace: its /tmp and writes are the host's"
     : !root
@@ -216,7 +217,7 @@ export function hasSysAdmin(status: string = fs.readFileSync('/proc/self/status'
  * and only trying tells them all apart from a host that allows them).
  */
 export function probeNamespaces(launcher: string): { support: NamespaceSupport; reason: string | null } {
-  if ((process.geteuid?.() ?? 0) === 0 && hasSysAdmin()) return { support: 'all', reason: null };
+  if (isRoot() && hasSysAdmin()) return { support: 'all', reason: null };
   const max = readTrim('/proc/sys/user/max_user_namespaces');
   if (max === '0') return { support: 'none', reason: 'user.max_user_namespaces is 0' };
   const trial = spawnSync(launcher, ['--userns', '--net=none', '--', 'true'], {

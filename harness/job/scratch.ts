@@ -23,6 +23,7 @@ import {
   spareDiskSettled,
   takeCappedFs,
 } from './disk-pool.js';
+import { isRoot } from '../identity.js';
 
 // ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;
@@ -114,7 +115,7 @@ export function createScratch(
     if (cloneFd !== null) tmpfs = cloneFd;
     else {
       // root's --userns job: its root inside is USERNS_ROOT_ID, which must own its layers
-      const owner = overlay.userns && process.geteuid?.() === 0 ? USERNS_ROOT_ID : null;
+      const owner = overlay.userns && isRoot() ? USERNS_ROOT_ID : null;
       tmpfs = layersTmpfs(owner);
       if (tmpfs === null && owner !== null) fs.chownSync(layers, owner, owner);
     }
@@ -175,7 +176,7 @@ export function createScratch(
  * (native/spawn/usertmpfs.c), which maps our ids alone, and the launcher attaches it in the job's
  * namespace just the same. A way refused once (EPERM, ENOSYS, EOPNOTSUPP) is not tried again.
  */
-let rootTmpfs = process.geteuid?.() === 0;
+let rootTmpfs = isRoot();
 let userTmpfs = true;
 /**
  * Whether root's tmpfs keeps user.* attributes (checked once): overlayfs in a --userns job's user

@@ -11,6 +11,7 @@ import {
   listenInNewUsernet,
   listenInNewUsernetAsync,
 } from '../../native/spawn.js';
+import { isRoot } from '../identity.js';
 
 /**
  * A fresh namespace with `lo` up, and the harness's listener on 127.0.0.1:port inside it; rootless,
@@ -29,7 +30,7 @@ export interface MadeNetns {
  * namespace alone, in its own user namespace, which every launcher of root's may join.
  */
 function rootless(): boolean {
-  return process.geteuid?.() !== 0;
+  return !isRoot();
 }
 
 function makeNow(): MadeNetns {

@@ -27,6 +27,7 @@ import { failedToStart } from '../job/result-build.js';
 import { runInSandbox } from '../job/run.js';
 import type { RunOptions, RunningJob } from '../job/run-options.js';
 import type { JobSpec } from '../job/spec.js';
+import { isRoot } from '../identity.js';
 
 /** Between ready checks: a tcp probe is a short-lived process of a few ms, so this stays small. */
 const POLL_MS = 5;
@@ -258,7 +259,7 @@ export async function runWithServices(spec: JobSpec, options: RunOptions): Promi
  * of its own, and a set all of root inside needs only the user).
  */
 function subidsFor(spec: JobSpec): Subids | { why: string } | null {
-  if (process.geteuid?.() === 0) return null;
+  if (isRoot()) return null;
   const users = [
     ...spec.services.map((s) => ({ name: `service ${s.name}`, user: s.spec.user })),
     { name: 'the job', user: spec.user },
