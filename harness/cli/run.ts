@@ -87,7 +87,7 @@ async function run(command: string[], flags: RunFlags): Promise<number> {
     input = toSpecInput(command, flags);
     if (flags.service.length > 0) {
       // the manifest's parser (YAML, zod) only when asked for: `run` starts without it
-      const { serviceFromText } = await import('../manifest/load.js');
+      const { serviceFromText } = await import('../manifest/services.js');
       input.services = flags.service.map((text) => serviceFromText(text, process.cwd()));
     }
     resolveJobSpec(input); // refuse bad values before anything is created

@@ -1,14 +1,13 @@
-// Reads a CI manifest (YAML or JSON; the text is source.ts's, the shapes schema.ts's) into a Manifest
-// whose every job has passed resolveJobSpec, whose `needs` name existing jobs and form no cycle.
+// Reads a CI manifest (YAML or JSON; the text is source.ts's, the shapes schema.ts's, the fields'
+// mapping fields.ts's, the services services.ts's) into a Manifest whose every job has passed
+// resolveJobSpec, whose `needs` name existing jobs and form no cycle.
 // Anything wrong is one ManifestError naming the file, the job, the field and, where known, the line.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from '../vendor/yaml.js';
 import { z } from '../vendor/zod.js';
-import type { ServiceInput } from '../services/spec.js';
-import { manifestKey, type JobOption } from '../job/options.js';
 import { resolveJobSpec, type JobSpecInput } from '../job/spec.js';
 import { InputError } from '../job/units.js';
+import { envFrom, isPlainMap, manifestField, specFields, volumeFrom } from './fields.js';
 import { findCycle, suggest } from './graph.js';
 import {
   DEFAULTS_KEYS,
@@ -25,6 +24,7 @@ import {
   type Options,
   type ServiceFields,
 } from './schema.js';
+import { checkServiceNeeds, listOf, serviceInput, withNeeded } from './services.js';
 import { errnoText, parseText, type PathKey, type Source } from './source.js';
 import { ManifestError, type Manifest, type ManifestJob } from './types.js';
 
@@ -77,10 +77,6 @@ function fail(source: Source, reason: string, job?: string, field?: string, line
 
 function jobLine(source: Source, job: RawJob): number | undefined {
   return source.line(job.at, job.keyed ? 'key' : 'value');
-}
-
-function isPlainMap(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function readJobs(source: Source, jobs: unknown): RawJob[] {
@@ -144,52 +140,6 @@ function needsOf(fields: JobFields): string[] {
   return [...new Set(needsAsWritten(fields))];
 }
 
-/** `src:dst[:ro]` with src made absolute against the manifest's directory. */
-function volumeFrom(dir: string, volume: string): string {
-  const parts = volume.split(':');
-  if (parts.length < 2 || parts.length > 3 || !parts[0]) return volume; // resolveJobSpec says why
-  return [path.resolve(dir, parts[0]), ...parts.slice(1)].join(':');
-}
-
-function envFrom(env: Record<string, string | number | boolean>): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)]));
-}
-
-/**
- * Options in JobSpecInput form under their library keys (sizes and durations as written; paths
- * absolute), in the manifest's order. A job's services and retries are resolveJob's.
- */
-function specFields(options: Options, dir: string): Partial<JobSpecInput> {
-  const out: Record<string, unknown> = {};
-  for (const option of MANIFEST_OPTIONS) {
-    const value = options[manifestKey(option) as string];
-    if (value === undefined) continue;
-    const mapped = mapValue(option, value, dir);
-    if (mapped !== undefined) out[option.key] = mapped;
-  }
-  return out as Partial<JobSpecInput>;
-}
-
-function mapValue(option: JobOption, value: unknown, dir: string): unknown {
-  switch (option.manifest?.map) {
-    case 'path':
-      return path.resolve(dir, value as string);
-    case 'special':
-      if (option.key === 'extraEnv') return envFrom(value as Record<string, string | number | boolean>);
-      if (option.key === 'volumes') return (value as string[]).map((volume) => volumeFrom(dir, volume));
-      return undefined; // services and retries
-    default:
-      // judged by resolveJobSpec with the CLI's message; text is a string there (a YAML `user: 1000` is a number)
-      return option.kind === 'text' ? String(value) : value;
-  }
-}
-
-/** The manifest key of resolveJobSpec's field (its CLI flag name): `volume` is `volumes`, `workdir` is `cwd`. */
-function manifestField(field: string): string {
-  const option = MANIFEST_OPTIONS.find((candidate) => candidate.flag === field);
-  return option ? (manifestKey(option) as string) : field;
-}
-
 /** Does resolveJobSpec refuse this much on its own? (to point at one volume or variable) */
 function refuses(part: Partial<JobSpecInput>): boolean {
   try {
@@ -244,106 +194,6 @@ function isDirectory(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * `ringfence run --service '{name: redis, command: redis-server, ready: {tcp: 6379}}'`: one service in
- * YAML's flow form, with the manifest's fields; refused (InputError `service`) naming what is wrong.
- */
-export function serviceFromText(text: string, dir: string): ServiceInput {
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new InputError('service', `not YAML: ${doc.errors[0]?.message ?? ''}`);
-  const data: unknown = doc.toJS();
-  if (!isPlainMap(data) || typeof data.name !== 'string' || data.name === '')
-    throw new InputError(
-      'service',
-      `expected {name: NAME, command: …, ready: …}, got ${JSON.stringify(text)}`,
-    );
-  const { name, ...fields } = data;
-  const checked = serviceSchema.safeParse(fields);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    throw new InputError(
-      'service',
-      `${name}: ${issue?.path.join('.') || 'fields'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return serviceInput(name, checked.data, dir);
-}
-
-function listOf(value: string | string[] | undefined): string[] {
-  return value === undefined ? [] : typeof value === 'string' ? [value] : value;
-}
-
-/** A service as the job's spec carries it: its options (not the job defaults: a service is its own), paths absolute. */
-function serviceInput(name: string, fields: ServiceFields, dir: string): ServiceInput {
-  const { command, ready, pause } = fields;
-  return {
-    ...specFields(fields, dir),
-    name,
-    command: typeof command === 'string' ? command : command.map(String),
-    workdir: specFields(fields, dir).workdir ?? dir,
-    ...(ready === undefined
-      ? {}
-      : {
-          ready:
-            'command' in ready
-              ? { command: typeof ready.command === 'string' ? ready.command : ready.command.map(String) }
-              : ready,
-        }),
-    ...(fields['ready-timeout'] === undefined ? {} : { readyTimeout: fields['ready-timeout'] }),
-    ...(pause === undefined ? {} : { pause }),
-    ...(fields.needs === undefined ? {} : { needs: serviceNeeds(fields) }),
-  };
-}
-
-/** A service's `needs` as written, as a list (a position in it is a position in the file). */
-function serviceNeeds(fields: ServiceFields): string[] {
-  return fields.needs === undefined ? [] : typeof fields.needs === 'string' ? [fields.needs] : fields.needs;
-}
-
-/** Every service's `needs` names another of `services:`, and they form no cycle: refused at its line. */
-function checkServiceNeeds(source: Source, services: ReadonlyMap<string, ServiceFields>): void {
-  const names = [...services.keys()];
-  const lineOf = (name: string, need: string): number | undefined => {
-    const fields = services.get(name) as ServiceFields;
-    return typeof fields.needs === 'string'
-      ? source.line(['services', name, 'needs'])
-      : source.line(['services', name, 'needs', serviceNeeds(fields).indexOf(need)]);
-  };
-  const field = (name: string): string => `services.${name}.needs`;
-  for (const [name, fields] of services)
-    for (const need of serviceNeeds(fields)) {
-      if (need === name)
-        fail(source, 'a service cannot need itself', undefined, field(name), lineOf(name, need));
-      if (!services.has(need))
-        fail(
-          source,
-          `needs ${JSON.stringify(need)}, but no service has that name${suggest(need, names)}`,
-          undefined,
-          field(name),
-          lineOf(name, need),
-        );
-    }
-  const cycle = findCycle(
-    names.map((name) => ({ name, needs: serviceNeeds(services.get(name) as ServiceFields) })),
-  );
-  if (cycle) {
-    const [first, second] = cycle as [string, string];
-    fail(source, `needs form a cycle: ${cycle.join(' → ')}`, undefined, field(first), lineOf(first, second));
-  }
-}
-
-/** A job's services and, before them, every service they need (transitively), each once. */
-function withNeeded(wanted: readonly string[], services: ReadonlyMap<string, ServiceFields>): string[] {
-  const out: string[] = [];
-  const visit = (name: string): void => {
-    if (out.includes(name)) return;
-    for (const need of serviceNeeds(services.get(name) as ServiceFields)) visit(need);
-    out.push(name);
-  };
-  wanted.forEach(visit);
-  return out;
 }
 
 function resolveJob(
