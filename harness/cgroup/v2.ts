@@ -2,16 +2,13 @@
 // decide what is possible: a child gets only the controllers in its parent's cgroup.subtree_control,
 // and a cgroup that holds processes cannot enable any for its children. So the instance parent (which
 // holds no process) enables what its parent delegates, and a cap whose controller is not delegated
-// is refused with the reason and the fix instead of being dropped.
-import fs from 'node:fs';
+// is refused with the reason and the fix instead of being dropped. A job's own cgroup is v2-job.ts's.
 import path from 'node:path';
 import {
   CgroupError,
   type CgroupDriver,
   type CgroupLimits,
-  type CgroupStats,
   type JobCgroup,
-  type PressureTotals,
   type SweepReport,
 } from './types.js';
 import {
@@ -32,30 +29,15 @@ import {
   exists,
   kernelDirOps,
   readOptional,
-  readText,
-  removeJobDirs,
   removeTreeSync,
   rmdirWithBackoffSync,
-  sleep,
   writeText,
   type DirOps,
 } from './fsutil.js';
 import { nextJobName, threadJobPrefix } from './instance.js';
-import { KillableCgroup, spinUntil, writeThaw } from './kill.js';
+import { V2Job } from './v2-job.js';
 import { reapJobs, removeInstance, sweepStaleInstances } from './sweep.js';
-import {
-  cpuWeightFromShares,
-  ioWeightFromBlkioWeight,
-  isFrozenEvents,
-  parseFlatKeyed,
-  parseLimit,
-  parseNameList,
-  parseNumber,
-  parsePids,
-  parsePressure,
-  refusedForks,
-  sumIoStat,
-} from './parse.js';
+import { cpuWeightFromShares, ioWeightFromBlkioWeight, parseNameList, parsePids } from './parse.js';
 
 export interface V2DriverOptions {
   /** The cgroup2 mount point: /sys/fs/cgroup, or a fake tree in a tmp dir for tests. */
@@ -82,8 +64,6 @@ export const WANTED = ['memory', 'cpu', 'pids', 'cpuset', 'io'] as const;
 export const CAP_CONTROLLER = capControllers('io');
 
 const CPU_PERIOD_US = 100_000;
-/** v2 freezing ends as soon as every task reaches a signal-delivery point; past this, kill unfrozen. */
-const FREEZE_TIMEOUT_MS = 500;
 
 function describeList(names: readonly string[]): string {
   return names.length === 0 ? 'is empty' : `has only ${names.join(' ')}`;
@@ -354,146 +334,5 @@ function applyLimits(dir: string, limits: CgroupLimits): void {
         CAP_FLAGS.blkioWeight,
       );
     }
-  }
-}
-
-class V2Job extends KillableCgroup implements JobCgroup {
-  readonly paths: readonly string[];
-
-  constructor(
-    readonly name: string,
-    readonly dir: string,
-    private readonly ops: DirOps,
-    private readonly onDestroyed: () => void = () => undefined,
-  ) {
-    super();
-    this.paths = [dir];
-  }
-
-  private file(name: string): string {
-    return path.join(this.dir, name);
-  }
-
-  addProcess(pid: number): void {
-    try {
-      writeText(this.file('cgroup.procs'), String(pid));
-    } catch (err) {
-      throw new CgroupError(
-        `cannot move pid ${pid} into ${this.dir} (${errnoOf(err) ?? String(err)})`,
-        errnoOf(err) === 'ESRCH' ? 'the process exited before it joined' : DELEGATION_FIX,
-      );
-    }
-  }
-
-  openForClone(): number {
-    return fs.openSync(this.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-  }
-
-  async addProcessAsync(pid: number): Promise<void> {
-    await Promise.all(
-      [this.file('cgroup.procs')].map((file) =>
-        fs.promises.writeFile(file, String(pid)).catch((err: unknown) => {
-          throw new CgroupError(
-            `cannot move pid ${pid} into ${path.dirname(file)} (${errnoOf(err) ?? String(err)})`,
-            'check the cgroup still exists and is writable',
-          );
-        }),
-      ),
-    );
-  }
-
-  cpuUsageNs(): number {
-    return (parseFlatKeyed(readText(this.file('cpu.stat'))).get('usage_usec') ?? 0) * 1000;
-  }
-
-  oomKills(): number {
-    return parseFlatKeyed(readOptional(this.file('memory.events')) ?? '').get('oom_kill') ?? 0;
-  }
-
-  tasksCurrent(): number {
-    const current = readOptional(this.file('pids.current'));
-    return current === null ? this.procs().length : parseNumber(current);
-  }
-
-  procs(): number[] {
-    return parsePids(readOptional(this.file('cgroup.procs')) ?? '');
-  }
-
-  stats(): CgroupStats {
-    const read = (name: string): string | null => readOptional(this.file(name));
-    const cpu = parseFlatKeyed(read('cpu.stat') ?? '');
-    const events = parseFlatKeyed(read('memory.events') ?? '');
-    const peak = read('memory.peak');
-    const max = read('memory.max');
-    const pidsPeak = read('pids.peak');
-    const pidsMax = read('pids.max');
-    const io = read('io.stat');
-    return {
-      cpu: {
-        totalNs: (cpu.get('usage_usec') ?? 0) * 1000,
-        userNs: (cpu.get('user_usec') ?? 0) * 1000,
-        systemNs: (cpu.get('system_usec') ?? 0) * 1000,
-      },
-      memory: {
-        peakBytes: peak === null ? null : parseNumber(peak),
-        failcnt: events.get('max') ?? 0,
-        oomKills: events.get('oom_kill') ?? 0,
-        limitBytes: max === null ? null : parseLimit(max),
-      },
-      pids: {
-        peak: pidsPeak === null ? null : parseNumber(pidsPeak),
-        limit: pidsMax === null ? null : parseLimit(pidsMax),
-        refused: refusedForks(read('pids.events')),
-      },
-      io: io === null ? null : sumIoStat(io),
-      pressure: this.pressure(read),
-    };
-  }
-
-  /** PSI totals where the kernel keeps them (CONFIG_PSI, not disabled with psi=0). */
-  private pressure(read: (name: string) => string | null): CgroupStats['pressure'] {
-    const one = (name: string): PressureTotals | null => {
-      const text = read(name);
-      return text === null ? null : parsePressure(text);
-    };
-    const cpu = one('cpu.pressure');
-    const memory = one('memory.pressure');
-    const io = one('io.pressure');
-    return cpu === null && memory === null && io === null ? null : { cpu, memory, io };
-  }
-
-  async destroy(): Promise<void> {
-    await removeJobDirs([this.dir], this.ops);
-    this.onDestroyed();
-  }
-
-  /** cgroup.freeze 1, then wait for `frozen 1` in cgroup.events; false: no cgroup.freeze, or not frozen in time. */
-  protected async freeze(): Promise<boolean> {
-    const freezeFile = this.file('cgroup.freeze');
-    if (!exists(freezeFile)) return false;
-    writeText(freezeFile, '1');
-    spinUntil(() => isFrozenEvents(readText(this.file('cgroup.events'))));
-    const deadline = performance.now() + FREEZE_TIMEOUT_MS;
-    for (;;) {
-      if (isFrozenEvents(readText(this.file('cgroup.events')))) return true;
-      if (performance.now() >= deadline) return false;
-      await sleep(1);
-    }
-  }
-
-  protected thaw(): void {
-    writeThaw(this.file('cgroup.freeze'), '0');
-  }
-
-  protected killByKernel(): boolean {
-    const killFile = this.file('cgroup.kill');
-    if (!exists(killFile)) return false;
-    writeText(killFile, '1');
-    return true;
-  }
-
-  /** `populated` of cgroup.events also covers child cgroups the job made itself. */
-  protected holdsUnlisted(): boolean {
-    return parseFlatKeyed(readOptional(this.file('cgroup.events')) ?? '').get('populated') === 1;
   }
 }
