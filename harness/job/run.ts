@@ -16,11 +16,7 @@ import {
 import type { CgroupDriver, CgroupStats, JobCgroup } from '../cgroup/types.js';
 import { planJob, strictRefusal, warnOnce, type JobPlan } from './enforce.js';
 import {
-  IPC_FD_LAYOUT,
-  IPC_EXTRA_FD,
-  STATUS_FD,
   exposeHiddenWorkdir,
-  launcherArgs,
   launcherErrorMessage,
   launcherPath,
   launcherProblem,
@@ -35,6 +31,7 @@ import type { JobDisk, JobFilesystem, JobResult, Termination } from './result.js
 import { buildResult, failedToStart, round } from './result-build.js';
 import type { RunOptions } from './run-options.js';
 import { jobDisk } from './disk-figures.js';
+import { launchArgs } from './launch-args.js';
 import { createScratch, type Scratch } from './scratch.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput, type Volume } from './spec.js';
 
@@ -197,37 +194,14 @@ class JobRun {
         throw new Error(
           'services need a network namespace to share, and this host lets ringfence make none (see `ringfence doctor`)',
         );
-      // the fds after the launcher's fixed ones: the kept ones (plain layout), a network namespace to
-      // join and the user namespace that owns it (rootless services: joined only by a job in a user
-      // namespace), then (cgroup v2) the cgroup's directory — launch/start.ts lays them out in that order
-      const usernsFd = spec.userns && options.netnsFd !== undefined ? options.usernsFd : undefined;
-      const netns =
-        options.netnsFd === undefined || started
-          ? []
-          : [options.netnsFd, ...(usernsFd === undefined ? [] : [usernsFd])];
-      const firstFree = options.ipc ? IPC_EXTRA_FD : STATUS_FD + 1;
-      const kept = options.ipc ? netns : [...spec.keepFds, ...netns];
-      const netAt = firstFree + kept.length - netns.length;
-      const argsFor = (cgroupFd: number | null): string[] =>
-        launcherArgs(spec, scratch.tmpDir, extraVolumes, options.ipc ? IPC_FD_LAYOUT : undefined, {
-          noNamespaces,
-          overlayDir: scratch.overlay,
-          overlayMount: scratch.layers?.mount ?? null,
-          overlayVolatile: scratch.disk !== null,
-          trace: options.trace === true,
-          ...(options.netnsFd === undefined
-            ? {}
-            : started
-              ? { netPath: `/proc/${process.pid}/fd/${options.netnsFd}` }
-              : { netFd: netAt }),
-          ...(usernsFd === undefined
-            ? {}
-            : started
-              ? { usernsPath: `/proc/${process.pid}/fd/${usernsFd}` }
-              : { usernsFd: netAt + 1 }),
-          ...(options.subids === undefined ? {} : { subids: options.subids }),
-          ...(cgroupFd === null ? {} : { cgroupFd }),
-        });
+      const { firstFree, kept, argsFor } = launchArgs(
+        spec,
+        options,
+        scratch,
+        extraVolumes,
+        noNamespaces,
+        started !== null,
+      );
       step = 'spawn launcher';
       let cgroupFd = spareCgroupFd;
       if (!proc) {
