@@ -45,6 +45,16 @@ export function outcomes(stdout: string): Record<string, string> {
   return out;
 }
 
+/** Lines of "LABEL the rest of the line": LABEL → the rest (which may hold spaces). */
+export function labelled(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.trim().split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) out[line.slice(0, space)] = line.slice(space + 1);
+  }
+  return out;
+}
+
 /** A process of the host's own, outside every sandbox: what an attack must not reach. */
 export interface HostProcess {
   pid: number;

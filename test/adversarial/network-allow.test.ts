@@ -15,7 +15,7 @@ import { runJob } from '../../harness/run-job.js';
 import { HOST_ADDR, startNetServers, type NetServers } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { ADVERSARIAL, compile, fixtureVolumes, outcomes, removeDir, tempDir } from './helpers.js';
+import { ADVERSARIAL, compile, fixtureVolumes, labelled, outcomes, removeDir, tempDir } from './helpers.js';
 
 const PROBE = path.join(ADVERSARIAL, 'proxy-probe.js');
 
@@ -103,12 +103,7 @@ describeSandbox('adversarial: the allow-list way out', () => {
       timeout: '30s',
     });
     expect(result.status, result.reason + result.stderr).toBe('passed');
-    const seen = Object.fromEntries(
-      result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => [line.split(' ')[0], line.slice(line.indexOf(' ') + 1)]),
-    );
+    const seen = labelled(result.stdout);
     // the forbidden names never got a handshake: curl's SSL connect error, no certificate for s_client
     expect(seen.evil).toMatch(/^000 exit=35$/);
     expect(seen.s_client).toBe('0');

@@ -11,7 +11,7 @@ import { runJob } from '../../harness/run-job.js';
 import { HOST_ADDR } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
-import { removeDir, tempDir } from './helpers.js';
+import { labelled, removeDir, tempDir } from './helpers.js';
 
 /**
  * The job: for each attempt, one write of all its bytes at once (before any answer), then prints
@@ -109,13 +109,10 @@ describeSandbox('adversarial: bytes sent before the proxy has answered', () => {
     });
     expect(result.status, result.reason + result.stderr).toBe('passed');
     const seen = Object.fromEntries(
-      result.stdout
-        .trim()
-        .split('\n')
-        .map((line) => {
-          const [name = '', status = '', ...rest] = line.split(' ');
-          return [name, { status, after: JSON.parse(rest.join(' ')) as string }];
-        }),
+      Object.entries(labelled(result.stdout)).map(([name, rest]) => {
+        const space = rest.indexOf(' ');
+        return [name, { status: rest.slice(0, space), after: JSON.parse(rest.slice(space + 1)) as string }];
+      }),
     );
     const secondConnect = `CONNECT ${otherAt} HTTP/1.1\r\n\r\nEND-OF-ATTEMPT`;
     const secondRequest = `GET http://${otherAt}/ HTTP/1.1\r\nHost: ${otherAt}\r\n\r\nEND-OF-ATTEMPT`;
