@@ -6,7 +6,7 @@
  *
  * How (BenchExec's container mode, one overlay per mount point): every mount the job would see —
  * /proc/self/mountinfo, each entry checked with statx(STATX_MNT_ID) to be the one visible at its
- * path, not one covered by a later mount — is rebuilt under DIR/root, parents first:
+ * path, not one covered by a later mount (mounttable.c) — is rebuilt under DIR/root, parents first:
  *   - a writable filesystem: an overlay, lower = that mount, upper and work = DIR/N/{upper,work};
  *     the upper root takes the lower root's owner and mode (the merged root shows the upper's), and
  *     the overlay keeps the host mount's nosuid/nodev/noexec;
@@ -49,17 +49,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "mounttable.h"
 #include "mountutil.h"
 #include "proto.h"
 #include "util.h"
-
-struct mnt {
-	char *mp;
-	const char *fstype;
-	unsigned long long id;
-	size_t depth, order;
-	bool rebuilt; /* visible, and not left out: rebuilt in the new tree */
-};
 
 /* Filesystems that hold no files of anyone's: bound read-only where they are, never overlaid. */
 static const char *const pseudo_fs[] = {
@@ -109,85 +102,10 @@ static bool left_out(const struct options *o, const char *mp)
 	return false;
 }
 
-/* "36 35 98:0 /root /mnt rw,noatime shared:1 - ext4 /dev/sda1 rw": id, mount point, fs type. */
-static bool parse_line(char *line, struct mnt *m)
+/* mount_table()'s question: is the mount at `mp` one the job's tree rebuilds? */
+static bool wanted(const char *mp, const void *ctx)
 {
-	char *field[6], *save = NULL, *tok;
-	int i = 0;
-
-	for (tok = strtok_r(line, " ", &save); tok && i < 6; tok = strtok_r(NULL, " ", &save))
-		field[i++] = tok;
-	if (i < 6)
-		return false;
-	while (tok && strcmp(tok, "-") != 0) /* the optional fields end at "-" */
-		tok = strtok_r(NULL, " ", &save);
-	if (!tok || !(tok = strtok_r(NULL, " ", &save)))
-		return false;
-	m->id = strtoull(field[0], NULL, 10);
-	m->mp = field[4];
-	mountinfo_unescape(m->mp);
-	m->fstype = tok;
-	m->depth = 0;
-	for (const char *c = m->mp; *c; c++)
-		m->depth += *c == '/' && c[1] != '\0';
-	return true;
-}
-
-/* Whether the mount is the one a lookup of its mount point reaches (not covered by a later one). */
-static bool visible(const struct mnt *m)
-{
-#ifdef STATX_MNT_ID
-	struct statx stx;
-
-	if (statx(AT_FDCWD, m->mp, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0)
-		return false; /* gone, or out of our reach: nothing of it can show in the job either */
-	if (!(stx.stx_mask & STATX_MNT_ID))
-		return true; /* a kernel before 5.8 cannot say: take it */
-	return stx.stx_mnt_id == m->id;
-#else
-	return access(m->mp, F_OK) == 0;
-#endif
-}
-
-static int by_depth(const void *a, const void *b)
-{
-	const struct mnt *x = a, *y = b;
-
-	if (x->depth != y->depth)
-		return x->depth < y->depth ? -1 : 1;
-	return x->order < y->order ? -1 : x->order > y->order;
-}
-
-/* Every mount, parents before children, those to rebuild marked; *info owns the strings. */
-static struct mnt *visible_mounts(const struct options *o, char **info, size_t *count)
-{
-	size_t cap = 64, n = 0, order = 0;
-	struct mnt *list = malloc(cap * sizeof(*list));
-	char *line, *save = NULL;
-
-	*info = slurp_file("/proc/self/mountinfo");
-	if (!*info || !list)
-		die_step(errno ? errno : ENOMEM, "overlay", "mountinfo");
-	for (line = strtok_r(*info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		struct mnt m;
-
-		if (!parse_line(line, &m))
-			continue;
-		/* (what is left out is never rebuilt: no need to ask whether it is visible) */
-		m.rebuilt = !left_out(o, m.mp) && visible(&m);
-		m.order = order++;
-		if (n == cap) {
-			struct mnt *bigger = realloc(list, (cap *= 2) * sizeof(*list));
-
-			if (!bigger)
-				die_step(ENOMEM, "overlay", "mountinfo");
-			list = bigger;
-		}
-		list[n++] = m;
-	}
-	qsort(list, n, sizeof(*list), by_depth);
-	*count = n;
-	return list;
+	return !left_out(ctx, mp);
 }
 
 /* The current flags of the mount at `path` that an overlay over it must keep. */
@@ -562,16 +480,16 @@ bool overlay_root(struct options *o)
 	if (mkdirat(b.ov, "root", 0700) < 0)
 		die_step(errno, "overlay", b.root);
 
-	mounts = visible_mounts(o, &info, &n);
+	mounts = mount_table(wanted, o, &info, &n);
 	proto_trace("mountinfo");
-	for (i = 0; i < n && (strcmp(mounts[i].mp, "/") || !mounts[i].rebuilt); i++)
+	for (i = 0; i < n && (strcmp(mounts[i].mp, "/") || !mounts[i].wanted); i++)
 		;
 	if (i == n)
 		die_step(ENOENT, "overlay", "no root in mountinfo");
 	b.mounts = mounts;
 	b.n_mounts = n;
 	for (i = 0; i < n; i++)
-		if (mounts[i].rebuilt)
+		if (mounts[i].wanted)
 			rebuild(&b, &mounts[i]);
 	free(mounts);
 	free(info);
