@@ -11,6 +11,7 @@ import { existingTooling } from '../fs/tooling.js';
 import { insideProtected, isWithin, protectionFor } from '../job/protect.js';
 import type { JobSpec, Volume } from '../job/spec.js';
 import type { Subids } from '../services/subids.js';
+import { isRoot } from '../identity.js';
 
 /** Fds the launcher gets besides stdio: it waits on the gate until it is in the cgroup, reports on status. */
 export const GATE_FD = 3;
@@ -357,13 +358,13 @@ export function parseLauncherReports(text: string): LauncherReport[] {
 export function launcherErrorMessage(
   report: { step: string; code: string },
   job: { userns: boolean },
-  uid: number = process.geteuid?.() ?? 0,
+  root: boolean = isRoot(),
 ): string {
   const what = `${report.step}: ${report.code}`;
   if (report.step !== 'clone' || report.code !== 'EPERM') return what;
   if (job.userns)
     return `${what} — this host refuses new user namespaces (user.max_user_namespaces=0, kernel.unprivileged_userns_clone=0, Ubuntu's kernel.apparmor_restrict_unprivileged_userns=1 or a container's seccomp profile): allow them, or run as root without --userns`;
-  if (uid !== 0)
+  if (!root)
     return `${what} — a job's namespaces need root or a user namespace: pass --userns (run), userns: true (manifest, Vitest pool), or run as root`;
   return `${what} — the namespaces were refused even to root (a container's seccomp profile or missing capabilities): run the container privileged or with seccomp=unconfined`;
 }
