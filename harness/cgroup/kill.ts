@@ -1,6 +1,6 @@
 // The kill path of a job cgroup, written once for v1 and v2 as runc keeps it once in fscommon beneath
 // its two managers: freeze → snapshot of the frozen tree → SIGKILL all but the spared → thaw → chase
-// whatever raced the freeze, and the waits until nothing is left. v1-job.ts and v2.ts supply only the
+// whatever raced the freeze, and the waits until nothing is left. v1-job.ts and v2-job.ts supply only the
 // steps that differ per version: freeze, thaw, the list of pids, the kernel's own kill, and whether
 // processes the list misses are still inside.
 import { CgroupError, type JobCgroup, type KillOptions } from './types.js';

@@ -1,7 +1,7 @@
 // One job's cgroup on v2: its directory in the unified tree, as runc's fs2 keeps a manager per
 // cgroup beside its driver (v1-job.ts is v1's). Moving processes in (or the directory's fd for
 // clone3's CLONE_INTO_CGROUP), its counters and pressure, the freezer's steps of the kill path
-// (kill.ts holds the path itself: cgroup.freeze, cgroup.kill), and removal. v2.ts makes the
+// (kill.ts holds the path; v2's steps are here: cgroup.freeze, cgroup.kill), and removal. v2.ts makes the
 // directory, applies the caps and builds these, for a dead instance's sweep too.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,7 +1,7 @@
 // Every job option, declared once: its library key, its CLI flag and manifest key, the kind of value
 // it takes, its help text, its default and where it applies. As nsjail derives its flags from
 // config.proto, `ringfence run`'s flags (cli/run.ts), the manifest's schema and mapping
-// (manifest/load.ts), the Vitest pool's option check (vitest/pool-options.ts) and docs/options.md
+// (manifest/schema.ts, manifest/fields.ts), the Vitest pool's option check (vitest/pool-options.ts) and docs/options.md
 // (scripts/options-table.ts) are derived from this table: adding an option is one entry here plus
 // its implementation (resolveJobSpec's check, and what the sandbox does with it). Data only: the
 // values are judged by resolveJobSpec, the same way for every entry point.

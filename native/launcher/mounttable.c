@@ -83,7 +83,7 @@ struct mnt *mount_table(bool (*wanted)(const char *mp, const void *ctx), const v
 		if (!parse_line(line, &m))
 			continue;
 		/* (what is not wanted: no need to ask whether it is visible) */
-		m.wanted = wanted(m.mp, ctx) && visible(&m);
+		m.marked = wanted(m.mp, ctx) && visible(&m);
 		m.order = order++;
 		if (n == cap) {
 			struct mnt *bigger = realloc(list, (cap *= 2) * sizeof(*list));

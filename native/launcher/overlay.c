@@ -482,14 +482,14 @@ bool overlay_root(struct options *o)
 
 	mounts = mount_table(wanted, o, &info, &n);
 	proto_trace("mountinfo");
-	for (i = 0; i < n && (strcmp(mounts[i].mp, "/") || !mounts[i].wanted); i++)
+	for (i = 0; i < n && (strcmp(mounts[i].mp, "/") || !mounts[i].marked); i++)
 		;
 	if (i == n)
 		die_step(ENOENT, "overlay", "no root in mountinfo");
 	b.mounts = mounts;
 	b.n_mounts = n;
 	for (i = 0; i < n; i++)
-		if (mounts[i].wanted)
+		if (mounts[i].marked)
 			rebuild(&b, &mounts[i]);
 	free(mounts);
 	free(info);
