@@ -31,8 +31,10 @@ const hello = () => new Promise((resolve) => {
 });
 const attempt = (name, bytes) => new Promise((resolve) => {
   const socket = net.connect(Number(proxy.port), proxy.hostname);
-  let got = Buffer.alloc(0);
+  let got = Buffer.alloc(0), finished = false;
   const done = () => {
+    if (finished) return;
+    finished = true;
     const text = got.toString('latin1');
     const end = text.indexOf('\\r\\n\\r\\n');
     console.log(name + ' ' + (text.split(' ')[1] ?? 'none') + ' ' + JSON.stringify(end < 0 ? '' : text.slice(end + 4)));
