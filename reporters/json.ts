@@ -141,6 +141,7 @@ const netConnection = obj({
   bytesIn: int().nonnegative(),
   error: z.string().optional(),
   tlsName: z.string().optional(),
+  httpHost: z.string().optional(),
   reason: z.string().optional(),
 });
 

@@ -99,6 +99,15 @@ describe('the network report', () => {
     const named = { ...NETWORK, connections: [...NETWORK.connections.slice(0, 3), fronted] };
     expect(netLine(named)).toBe('reached 2 hosts, refused 1: evil.example (TLS name) via 10.0.0.7:443');
     expect(Object.fromEntries(netFigures(named))['net.refused_hosts']).toBe('10.0.0.7:443');
+    // and one refused for its request's Host by that Host; an allowed one's Host says nothing here
+    const reason = 'HTTP Host evil.example is not on the allow-list for port 80';
+    const byHost = { ...fronted, port: 80, tlsName: undefined, httpHost: 'evil.example', reason };
+    const hosted = { ...NETWORK, connections: [...NETWORK.connections.slice(0, 3), byHost] };
+    expect(netLine(hosted)).toBe('reached 2 hosts, refused 1: evil.example (HTTP Host) via 10.0.0.7:80');
+    const allowedHost = { ...NETWORK.connections[0]!, httpHost: 'registry.test' };
+    expect(netLine({ ...NETWORK, connections: [allowedHost, ...NETWORK.connections.slice(1)] })).toBe(
+      netLine(NETWORK),
+    );
     expect(Object.fromEntries(netFigures(NETWORK))).toMatchObject({
       'net.reached': 2,
       'net.refused': 1,

@@ -272,7 +272,12 @@ export interface NetConnection {
   error?: string;
   /** The TLS name (SNI) a tunnel's ClientHello asked for, when it sent one. Added in 0.5. */
   tlsName?: string;
-  /** Why one admitted by its host was refused after all (its TLS name, a bad ClientHello). Added in 0.5. */
+  /**
+   * The host a plain HTTP request sent first inside a tunnel named (its Host; the one refused, where
+   * its target named another), when it sent one. Added in 0.5.
+   */
+  httpHost?: string;
+  /** Why one admitted by its host was refused after all (its TLS name or HTTP Host, a bad ClientHello). Added in 0.5. */
   reason?: string;
 }
 

@@ -1,7 +1,8 @@
 // The one HTTP/1 request head the proxy reads on each connection (proxy.ts): CONNECT's, or a plain
 // http:// request's, which it rewrites for the upstream with `Connection: close` — after the head
 // the connection is a tunnel to that one upstream (native/spawn/relay.c), so the client must not send
-// it a second request for another host. Strict on purpose: what cannot be read is refused, never
+// it a second request for another host; and the first request inside a tunnel (http-name.ts reads
+// it), told to close the connection after its answer. Strict on purpose: what cannot be read is refused, never
 // guessed at. Pure functions of the bytes: unit-tested alone.
 
 /** The most bytes a request head may take. */
@@ -87,5 +88,22 @@ export function upstreamHead(head: RequestHead, url: URL): Buffer {
     if (!HOP_BY_HOP.has(lower) && !named.has(lower)) lines.push(`${key}: ${value}`);
   }
   lines.push('Connection: close', '', '');
+  return Buffer.from(lines.join('\r\n'), 'latin1');
+}
+
+/**
+ * The head of a request sent inside a tunnel, as the client wrote it but for its connection: told
+ * to close after this one answer (`Connection: close`, beside what else its Connection named, an
+ * upgrade kept), so the server serves no second request on it — whose Host nobody read.
+ */
+export function closingHead(head: RequestHead): Buffer {
+  const tokens = headerValues(head, 'connection')
+    .flatMap((value) => value.split(','))
+    .map((token) => token.trim())
+    .filter((token) => token !== '' && !/^(close|keep-alive)$/i.test(token));
+  const lines = [`${head.method} ${head.target} ${head.version}`];
+  for (const [key, value] of head.headers)
+    if (!/^(connection|keep-alive|proxy-connection)$/i.test(key)) lines.push(`${key}: ${value}`);
+  lines.push(`Connection: ${[...tokens, 'close'].join(', ')}`, '', '');
   return Buffer.from(lines.join('\r\n'), 'latin1');
 }

@@ -9,10 +9,11 @@
 import net from 'node:net';
 import type { NetConnection } from '../job/result.js';
 import { allowed, normalHost, type AllowRule } from './allow.js';
-import { headerValues, readHead, upstreamHead, type RequestHead } from './head.js';
+import { closingHead, headerValues, readHead, upstreamHead, type RequestHead } from './head.js';
+import { readTunnelRequest } from './http-name.js';
 import { handOff, stopPipe, stopReading, type StopPipe } from './relay.js';
 import { guardedLookup } from './resolve.js';
-import { readClientHello } from './tls-name.js';
+import { TLS_HANDSHAKE, readClientHello } from './tls-name.js';
 
 /** The most connections one job's record lists (the rest are counted). */
 export const MAX_CONNECTIONS = 1000;
@@ -136,8 +137,9 @@ function connectUpstream(
 }
 
 /**
- * A CONNECT: admitted by its authority, then by the TLS name its first bytes ask for (if they are
- * a ClientHello) — the upstream gets nothing from the client before both.
+ * A CONNECT: admitted by its authority, then by the name its first bytes ask for — a ClientHello's
+ * TLS name, or a plain HTTP request's Host (that request then told to close the connection after
+ * its answer) — the upstream gets nothing from the client before both.
  */
 function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
   const target = authority(head.target);
@@ -176,6 +178,20 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
       entry.tlsName = hello.name;
       if (!allowed(job.rules, hello.name, target.port))
         return deny(`TLS name ${hello.name} is not on the allow-list for port ${target.port}`);
+    } else if (hello.kind === 'not-tls') {
+      const request = readTunnelRequest(first);
+      if (request.kind === 'more') {
+        // no HTTP server speaks first: where this one did, no Host of the client's chooses a site
+        if (fromUpstream.length === 0 && !upstreamEnded)
+          return ended ? deny('the client left inside its HTTP request head') : undefined;
+      } else if (request.kind === 'malformed') return deny(`HTTP: ${request.why}`);
+      else if (request.kind === 'request') {
+        const refused = request.hosts.find((host) => !allowed(job.rules, host, target.port));
+        entry.httpHost = refused ?? request.hosts[0];
+        if (refused !== undefined)
+          return deny(`HTTP Host ${refused} is not on the allow-list for port ${target.port}`);
+        fromClient.splice(0, fromClient.length, closingHead(request.head), request.head.rest);
+      }
     }
     decided = true;
     client.removeAllListeners('data');
@@ -197,7 +213,12 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
       fromUpstream.push(chunk);
       heldFromUpstream += chunk.length;
       if (heldFromUpstream <= MAX_HELD_FROM_UPSTREAM) return decide();
-      const before = fromClient.length > 0 ? "the client's TLS ClientHello ended" : 'the tunnel was set up';
+      const before =
+        fromClient.length === 0
+          ? 'the tunnel was set up'
+          : fromClient[0]?.[0] === TLS_HANDSHAKE
+            ? "the client's TLS ClientHello ended"
+            : "the client's HTTP request head ended";
       deny(`the server sent over ${MAX_HELD_FROM_UPSTREAM / 1024} KiB before ${before}`);
     });
     connected.once('end', () => {

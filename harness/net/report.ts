@@ -31,7 +31,10 @@ export function contacted(network: JobNetwork): string[] {
  * name (the authority it went through was allowed), any other refusal its `host:port`.
  */
 function refusedAs(c: NetConnection): string {
-  return c.tlsName === undefined ? target(c) : `${c.tlsName} (TLS name) via ${target(c)}`;
+  if (c.tlsName !== undefined) return `${c.tlsName} (TLS name) via ${target(c)}`;
+  return c.httpHost !== undefined && c.reason !== undefined
+    ? `${c.httpHost} (HTTP Host) via ${target(c)}`
+    : target(c);
 }
 
 function hosts(n: number): string {

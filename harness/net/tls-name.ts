@@ -17,7 +17,9 @@ export type ClientHello =
 /** The most bytes a ClientHello may take (several records): beyond it, it is refused. */
 export const MAX_HELLO_BYTES = 64 * 1024;
 
-const HANDSHAKE = 0x16;
+/** A TLS record's first byte when it carries a handshake (a ClientHello's). */
+export const TLS_HANDSHAKE = 0x16;
+const HANDSHAKE = TLS_HANDSHAKE;
 const CLIENT_HELLO = 1;
 const EXT_SERVER_NAME = 0;
 /** encrypted_client_hello: the name the server acts on is hidden inside. */

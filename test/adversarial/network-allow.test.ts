@@ -125,6 +125,71 @@ describeSandbox('adversarial: the allow-list way out', () => {
     await expectNoLeftovers();
   });
 
+  it('refuses an HTTP Host the list does not hold, sent in a tunnel through an allowed address', async () => {
+    const port = servers.http;
+    const at = `${HOST_ADDR}:${port}`;
+    const before = servers.plainRequests.length;
+    // curl -p: a CONNECT to the allowed address, then a plain request inside it with the Host given
+    const via = (host: string | null): string =>
+      `curl -sS -p ${host === null ? '' : `-H "Host: ${host}"`} -o /dev/null -w "%{http_code}" http://${at}/`;
+    // two requests in one write behind one CONNECT: the second for a Host nobody allowed
+    const pipelined = `
+const net = require('net');
+const proxy = new URL(process.env.HTTP_PROXY);
+const socket = net.connect(Number(proxy.port), proxy.hostname);
+let got = '';
+socket.write('CONNECT ${at} HTTP/1.1\\r\\n\\r\\n');
+socket.on('data', (chunk) => {
+  got += chunk;
+  if (got.startsWith('HTTP/1.1 200') && got.indexOf('\\r\\n\\r\\n') === got.length - 4)
+    socket.write('GET / HTTP/1.1\\r\\nHost: ${at}\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: evil.example\\r\\n\\r\\n');
+});
+socket.on('close', () => console.log('pipelined ' + (got.match(/HTTP\\/1\\.1 200 OK/g) || []).length));
+`;
+    const result = await runJob({
+      command: [
+        'sh',
+        '-c',
+        `echo "evil $(${via('evil.example')} 2>/dev/null; echo " exit=$?")";
+         echo "good $(${via('good.example')})";
+         echo "bare $(${via(null)})";
+         node -e "$0"`,
+        pipelined,
+      ],
+      workdir: dir,
+      network: { allow: [at, `good.example:${port}`] },
+      timeout: '30s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(labelled(result.stdout)).toEqual({
+      evil: '000 exit=52',
+      good: '200',
+      bare: '200',
+      pipelined: '1',
+    });
+    // what reached the server: no evil.example, and each request told to close after its answer
+    expect(servers.plainRequests.slice(before)).toEqual([
+      { host: 'good.example', connection: 'close' },
+      { host: at, connection: 'close' },
+      { host: at, connection: 'close' },
+    ]);
+    const tunnels = result.network?.connections ?? [];
+    expect(tunnels.map((c) => [c.via, c.host, c.allowed, c.httpHost])).toEqual([
+      ['connect', HOST_ADDR, false, 'evil.example'],
+      ['connect', HOST_ADDR, true, 'good.example'],
+      ['connect', HOST_ADDR, true, HOST_ADDR],
+      ['connect', HOST_ADDR, true, HOST_ADDR],
+    ]);
+    expect(tunnels[0]?.reason).toBe(`HTTP Host evil.example is not on the allow-list for port ${port}`);
+    expect(tunnels[0]?.bytesOut).toBe(0);
+    attack(
+      'allow-list: a forbidden HTTP Host in a tunnel through an allowed address (fronting)',
+      'contained',
+    );
+    attack('allow-list: a second request for another Host behind an allowed one in a tunnel', 'contained');
+    await expectNoLeftovers();
+  });
+
   it('cannot take the way out over or kill it: it works on afterwards', async () => {
     const allowedHost = `${HOST_ADDR}:${servers.http}`;
     const result = await runJob({

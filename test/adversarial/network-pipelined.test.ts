@@ -3,7 +3,8 @@
 // the same write as the CONNECT. Those bytes must be judged as if they came after the answer —
 // a forbidden TLS name in them closes the tunnel before the server hears a byte, the bytes after
 // a refused CONNECT go nowhere, and a second CONNECT or request behind an admitted one is only
-// bytes to that one upstream, never a second way out.
+// bytes to that one upstream (inside a tunnel, a request held to the list by its Host and told to
+// close after its answer, as any plain request there), never a second way out.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -52,7 +53,8 @@ const attempt = (name, bytes) => new Promise((resolve) => {
 (async () => {
   await attempt('sni', Buffer.concat([Buffer.from('CONNECT ' + allowed + ' HTTP/1.1\\r\\n\\r\\n'), await hello()]));
   await attempt('refused', 'CONNECT ' + other + ' HTTP/1.1\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n');
-  await attempt('second-connect', 'CONNECT ' + allowed + ' HTTP/1.1\\r\\n\\r\\nCONNECT ' + other + ' HTTP/1.1\\r\\n\\r\\nEND-OF-ATTEMPT');
+  await attempt('second-connect', 'CONNECT ' + allowed + ' HTTP/1.1\\r\\n\\r\\nCONNECT ' + other + ' HTTP/1.1\\r\\nHost: ' + allowed + '\\r\\n\\r\\nEND-OF-ATTEMPT');
+  await attempt('no-host', 'CONNECT ' + allowed + ' HTTP/1.1\\r\\n\\r\\nCONNECT ' + other + ' HTTP/1.1\\r\\n\\r\\nEND-OF-ATTEMPT');
   await attempt('second-request', 'GET http://' + allowed + '/ HTTP/1.1\\r\\nHost: ' + allowed + '\\r\\n\\r\\n' +
     'GET http://' + other + '/ HTTP/1.1\\r\\nHost: ' + other + '\\r\\n\\r\\nEND-OF-ATTEMPT');
 })();
@@ -116,7 +118,8 @@ describeSandbox('adversarial: bytes sent before the proxy has answered', () => {
         return [name, { status: rest.slice(0, space), after: JSON.parse(rest.slice(space + 1)) as string }];
       }),
     );
-    const secondConnect = `CONNECT ${otherAt} HTTP/1.1\r\n\r\nEND-OF-ATTEMPT`;
+    // as the allowed server gets it: told to close after its answer
+    const secondConnect = `CONNECT ${otherAt} HTTP/1.1\r\nHost: ${allowedAt}\r\nConnection: close\r\n\r\nEND-OF-ATTEMPT`;
     const secondRequest = `GET http://${otherAt}/ HTTP/1.1\r\nHost: ${otherAt}\r\n\r\nEND-OF-ATTEMPT`;
     expect(seen).toEqual({
       // admitted by its address, then closed on the name in the bytes that came with it
@@ -125,16 +128,19 @@ describeSandbox('adversarial: bytes sent before the proxy has answered', () => {
       refused: { status: '403', after: `ringfence: ${otherAt} is not on the allow-list\n` },
       // the second CONNECT went to the allowed server as bytes, and came back from it
       'second-connect': { status: '200', after: secondConnect },
+      // one that names no Host cannot be held to the list: the tunnel is closed
+      'no-host': { status: '200', after: '' },
       // the echo of both heads: the first as the proxy rewrote it (origin-form), the second as sent
       'second-request': { status: '/', after: secondRequest },
     });
     // the allowed server: nothing of the forbidden hello, the second CONNECT and the second request
     // as bytes on their tunnels
-    expect(allowed.received).toHaveLength(3);
+    expect(allowed.received).toHaveLength(4);
     expect(allowed.received[0]).toBe('');
     expect(allowed.received[1]).toBe(secondConnect);
-    expect(allowed.received[2]).toMatch(/^GET \/ HTTP\/1\.1\r\n/);
-    expect(allowed.received[2]?.endsWith(`\r\n\r\n${secondRequest}`)).toBe(true);
+    expect(allowed.received[2]).toBe('');
+    expect(allowed.received[3]).toMatch(/^GET \/ HTTP\/1\.1\r\n/);
+    expect(allowed.received[3]?.endsWith(`\r\n\r\n${secondRequest}`)).toBe(true);
     // the other port never got a connection
     expect(other.received).toEqual([]);
     const connections = result.network?.connections ?? [];
@@ -142,8 +148,10 @@ describeSandbox('adversarial: bytes sent before the proxy has answered', () => {
       ['connect', allowed.port, false, 'evil.example', 0],
       ['connect', other.port, false, null, 0],
       ['connect', allowed.port, true, null, Buffer.byteLength(secondConnect)],
+      ['connect', allowed.port, false, null, 0],
       ['http', allowed.port, true, null, expect.any(Number)],
     ]);
+    expect(connections[3]?.reason).toBe('HTTP: a request in a tunnel names its Host once');
     expect(connections[0]?.reason).toBe(
       `TLS name evil.example is not on the allow-list for port ${allowed.port}`,
     );

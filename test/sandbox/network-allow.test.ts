@@ -1,8 +1,8 @@
 // --network allow:…, offline against real servers on the host's loopback (test/support/net-servers.ts):
 // `npm install` from an allowed registry through the proxy, a TLS server on a port the list does not
 // name refused and reported, no way around the proxy (curl --noproxy, a raw connect(), DNS), the
-// run line on stderr, a job's own service still reachable on 127.0.0.1, and the native relay's
-// counts and its end with the job.
+// run line on stderr, a job's own service still reachable on 127.0.0.1, the native relay's counts
+// and its end with the job, and a protocol other than TLS and HTTP not held up.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -241,10 +241,11 @@ describeSandbox('network: a job reaches only its allow-list', () => {
         ],
         workdir: dir,
         network: { allow: [`${HOST_ADDR}:${servers.http}`, `${HOST_ADDR}:${silentPort}`] },
-        // a client that opens a tunnel, sends 5 bytes, and stays until the job's end kills it
+        // a client that opens a tunnel, sends 5 bytes, and stays until the job's end kills it (not
+        // a bare word: that could still become an HTTP request, whose Host the proxy waits for)
         env: {
           HOLD: `const s = require('net').connect(Number(process.env.HTTP_PROXY.split(':')[2]), '127.0.0.1');
-            s.write('CONNECT ${HOST_ADDR}:${silentPort} HTTP/1.1\\r\\n\\r\\nhello');
+            s.write('CONNECT ${HOST_ADDR}:${silentPort} HTTP/1.1\\r\\n\\r\\n\\x00ping');
             s.on('data', (d) => process.stdout.write(d)); setInterval(() => {}, 1000);`,
         },
         timeout: '60s',
@@ -266,6 +267,43 @@ describeSandbox('network: a job reaches only its allow-list', () => {
     } finally {
       for (const socket of held) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('holds up neither a server that speaks first nor a client that speaks another protocol', async () => {
+    // an SMTP-like host: greets, then answers each line; and the client's first bytes, sent with its
+    // CONNECT before the greeting, a bare word that could still have become an HTTP request
+    const sockets = new Set<net.Socket>();
+    const greeter = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.write('220 ready\r\n');
+      socket.on('data', (chunk: Buffer) => socket.end(`250 got ${chunk.toString('latin1').trim()}\r\n`));
+    });
+    await new Promise<void>((resolve) => greeter.listen(0, HOST_ADDR, resolve));
+    const port = (greeter.address() as net.AddressInfo).port;
+    const client = `
+const s = require('net').connect(Number(process.env.HTTP_PROXY.split(':')[2]), '127.0.0.1');
+let got = '';
+s.write('CONNECT ${HOST_ADDR}:${port} HTTP/1.1\\r\\n\\r\\nHELO');
+s.on('data', (d) => { got += d; if (got.includes('220 ready') && !s.sentLine) { s.sentLine = true; s.write(' x\\r\\n'); } });
+s.on('close', () => console.log(JSON.stringify(got.slice(got.indexOf('\\r\\n\\r\\n') + 4))));
+`;
+    try {
+      const result = await runJob({
+        command: ['node', '-e', client],
+        workdir: dir,
+        network: { allow: [`${HOST_ADDR}:${port}`] },
+        // held, the client waits for a greeting that never comes: this ends it
+        timeout: '20s',
+      });
+      expect(result.status, result.reason + result.stderr).toBe('passed');
+      expect(JSON.parse(result.stdout) as string).toBe('220 ready\r\n250 got HELO x\r\n');
+      expect(result.network?.connections).toMatchObject([{ port, allowed: true, bytesOut: 8 }]);
+      await expectNoLeftovers();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => greeter.close(resolve));
     }
   });
 

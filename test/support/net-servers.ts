@@ -22,6 +22,8 @@ export interface NetServers {
   registry: number;
   /** Requests each has answered. */
   served: { http: number; tls: number; registry: number };
+  /** The plain HTTP server's requests, in order: the Host and Connection each came with. */
+  plainRequests: { host: string | undefined; connection: string | undefined }[];
   close(): Promise<void>;
 }
 
@@ -81,11 +83,13 @@ function certificate(dir: string): { key: Buffer; cert: Buffer } {
 export async function startNetServers(): Promise<NetServers> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-net-servers-'));
   const served = { http: 0, tls: 0, registry: 0 };
+  const plainRequests: NetServers['plainRequests'] = [];
   try {
     const tarball = packFixture(dir);
     const { key, cert } = certificate(dir);
     const plain = http.createServer((req, res) => {
       served.http++;
+      plainRequests.push({ host: req.headers.host, connection: req.headers.connection });
       const n = /^\/bytes\/(\d+)$/.exec(req.url ?? '');
       if (!n) return void res.end('plain hello\n');
       const total = Number(n[1]);
@@ -138,6 +142,7 @@ export async function startNetServers(): Promise<NetServers> {
     return {
       ...ports,
       served,
+      plainRequests,
       close: async () => {
         for (const server of servers) {
           server.closeAllConnections();
