@@ -271,14 +271,19 @@ describeSandbox('network: a job reaches only its allow-list', () => {
   });
 
   it('holds up neither a server that speaks first nor a client that speaks another protocol', async () => {
-    // an SMTP-like host: greets, then answers each line; and the client's first bytes, sent with its
+    // an SMTP-like host: greets, then answers a line; and the client's first bytes, sent with its
     // CONNECT before the greeting, a bare word that could still have become an HTTP request
     const sockets = new Set<net.Socket>();
     const greeter = net.createServer((socket) => {
       sockets.add(socket);
       socket.on('error', () => undefined);
       socket.write('220 ready\r\n');
-      socket.on('data', (chunk: Buffer) => socket.end(`250 got ${chunk.toString('latin1').trim()}\r\n`));
+      // answers the first whole line, however the bytes were cut on the way
+      let line = '';
+      socket.on('data', (chunk: Buffer) => {
+        line += chunk.toString('latin1');
+        if (line.includes('\r\n')) socket.end(`250 got ${line.slice(0, line.indexOf('\r\n'))}\r\n`);
+      });
     });
     await new Promise<void>((resolve) => greeter.listen(0, HOST_ADDR, resolve));
     const port = (greeter.address() as net.AddressInfo).port;
