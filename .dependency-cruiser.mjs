@@ -1,4 +1,5 @@
-// The import-cycle check of `npm run lint` (dependency-cruiser). Modules form layers: a module and
+// The import checks of `npm run lint` (dependency-cruiser): no cycles, and reporters/ take only
+// types from the harness (docs/design.md). Modules form layers: a module and
 // what it imports can be read, tested and loaded on their own, and services sit above the one job
 // path instead of inside it. Type-only imports count too (tsPreCompilationDeps): a cycle through
 // types is still two modules that cannot be understood apart, and the next value import makes it
@@ -11,6 +12,14 @@ export default {
       severity: 'error',
       from: {},
       to: { circular: true },
+    },
+    {
+      name: 'reporters-read-types-only',
+      comment:
+        'reporters/ read and write results: from harness/ they take types only (and its vendored libraries), so a report never runs the harness',
+      severity: 'error',
+      from: { path: '^reporters/' },
+      to: { path: '^harness/', pathNot: '^harness/vendor/', dependencyTypesNot: ['type-only'] },
     },
   ],
   options: {

@@ -16,7 +16,7 @@ import jrb, { type Builder, type TestCase, type TestSuite } from 'junit-report-b
 import type { JobResult, ProcessInfo, ServiceResult } from '../harness/job/result.js';
 import type { JobEntry, RunReport, TestCaseEntry } from './types.js';
 import { writeFileAtomic } from './atomic.js';
-import { netFigures, netText } from '../harness/net/report.js';
+import { netFigures, netText } from './net.js';
 
 /** Each of system-out / system-err keeps at most the last this many bytes of the captured output. */
 export const MAX_OUTPUT_BYTES = 64 * 1024;

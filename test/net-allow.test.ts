@@ -10,7 +10,7 @@ import type { JobNetwork } from '../harness/job/result.js';
 import { resolveJobSpec } from '../harness/job/spec.js';
 import { InputError } from '../harness/job/units.js';
 import { allowed, formatAllowRule, parseAllowRule, type AllowRule } from '../harness/net/allow.js';
-import { netFigures, netLine, netText } from '../harness/net/report.js';
+import { netFigures, netLine, netText } from '../reporters/net.js';
 import { innerAddress } from '../harness/net/resolve.js';
 import { compareSides } from '../reporters/compare/model.js';
 import type { Run, Side } from '../reporters/compare/runs.js';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { refusedForksText } from '../job/format.js';
-import { netLine } from '../net/report.js';
+import { netLine } from '../../reporters/net.js';
 import { diskCapText } from '../job/disk-figures.js';
 import { keptSummary, pollutionSummary, readOnlySummary, refusedSummary } from '../fs/pollution.js';
 import { exitStatusFor, type JobResult } from '../job/result.js';

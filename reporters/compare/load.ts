@@ -7,7 +7,7 @@
 import fs, { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readResultsFile } from '../json.js';
-import { contacted } from '../../harness/net/report.js';
+import { contacted } from '../net.js';
 import type { RunReport } from '../types.js';
 import { readJUnitRuns } from './junit-read.js';
 import {

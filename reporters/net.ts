@@ -1,7 +1,8 @@
 // The network report of a job under `--network allow:…`, in the forms each reader wants: the hosts it
 // reached and was refused (run's stderr line, compare), its JUnit figures and its system-out section.
-// Pure functions of the result's `network` (proxy.ts recorded it), so each is unit-tested alone.
-import type { JobNetwork, NetConnection } from '../job/result.js';
+// Pure functions of the result's `network` (harness/net/proxy.ts recorded it), so each is
+// unit-tested alone.
+import type { JobNetwork, NetConnection } from '../harness/job/result.js';
 
 function target(c: NetConnection): string {
   return `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`;
