@@ -1,4 +1,4 @@
-// The allow-list's entries (harness/net/allow.ts), the network report's forms (harness/net/report.ts)
+// The allow-list's entries (harness/net/allow.ts), the network report's forms (reporters/net.ts)
 // and compare's new-host flag: parsing and pure functions, no job. What the list lets a real job
 // reach is test/sandbox/network-allow.test.ts and test/adversarial/network-allow.test.ts.
 import fs from 'node:fs';

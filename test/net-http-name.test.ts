@@ -31,6 +31,11 @@ describe('readTunnelRequest', () => {
       kind: 'request',
       hosts: ['good.example', 'evil.example'],
     });
+    // and a CONNECT's authority, should the allowed host be a proxy itself
+    expect(read('CONNECT evil.example:443 HTTP/1.1\r\nHost: good.example\r\n\r\n')).toMatchObject({
+      kind: 'request',
+      hosts: ['good.example', 'evil.example'],
+    });
   });
 
   it('waits while the bytes can still be the start of a request', () => {
@@ -45,13 +50,18 @@ describe('readTunnelRequest', () => {
       '\x00\x00\x00\x08\x04\xd2\x16\x2f', // PostgreSQL's SSLRequest
       '*1\r\n$4\r\nPING\r\n', // Redis
       'SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n', // an SSH client's banner, complete
-      'GET /\r\n', // HTTP/0.9: no Host to front with
+      'GET /\r\n', // HTTP/0.9 to a path: no Host to front with
       '0032git-upload-pack /project.git\0host=a.example\0', // git's protocol: a NUL, no line end
-      'x'.repeat(40), // a first word longer than any method
     ];
     for (const bytes of others) expect(read(bytes), JSON.stringify(bytes)).toEqual({ kind: 'not-http' });
-    // an SSH banner cut before its line ends could still be a request: read on
+    // an SSH banner cut before its line ends could still be a request: read on; and a first word of
+    // any length (servers cap no method), sent apart from the rest of its line
     expect(read('SSH-2.0-OpenSSH_9.2p1 Deb')).toEqual({ kind: 'more' });
+    expect(read('A'.repeat(33))).toEqual({ kind: 'more' });
+    expect(read(`${'A'.repeat(33)} / HTTP/1.1\r\nHost: evil.example\r\n\r\n`)).toMatchObject({
+      kind: 'request',
+      hosts: ['evil.example'],
+    });
   });
 
   it('refuses what one server or another would read as a request, unless strictly well-formed', () => {
@@ -68,6 +78,13 @@ describe('readTunnelRequest', () => {
       'GET / HTTP/1.1\rHost: evil.example\r\r', // bare CRs
       'get / http/1.1\r\nHost: evil.example\r\n\r\n', // a version in lower case
       `GET /${'a'.repeat(70 * 1024)}`, // a head past the cap, never ended
+      `${'\r\n'.repeat(32 * 1024)}GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n`, // blanks past the cap
+      'GET /\xc3\xa9 HTTP/1.1\r\nHost: evil.example\r\n\r\n', // a byte over 0x7f (nginx, Go take it)
+      'GET http://evil.example/\r\n', // HTTP/0.9 to an absolute URL: its host is the target's
+      'GET / HTTP/1.1\r\nHost: evil.example,a.example\r\n\r\n', // a list (HAProxy splits it)
+      'GET / HTTP/1.1\r\nHost: evil.example\t.a.example\r\n\r\n', // a tab (URL parsing drops it)
+      'GET / HTTP/1.1\r\nHost: %65vil.example\r\n\r\n', // an escape (URL parsing decodes it)
+      'GET / HTTP/1.1\r\nHost: a.example\r\nUpgrade: h2c\r\n\r\n', // h2c: streams for any host
     ];
     for (const bytes of loose) expect(read(bytes).kind, JSON.stringify(bytes.slice(0, 60))).toBe('malformed');
   });
@@ -95,9 +112,10 @@ describe('closingHead', () => {
   };
 
   it('keeps the request as written but tells the server to close after its answer', () => {
+    // `close` alone: a server may compare the whole value (Python's http.server does)
     const out = closingHead(
       head(
-        'POST /x?y HTTP/1.1\r\nHost: a.example\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nhi',
+        'POST /x?y HTTP/1.1\r\nHost: a.example\r\nConnection: keep-alive, x\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nhi',
       ),
     ).toString('latin1');
     expect(out).toBe(

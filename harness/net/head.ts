@@ -24,6 +24,11 @@ const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) (HTTP\/1\.[0
 const HEADER = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\r\n]*?)[ \t]*$/;
 const END = Buffer.from('\r\n\r\n');
 
+/** Whether `line` (no CRLF) is a strict HTTP/1 request line. */
+export function isRequestLine(line: string): boolean {
+  return REQUEST_LINE.test(line);
+}
+
 /** Reads the head at the start of `data`: null while it is incomplete. */
 export function readHead(data: Buffer): HeadRead {
   const end = data.indexOf(END);
@@ -93,17 +98,15 @@ export function upstreamHead(head: RequestHead, url: URL): Buffer {
 
 /**
  * The head of a request sent inside a tunnel, as the client wrote it but for its connection: told
- * to close after this one answer (`Connection: close`, beside what else its Connection named, an
- * upgrade kept), so the server serves no second request on it — whose Host nobody read.
+ * to close after this one answer, so the server serves no second request on it — whose Host nobody
+ * read. `Connection: close` stands alone (a server may compare the whole value), or beside
+ * `Upgrade` for a WebSocket; whatever else the client's Connection named is dropped with it.
  */
 export function closingHead(head: RequestHead): Buffer {
-  const tokens = headerValues(head, 'connection')
-    .flatMap((value) => value.split(','))
-    .map((token) => token.trim())
-    .filter((token) => token !== '' && !/^(close|keep-alive)$/i.test(token));
+  const upgrade = headerValues(head, 'upgrade').length > 0;
   const lines = [`${head.method} ${head.target} ${head.version}`];
   for (const [key, value] of head.headers)
     if (!/^(connection|keep-alive|proxy-connection)$/i.test(key)) lines.push(`${key}: ${value}`);
-  lines.push(`Connection: ${[...tokens, 'close'].join(', ')}`, '', '');
+  lines.push(`Connection: ${upgrade ? 'Upgrade, close' : 'close'}`, '', '');
   return Buffer.from(lines.join('\r\n'), 'latin1');
 }

@@ -5,7 +5,7 @@
 // from the host; the job needs no DNS. JavaScript reads one request head per connection (head.ts)
 // and, in a tunnel, the TLS name the client asks for (tls-name.ts); once admitted, the bytes go
 // through a native relay (relay.ts), never through the event loop. Every attempt is recorded, with
-// the bytes each way, for the job's result (report.ts).
+// the bytes each way, for the job's result (reporters/net.ts says it).
 import net from 'node:net';
 import type { NetConnection } from '../job/result.js';
 import { allowed, normalHost, type AllowRule } from './allow.js';
@@ -24,6 +24,19 @@ export const MAX_CONNECTIONS = 1000;
  * past this the tunnel is refused instead of held in memory.
  */
 export const MAX_HELD_FROM_UPSTREAM = 64 * 1024;
+
+/**
+ * What the proxy reads of a client's first bytes before the tunnel is decided: past it, the rest
+ * waits in the kernel (a ClientHello or a request head longer than that is refused anyway).
+ */
+export const MAX_HELD_FROM_CLIENT = 64 * 1024;
+
+/**
+ * The most pieces a client's first bytes may come in: each piece has them read again from the
+ * start, so a client that trickled them a byte at a time would make the harness's work grow with
+ * the square of their length.
+ */
+export const MAX_FIRST_PIECES = 256;
 
 /** A job's side of the proxy: its rules, its record, and what is open for it. */
 export interface ProxyJob {
@@ -149,6 +162,8 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
     return refuse(client, '403 Forbidden', `${target.host}:${target.port} is not on the allow-list`);
   entry.allowed = true;
   const fromClient: Buffer[] = head.rest.length > 0 ? [head.rest] : [];
+  let heldFromClient = head.rest.length;
+  let pieces = 0;
   const fromUpstream: Buffer[] = [];
   let heldFromUpstream = 0;
   let ended = false;
@@ -200,6 +215,10 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
   };
   client.on('data', (chunk: Buffer) => {
     fromClient.push(chunk);
+    heldFromClient += chunk.length;
+    if (++pieces > MAX_FIRST_PIECES)
+      return deny(`the client sent its first bytes in over ${MAX_FIRST_PIECES} pieces`);
+    if (heldFromClient > MAX_HELD_FROM_CLIENT) client.pause();
     decide();
   });
   client.once('end', () => {

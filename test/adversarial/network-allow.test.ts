@@ -132,19 +132,30 @@ describeSandbox('adversarial: the allow-list way out', () => {
     // curl -p: a CONNECT to the allowed address, then a plain request inside it with the Host given
     const via = (host: string | null): string =>
       `curl -sS -p ${host === null ? '' : `-H "Host: ${host}"`} -o /dev/null -w "%{http_code}" http://${at}/`;
-    // two requests in one write behind one CONNECT: the second for a Host nobody allowed
-    const pipelined = `
+    // behind one CONNECT each, once its 200 is in: two requests in one write, the second for a Host
+    // nobody allowed; and 64 KiB of empty lines (which a server skips) before a request for it
+    const raw = `
 const net = require('net');
 const proxy = new URL(process.env.HTTP_PROXY);
-const socket = net.connect(Number(proxy.port), proxy.hostname);
-let got = '';
-socket.write('CONNECT ${at} HTTP/1.1\\r\\n\\r\\n');
-socket.on('data', (chunk) => {
-  got += chunk;
-  if (got.startsWith('HTTP/1.1 200') && got.indexOf('\\r\\n\\r\\n') === got.length - 4)
-    socket.write('GET / HTTP/1.1\\r\\nHost: ${at}\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: evil.example\\r\\n\\r\\n');
+const attempt = (name, writes) => new Promise((resolve) => {
+  const socket = net.connect(Number(proxy.port), proxy.hostname);
+  let got = '';
+  socket.write('CONNECT ${at} HTTP/1.1\\r\\n\\r\\n');
+  socket.on('data', (chunk) => {
+    got += chunk;
+    if (got.startsWith('HTTP/1.1 200') && got.indexOf('\\r\\n\\r\\n') === got.length - 4)
+      for (const bytes of writes) socket.write(bytes);
+  });
+  socket.on('error', () => {});
+  socket.on('close', () => {
+    console.log(name + ' ' + (got.match(/HTTP\\/1\\.1 200 OK/g) || []).length);
+    resolve();
+  });
 });
-socket.on('close', () => console.log('pipelined ' + (got.match(/HTTP\\/1\\.1 200 OK/g) || []).length));
+(async () => {
+  await attempt('pipelined', ['GET / HTTP/1.1\\r\\nHost: ${at}\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: evil.example\\r\\n\\r\\n']);
+  await attempt('blanks', ['\\r\\n'.repeat(32 * 1024), 'GET / HTTP/1.1\\r\\nHost: evil.example\\r\\n\\r\\n']);
+})();
 `;
     const result = await runJob({
       command: [
@@ -154,7 +165,7 @@ socket.on('close', () => console.log('pipelined ' + (got.match(/HTTP\\/1\\.1 200
          echo "good $(${via('good.example')})";
          echo "bare $(${via(null)})";
          node -e "$0"`,
-        pipelined,
+        raw,
       ],
       workdir: dir,
       network: { allow: [at, `good.example:${port}`] },
@@ -166,6 +177,7 @@ socket.on('close', () => console.log('pipelined ' + (got.match(/HTTP\\/1\\.1 200
       good: '200',
       bare: '200',
       pipelined: '1',
+      blanks: '0',
     });
     // what reached the server: no evil.example, and each request told to close after its answer
     expect(servers.plainRequests.slice(before)).toEqual([
@@ -179,14 +191,17 @@ socket.on('close', () => console.log('pipelined ' + (got.match(/HTTP\\/1\\.1 200
       ['connect', HOST_ADDR, true, 'good.example'],
       ['connect', HOST_ADDR, true, HOST_ADDR],
       ['connect', HOST_ADDR, true, HOST_ADDR],
+      ['connect', HOST_ADDR, false, undefined],
     ]);
     expect(tunnels[0]?.reason).toBe(`HTTP Host evil.example is not on the allow-list for port ${port}`);
     expect(tunnels[0]?.bytesOut).toBe(0);
+    expect(tunnels[4]).toMatchObject({ reason: 'HTTP: a request head too large', bytesOut: 0 });
     attack(
       'allow-list: a forbidden HTTP Host in a tunnel through an allowed address (fronting)',
       'contained',
     );
     attack('allow-list: a second request for another Host behind an allowed one in a tunnel', 'contained');
+    attack("allow-list: empty lines past the reader's cap before a request for another Host", 'contained');
     await expectNoLeftovers();
   });
 
