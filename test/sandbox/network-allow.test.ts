@@ -312,6 +312,56 @@ s.on('close', () => console.log(JSON.stringify(got.slice(got.indexOf('\\r\\n\\r\
     }
   });
 
+  it('relays whole a large upload sent with the CONNECT, past what the proxy reads before deciding', async () => {
+    // 1 MiB of body in the same write as the CONNECT and its request head: the proxy reads 64 KiB
+    // of it before the tunnel is decided (MAX_HELD_FROM_CLIENT), the rest waits in the kernel
+    const body = 1024 * 1024;
+    const sockets = new Set<net.Socket>();
+    const counter = net.createServer((socket) => {
+      sockets.add(socket);
+      let seen = 0;
+      let start = '';
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (start.length < 4096) start += chunk.toString('latin1', 0, 4096);
+        // answers once the head and the whole body its Content-Length names are in
+        const headEnd = start.indexOf('\r\n\r\n');
+        if (headEnd >= 0 && seen >= headEnd + 4 + body)
+          socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${String(seen).length}\r\n\r\n${seen}`);
+      });
+    });
+    await new Promise<void>((resolve) => counter.listen(0, HOST_ADDR, resolve));
+    const port = (counter.address() as net.AddressInfo).port;
+    const at = `${HOST_ADDR}:${port}`;
+    const client = `
+const s = require('net').connect(Number(process.env.HTTP_PROXY.split(':')[2]), '127.0.0.1');
+const head = 'CONNECT ${at} HTTP/1.1\\r\\n\\r\\nPOST / HTTP/1.1\\r\\nHost: ${at}\\r\\nContent-Length: ${body}\\r\\n\\r\\n';
+s.write(Buffer.concat([Buffer.from(head), Buffer.alloc(${body}, 97)]));
+let got = '';
+s.on('data', (d) => (got += d));
+s.on('close', () => console.log(got.slice(got.lastIndexOf('\\r\\n\\r\\n') + 4)));
+`;
+    try {
+      const result = await runJob({
+        command: ['node', '-e', client],
+        workdir: dir,
+        network: { allow: [at] },
+        timeout: '30s',
+      });
+      expect(result.status, result.reason + result.stderr).toBe('passed');
+      // the server's count: the rewritten head and every byte of the body
+      const sent = result.network?.connections[0]?.bytesOut ?? 0;
+      expect(Number(result.stdout.trim())).toBe(sent);
+      expect(sent).toBeGreaterThan(body);
+      expect(result.network?.connections).toMatchObject([{ port, allowed: true, httpHost: HOST_ADDR }]);
+      await expectNoLeftovers();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => counter.close(resolve));
+    }
+  });
+
   it("keeps the job's own service reachable on 127.0.0.1", async () => {
     const server = `require('http').createServer((q, s) => s.end('service ok')).listen(7070, '127.0.0.1')`;
     const result = await runJob({
