@@ -117,6 +117,7 @@ describe('closingHead', () => {
       head(
         'POST /x?y HTTP/1.1\r\nHost: a.example\r\nConnection: keep-alive, x\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nhi',
       ),
+      false,
     ).toString('latin1');
     expect(out).toBe(
       'POST /x?y HTTP/1.1\r\nHost: a.example\r\nContent-Length: 2\r\nConnection: close\r\n\r\n',
@@ -126,6 +127,7 @@ describe('closingHead', () => {
   it('keeps an upgrade asked for', () => {
     const out = closingHead(
       head('GET /chat HTTP/1.1\r\nHost: a.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n'),
+      true,
     ).toString('latin1');
     expect(out).toBe(
       'GET /chat HTTP/1.1\r\nHost: a.example\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\n\r\n',

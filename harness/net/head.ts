@@ -100,10 +100,9 @@ export function upstreamHead(head: RequestHead, url: URL): Buffer {
  * The head of a request sent inside a tunnel, as the client wrote it but for its connection: told
  * to close after this one answer, so the server serves no second request on it — whose Host nobody
  * read. `Connection: close` stands alone (a server may compare the whole value), or beside
- * `Upgrade` for a WebSocket; whatever else the client's Connection named is dropped with it.
+ * `Upgrade` for a WebSocket (`upgrade`: http-name.ts let one through); whatever else the client's Connection named is dropped with it.
  */
-export function closingHead(head: RequestHead): Buffer {
-  const upgrade = headerValues(head, 'upgrade').length > 0;
+export function closingHead(head: RequestHead, upgrade: boolean): Buffer {
   const lines = [`${head.method} ${head.target} ${head.version}`];
   for (const [key, value] of head.headers)
     if (!/^(connection|keep-alive|proxy-connection)$/i.test(key)) lines.push(`${key}: ${value}`);

@@ -205,7 +205,12 @@ function onConnect(job: ProxyJob, client: net.Socket, head: RequestHead): void {
         entry.httpHost = refused ?? request.hosts[0];
         if (refused !== undefined)
           return deny(`HTTP Host ${refused} is not on the allow-list for port ${target.port}`);
-        fromClient.splice(0, fromClient.length, closingHead(request.head), request.head.rest);
+        fromClient.splice(
+          0,
+          fromClient.length,
+          closingHead(request.head, request.upgrade),
+          request.head.rest,
+        );
       }
     }
     decided = true;
