@@ -5,7 +5,7 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { errnoName } from '../native/bindings.js';
-import { spawnWithFds } from '../native/spawn.js';
+import { spawnWithFds } from '../native/spawn-lib/spawn.js';
 
 export function which(program: string): string | null {
   try {

@@ -287,7 +287,7 @@ export function loopAttach(backing: number, devices: DeviceFiles): { fd: number;
  */
 export function closeFdAsync(fd: number): Promise<void> {
   // a worker thread closes at once: koffi's async completion in a thread being torn down is fatal to
-  // the process (Koromix/koffi#190, native/spawn.ts)
+  // the process (Koromix/koffi#190, native/spawn-lib/library.ts)
   if (!isMainThread) {
     closeFd(fd);
     return Promise.resolve();

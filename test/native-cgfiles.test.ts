@@ -6,7 +6,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { RMDIR_EACH_MAX, WriteEachError, rmdirEachNative, writeEachNative } from '../native/spawn.js';
+import {
+  RMDIR_EACH_MAX,
+  WriteEachError,
+  rmdirEachNative,
+  writeEachNative,
+} from '../native/spawn-lib/cgfiles.js';
 
 let dir = '';
 beforeEach(() => {

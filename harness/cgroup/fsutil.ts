@@ -2,7 +2,7 @@
 // read as ENOENT, not silently become a regular file), rmdir with the EBUSY backoff the kernel needs.
 import fs from 'node:fs';
 import path from 'node:path';
-import { RMDIR_EACH_MAX, rmdirEachNative } from '../../native/spawn.js';
+import { RMDIR_EACH_MAX, rmdirEachNative } from '../../native/spawn-lib/cgfiles.js';
 
 /** The two directory operations that differ between cgroupfs and a fake tree in a tmp dir. */
 export interface DirOps {

@@ -7,7 +7,7 @@ import { CgroupError, type CgroupStats, type JobCgroup } from './types.js';
 import { errnoOf, readOptional, readText, removeJobDirs, sleep, writeText, type DirOps } from './fsutil.js';
 import { KillableCgroup, spinUntil, writeThaw } from './kill.js';
 import { errnoName } from '../../native/bindings.js';
-import { WriteEachError, writeEachNative } from '../../native/spawn.js';
+import { WriteEachError, writeEachNative } from '../../native/spawn-lib/cgfiles.js';
 import {
   parseFlatKeyed,
   parseLimit,

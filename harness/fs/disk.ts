@@ -203,7 +203,7 @@ export function cappedFs(caps: DiskCaps, scratchPrefix: string): CappedFs {
  */
 export async function cappedFsAsync(caps: DiskCaps, scratchPrefix: string): Promise<CappedFs> {
   // a worker thread makes it synchronously: koffi's async completion in a thread being torn down is
-  // fatal to the process (Koromix/koffi#190, native/spawn.ts)
+  // fatal to the process (Koromix/koffi#190, native/spawn-lib/library.ts)
   if (!isMainThread) {
     await new Promise((resolve) => setImmediate(resolve));
     return cappedFs(caps, scratchPrefix);

@@ -5,7 +5,7 @@
 // job left all but empty takes a few directory removals.
 import fs from 'node:fs';
 import { closeFd, closeFdAsync } from '../../native/bindings.js';
-import { removeTreeNative } from '../../native/spawn.js';
+import { removeTreeNative } from '../../native/spawn-lib/remove.js';
 import { TMP_DIR, cappedFs, cappedFsAsync, diskUsage, type CappedFs, type DiskCaps } from '../fs/disk.js';
 
 export { TMP_DIR };

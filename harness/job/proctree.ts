@@ -1,7 +1,7 @@
 // Reads what every task of a job was doing, from /proc, while the job's cgroup is frozen: after a
 // timeout this is the only evidence of what hung, so it goes into the result's diagnostics.
 import fs from 'node:fs';
-import { procFileTexts, readProcFiles, type ProcFiles } from '../../native/spawn.js';
+import { procFileTexts, readProcFiles, type ProcFiles } from '../../native/spawn-lib/proctree.js';
 import type { ProcessInfo } from './result.js';
 
 /**

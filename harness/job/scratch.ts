@@ -6,13 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { dirSync } from 'tmp-promise';
 import { cloneMount, closeFd, detachedTmpfs } from '../../native/bindings.js';
-import {
-  detachedTmpfsInOwnUserns,
-  keepsUserXattrs,
-  removeTreeNative,
-  removeTreeNativeSync,
-  rmdirEachNative,
-} from '../../native/spawn.js';
+import { rmdirEachNative } from '../../native/spawn-lib/cgfiles.js';
+import { removeTreeNative, removeTreeNativeSync } from '../../native/spawn-lib/remove.js';
+import { detachedTmpfsInOwnUserns, keepsUserXattrs } from '../../native/spawn-lib/usertmpfs.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
 import { diskUsage, type DiskCaps, type DiskUsage } from '../fs/disk.js';
 import {

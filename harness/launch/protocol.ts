@@ -6,7 +6,7 @@ import path from 'node:path';
 import { errnoName } from '../../native/bindings.js';
 import { nativeBuild } from '../../native/paths.js';
 import { sealedNative } from '../../native/sealed.js';
-import { threadTid } from '../../native/spawn.js';
+import { threadTid } from '../../native/spawn-lib/spawn.js';
 import { existingTooling } from '../fs/tooling.js';
 import { insideProtected, isWithin, protectionFor } from '../job/protect.js';
 import type { JobSpec, Volume } from '../job/spec.js';

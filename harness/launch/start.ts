@@ -6,7 +6,13 @@ import os from 'node:os';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { closeFd } from '../../native/bindings.js';
-import { makePipe, reapChild, spawnWithFds, threadTid, type WaitStatus } from '../../native/spawn.js';
+import {
+  makePipe,
+  reapChild,
+  spawnWithFds,
+  threadTid,
+  type WaitStatus,
+} from '../../native/spawn-lib/spawn.js';
 import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD, parseLauncherReports } from './protocol.js';
 import type { JobCgroup } from '../cgroup/types.js';
 import type { StdinMode } from '../job/spec.js';

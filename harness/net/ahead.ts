@@ -10,7 +10,7 @@ import {
   listenInNewNetnsAsync,
   listenInNewUsernet,
   listenInNewUsernetAsync,
-} from '../../native/spawn.js';
+} from '../../native/spawn-lib/netns.js';
 import { isRoot } from '../identity.js';
 
 /**

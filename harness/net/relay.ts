@@ -5,7 +5,8 @@
 // per harness thread; each job has a stop pipe whose write end, closed, ends all of its relays.
 import net from 'node:net';
 import { closeFd } from '../../native/bindings.js';
-import { makePipe, RELAY_REPORT_BYTES, startRelay } from '../../native/spawn.js';
+import { RELAY_REPORT_BYTES, startRelay } from '../../native/spawn-lib/relay.js';
+import { makePipe } from '../../native/spawn-lib/spawn.js';
 
 /** What a relay moved: to the upstream (its prefix included) and from it; `error`: errno, 0 if none. */
 export interface RelayCounts {

@@ -10,7 +10,7 @@
  * fds), counts them, and when both ways are done — or the job's stop pipe says so — closes its fds
  * and writes one fixed-size record to the report pipe, which the harness reads for the job's
  * network record. The thread is started by a synchronous call: no koffi async call is ever in
- * flight (native/spawn.ts says why that matters on a worker thread).
+ * flight (native/spawn-lib/library.ts says why that matters on a worker thread).
  *
  * Every fd the thread uses is its own dup (close-on-exec), so the harness closes its copies at once
  * and nothing it does afterwards can make the thread touch a reused fd number.

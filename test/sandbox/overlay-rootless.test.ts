@@ -19,7 +19,7 @@ const JOBS_CHILD = path.join(ROOT, 'test', 'support', 'jobs-child.mjs');
 
 /** Whether nobody gets a layers tmpfs here (native/spawn/usertmpfs.c), and the kernel's word if not. */
 async function userTmpfsHere(cwd: string): Promise<{ ok: boolean; why: string }> {
-  const probe = `import('${path.join(ROOT, 'dist', 'native', 'spawn.js')}').then((m) => m.detachedTmpfsInOwnUserns())`;
+  const probe = `import('${path.join(ROOT, 'dist', 'native', 'spawn-lib', 'usertmpfs.js')}').then((m) => m.detachedTmpfsInOwnUserns())`;
   const out = await nodeAsNobody(cwd, ['-e', probe]);
   return { ok: out.status === 0, why: out.status === 0 ? 'a tmpfs in a user namespace' : out.stderr.trim() };
 }

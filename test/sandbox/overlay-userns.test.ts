@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { USERNS_ROOT_ID } from '../../harness/job/scratch.js';
 import { closeFd, detachedTmpfs } from '../../native/bindings.js';
-import { keepsUserXattrs } from '../../native/spawn.js';
+import { keepsUserXattrs } from '../../native/spawn-lib/usertmpfs.js';
 import type { JobResult } from '../../harness/job/result.js';
 import { runJob } from '../../harness/run-job.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';
