@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { errnoName } from '../native/bindings.js';
+import { errnoName } from '../native/errors.js';
 import { spawnWithFds } from '../native/spawn-lib/spawn.js';
 
 export function which(program: string): string | null {

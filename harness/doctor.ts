@@ -1,7 +1,7 @@
 // What this host can do for ringfence, one check per capability, each with the fix when it is
 // missing. `ringfence doctor` prints them; the last check runs a real job, so "ok" means `run` works.
 import fs from 'node:fs';
-import { pidfdSupported } from '../native/bindings.js';
+import { pidfdSupported } from '../native/libc/pidfd.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
 import { installedLauncherPath, launcherPath } from './launch/protocol.js';
 import { diskCapProblem, missingControllerFix, type HostSupport } from './job/enforce.js';

@@ -18,7 +18,7 @@ import {
   addSeals,
   getSeals,
   memfdCreate,
-} from './bindings.js';
+} from './libc/memfd.js';
 import { nativeBuild } from './paths.js';
 
 export const NATIVE_FILES = ['ringfence-launcher', 'libringfence-spawn.so'] as const;

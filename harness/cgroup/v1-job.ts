@@ -6,7 +6,7 @@ import path from 'node:path';
 import { CgroupError, type CgroupStats, type JobCgroup } from './types.js';
 import { errnoOf, readOptional, readText, removeJobDirs, sleep, writeText, type DirOps } from './fsutil.js';
 import { KillableCgroup, spinUntil, writeThaw } from './kill.js';
-import { errnoName } from '../../native/bindings.js';
+import { errnoName } from '../../native/errors.js';
 import { WriteEachError, writeEachNative } from '../../native/spawn-lib/cgfiles.js';
 import {
   parseFlatKeyed,

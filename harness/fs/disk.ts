@@ -13,14 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import path from 'node:path';
-import {
-  closeFd,
-  dataRanges,
-  detachedMount,
-  loopAttach,
-  loopMountAsync,
-  type DeviceFiles,
-} from '../../native/bindings.js';
+import { closeFd } from '../../native/libc/fd.js';
+import { dataRanges, loopAttach, loopMountAsync, type DeviceFiles } from '../../native/libc/loop.js';
+import { detachedMount } from '../../native/libc/mount.js';
 import { isRoot } from '../identity.js';
 
 export interface DiskCaps {

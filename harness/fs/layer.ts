@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tar from 'tar';
-import { readXattr } from '../../native/bindings.js';
+import { readXattr } from '../../native/libc/xattr.js';
 import { isWithin } from '../job/protect.js';
 import type { KeptLayer } from '../job/result.js';
 import type { UpperLayer } from './upper.js';

@@ -4,7 +4,7 @@
 // unmount, the loop device's release) each take milliseconds of kernel work; emptying one that a
 // job left all but empty takes a few directory removals.
 import fs from 'node:fs';
-import { closeFd, closeFdAsync } from '../../native/bindings.js';
+import { closeFd, closeFdAsync } from '../../native/libc/fd.js';
 import { removeTreeNative } from '../../native/spawn-lib/remove.js';
 import { TMP_DIR, cappedFs, cappedFsAsync, diskUsage, type CappedFs, type DiskCaps } from '../fs/disk.js';
 

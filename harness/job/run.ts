@@ -4,7 +4,7 @@
 // (harness/run-job.ts), which adds services around this.
 import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { Pidfd } from '../../native/bindings.js';
+import { Pidfd } from '../../native/libc/pidfd.js';
 import { BoundedCapture } from './capture.js';
 import {
   initPidFrom,

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { errnoName } from '../../native/bindings.js';
+import { errnoName } from '../../native/errors.js';
 import { nativeBuild } from '../../native/paths.js';
 import { sealedNative } from '../../native/sealed.js';
 import { threadTid } from '../../native/spawn-lib/spawn.js';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { closeFd } from '../../native/bindings.js';
+import { closeFd } from '../../native/libc/fd.js';
 import {
   makePipe,
   reapChild,

@@ -4,7 +4,7 @@
 // descriptions stay open in the relay). Each relay's byte counts come back through one report pipe
 // per harness thread; each job has a stop pipe whose write end, closed, ends all of its relays.
 import net from 'node:net';
-import { closeFd } from '../../native/bindings.js';
+import { closeFd } from '../../native/libc/fd.js';
 import { RELAY_REPORT_BYTES, startRelay } from '../../native/spawn-lib/relay.js';
 import { makePipe } from '../../native/spawn-lib/spawn.js';
 

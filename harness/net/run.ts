@@ -6,7 +6,7 @@
 // the namespaces, the listener and the proxy stay the harness's own fds, which nothing in the job holds.
 import fs from 'node:fs';
 import os from 'node:os';
-import { SyscallError } from '../../native/bindings.js';
+import { SyscallError } from '../../native/errors.js';
 import { apparmorRestrictsUserns, namespacesFix } from '../job/enforce.js';
 import { failedToStart } from '../job/result-build.js';
 import type { JobNetwork, JobResult } from '../job/result.js';

@@ -1,7 +1,7 @@
 // Binds native/spawn/cgfiles.c: one write, or one rmdir, on each of a job's cgroup directories in a
 // single trip to koffi's worker thread.
 import { isMainThread } from 'node:worker_threads';
-import { SyscallError } from '../bindings.js';
+import { SyscallError } from '../errors.js';
 import { asError, inFlight, nativeFunction, onNextTurn, pack } from './library.js';
 
 type WriteEach = ((paths: Buffer, n: number, value: string) => number) & {

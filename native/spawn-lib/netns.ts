@@ -1,7 +1,7 @@
 // Binds native/spawn/netns.c and usernet.c: a job's network namespace with lo up and the proxy's
 // listening socket on 127.0.0.1 in it; rootless, with the user namespace that owns it.
 import { isMainThread } from 'node:worker_threads';
-import { SyscallError } from '../bindings.js';
+import { SyscallError } from '../errors.js';
 import { asError, nativeFunction, onNextTurn } from './library.js';
 
 type Callback = (error: unknown, result: number) => void;

@@ -1,7 +1,7 @@
 // Binds native/spawn/proctree.c: the /proc files of a frozen tree read in one call, kept as bytes
 // (a frozen tree waits for this read, not for turning it into text).
 import os from 'node:os';
-import { SyscallError } from '../bindings.js';
+import { SyscallError } from '../errors.js';
 import { nativeFunction } from './library.js';
 
 const readProcs = nativeFunction<

@@ -1,6 +1,6 @@
 // Binds native/spawn/relay.c: the byte relay of a connection the proxy admitted, on a detached
 // native thread (harness/net/relay.ts hands connections to it).
-import { SyscallError } from '../bindings.js';
+import { SyscallError } from '../errors.js';
 import { nativeFunction } from './library.js';
 
 const relayStart = nativeFunction<

@@ -1,7 +1,7 @@
 // Binds native/spawn/remove.c: the removal of a directory tree a job left, at any depth, without
 // following symlinks and without running a host program.
 import { isMainThread } from 'node:worker_threads';
-import { SyscallError } from '../bindings.js';
+import { SyscallError } from '../errors.js';
 import { asError, nativeFunction, onNextTurn } from './library.js';
 
 type RemoveTree = ((path: string) => number) & {

@@ -1,6 +1,6 @@
 // Binds native/spawn/spawn.c: a constant-cost spawn that does not fork the Node process (spawn.c
 // says why), the reap of its children, the thread id they follow, and close-on-exec pipes.
-import { SyscallError } from '../bindings.js';
+import { SyscallError } from '../errors.js';
 import { nativeFunction, pack } from './library.js';
 
 const spawn = nativeFunction<

@@ -1,6 +1,6 @@
 // Binds native/spawn/usertmpfs.c: rootless, a tmpfs for a job's overlay layers made in a user
 // namespace of its own, and the check that a filesystem keeps the user.* attributes overlayfs needs.
-import { SyscallError } from '../bindings.js';
+import { SyscallError } from '../errors.js';
 import { nativeFunction } from './library.js';
 
 const userTmpfs = nativeFunction<(out: Int32Array) => number>('int rf_userns_tmpfs(_Out_ int *out)');

@@ -1,7 +1,7 @@
 /*
  * usertmpfs.c — a rootless harness's tmpfs for a job's overlay layers: made in a user namespace of
  * its own (our uid and gid as 0) and mounted nowhere (fsopen + fsmount), as root's is made in ours
- * (detachedTmpfs in native/bindings.ts).
+ * (detachedTmpfs in native/libc/mount.ts).
  *
  * Why: without one, a rootless job's upper and work directories go on the disk beside its scratch,
  * and overlayfs probes a journalled disk at each mount (a temp file, a rename, a whiteout: ~0.5 ms

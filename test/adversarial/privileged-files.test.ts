@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
-import { readXattr } from '../../native/bindings.js';
+import { readXattr } from '../../native/libc/xattr.js';
 import { USERNS_ROOT_ID } from '../../harness/job/scratch.js';
 import { runJob } from '../../harness/run-job.js';
 import type { JobSpecInput } from '../../harness/job/spec.js';
