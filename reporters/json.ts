@@ -152,6 +152,7 @@ const jobResult = serviceJobResult.extend({
     allow: z.array(z.string()),
     connections: z.array(netConnection),
     truncated: int().nonnegative(),
+    overLimit: int().positive().optional(),
   }).optional(),
   // added in 0.4: absent when the job had no services
   services: z

@@ -42,14 +42,22 @@ function hosts(n: number): string {
   return `${n} host${n === 1 ? '' : 's'}`;
 }
 
+/** What the proxy closed unread, the job having the most connections open it may; null: none. */
+function overLimitText(network: JobNetwork): string | null {
+  const n = network.overLimit ?? 0;
+  return n > 0 ? `closed ${n} connection${n === 1 ? '' : 's'} unread: too many open at once` : null;
+}
+
 /** `reached 2 hosts, refused 1: evil.example:443` — or null when the job tried nothing. */
 export function netLine(network: JobNetwork): string | null {
-  if (network.connections.length === 0 && network.truncated === 0) return null;
+  const over = overLimitText(network);
+  if (network.connections.length === 0 && network.truncated === 0 && over === null) return null;
   const { reached, failed } = netTargets(network);
   const refused = [...new Set(network.connections.filter((c) => !c.allowed).map(refusedAs))];
   let line = `reached ${hosts(reached.length)}`;
   if (failed.length > 0) line += `, could not reach ${failed.length}: ${failed.join(' ')}`;
   if (refused.length > 0) line += `, refused ${refused.length}: ${refused.join(' ')}`;
+  if (over !== null) line += `, ${over}`;
   return network.truncated > 0 ? `${line} (${network.truncated} more connections not listed)` : line;
 }
 
@@ -65,6 +73,7 @@ export function netFigures(network: JobNetwork): [string, string | number][] {
     ['net.bytes_out', sum('bytesOut')],
     ['net.bytes_in', sum('bytesIn')],
   ];
+  if (network.overLimit) out.push(['net.over_limit', network.overLimit]);
   if (reached.length > 0) out.push(['net.reached_hosts', reached.join(' ')]);
   if (refused.length > 0) out.push(['net.refused_hosts', refused.join(' ')]);
   return out;
@@ -73,7 +82,8 @@ export function netFigures(network: JobNetwork): [string, string | number][] {
 /** system-out's section: one connection a line; null when there were none. */
 export function netText(network: JobNetwork): string | null {
   const total = network.connections.length + network.truncated;
-  if (total === 0) return null;
+  const over = overLimitText(network);
+  if (total === 0) return over === null ? null : `--- ringfence: ${over} ---`;
   const lines = [`--- ringfence: ${total} connection${total === 1 ? '' : 's'} through the allow-list ---`];
   for (const c of network.connections) {
     const verdict = !c.allowed ? 'refused' : c.error !== undefined ? `failed (${c.error})` : 'allowed';
@@ -83,5 +93,6 @@ export function netText(network: JobNetwork): string | null {
     );
   }
   if (network.truncated > 0) lines.push(`… and ${network.truncated} more`);
+  if (over !== null) lines.push(`and ${over}`);
   return lines.join('\n');
 }

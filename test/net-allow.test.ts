@@ -116,6 +116,19 @@ describe('the network report', () => {
       'net.refused_hosts': 'evil.example:443',
     });
     expect(netText(NETWORK)).toContain('refused  connect evil.example:443 out 0 B, in 0 B');
+    expect(Object.keys(Object.fromEntries(netFigures(NETWORK)))).not.toContain('net.over_limit');
+  });
+
+  it('says the connections closed unread at the limit, alone or beside the rest', () => {
+    const over = { ...NETWORK, overLimit: 44 };
+    expect(netLine(over)).toBe(
+      'reached 2 hosts, refused 1: evil.example:443, closed 44 connections unread: too many open at once',
+    );
+    expect(Object.fromEntries(netFigures(over))['net.over_limit']).toBe(44);
+    expect(netText(over)?.split('\n').at(-1)).toBe('and closed 44 connections unread: too many open at once');
+    const only = { ...NETWORK, connections: [], overLimit: 1 };
+    expect(netLine(only)).toBe('reached 0 hosts, closed 1 connection unread: too many open at once');
+    expect(netText(only)).toBe('--- ringfence: closed 1 connection unread: too many open at once ---');
   });
 
   it('compare flags a host no base run tried', () => {

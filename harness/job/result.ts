@@ -290,4 +290,9 @@ export interface JobNetwork {
   connections: NetConnection[];
   /** How many more there were than `connections` lists. */
   truncated: number;
+  /**
+   * Connections closed as they were accepted, unread and unlisted: the job already had the most open
+   * through its way out that it may (256, docs/network.md). Absent when none were.
+   */
+  overLimit?: number;
 }

@@ -38,6 +38,13 @@ export const MAX_HELD_FROM_CLIENT = 64 * 1024;
  */
 export const MAX_FIRST_PIECES = 256;
 
+/**
+ * The most connections one job may have open through its way out at once, being read or relayed:
+ * each holds harness memory (the first bytes, then a relay thread with its buffers) and fds that
+ * the job's own caps do not count. One past it is closed as it is accepted, and counted.
+ */
+export const MAX_OPEN_CONNECTIONS = 256;
+
 /** A job's side of the proxy: its rules, its record, and what is open for it. */
 export interface ProxyJob {
   readonly rules: readonly AllowRule[];
@@ -45,6 +52,10 @@ export interface ProxyJob {
   truncated: number;
   /** Sockets still in JavaScript's hands (before their relay): ended with the job. */
   readonly open: Set<net.Socket>;
+  /** The job's connections in JavaScript's hands: with `relays`, what MAX_OPEN_CONNECTIONS holds. */
+  readonly clients: Set<net.Socket>;
+  /** Connections closed as they were accepted, MAX_OPEN_CONNECTIONS being open. */
+  overLimit: number;
   /** Relays running, each settled once its counts are in the record. */
   readonly relays: Set<Promise<void>>;
   /** Ends the job's relays. */
@@ -104,6 +115,8 @@ function relay(
   let counts;
   try {
     counts = handOff(client, upstream, job.stop, Buffer.concat(toUp), Buffer.concat(toClient));
+    // counted as a relay from now on, not twice until its socket's 'close' comes
+    job.clients.delete(client);
   } catch (error) {
     entry.error = `relay: ${error instanceof Error ? error.message : String(error)}`;
     client.destroy();
@@ -284,6 +297,13 @@ function onRequest(job: ProxyJob, client: net.Socket, head: RequestHead): void {
 
 /** A connection accepted for `job`: its request head, then CONNECT or a plain request. */
 function onSocket(job: ProxyJob, client: net.Socket): void {
+  if (job.clients.size + job.relays.size >= MAX_OPEN_CONNECTIONS) {
+    job.overLimit++;
+    client.destroy();
+    return;
+  }
+  job.clients.add(client);
+  client.once('close', () => job.clients.delete(client));
   track(job, client);
   // a job that resets its end must not take the harness down
   client.on('error', () => client.destroy());
@@ -312,6 +332,8 @@ export function attach(listenFd: number, rules: readonly AllowRule[]): Attached 
     connections: [],
     truncated: 0,
     open: new Set(),
+    clients: new Set(),
+    overLimit: 0,
     relays: new Set(),
     stop: stopPipe(),
   };

@@ -95,6 +95,7 @@ export async function runWithAllowList(
       allow: spec.allow.map(formatAllowRule),
       connections: way.job.connections.map((c) => ({ ...c })),
       truncated: way.job.truncated,
+      ...(way.job.overLimit > 0 ? { overLimit: way.job.overLimit } : {}),
     };
     const trace = result.trace ? { trace: [...marks, ...result.trace].sort((a, b) => a.ms - b.ms) } : {};
     return { ...result, network, ...trace };
