@@ -9,7 +9,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MAX_FIRST_PIECES } from '../../harness/net/proxy.js';
 import { runJob } from '../../harness/run-job.js';
-import { HOST_ADDR } from '../support/net-servers.js';
+import { startRawServer, type RawServer } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { labelled, removeDir, tempDir } from './helpers.js';
@@ -62,34 +62,30 @@ const attempt = (name, bytes) => new Promise((resolve) => {
 `;
 
 /** A server that answers any request with a 200 and records every byte it was sent. */
-function recordingServer(heard: Buffer[]): net.Server {
-  return net.createServer((socket) => {
-    socket.on('error', () => undefined);
+function recording(heard: Buffer[]): (socket: net.Socket) => void {
+  return (socket) =>
     socket.on('data', (chunk: Buffer) => {
       heard.push(chunk);
       if (Buffer.concat(heard).includes('\r\n\r\n'))
         socket.end('HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nserved');
     });
-  });
 }
 
 describeSandbox('adversarial: the first bytes inside a tunnel', () => {
   const heard: Buffer[] = [];
-  const server = recordingServer(heard);
-  let port = 0;
+  let server: RawServer;
   let dir = '';
   beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, HOST_ADDR, resolve));
-    port = (server.address() as net.AddressInfo).port;
+    server = await startRawServer(recording(heard));
     dir = tempDir('net-first');
   });
   afterAll(async () => {
-    await new Promise((resolve) => server.close(resolve));
+    await server?.close();
     removeDir(dir);
   });
 
   it('refuses h2c and a trickled head, and the server hears nothing', async () => {
-    const at = `${HOST_ADDR}:${port}`;
+    const { at } = server;
     // many times the cap, so the proxy sees it passed even where a busy host joins a few bytes up
     const padding = 8 * MAX_FIRST_PIECES;
     const result = await runJob({

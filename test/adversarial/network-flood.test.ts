@@ -5,12 +5,11 @@
 // closed unread and counted, the harness's threads must stay within the limit, and the next job's
 // way out must work.
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { MAX_OPEN_CONNECTIONS } from '../../harness/net/proxy.js';
 import { runJob } from '../../harness/run-job.js';
-import { HOST_ADDR } from '../support/net-servers.js';
+import { startRawServer, type RawServer } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
 import { labelled, removeDir, tempDir } from './helpers.js';
@@ -65,29 +64,20 @@ async function until(file: string, within: number): Promise<void> {
 }
 
 describeSandbox('adversarial: more connections than the way out holds', () => {
-  const sockets = new Set<net.Socket>();
-  // greets at once, so each tunnel is decided and relayed without a byte from the client
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    socket.write('hello\n');
-  });
-  let port = 0;
+  let server: RawServer;
   let dir = '';
   beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen({ port: 0, host: HOST_ADDR, backlog: 1024 }, resolve));
-    port = (server.address() as net.AddressInfo).port;
+    // greets at once, so each tunnel is decided and relayed without a byte from the client
+    server = await startRawServer((socket) => socket.write('hello\n'));
     dir = tempDir('net-flood');
   });
   afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await server?.close();
     removeDir(dir);
   });
 
   it('closes unread the connections past the limit, and the harness holds no more relays', async () => {
-    const at = `${HOST_ADDR}:${port}`;
+    const { at } = server;
     const extra = 44;
     const before = threads();
     let during = 0;

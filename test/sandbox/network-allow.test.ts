@@ -10,7 +10,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { Sandbox } from '../../harness/launch/spares.js';
 import { runJob } from '../../harness/run-job.js';
-import { HOST_ADDR, PACKAGE, startNetServers, type NetServers } from '../support/net-servers.js';
+import {
+  HOST_ADDR,
+  PACKAGE,
+  startNetServers,
+  startRawServer,
+  type NetServers,
+} from '../support/net-servers.js';
 import { CLI, ROOT, describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 import { removeDir, tempDir } from '../adversarial/helpers.js';
@@ -273,10 +279,7 @@ describeSandbox('network: a job reaches only its allow-list', () => {
   it('holds up neither a server that speaks first nor a client that speaks another protocol', async () => {
     // an SMTP-like host: greets, then answers a line; and the client's first bytes, sent with its
     // CONNECT before the greeting, a bare word that could still have become an HTTP request
-    const sockets = new Set<net.Socket>();
-    const greeter = net.createServer((socket) => {
-      sockets.add(socket);
-      socket.on('error', () => undefined);
+    const greeter = await startRawServer((socket) => {
       socket.write('220 ready\r\n');
       // answers the first whole line, however the bytes were cut on the way
       let line = '';
@@ -285,8 +288,7 @@ describeSandbox('network: a job reaches only its allow-list', () => {
         if (line.includes('\r\n')) socket.end(`250 got ${line.slice(0, line.indexOf('\r\n'))}\r\n`);
       });
     });
-    await new Promise<void>((resolve) => greeter.listen(0, HOST_ADDR, resolve));
-    const port = (greeter.address() as net.AddressInfo).port;
+    const { port } = greeter;
     const client = `
 const s = require('net').connect(Number(process.env.HTTP_PROXY.split(':')[2]), '127.0.0.1');
 let got = '';
@@ -307,8 +309,7 @@ s.on('close', () => console.log(JSON.stringify(got.slice(got.indexOf('\\r\\n\\r\
       expect(result.network?.connections).toMatchObject([{ port, allowed: true, bytesOut: 8 }]);
       await expectNoLeftovers();
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => greeter.close(resolve));
+      await greeter.close();
     }
   });
 
@@ -316,12 +317,9 @@ s.on('close', () => console.log(JSON.stringify(got.slice(got.indexOf('\\r\\n\\r\
     // 1 MiB of body in the same write as the CONNECT and its request head: the proxy reads 64 KiB
     // of it before the tunnel is decided (MAX_HELD_FROM_CLIENT), the rest waits in the kernel
     const body = 1024 * 1024;
-    const sockets = new Set<net.Socket>();
-    const counter = net.createServer((socket) => {
-      sockets.add(socket);
+    const counter = await startRawServer((socket) => {
       let seen = 0;
       let start = '';
-      socket.on('error', () => undefined);
       socket.on('data', (chunk: Buffer) => {
         seen += chunk.length;
         if (start.length < 4096) start += chunk.toString('latin1', 0, 4096);
@@ -331,9 +329,7 @@ s.on('close', () => console.log(JSON.stringify(got.slice(got.indexOf('\\r\\n\\r\
           socket.end(`HTTP/1.1 200 OK\r\nContent-Length: ${String(seen).length}\r\n\r\n${seen}`);
       });
     });
-    await new Promise<void>((resolve) => counter.listen(0, HOST_ADDR, resolve));
-    const port = (counter.address() as net.AddressInfo).port;
-    const at = `${HOST_ADDR}:${port}`;
+    const { port, at } = counter;
     const client = `
 const s = require('net').connect(Number(process.env.HTTP_PROXY.split(':')[2]), '127.0.0.1');
 const head = 'CONNECT ${at} HTTP/1.1\\r\\n\\r\\nPOST / HTTP/1.1\\r\\nHost: ${at}\\r\\nContent-Length: ${body}\\r\\n\\r\\n';
@@ -357,8 +353,7 @@ s.on('close', () => console.log(got.slice(got.lastIndexOf('\\r\\n\\r\\n') + 4)))
       expect(result.network?.connections).toMatchObject([{ port, allowed: true, httpHost: HOST_ADDR }]);
       await expectNoLeftovers();
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => counter.close(resolve));
+      await counter.close();
     }
   });
 

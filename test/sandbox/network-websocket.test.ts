@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
-import { HOST_ADDR } from '../support/net-servers.js';
+import { startRawServer, type RawServer } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 import { labelled, removeDir, tempDir } from '../adversarial/helpers.js';
@@ -36,11 +36,8 @@ function switching(key: string): string {
  * upgrade request it answers `101`, greets first, then answers each `\n`-ended message with its
  * receipt; it records each request head it read.
  */
-function upgradeServer(heads: string[], sockets: Set<net.Socket>): net.Server {
-  return net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+function upgradeServer(heads: string[]): (socket: net.Socket) => void {
+  return (socket) => {
     let buffered = Buffer.alloc(0);
     let upgraded = false;
     socket.on('data', (chunk: Buffer) => {
@@ -61,7 +58,7 @@ function upgradeServer(heads: string[], sockets: Set<net.Socket>): net.Server {
         else socket.write(receipt(message));
       }
     });
-  });
+  };
 }
 
 /**
@@ -109,23 +106,19 @@ socket.on('close', () => console.log('closed ' + JSON.stringify(got)));
 
 describeSandbox('network: a WebSocket through the way out', () => {
   const heads: string[] = [];
-  const sockets = new Set<net.Socket>();
-  const server = upgradeServer(heads, sockets);
-  let port = 0;
+  let server: RawServer;
   let dir = '';
   beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, HOST_ADDR, resolve));
-    port = (server.address() as net.AddressInfo).port;
+    server = await startRawServer(upgradeServer(heads));
     dir = tempDir('net-ws');
   });
   afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await server?.close();
     removeDir(dir);
   });
 
   it('upgrades inside a tunnel and relays the new protocol both ways, counted', async () => {
-    const at = `${HOST_ADDR}:${port}`;
+    const { at, port } = server;
     const result = await runJob({
       command: ['node', '-e', CLIENT, at, `chat.example:${port}`],
       workdir: dir,

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -155,4 +155,39 @@ export async function startNetServers(): Promise<NetServers> {
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A raw TCP server on HOST_ADDR for one test; close() ends the connections it still holds. */
+export interface RawServer {
+  port: number;
+  /** `HOST_ADDR:port`. */
+  at: string;
+  close(): Promise<void>;
+}
+
+/** Starts a RawServer that hands each connection to `onSocket` (its errors are ignored). */
+export async function startRawServer(
+  onSocket: (socket: net.Socket) => void,
+  options: net.ServerOpts = {},
+): Promise<RawServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer(options, (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: HOST_ADDR, backlog: 1024 }, resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    at: `${HOST_ADDR}:${port}`,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }
