@@ -3,12 +3,12 @@
 import fs from 'node:fs';
 import { pidfdSupported } from '../native/libc/pidfd.js';
 import { detectCgroupHost, type CgroupHost } from './cgroup/detect.js';
-import { installedLauncherPath, launcherPath } from './launch/protocol.js';
+import { installedLauncherPath, launcherPath } from './launch/binary.js';
 import { diskCapProblem, missingControllerFix, type HostSupport } from './job/enforce.js';
 import type { JobFilesystem } from './job/result.js';
 import { runJob } from './run-job.js';
 import { Sandbox } from './launch/spares.js';
-import { launcherProblem } from './launch/protocol.js';
+import { launcherProblem } from './launch/binary.js';
 import { isRoot } from './identity.js';
 
 export interface Check {

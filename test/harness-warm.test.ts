@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { expect, it } from 'vitest';
 import { Harness } from '../harness/parallel/harness.js';
-import { isLauncherProcess } from '../harness/launch/protocol.js';
+import { isLauncherProcess } from '../harness/launch/binary.js';
 import { describeSandbox } from './support/sandbox.js';
 import { expectNoLeftovers } from './support/tally.js';
 import { waitFor } from './faults/helpers.js';

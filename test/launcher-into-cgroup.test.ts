@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installedLauncherPath, parseLauncherReports } from '../harness/launch/protocol.js';
+import { installedLauncherPath } from '../harness/launch/binary.js';
+import { parseLauncherReports } from '../harness/launch/status.js';
 import { sandboxUnavailable } from './support/sandbox.js';
 
 const LAUNCHER = installedLauncherPath();

@@ -8,11 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  installedLauncherPath,
-  parseLauncherReports,
-  type LauncherReport,
-} from '../harness/launch/protocol.js';
+import { installedLauncherPath } from '../harness/launch/binary.js';
+import { parseLauncherReports, type LauncherReport } from '../harness/launch/status.js';
 import { FIXTURES, pidAlive } from './support/sandbox.js';
 
 const LAUNCHER = installedLauncherPath();

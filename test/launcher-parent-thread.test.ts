@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { installedLauncherPath, parseLauncherReports } from '../harness/launch/protocol.js';
+import { installedLauncherPath } from '../harness/launch/binary.js';
+import { parseLauncherReports } from '../harness/launch/status.js';
 
 const LAUNCHER = installedLauncherPath();
 const runnable = process.platform === 'linux' && fs.existsSync(LAUNCHER);

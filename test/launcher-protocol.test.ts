@@ -1,13 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  exposeHiddenWorkdir,
-  launcherArgs,
-  launcherErrorMessage,
-  parseLauncherReports,
-  unescapeMountPath,
-} from '../harness/launch/protocol.js';
+import { exposeHiddenWorkdir } from '../harness/job/workdir-binds.js';
+import { launcherArgs } from '../harness/launch/command-line.js';
+import { launcherErrorMessage, parseLauncherReports, unescapeMountPath } from '../harness/launch/status.js';
 import { parseProcess } from '../harness/job/proctree.js';
 import { resolveJobSpec } from '../harness/job/spec.js';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { RunReport } from '../reporters/types.js';
-import { isLauncherProcess } from '../harness/launch/protocol.js';
+import { isLauncherProcess } from '../harness/launch/binary.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers, pidAlive, ringfence } from './support/sandbox.js';
 import { DEMO, childrenOf, launchersOf, vitestStart, waitFor } from './support/vitest.js';
 

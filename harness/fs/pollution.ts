@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { readXattr } from '../../native/libc/xattr.js';
-import type { LauncherReport } from '../launch/protocol.js';
+import type { LauncherReport } from '../launch/status.js';
 import { keepLayer } from './layer.js';
 import type { OutputRules } from './outputs.js';
 import { WriteBack, type Vet } from './writeback.js';

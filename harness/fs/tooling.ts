@@ -2,7 +2,7 @@
 // package scripts run) and git's hook directories — .husky, .githooks and core.hooksPath where it
 // lies inside the workdir (read from the repository's and the user's git config files, never by
 // running git: the harness runs no host program for a job). Where the workdir is bound writable
-// they are bound read-only (harness/launch/protocol.ts); under `outputs` they are never written back.
+// they are bound read-only (harness/job/workdir-binds.ts); under `outputs` they are never written back.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

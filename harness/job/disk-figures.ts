@@ -1,7 +1,7 @@
 // The result's `disk` (--disk / --files): what a job left in its capped filesystem (fs/disk.ts), read
 // once it has ended, and whether it reached a cap — with the line its reason carries. Pure.
 import type { DiskCaps, DiskUsage } from '../fs/disk.js';
-import type { LauncherReport } from '../launch/protocol.js';
+import type { LauncherReport } from '../launch/status.js';
 import { formatBytes } from './format.js';
 import type { JobDisk } from './result.js';
 

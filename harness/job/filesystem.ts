@@ -4,7 +4,7 @@
 import { outputRules, WHOLE_WORKDIR_PROTECTED } from '../fs/outputs.js';
 import { jobFilesystem, untouched, WALK_LIMITS } from '../fs/pollution.js';
 import { existingTooling, hookDirs } from '../fs/tooling.js';
-import type { LauncherReport } from '../launch/protocol.js';
+import type { LauncherReport } from '../launch/status.js';
 import { isWithin } from './protect.js';
 import type { JobDisk, JobFilesystem } from './result.js';
 

@@ -3,7 +3,7 @@
 // services: joined only by a job in a user namespace), then (cgroup v2) the cgroup's directory —
 // launch/start.ts lays them out in that order. A spare launcher got its fds when it was started:
 // it opens the namespaces by this process's /proc/PID/fd/N instead.
-import { IPC_EXTRA_FD, IPC_FD_LAYOUT, STATUS_FD, launcherArgs } from '../launch/protocol.js';
+import { IPC_EXTRA_FD, IPC_FD_LAYOUT, STATUS_FD, launcherArgs } from '../launch/command-line.js';
 import type { RunOptions } from './run-options.js';
 import type { Scratch } from './scratch.js';
 import type { JobSpec, Volume } from './spec.js';

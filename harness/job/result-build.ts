@@ -6,7 +6,7 @@ import { CgroupError, type CgroupStats, type PressureTotals } from '../cgroup/ty
 import type { JobPlan } from './enforce.js';
 import { diskCapText } from './disk-figures.js';
 import { formatBytes, formatDuration } from './format.js';
-import { signalName, launcherErrorMessage, type LauncherReport, type TaskIo } from '../launch/protocol.js';
+import { signalName, launcherErrorMessage, type LauncherReport, type TaskIo } from '../launch/status.js';
 import type {
   JobDisk,
   JobEnforcement,

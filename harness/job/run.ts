@@ -15,14 +15,9 @@ import {
 } from '../launch/start.js';
 import type { CgroupDriver, CgroupStats, JobCgroup } from '../cgroup/types.js';
 import { planJob, strictRefusal, warnOnce, type JobPlan } from './enforce.js';
-import {
-  exposeHiddenWorkdir,
-  launcherErrorMessage,
-  launcherPath,
-  launcherProblem,
-  parseLauncherReports,
-  type LauncherReport,
-} from '../launch/protocol.js';
+import { exposeHiddenWorkdir } from './workdir-binds.js';
+import { launcherPath, launcherProblem } from '../launch/binary.js';
+import { launcherErrorMessage, parseLauncherReports, type LauncherReport } from '../launch/status.js';
 import { Sandbox, type Spare } from '../launch/spares.js';
 import { captureProcesses, parseSnapshot, type ProcessSnapshot } from './proctree.js';
 import { setDeadline } from './deadline.js';

@@ -16,7 +16,8 @@ import {
   type AheadInit,
   type LauncherProcess,
 } from './start.js';
-import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD, launcherPath } from './protocol.js';
+import { launcherPath } from './binary.js';
+import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD } from './command-line.js';
 import {
   prepareSpareScratch,
   releaseSpareScratch,

@@ -13,7 +13,9 @@ import {
   threadTid,
   type WaitStatus,
 } from '../../native/spawn-lib/spawn.js';
-import { GATE_FD, LAUNCHER_ARGV0, STATUS_FD, parseLauncherReports } from './protocol.js';
+import { LAUNCHER_ARGV0 } from './binary.js';
+import { GATE_FD, STATUS_FD } from './command-line.js';
+import { parseLauncherReports } from './status.js';
 import type { JobCgroup } from '../cgroup/types.js';
 import type { StdinMode } from '../job/spec.js';
 

@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { launcherPath, LAUNCHER_ARGV0 } from '../launch/protocol.js';
+import { launcherPath, LAUNCHER_ARGV0 } from '../launch/binary.js';
 import type { JobResult, ServiceResult } from '../job/result.js';
 import { describeReady, startOrder, type ServiceSpec } from './spec.js';
 import { userSubids, type Subids } from './subids.js';

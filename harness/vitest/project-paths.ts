@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { PoolOptions } from 'vitest/node';
-import { hiddenByPrivateTmp } from '../launch/protocol.js';
+import { hiddenByPrivateTmp } from '../job/workdir-binds.js';
 import { isWithin } from '../job/protect.js';
 
 /**

@@ -2,7 +2,7 @@
 // hundred thousand small ones past ARG_MAX, a 1 MiB variable. They travel through the harness (the
 // launcher's own command line, or the config written through the gate of a launcher started ahead)
 // and must end as a clear `error` result naming E2BIG, not a crashed or stuck harness, a stack
-// overflow (a spread of 200 000 arguments into a call did that in harness/launch/protocol.ts), or a
+// overflow (a spread of 200 000 arguments into a call did that in harness/launch/command-line.ts), or a
 // launcher left at its gate. And a job that execs something huge itself only fails itself.
 import { expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';

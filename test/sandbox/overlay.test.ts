@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { hiddenByPrivateTmp } from '../../harness/launch/protocol.js';
+import { hiddenByPrivateTmp } from '../../harness/job/workdir-binds.js';
 import type { JobResult } from '../../harness/job/result.js';
 import { runJob } from '../../harness/run-job.js';
 import { CLI, NO_LEFTOVERS, ROOT, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';

@@ -2,7 +2,7 @@
 // status pipe on CLOCK_MONOTONIC — the clock of Node's process.hrtime — so they interleave with the
 // harness's own in one ordered list; checked on a real job.
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseLauncherReports } from '../../harness/launch/protocol.js';
+import { parseLauncherReports } from '../../harness/launch/status.js';
 import { untouched } from '../../harness/fs/pollution.js';
 import { runJob } from '../../harness/run-job.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers } from '../support/sandbox.js';

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, describe } from 'vitest';
 import { isInstanceStale, parseInstanceName } from '../../harness/cgroup/instance.js';
 import { Sandbox } from '../../harness/launch/spares.js';
-import { installedLauncherPath, isLauncherProcess } from '../../harness/launch/protocol.js';
+import { installedLauncherPath, isLauncherProcess } from '../../harness/launch/binary.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');

@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { isLauncherProcess } from '../../harness/launch/protocol.js';
+import { isLauncherProcess } from '../../harness/launch/binary.js';
 import { ROOT } from './sandbox.js';
 
 export const DEMO = path.join(ROOT, 'fixtures', 'vitest-demo');
