@@ -307,11 +307,16 @@ function onSocket(job: ProxyJob, client: net.Socket): void {
   track(job, client);
   // a job that resets its end must not take the harness down
   client.on('error', () => client.destroy());
+  // a client that ends before its head is whole sends no more (a port check, a client giving up):
+  // half-open (as tunnels are) it would hold its place under MAX_OPEN_CONNECTIONS until the job ends
+  const endedEarly = (): void => void client.destroy();
+  client.once('end', endedEarly);
   let data: Buffer = Buffer.alloc(0);
   client.on('data', (chunk: Buffer) => {
     data = data.length ? Buffer.concat([data, chunk]) : chunk;
     const head = readHead(data);
     if (head === null) return;
+    client.off('end', endedEarly);
     client.removeAllListeners('data');
     if ('error' in head) return refuse(client, head.status, head.error);
     if (head.method === 'CONNECT') onConnect(job, client, head);

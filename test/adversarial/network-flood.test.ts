@@ -49,6 +49,32 @@ for (let i = 0; i < Number(count); i++) {
 }
 `;
 
+/**
+ * The job: `count` connections that each send half a request head (or nothing) and end their side,
+ * one after another, each waited for until the proxy has closed it; then one tunnel to `at`. Prints
+ * `probed <n>` and `tunnel held` once the server's greeting came through it (`closed` if not).
+ */
+const PROBES = `
+const net = require('net');
+const proxy = new URL(process.env.HTTP_PROXY);
+const [at, count] = process.argv.slice(1);
+const probe = (i) => new Promise((resolve) => {
+  const s = net.connect(Number(proxy.port), proxy.hostname, () => s.end(i % 2 ? 'CONNECT ' + at : ''));
+  s.on('error', () => {});
+  s.on('close', resolve);
+});
+(async () => {
+  for (let i = 0; i < Number(count); i++) await probe(i);
+  console.log('probed ' + count);
+  const s = net.connect(Number(proxy.port), proxy.hostname);
+  let got = '';
+  s.write('CONNECT ' + at + ' HTTP/1.1\\r\\n\\r\\n');
+  s.on('data', (d) => { got += d; if (got.includes('hello\\n')) { console.log('tunnel held'); s.destroy(); } });
+  s.on('error', () => {});
+  s.on('close', () => got.includes('hello') || console.log('tunnel closed'));
+})();
+`;
+
 /** The harness's own threads: the relays run as threads of this process. */
 function threads(): number {
   return Number(/^Threads:\s+(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1]);
@@ -112,5 +138,22 @@ describeSandbox('adversarial: more connections than the way out holds', () => {
     expect(next.network?.overLimit).toBeUndefined();
     attack('allow-list: more tunnels held open at once than the way out allows a job', 'contained');
     await expectNoLeftovers();
-  });
+  }, 120_000);
+
+  it('frees the place of each connection that ends before its request head', async () => {
+    // a port check (`nc -z`, bash's /dev/tcp) or a client that gives up: more of them, one after
+    // another, than the limit holds at once — each must leave nothing held, or the job loses its way out
+    const result = await runJob({
+      command: ['node', '-e', PROBES, server.at, String(MAX_OPEN_CONNECTIONS + 44)],
+      workdir: dir,
+      network: { allow: [server.at] },
+      timeout: '60s',
+    });
+    expect(result.status, result.reason + result.stderr).toBe('passed');
+    expect(labelled(result.stdout)).toEqual({ probed: String(MAX_OPEN_CONNECTIONS + 44), tunnel: 'held' });
+    expect(result.network?.overLimit).toBeUndefined();
+    expect(result.network?.connections).toHaveLength(1);
+    attack("allow-list: connections ended before their head, past the way out's limit", 'contained');
+    await expectNoLeftovers();
+  }, 90_000);
 });
