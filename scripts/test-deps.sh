@@ -25,6 +25,7 @@ want chromium chromium fonts-dejavu-core   # the compare HTML page, as a person 
 want redis-server redis-server             # services: a job's own Redis
 want curl curl                             # --network allow: tools that honour the proxy, and not
 want openssl openssl                       # ... a TLS server's self-signed certificate
+want git git                               # ... git cloning through the proxy; test repositories
 want mke2fs e2fsprogs                      # --disk: a job's capped ext4
 want setcap libcap2-bin                    # attacks: file capabilities on what a job writes
 want setfattr attr                         # attacks: security.capability written as an xattr
