@@ -26,6 +26,7 @@ want redis-server redis-server             # services: a job's own Redis
 want curl curl                             # --network allow: tools that honour the proxy, and not
 want openssl openssl                       # ... a TLS server's self-signed certificate
 want git git                               # ... git cloning through the proxy; test repositories
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip) # ... pip downloading through the proxy
 want mke2fs e2fsprogs                      # --disk: a job's capped ext4
 want setcap libcap2-bin                    # attacks: file capabilities on what a job writes
 want setfattr attr                         # attacks: security.capability written as an xattr
