@@ -6,11 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
-import { HOST_ADDR } from '../support/net-servers.js';
+import { HOST_ADDR, closeServers, listenOnHost } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 import { labelled, removeDir, tempDir } from '../adversarial/helpers.js';
@@ -50,11 +49,6 @@ function fileServer(root: string, served: string[]): http.Server {
   });
 }
 
-async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, HOST_ADDR, resolve));
-  return (server.address() as AddressInfo).port;
-}
-
 describeSandbox('network: git through the way out', () => {
   const served: string[] = [];
   const elsewhere: string[] = [];
@@ -71,13 +65,10 @@ describeSandbox('network: git through the way out', () => {
     ({ commit } = makeRepository(repo));
     allowedServer = fileServer(path.join(repo, 'served'), served);
     otherServer = fileServer(path.join(repo, 'served'), elsewhere);
-    ports = { allowed: await listen(allowedServer), other: await listen(otherServer) };
+    ports = { allowed: await listenOnHost(allowedServer), other: await listenOnHost(otherServer) };
   });
   afterAll(async () => {
-    for (const server of [allowedServer, otherServer]) {
-      server?.closeAllConnections();
-      await new Promise((resolve) => server?.close(resolve));
-    }
+    await closeServers([allowedServer, otherServer]);
     removeDir(dir);
   });
 

@@ -6,11 +6,10 @@ import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
-import { HOST_ADDR } from '../support/net-servers.js';
+import { HOST_ADDR, closeServers, listenOnHost } from '../support/net-servers.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { expectNoLeftovers } from '../support/tally.js';
 import { labelled, removeDir, tempDir } from '../adversarial/helpers.js';
@@ -54,11 +53,6 @@ function indexServer(wheel: Buffer, asked: string[]): http.Server {
   });
 }
 
-async function listen(server: http.Server): Promise<number> {
-  await new Promise<void>((resolve) => server.listen(0, HOST_ADDR, resolve));
-  return (server.address() as AddressInfo).port;
-}
-
 describeSandbox('network: pip through the way out', () => {
   const asked: string[] = [];
   const askedElsewhere: string[] = [];
@@ -73,13 +67,10 @@ describeSandbox('network: pip through the way out', () => {
     wheel = fs.readFileSync(file);
     fs.rmSync(file);
     servers = [indexServer(wheel, asked), indexServer(wheel, askedElsewhere)];
-    ports = { allowed: await listen(servers[0]!), other: await listen(servers[1]!) };
+    ports = { allowed: await listenOnHost(servers[0]!), other: await listenOnHost(servers[1]!) };
   });
   afterAll(async () => {
-    for (const server of servers) {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
+    await closeServers(servers);
     removeDir(dir);
   });
 

@@ -27,7 +27,8 @@ export interface NetServers {
   close(): Promise<void>;
 }
 
-function listen(server: http.Server | https.Server): Promise<number> {
+/** Listens on HOST_ADDR, on a port the kernel picks; resolves with the port. */
+export function listenOnHost(server: http.Server | https.Server): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, HOST_ADDR, () => resolve((server.address() as AddressInfo).port));
@@ -111,7 +112,11 @@ export async function startNetServers(): Promise<NetServers> {
       res.end('tls hello\n');
     });
     const registry = http.createServer();
-    const ports = { http: await listen(plain), tls: await listen(secure), registry: await listen(registry) };
+    const ports = {
+      http: await listenOnHost(plain),
+      tls: await listenOnHost(secure),
+      registry: await listenOnHost(registry),
+    };
     const base = `http://${HOST_ADDR}:${ports.registry}`;
     const file = `${PACKAGE}-1.0.0.tgz`;
     const packument = {
@@ -138,22 +143,29 @@ export async function startNetServers(): Promise<NetServers> {
         return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(tarball);
       res.writeHead(404).end('{}');
     });
-    const servers = [plain, secure, registry];
     return {
       ...ports,
       served,
       plainRequests,
       close: async () => {
-        for (const server of servers) {
-          server.closeAllConnections();
-          await new Promise((resolve) => server.close(resolve));
-        }
+        await closeServers([plain, secure, registry]);
         fs.rmSync(dir, { recursive: true, force: true });
       },
     };
   } catch (error) {
     fs.rmSync(dir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** Ends each server's connections and closes it. */
+export async function closeServers(
+  servers: readonly (http.Server | https.Server | undefined)[],
+): Promise<void> {
+  for (const server of servers) {
+    if (!server) continue;
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 }
 
