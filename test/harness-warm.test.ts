@@ -1,6 +1,8 @@
-// The Harness from its first job: each worker thread opens its Sandbox and starts its first spare
-// launcher as it starts, once the main thread has placed the process, so that a worker's first job
-// starts from a spare as the later ones do. And a Harness closed before any job leaves nothing.
+// The Harness from its first job, its lanes on worker threads: each worker thread opens its Sandbox
+// and starts its first spare launcher as it starts, once the main thread has placed the process, so
+// that a worker's first job starts from a spare as the later ones do. And a Harness closed before any
+// job leaves nothing. (Lanes on the calling thread start nothing ahead: the first job's runJob starts
+// its launcher, as `ringfence run`'s does.)
 import fs from 'node:fs';
 import { expect, it } from 'vitest';
 import { Harness } from '../harness/parallel/harness.js';
@@ -28,7 +30,7 @@ function ownLaunchers(): number[] {
 
 describeSandbox('the Harness from its first job', () => {
   it('each worker starts a spare before any job, and its first job takes it', async () => {
-    const harness = new Harness({ concurrency: 2, defaults: { memory: '128m' } });
+    const harness = new Harness({ concurrency: 2, inline: 0, defaults: { memory: '128m' } });
     try {
       // no job given yet: the two spares are the workers' own doing
       await waitFor('a spare launcher per worker', 20_000, () => ownLaunchers().length === 2);
@@ -50,12 +52,12 @@ describeSandbox('the Harness from its first job', () => {
 
   it('a Harness closed before its first job leaves no spare, cgroup or scratch behind', async () => {
     // at once, while the workers load and the process is being placed
-    const early = new Harness({ concurrency: 2 });
+    const early = new Harness({ concurrency: 2, inline: 0 });
     await early.close();
     await expectNoLeftovers();
     expect(ownLaunchers()).toEqual([]);
     // once the workers' spares wait at their gates
-    const later = new Harness({ concurrency: 2 });
+    const later = new Harness({ concurrency: 2, inline: 0 });
     await waitFor('a spare launcher per worker', 20_000, () => ownLaunchers().length === 2);
     await later.close();
     await expectNoLeftovers();

@@ -1,5 +1,7 @@
-// The Harness over piscina: concurrency from the CPUs this process may use, ordered results,
-// progress events, abort through the freezer path, and the load test (1000 trivial jobs).
+// The Harness: concurrency from the CPUs this process may use, ordered results, progress events,
+// abort through the freezer path — on the calling thread's lanes (the default at concurrency 2) and
+// on piscina's worker threads alike — how the two kinds share jobs, and the load test (1000 trivial
+// jobs).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,97 +14,111 @@ import { runJob } from '../harness/run-job.js';
 import { Sandbox } from '../harness/launch/spares.js';
 import { NO_LEFTOVERS, ROOT, describeSandbox, leftovers } from './support/sandbox.js';
 
+/** The thread that made a job's cgroup, from its name job-<threadId>-<n>-<random>, as the job sees it. */
+const jobThread = (cgroupFile: string): number => Number(/\/job-(\d+)-\d+-/.exec(cgroupFile)?.[1] ?? NaN);
+
 it('concurrency defaults to the CPUs this process may use', () => {
   expect(usableCpus()).toBeGreaterThanOrEqual(1);
   expect(usableCpus()).toBeLessThanOrEqual(os.availableParallelism());
 });
 
-describeSandbox('Harness', () => {
-  const harness = new Harness({ concurrency: 2, defaults: { memory: '128m' } });
-  afterAll(() => harness.close());
+for (const [lanes, inline] of [
+  ['the calling thread', undefined],
+  ['worker threads', 0],
+] as const)
+  describeSandbox(`Harness, its lanes on ${lanes}`, () => {
+    const harness = new Harness({
+      concurrency: 2,
+      defaults: { memory: '128m' },
+      ...(inline === undefined ? {} : { inline }),
+    });
+    afterAll(() => harness.close());
 
-  it('runs jobs in parallel, results in input order, with progress events', async () => {
-    const events: ProgressEvent['type'][] = [];
-    const started = performance.now();
-    // how many ran at once, from the progress events: two at a time, never more (a slow, loaded
-    // machine stretches the wall time, not this)
-    let running = 0;
-    let most = 0;
-    const results = await harness.runAll(
-      [1, 2, 3, 4].map((i) => ({ command: ['sh', '-c', `sleep 0.5; echo ${i}`] })),
-      {
-        onProgress: (event) => {
-          events.push(event.type);
-          if (event.type === 'start') most = Math.max(most, ++running);
-          if (event.type === 'end') running--;
+    it('the lanes are where they were asked for', async () => {
+      expect(harness['pool'] === null).toBe(inline === undefined);
+      const result = await harness.run({ command: ['cat', '/proc/self/cgroup'] });
+      expect(jobThread(result.stdout) === threadId).toBe(inline === undefined);
+    });
+
+    it('runs jobs in parallel, results in input order, with progress events', async () => {
+      const events: ProgressEvent['type'][] = [];
+      const started = performance.now();
+      // how many ran at once, from the progress events: two at a time, never more (a slow, loaded
+      // machine stretches the wall time, not this)
+      let running = 0;
+      let most = 0;
+      const results = await harness.runAll(
+        [1, 2, 3, 4].map((i) => ({ command: ['sh', '-c', `sleep 0.5; echo ${i}`] })),
+        {
+          onProgress: (event) => {
+            events.push(event.type);
+            if (event.type === 'start') most = Math.max(most, ++running);
+            if (event.type === 'end') running--;
+          },
         },
-      },
-    );
-    expect(results.map((r) => r.stdout.trim())).toEqual(['1', '2', '3', '4']);
-    expect(results.every((r) => r.memory.limitBytes === 128 * 1024 * 1024)).toBe(true);
-    expect(most).toBe(2);
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeGreaterThan(1000); // two at a time: at least two rounds of 0.5 s
-    expect(events.filter((e) => e === 'start')).toHaveLength(4);
-    expect(events.filter((e) => e === 'end')).toHaveLength(4);
+      );
+      expect(results.map((r) => r.stdout.trim())).toEqual(['1', '2', '3', '4']);
+      expect(results.every((r) => r.memory.limitBytes === 128 * 1024 * 1024)).toBe(true);
+      expect(most).toBe(2);
+      const elapsed = performance.now() - started;
+      expect(elapsed).toBeGreaterThan(1000); // two at a time: at least two rounds of 0.5 s
+      expect(events.filter((e) => e === 'start')).toHaveLength(4);
+      expect(events.filter((e) => e === 'end')).toHaveLength(4);
+    });
+
+    it('a job that cannot start is an error result at once, through runJob and the Harness alike (nothing waits)', async () => {
+      // the start failures a host can have: a refused cgroup parent, a volume refused as unsafe, a
+      // program that is not there (the launcher reports the failed exec)
+      const inputs = [
+        { command: ['true'], cgroupParent: '/a/../b' },
+        { command: ['no-such-program-ringfence'] },
+      ];
+      const started = performance.now();
+      const viaHarness = await harness.runAll(inputs);
+      const direct = await Promise.all(inputs.map((input) => runJob(input)));
+      expect(performance.now() - started).toBeLessThan(10_000);
+      for (const results of [viaHarness, direct]) {
+        expect(results[0]?.status).toBe('error');
+        expect(results[0]?.reason).toMatch(/could not start: --cgroup-parent "\/a\/\.\.\/b" contains "\.\."/);
+        expect(results[1]?.status).toBe('error');
+        expect(results[1]?.error?.code).toBe('ENOENT');
+      }
+      expect(() =>
+        harness.resolve({ command: ['true'], volumes: [`${path.join(ROOT, 'dist')}:/d`] }),
+      ).toThrow(/volume: .*which the harness runs from/);
+    });
+
+    it("trace: the lane from run() on — dispatched, the job's and launcher's phases, returned — in order", async () => {
+      const before = performance.now();
+      const result = await harness.run({ command: ['sh', '-c', 'echo traced'] }, { trace: true });
+      const wall = performance.now() - before;
+      expect(result.stdout).toBe('traced\n');
+      const phases = (result.trace ?? []).map((t) => t.phase);
+      // the calling thread's steps around the job's (start … filesystem) and the launcher's
+      expect(phases[0]).toBe('dispatched');
+      expect(phases.at(-1)).toBe('returned');
+      for (const phase of ['start', 'release', 'gate', 'exec', 'job-exit', 'exited', 'stats'])
+        expect(phases).toContain(phase);
+      // one clock for both threads and the launcher: every time is after the one before, and within run()
+      const times = (result.trace ?? []).map((t) => t.ms);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+      expect(times[0]).toBeGreaterThanOrEqual(0);
+      expect(times.at(-1)).toBeLessThanOrEqual(wall);
+      expect(phases.indexOf('dispatched')).toBeLessThan(phases.indexOf('start'));
+      // untraced, nothing of it
+      expect((await harness.run({ command: ['true'] })).trace).toBeUndefined();
+    });
+
+    it('an abort ends a running job through the freezer path', async () => {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 500);
+      const result = await harness.run({ command: ['sleep', '30'] }, { signal: controller.signal });
+      expect(result.status).toBe('aborted');
+      expect(result.diagnostics.processTree?.map((p) => p.cmdline)).toContain('sleep 30');
+    });
   });
 
-  it('a job that cannot start is an error result at once, through runJob and the Harness alike (nothing waits)', async () => {
-    // the start failures a host can have: a refused cgroup parent, a volume refused as unsafe, a
-    // program that is not there (the launcher reports the failed exec)
-    const inputs = [
-      { command: ['true'], cgroupParent: '/a/../b' },
-      { command: ['no-such-program-ringfence'] },
-    ];
-    const started = performance.now();
-    const viaHarness = await harness.runAll(inputs);
-    const direct = await Promise.all(inputs.map((input) => runJob(input)));
-    expect(performance.now() - started).toBeLessThan(10_000);
-    for (const results of [viaHarness, direct]) {
-      expect(results[0]?.status).toBe('error');
-      expect(results[0]?.reason).toMatch(/could not start: --cgroup-parent "\/a\/\.\.\/b" contains "\.\."/);
-      expect(results[1]?.status).toBe('error');
-      expect(results[1]?.error?.code).toBe('ENOENT');
-    }
-    expect(() => harness.resolve({ command: ['true'], volumes: [`${path.join(ROOT, 'dist')}:/d`] })).toThrow(
-      /volume: .*which the harness runs from/,
-    );
-  });
-
-  it('trace: the lane from run() on — dispatched, the worker and launcher phases, returned — in order', async () => {
-    const before = performance.now();
-    const result = await harness.run({ command: ['sh', '-c', 'echo traced'] }, { trace: true });
-    const wall = performance.now() - before;
-    expect(result.stdout).toBe('traced\n');
-    const phases = (result.trace ?? []).map((t) => t.phase);
-    // the calling thread's steps around the worker's (start … filesystem) and the launcher's
-    expect(phases[0]).toBe('dispatched');
-    expect(phases.at(-1)).toBe('returned');
-    for (const phase of ['start', 'release', 'gate', 'exec', 'job-exit', 'exited', 'stats'])
-      expect(phases).toContain(phase);
-    // one clock for both threads and the launcher: every time is after the one before, and within run()
-    const times = (result.trace ?? []).map((t) => t.ms);
-    expect(times).toEqual([...times].sort((a, b) => a - b));
-    expect(times[0]).toBeGreaterThanOrEqual(0);
-    expect(times.at(-1)).toBeLessThanOrEqual(wall);
-    expect(phases.indexOf('dispatched')).toBeLessThan(phases.indexOf('start'));
-    // untraced, nothing of it
-    expect((await harness.run({ command: ['true'] })).trace).toBeUndefined();
-  });
-
-  it('an abort ends a running job through the freezer path', async () => {
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 500);
-    const result = await harness.run({ command: ['sleep', '30'] }, { signal: controller.signal });
-    expect(result.status).toBe('aborted');
-    expect(result.diagnostics.processTree?.map((p) => p.cmdline)).toContain('sleep 30');
-  });
-});
-
-describeSandbox('Harness with the calling thread as a lane (inline: `ringfence ci`)', () => {
-  /** The thread that made a job's cgroup, from its name job-<threadId>-<n>-<random>, as the job sees it. */
-  const jobThread = (cgroupFile: string): number => Number(/\/job-(\d+)-\d+-/.exec(cgroupFile)?.[1] ?? NaN);
-
+describeSandbox('Harness with the calling thread as a lane (inline)', () => {
   it('concurrency 1: no worker thread at all; every job runs on this thread, one at a time, in order', async () => {
     const harness = new Harness({ concurrency: 1, inline: true });
     try {
@@ -140,6 +156,56 @@ describeSandbox('Harness with the calling thread as a lane (inline: `ringfence c
     }
     expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
+
+  it('a lane that frees takes the next job, whichever thread it is on; never more than concurrency at once', async () => {
+    // one lane here, one on a worker, six jobs handed over at once: the jobs wait for a lane, not in
+    // piscina's queue behind the worker while this thread's lane stands idle
+    const harness = new Harness({ concurrency: 2, inline: 1 });
+    let running = 0;
+    let most = 0;
+    try {
+      const results = await harness.runAll(
+        [1, 2, 3, 4, 5, 6].map((i) => ({
+          command: ['sh', '-c', `sleep 0.3; echo ${i}; cat /proc/self/cgroup`],
+        })),
+        {
+          onProgress: (event) => {
+            if (event.type === 'start') most = Math.max(most, ++running);
+            if (event.type === 'end') running--;
+          },
+        },
+      );
+      expect(results.map((r) => r.stdout.split('\n')[0])).toEqual(['1', '2', '3', '4', '5', '6']);
+      const here = results.filter((r) => jobThread(r.stdout) === threadId).length;
+      // this thread's lane ran its first job and was handed more while the worker's ran job 2 and on
+      expect(here).toBeGreaterThanOrEqual(2);
+      expect(here).toBeLessThan(6);
+      expect(most).toBe(2);
+    } finally {
+      await harness.close();
+    }
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  it('a job aborted while it waits for a lane never starts', async () => {
+    const harness = new Harness({ concurrency: 1 });
+    const marker = path.join(os.tmpdir(), `rf-lane-abort-${process.pid}`);
+    fs.rmSync(marker, { force: true });
+    try {
+      const first = harness.run({ command: ['sleep', '0.5'] });
+      const controller = new AbortController();
+      const waiting = harness.run({ command: ['touch', marker] }, { signal: controller.signal });
+      controller.abort();
+      const [done, aborted] = await Promise.all([first, waiting]);
+      expect(done.status).toBe('passed');
+      expect(aborted.status).toBe('aborted');
+      expect(fs.existsSync(marker)).toBe(false);
+    } finally {
+      await harness.close();
+      fs.rmSync(marker, { force: true });
+    }
+    expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
 });
 
 describeSandbox('the instance parent, shared by the threads of a process', () => {
@@ -154,7 +220,7 @@ describeSandbox('the instance parent, shared by the threads of a process', () =>
     expect(first.status, first.reason).toBe('passed');
     const parent = where(first.stdout);
     await Sandbox.settle(); // this thread holds nothing in the parent now: it is empty
-    const harness = new Harness({ concurrency: 1 });
+    const harness = new Harness({ concurrency: 1, inline: 0 });
     expect((await harness.run({ command: ['true'] })).status).toBe('passed');
     await harness.close(); // its worker is the last one out: the parent goes
     expect(fs.existsSync(parent)).toBe(false);

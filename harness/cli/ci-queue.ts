@@ -71,7 +71,7 @@ export async function ciQueue(
     return { code: EXIT_QUEUE_UNUSABLE, report: null };
   }
   const lanes = Math.min(options.concurrency ?? usableCpus(), Math.max(1, manifest.jobs.length));
-  const harness = new Harness({ concurrency: lanes, inline: lanes === 1 });
+  const harness = new Harness({ concurrency: lanes });
   const interrupt = new AbortController();
   const onSignal = (): void => interrupt.abort();
   process.once('SIGINT', onSignal);

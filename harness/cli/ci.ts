@@ -218,12 +218,12 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
   }
   let harness: Harness;
   try {
-    // never more lanes than jobs; a single lane is this thread (no worker thread to load at all).
-    // With more, all are workers: they load side by side and the first jobs start together — a lane
+    // never more lanes than jobs. Up to two are this thread's (no worker thread to load at all);
+    // with more, all are workers: they load side by side and the first jobs start together — a lane
     // on this thread would start its job a worker thread's load time ahead of the others, and
     // jobs meant to run side by side (cpu-shares between siblings: fixtures/priority.yml) would not
     const lanes = Math.min(p.concurrency ?? usableCpus(), Math.max(1, p.jobs.length));
-    harness = new Harness({ concurrency: lanes, inline: lanes === 1 });
+    harness = new Harness({ concurrency: lanes });
   } catch (error) {
     process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
     return 1;

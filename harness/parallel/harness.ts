@@ -24,13 +24,25 @@ export interface HarnessOptions {
   /** Options every job gets unless it sets its own. */
   defaults?: Partial<JobSpecInput>;
   /**
-   * The calling thread is one of the `concurrency` lanes: it runs a job itself whenever it has none,
-   * so the first job starts at once instead of after a worker thread has loaded, and
-   * with concurrency 1 no worker thread is made at all (`ringfence ci`). A job there shares the
-   * caller's thread: a crash of the thread is the caller's (the workers' jobs stay isolated).
+   * How many of the `concurrency` lanes are the calling thread's: it runs that many jobs at once
+   * itself, interleaved on its event loop, and worker threads run the rest, one each. `true` is 1,
+   * `false` 0. Default: every lane when there are at most CALLER_LANES, else none, so that the first
+   * jobs start together (a worker's first job waits for the thread to load). A job on the calling
+   * thread starts at once and costs less CPU than on a worker (no thread to start, no messages, one
+   * V8 isolate warming up); it shares the caller's thread, so a crash of the thread is the caller's
+   * (the workers' jobs stay isolated).
    */
-  inline?: boolean;
+  inline?: boolean | number;
 }
+
+/**
+ * The most lanes the calling thread takes by default. A trivial job spends ~4 ms of its thread's CPU
+ * (docs/performance.md): two lanes of them keep one thread busy, and more would wait on it.
+ */
+export const CALLER_LANES = 2;
+
+/** Where a job runs: on the calling thread, or on a worker thread. */
+type Lane = 'caller' | 'worker';
 
 export type ProgressEvent =
   | { type: 'start'; index: number; spec: JobSpec }
@@ -59,12 +71,16 @@ function sealNativeForWorkers(): SealedHandles {
 
 export class Harness {
   readonly concurrency: number;
-  /** null when the calling thread is the only lane (inline, concurrency 1). */
+  /** null when every lane is the calling thread's. */
   private readonly pool: Piscina | null;
-  private readonly inline: boolean;
-  /** The calling thread runs a job now (inline); who waits for it when it is the only lane. */
-  private inlineBusy = false;
-  private readonly inlineWaiters: (() => void)[] = [];
+  /** Lanes on the calling thread, and on worker threads (one each). */
+  private readonly callerLanes: number;
+  private readonly workerLanes: number;
+  /** Jobs running now on each kind of lane. */
+  private callerBusy = 0;
+  private workerBusy = 0;
+  /** Jobs waiting for a lane, first come first served: a finishing job hands its lane on. */
+  private readonly laneWaiters: ((lane: Lane) => void)[] = [];
   private readonly defaults: Partial<JobSpecInput>;
   private closed: Promise<void> | null = null;
   /** Every worker thread started, by threadId (a thread's Worker says -1 once it has exited). */
@@ -79,9 +95,15 @@ export class Harness {
   constructor(options: HarnessOptions = {}) {
     this.concurrency = Math.max(1, Math.floor(options.concurrency ?? usableCpus()));
     this.defaults = options.defaults ?? {};
-    this.inline = options.inline === true;
-    const threads = this.inline ? this.concurrency - 1 : this.concurrency;
-    this.pool = threads > 0 ? this.startPool(threads) : null;
+    const inline = options.inline;
+    const byDefault = this.concurrency <= CALLER_LANES ? this.concurrency : 0;
+    const caller =
+      typeof inline === 'number' ? Math.floor(inline) : inline === undefined ? byDefault : +inline;
+    this.callerLanes = Math.min(this.concurrency, Math.max(0, caller));
+    this.workerLanes = this.concurrency - this.callerLanes;
+    // the calling thread's first job starts its own launcher, as `ringfence run`'s does: made here
+    // ahead, a spare would be one launcher more for a one-job run whose job came first
+    this.pool = this.workerLanes > 0 ? this.startPool(this.workerLanes) : null;
   }
 
   private startPool(threads: number): Piscina {
@@ -164,9 +186,9 @@ export class Harness {
 
   /**
    * `trace`: the result's `trace` (RunOptions.trace) counts from this call, and adds the lane's own
-   * steps — `dispatched` (handed to piscina) and `returned` (the result back on this thread) — around
-   * the worker's phases: where a Harness job's time goes beyond runJob's (`npm run bench:throughput
-   * -- --trace`).
+   * steps — `dispatched` (a lane was free for it) and `returned` (the result back on this thread) —
+   * around the job's phases: where a Harness job's time goes beyond runJob's (`npm run
+   * bench:throughput -- --trace`).
    */
   async run(
     input: JobSpecInput | JobSpec,
@@ -202,11 +224,59 @@ export class Harness {
       return failedToStart(spec, startedAt, 'enforce', new Error(strictRefusal(plan.notEnforced)), null);
     }
     if (plan) warnOnce(plan.notEnforced);
-    // the only lane is this thread's: wait for it (runAll hands over every job at once)
-    while (this.inlineBusy && !this.pool)
-      await new Promise<void>((resolve) => this.inlineWaiters.push(resolve));
-    if (!this.pool || (this.inline && !this.inlineBusy)) return this.runInline(spec, options, traceOrigin);
-    const pool = this.pool;
+    // a free lane, or the next one to free up (runAll hands over every job at once)
+    const lane = await this.takeLane();
+    try {
+      if (options.signal?.aborted) {
+        return failedToStart(spec, startedAt, 'abort', new Error('aborted before start'), null, 'aborted');
+      }
+      const dispatched = traceOrigin === null ? 0 : msSince(traceOrigin);
+      // a worker lane exists only beside a pool
+      const result =
+        lane === 'caller' || !this.pool
+          ? await this.runInline(spec, options, traceOrigin)
+          : await this.runOnLane(this.pool, spec, startedAt, options, traceOrigin);
+      if (traceOrigin === null || !result.trace) return result;
+      return { ...result, trace: [{ phase: 'dispatched', ms: dispatched }, ...result.trace] };
+    } finally {
+      this.releaseLane(lane);
+    }
+  }
+
+  /** A free lane at once, or the one a finishing job hands on, in the order the jobs came. */
+  private takeLane(): Promise<Lane> {
+    if (this.callerBusy < this.callerLanes) {
+      this.callerBusy++;
+      return Promise.resolve('caller');
+    }
+    if (this.workerBusy < this.workerLanes) {
+      this.workerBusy++;
+      return Promise.resolve('worker');
+    }
+    return new Promise((resolve) => this.laneWaiters.push(resolve));
+  }
+
+  /**
+   * Hands the lane to the next job waiting (it stays busy), or frees it. On the next turn of the
+   * event loop: the job that had it is seen to end (runAll's progress) before the next one starts.
+   */
+  private releaseLane(lane: Lane): void {
+    setImmediate(() => {
+      const next = this.laneWaiters.shift();
+      if (next) next(lane);
+      else if (lane === 'caller') this.callerBusy--;
+      else this.workerBusy--;
+    });
+  }
+
+  /** A job on a worker thread, with a channel to it only when the caller listens or may abort. */
+  private async runOnLane(
+    pool: Piscina,
+    spec: JobSpec,
+    startedAt: Date,
+    options: { signal?: AbortSignal; onStart?: () => void },
+    traceOrigin: bigint | null,
+  ): Promise<JobResult> {
     // a channel to the worker only for a caller that listens or may abort: each costs a transfer and
     // a message each way between the threads
     if (!options.signal && !options.onStart)
@@ -234,10 +304,7 @@ export class Harness {
   ): Promise<JobResult> {
     try {
       const task: JobTask = { kind: 'job', spec, port, traceOrigin };
-      const dispatched = traceOrigin === null ? 0 : msSince(traceOrigin);
-      const result = (await pool.run(task, port ? { transferList: [port] } : {})) as JobResult;
-      if (traceOrigin === null || !result.trace) return result;
-      return { ...result, trace: [{ phase: 'dispatched', ms: dispatched }, ...result.trace] };
+      return (await pool.run(task, port ? { transferList: [port] } : {})) as JobResult;
     } catch (error) {
       // the worker thread died (or the pool was closed): the job is an error, the pool goes on. It may
       // well have started, so the reason says what happened rather than "could not start"
@@ -248,23 +315,17 @@ export class Harness {
   }
 
   /** A job on the calling thread (HarnessOptions.inline), through the same runJob as a worker's. */
-  private async runInline(
+  private runInline(
     spec: JobSpec,
     options: { signal?: AbortSignal; onStart?: () => void },
     traceOrigin: bigint | null,
   ): Promise<JobResult> {
-    this.inlineBusy = true;
-    try {
-      options.onStart?.();
-      return await runJob(spec, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(traceOrigin === null ? {} : { trace: true, traceOrigin }),
-        warn: false,
-      });
-    } finally {
-      this.inlineBusy = false;
-      this.inlineWaiters.shift()?.();
-    }
+    options.onStart?.();
+    return runJob(spec, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(traceOrigin === null ? {} : { trace: true, traceOrigin }),
+      warn: false,
+    });
   }
 
   /** Runs every job, `concurrency` at a time; results in input order. */
@@ -295,10 +356,10 @@ export class Harness {
     this.closed ??= (async () => {
       // the calling thread's jobs: their removals finished, its spares dropped (its instance parent
       // goes with the process, as `ringfence run`'s does)
-      if (this.inline) await Sandbox.settle();
+      await this.placing;
+      if (this.callerLanes > 0) await Sandbox.settle();
       const pool = this.pool;
       if (!pool) return;
-      await this.placing;
       const disposed = new Set<number>();
       for (let round = 0; round < 5 && disposed.size < pool.threads.length; round++) {
         const workers = pool.threads.length;

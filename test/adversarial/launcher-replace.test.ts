@@ -75,7 +75,7 @@ describeSandbox('adversarial: replacing the launcher', () => {
     const marker = path.join('/var/tmp', `rf-evil-launcher-${process.pid}`);
     fs.rmSync(marker, { force: true });
     sealAllNative(); // this process's harness has started: it holds its sealed copies
-    const harness = new Harness({ concurrency: 1 });
+    const harness = new Harness({ concurrency: 1, inline: 0 }); // its lane on a worker thread
     const original = fs.readFileSync(LAUNCHER);
     const evil = `${LAUNCHER}.evil-${process.pid}`;
     // replaced from outside any job (a user, another tool), while the harness runs

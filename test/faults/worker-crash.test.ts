@@ -21,7 +21,7 @@ import {
 
 describeSandbox('fault: a piscina worker thread dies mid-job', () => {
   it('the job becomes an error result, the rest run on, and the dead thread leaves nothing', async () => {
-    const harness = new Harness({ concurrency: 2 });
+    const harness = new Harness({ concurrency: 2, inline: 0 }); // both lanes on worker threads
     try {
       // the pool is private on purpose; the test reaches in only to end one of its threads
       const pool: Piscina = harness['pool']!;
