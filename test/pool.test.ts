@@ -187,24 +187,58 @@ describeSandbox('Harness with the calling thread as a lane (inline)', () => {
     expect(await leftovers()).toEqual(NO_LEFTOVERS);
   });
 
-  it('a job aborted while it waits for a lane never starts', async () => {
+  it('a job aborted while it waits for a lane leaves the queue at once and never starts', async () => {
     const harness = new Harness({ concurrency: 1 });
     const marker = path.join(os.tmpdir(), `rf-lane-abort-${process.pid}`);
     fs.rmSync(marker, { force: true });
     try {
-      const first = harness.run({ command: ['sleep', '0.5'] });
+      let firstDone = false;
+      const first = harness.run({ command: ['sleep', '1'] }).finally(() => (firstDone = true));
       const controller = new AbortController();
       const waiting = harness.run({ command: ['touch', marker] }, { signal: controller.signal });
-      controller.abort();
-      const [done, aborted] = await Promise.all([first, waiting]);
-      expect(done.status).toBe('passed');
+      setTimeout(() => controller.abort(), 100); // queued behind the first by then, or about to be
+      const aborted = await waiting;
+      // its answer came while the only lane was still busy, not when it freed
+      expect(firstDone).toBe(false);
       expect(aborted.status).toBe('aborted');
+      expect((await first).status).toBe('passed');
       expect(fs.existsSync(marker)).toBe(false);
     } finally {
       await harness.close();
       fs.rmSync(marker, { force: true });
     }
     expect(await leftovers()).toEqual(NO_LEFTOVERS);
+  });
+
+  for (const inline of [undefined, 0] as const)
+    it(`close() waits for the jobs given before it, running or waiting, and refuses later ones (${inline === 0 ? 'workers' : 'this thread'})`, async () => {
+      const harness = new Harness({ concurrency: 1, ...(inline === undefined ? {} : { inline }) });
+      const settled: string[] = [];
+      const runs = [1, 2, 3].map((i) =>
+        harness.run({ command: ['sh', '-c', `sleep 0.2; echo ${i}`] }).then((r) => {
+          settled.push(`${r.status}:${r.stdout.trim()}`);
+          return r;
+        }),
+      );
+      await harness.close();
+      // all three had ended, one after another on the one lane, before close() returned
+      expect(settled).toEqual(['passed:1', 'passed:2', 'passed:3']);
+      await Promise.all(runs);
+      const late = await harness.run({ command: ['true'] });
+      expect(late.status).toBe('error');
+      expect(late.reason).toMatch(/the Harness is closed/);
+      Sandbox.disposeAll();
+      expect(await leftovers()).toEqual(NO_LEFTOVERS);
+    });
+
+  it('an inline count that is no number takes the default', async () => {
+    const harness = new Harness({ concurrency: 2, inline: Number.NaN });
+    try {
+      expect(harness['pool']).toBeNull();
+      expect((await harness.run({ command: ['true'] })).status).toBe('passed');
+    } finally {
+      await harness.close();
+    }
   });
 });
 

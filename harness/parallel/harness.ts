@@ -1,5 +1,6 @@
-// Harness: many jobs in parallel, each through the one job lifecycle, on a piscina pool of worker
-// threads. A worker that dies turns its job into an `error` result and the pool carries on.
+// Harness: many jobs in parallel, each through the one job lifecycle, on lanes of the calling thread
+// or of a piscina pool of worker threads. A worker that dies turns its job into an `error` result
+// and the pool carries on.
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,6 +10,7 @@ import type { Piscina } from 'piscina';
 import { packageRoot } from '../../native/paths.js';
 import { sealAllNative, type SealedHandles } from '../../native/sealed.js';
 import { usableCpus } from './cpus.js';
+import { Lanes } from './lanes.js';
 import type { JobResult } from '../job/result.js';
 import { runJob } from '../run-job.js';
 import { Sandbox, planFor } from '../launch/spares.js';
@@ -41,9 +43,6 @@ export interface HarnessOptions {
  */
 export const CALLER_LANES = 2;
 
-/** Where a job runs: on the calling thread, or on a worker thread. */
-type Lane = 'caller' | 'worker';
-
 export type ProgressEvent =
   | { type: 'start'; index: number; spec: JobSpec }
   | { type: 'end'; index: number; spec: JobSpec; result: JobResult };
@@ -73,14 +72,10 @@ export class Harness {
   readonly concurrency: number;
   /** null when every lane is the calling thread's. */
   private readonly pool: Piscina | null;
-  /** Lanes on the calling thread, and on worker threads (one each). */
-  private readonly callerLanes: number;
-  private readonly workerLanes: number;
-  /** Jobs running now on each kind of lane. */
-  private callerBusy = 0;
-  private workerBusy = 0;
-  /** Jobs waiting for a lane, first come first served: a finishing job hands its lane on. */
-  private readonly laneWaiters: ((lane: Lane) => void)[] = [];
+  /** The lanes on the calling thread and on worker threads (one each), and the jobs waiting. */
+  private readonly lanes: Lanes;
+  /** Every run() not yet returned, waiting for a lane or running: close() waits for them. */
+  private readonly inFlight = new Set<Promise<JobResult>>();
   private readonly defaults: Partial<JobSpecInput>;
   private closed: Promise<void> | null = null;
   /** Every worker thread started, by threadId (a thread's Worker says -1 once it has exited). */
@@ -97,13 +92,14 @@ export class Harness {
     this.defaults = options.defaults ?? {};
     const inline = options.inline;
     const byDefault = this.concurrency <= CALLER_LANES ? this.concurrency : 0;
-    const caller =
-      typeof inline === 'number' ? Math.floor(inline) : inline === undefined ? byDefault : +inline;
-    this.callerLanes = Math.min(this.concurrency, Math.max(0, caller));
-    this.workerLanes = this.concurrency - this.callerLanes;
+    // a count that is no number (NaN) takes the default; Infinity is every lane
+    const asked = typeof inline === 'number' ? inline : inline === undefined ? NaN : +inline;
+    const caller = Number.isNaN(asked) ? byDefault : asked;
+    const callerLanes = Math.min(this.concurrency, Math.max(0, Math.floor(caller)));
+    this.lanes = new Lanes(callerLanes, this.concurrency - callerLanes);
     // the calling thread's first job starts its own launcher, as `ringfence run`'s does: made here
     // ahead, a spare would be one launcher more for a one-job run whose job came first
-    this.pool = this.workerLanes > 0 ? this.startPool(this.workerLanes) : null;
+    this.pool = this.lanes.workers > 0 ? this.startPool(this.lanes.workers) : null;
   }
 
   private startPool(threads: number): Piscina {
@@ -195,7 +191,14 @@ export class Harness {
     options: { signal?: AbortSignal; onStart?: () => void; trace?: boolean } = {},
   ): Promise<JobResult> {
     const traceOrigin = options.trace ? process.hrtime.bigint() : null;
-    const result = await this.runTraced(input, options, traceOrigin);
+    const running = this.runTraced(input, options, traceOrigin);
+    this.inFlight.add(running);
+    let result: JobResult;
+    try {
+      result = await running;
+    } finally {
+      this.inFlight.delete(running);
+    }
     if (traceOrigin === null || !result.trace) return result;
     const returned = { phase: 'returned', ms: msSince(traceOrigin) };
     return { ...result, trace: [...result.trace, returned] };
@@ -209,6 +212,8 @@ export class Harness {
     const spec = this.resolve(input);
     this.cgroupParents.add(spec.cgroupParent);
     const startedAt = new Date();
+    if (this.closed)
+      return failedToStart(spec, startedAt, 'harness', new Error('the Harness is closed'), null);
     if (options.signal?.aborted) {
       return failedToStart(spec, startedAt, 'abort', new Error('aborted before start'), null, 'aborted');
     }
@@ -225,48 +230,22 @@ export class Harness {
     }
     if (plan) warnOnce(plan.notEnforced);
     // a free lane, or the next one to free up (runAll hands over every job at once)
-    const lane = await this.takeLane();
+    const lane = await this.lanes.take(options.signal);
+    if (lane === null) {
+      return failedToStart(spec, startedAt, 'abort', new Error('aborted before start'), null, 'aborted');
+    }
     try {
-      if (options.signal?.aborted) {
-        return failedToStart(spec, startedAt, 'abort', new Error('aborted before start'), null, 'aborted');
-      }
       const dispatched = traceOrigin === null ? 0 : msSince(traceOrigin);
       // a worker lane exists only beside a pool
       const result =
         lane === 'caller' || !this.pool
-          ? await this.runInline(spec, options, traceOrigin)
+          ? await this.runInline(spec, startedAt, options, traceOrigin)
           : await this.runOnLane(this.pool, spec, startedAt, options, traceOrigin);
       if (traceOrigin === null || !result.trace) return result;
       return { ...result, trace: [{ phase: 'dispatched', ms: dispatched }, ...result.trace] };
     } finally {
-      this.releaseLane(lane);
+      this.lanes.release(lane);
     }
-  }
-
-  /** A free lane at once, or the one a finishing job hands on, in the order the jobs came. */
-  private takeLane(): Promise<Lane> {
-    if (this.callerBusy < this.callerLanes) {
-      this.callerBusy++;
-      return Promise.resolve('caller');
-    }
-    if (this.workerBusy < this.workerLanes) {
-      this.workerBusy++;
-      return Promise.resolve('worker');
-    }
-    return new Promise((resolve) => this.laneWaiters.push(resolve));
-  }
-
-  /**
-   * Hands the lane to the next job waiting (it stays busy), or frees it. On the next turn of the
-   * event loop: the job that had it is seen to end (runAll's progress) before the next one starts.
-   */
-  private releaseLane(lane: Lane): void {
-    setImmediate(() => {
-      const next = this.laneWaiters.shift();
-      if (next) next(lane);
-      else if (lane === 'caller') this.callerBusy--;
-      else this.workerBusy--;
-    });
   }
 
   /** A job on a worker thread, with a channel to it only when the caller listens or may abort. */
@@ -314,18 +293,26 @@ export class Harness {
     }
   }
 
-  /** A job on the calling thread (HarnessOptions.inline), through the same runJob as a worker's. */
-  private runInline(
+  /**
+   * A job on the calling thread (HarnessOptions.inline), through the same runJob as a worker's; what
+   * it throws is the job's `error` result, as a worker's would be, never the caller's exception.
+   */
+  private async runInline(
     spec: JobSpec,
+    startedAt: Date,
     options: { signal?: AbortSignal; onStart?: () => void },
     traceOrigin: bigint | null,
   ): Promise<JobResult> {
-    options.onStart?.();
-    return runJob(spec, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(traceOrigin === null ? {} : { trace: true, traceOrigin }),
-      warn: false,
-    });
+    try {
+      options.onStart?.();
+      return await runJob(spec, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(traceOrigin === null ? {} : { trace: true, traceOrigin }),
+        warn: false,
+      });
+    } catch (error) {
+      return failedToStart(spec, startedAt, 'harness', error, null);
+    }
   }
 
   /** Runs every job, `concurrency` at a time; results in input order. */
@@ -354,10 +341,12 @@ export class Harness {
    */
   close(): Promise<void> {
     this.closed ??= (async () => {
+      // the jobs given before close(), those still waiting for a lane too (a later run() is refused)
+      await Promise.allSettled([...this.inFlight]);
       // the calling thread's jobs: their removals finished, its spares dropped (its instance parent
       // goes with the process, as `ringfence run`'s does)
       await this.placing;
-      if (this.callerLanes > 0) await Sandbox.settle();
+      if (this.lanes.caller > 0) await Sandbox.settle();
       const pool = this.pool;
       if (!pool) return;
       const disposed = new Set<number>();
