@@ -41,7 +41,7 @@ export interface HarnessOptions {
  * The most lanes the calling thread takes by default. A trivial job spends ~4 ms of its thread's CPU
  * (docs/performance.md): two lanes of them keep one thread busy, and more would wait on it.
  */
-export const CALLER_LANES = 2;
+const CALLER_LANES = 2;
 
 export type ProgressEvent =
   | { type: 'start'; index: number; spec: JobSpec }
