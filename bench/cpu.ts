@@ -41,6 +41,11 @@ function rusage(who: number): { user: number; system: number } {
   return { user: ms(0), system: ms(16) };
 }
 
+/** What this process's reaped children, and what they reaped in turn, have spent so far: ms. */
+export function reapedChildrenCpu(): { user: number; system: number } {
+  return rusage(RUSAGE_CHILDREN);
+}
+
 /** Each kernel thread's utime + stime at the last reading, and what they have spent since the first. */
 const kthreadTicks = new Map<string, number>();
 let kthreadTotal = 0;

@@ -5,12 +5,16 @@
 // machine hits both alike. Every run must exit 0 with all files passed. Prints median, min and max
 // of each and the ratio ringfence ÷ forks (target ≤ 0.95×). Needs root and the built dist.
 // `--trace` adds each file's phases (bench/vitest-trace/, harness/vitest/pool-trace.ts), as medians.
+// Every run also says what a file cost in CPU: Vitest's main process (bench/vitest-trace/main-cpu.ts)
+// and the rest of the run's process tree (workers; sandboxes: launcher, init, worker), which this
+// bench reaps in turn (getrusage's RUSAGE_CHILDREN, one run at a time).
 //   node --import tsx bench/vitest-pool.ts [--runs 5] [--warmup 1] [--shape project|tiny] [--trace]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { reapedChildrenCpu } from './cpu.js';
 import { median } from './support.js';
 
 const flag = (name: string, fallback: number): number => {
@@ -60,7 +64,8 @@ const contenders: Contender[] = [
   { name: 'ringfence', config: path.join(configs, 'ringfence.config.ts') },
 ];
 
-type Sample = { wallMs: number; vitestMs: number | null; trace: string[] };
+/** cpuMs: the whole run's CPU (user + system); mainCpuMs: Vitest's main process's share of it. */
+type Sample = { wallMs: number; vitestMs: number | null; trace: string[]; cpuMs: number; mainCpuMs: number };
 
 /** One whole `vitest run`: its wall time, and the Duration Vitest reports itself (no process start-up). */
 function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
@@ -68,8 +73,10 @@ function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
   const argv = [vitest, 'run', '--config', contender.config, '--root', shape.root];
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
+  env.RINGFENCE_BENCH_CPU = '1';
   if (TRACE) Object.assign(env, { RINGFENCE_BENCH_TRACE: '1', RINGFENCE_VITEST_TRACE: '1' });
   return new Promise((resolve, reject) => {
+    const cpuBefore = reapedChildrenCpu();
     const start = performance.now();
     const child = spawn(process.execPath, argv, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
@@ -78,6 +85,8 @@ function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
     child.once('error', reject);
     child.once('close', (code) => {
       const wallMs = performance.now() - start;
+      const cpuAfter = reapedChildrenCpu();
+      const cpuMs = cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system;
       const files = /Test Files\s+(\d+) passed(?:\s+\((\d+)\))?/.exec(output);
       const passed = files ? Number(files[1]) : 0;
       const total = files?.[2] === undefined ? passed : Number(files[2]);
@@ -93,7 +102,19 @@ function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
       const duration = /Duration\s+([\d.]+)(ms|s)\b/.exec(output);
       const vitestMs = duration ? Number(duration[1]) * (duration[2] === 's' ? 1000 : 1) : null;
       const trace = output.split('\n').filter((line) => line.startsWith('RFTRACE '));
-      resolve({ wallMs, vitestMs, trace: trace.map((line) => line.slice('RFTRACE '.length)) });
+      const main = /^RFCPU ([\d.]+) ([\d.]+)$/m.exec(output);
+      if (!main) {
+        reject(new Error(`${contender.name}: Vitest's main process printed no RFCPU line`));
+        return;
+      }
+      const mainCpuMs = Number(main[1]) + Number(main[2]);
+      resolve({
+        wallMs,
+        vitestMs,
+        trace: trace.map((line) => line.slice('RFTRACE '.length)),
+        cpuMs,
+        mainCpuMs,
+      });
     });
   });
 }
@@ -160,6 +181,27 @@ function printTrace(shape: Shape, traces: Map<string, Marks[]>): void {
     console.log(`teardown, stop → sandbox gone (ringfence): ${median(teardown).toFixed(1)} ms`);
 }
 
+/**
+ * CPU a file, medians of the runs: where the cores are all busy a pool's wall time follows its CPU,
+ * so this says which process the difference is in.
+ */
+function printCpu(shape: Shape, samples: Map<string, Sample[]>): void {
+  const perFile = (name: string, of: (s: Sample) => number): number =>
+    median(samples.get(name)!.map(of)) / shape.files;
+  console.log(
+    `\nCPU a file, ms (medians): Vitest's main process, the rest of the run's processes (workers; ringfence: sandboxes, launcher and init included), in all\n`,
+  );
+  console.log(`${'pool'.padEnd(10)} ${'main'.padStart(7)} ${'rest'.padStart(7)} ${'in all'.padStart(7)}`);
+  for (const { name } of contenders) {
+    const main = perFile(name, (s) => s.mainCpuMs);
+    const rest = perFile(name, (s) => s.cpuMs - s.mainCpuMs);
+    const all = perFile(name, (s) => s.cpuMs);
+    console.log(
+      `${name.padEnd(10)} ${main.toFixed(1).padStart(7)} ${rest.toFixed(1).padStart(7)} ${all.toFixed(1).padStart(7)}`,
+    );
+  }
+}
+
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
 
 if (shapes.some((shape) => shape.name === 'tiny')) writeTinySuite();
@@ -222,5 +264,6 @@ async function benchShape(shape: Shape): Promise<void> {
       `(target ≤ ${TARGET.toFixed(2)}×: ${ratio <= TARGET ? 'met' : 'NOT met'})`,
   );
   console.log(`extra per test file: ${perFileMs.toFixed(0)} ms of worker time`);
+  printCpu(shape, samples);
   if (TRACE) printTrace(shape, traces);
 }

@@ -2,6 +2,7 @@
 // With RINGFENCE_BENCH_TRACE set (`--trace`) each file's phases are printed for the bench.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import '../vitest-trace/main-cpu.js';
 import { ringfence } from 'ringfence/vitest';
 
 const trace = process.env.RINGFENCE_BENCH_TRACE === '1';
