@@ -3,9 +3,9 @@
 # this checkout, install it with Vitest 5 and Node 22 into a fresh project in a temp dir, run the
 # demo's files there, check their outcomes (leak, hang and runaway fail with their cause, the other
 # two pass), validate the JUnit, check that the workers load Node's compile cache and cannot write
-# it (fixtures/vitest-compile-cache), check that Node 22's own fetch and http.get reach an allowed
-# host through the allow-list's way out (fixtures/node-fetch), and remove the temp dir. Needs root and
-# the registry.
+# it (fixtures/vitest-compile-cache), check that Node's own fetch and http.get reach an allowed host
+# through the allow-list's way out (fixtures/node-fetch) on Node 22 and on Node 24, the LTS users
+# move to, and remove the temp dir. Needs root and the registry.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$(mktemp -d /tmp/rf-vitest5-XXXXXX)"
@@ -48,4 +48,8 @@ echo "compile cache: $used of 6 files found it read-only; $accepted of Vitest's 
 # Node 22's fetch and http.get under --network allow:…, with only the variables the job is given
 cp "$root"/fixtures/node-fetch/allow-list.mjs .
 ./node_modules/.bin/node allow-list.mjs || fail "Node 22's fetch or http.get did not go through the allow-list"
-echo "try-vitest5: the pool works on Vitest 5 and Node 22, and Node 22's fetch through the allow-list"
+# ... and on Node 24 (its own prefix: one project holds one `node` package), the same packed ringfence
+npm install --silent --no-audit --no-fund --prefix node24 node@24
+node24/node_modules/.bin/node --version
+node24/node_modules/.bin/node allow-list.mjs || fail "Node 24's fetch or http.get did not go through the allow-list"
+echo "try-vitest5: the pool works on Vitest 5 and Node 22, and Node 22's and 24's fetch through the allow-list"
