@@ -15,12 +15,22 @@
 // a layer whose mount point the job turned into a symlink (it renamed the mount point's parent and
 // planted a link there) is skipped, not followed out of the target.
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as tar from 'tar';
 import { readXattr } from '../../native/libc/xattr.js';
 import { isWithin } from '../job/protect.js';
 import type { KeptLayer } from '../job/result.js';
 import type { UpperLayer } from './upper.js';
+
+/**
+ * node-tar, loaded when a layer is first written as a tar file: every `run`, `ci` and Vitest run
+ * loads this module, and only `--keep-layer …:tar` needs tar (tens of ms to load on a slow host).
+ */
+let tarModule: typeof import('tar') | null = null;
+function tar(): typeof import('tar') {
+  tarModule ??= createRequire(import.meta.url)('tar') as typeof import('tar');
+  return tarModule;
+}
 
 /** Bounds of the copy: a layer is the job's output, but a tree ten thousand levels deep is an attack. */
 export const KEEP_LIMITS = { entries: 1_000_000, depth: 128 };
@@ -160,7 +170,7 @@ export function keepLayer(
       const top = fs.readdirSync(staging);
       if (top.length === 0)
         fs.writeFileSync(partial, Buffer.alloc(1024)); // an empty archive
-      else tar.create({ file: partial, cwd: staging, sync: true, portable: true }, top);
+      else tar().create({ file: partial, cwd: staging, sync: true, portable: true }, top);
       fs.renameSync(partial, target.path);
       fs.rmSync(staging, { recursive: true, force: true });
     }
