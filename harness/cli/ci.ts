@@ -31,6 +31,10 @@ import type { QueueRun } from './ci-queue.js';
 import { gitInfo, hostInfo, writeResultsFile } from '../../reporters/json.js';
 import { ReportWriteError, assertWritable } from '../../reporters/atomic.js';
 import { RESULTS_SCHEMA, type JobEntry, type RunReport } from '../../reporters/types.js';
+import { expectedDiskCaps } from '../job/enforce.js';
+import { prepareDiskTemplates } from '../job/scratch.js';
+import { resolveJobSpec } from '../job/spec.js';
+import type { DiskCaps } from '../fs/disk.js';
 import type { Side } from '../../reporters/compare/index.js';
 import { CompareInputError } from '../../reporters/compare/runs.js';
 
@@ -228,6 +232,9 @@ async function ci(manifestFile: string, flags: CiFlags): Promise<number> {
     process.stderr.write(`ringfence ci: ${(error as Error).message}\n`);
     return 1;
   }
+  // the jobs' capped filesystems need a template (an mke2fs, tens of ms): made on the side while the
+  // run starts, not on the first job's path, where the jobs run on this thread
+  if (harness.callerLanes > 0) prepareDiskTemplates(diskCapsOf(p.jobs));
   // loaded while the jobs run (this thread mostly waits on them), awaited before the reports
   const junitWriter = flags.junit ? import('../../reporters/junit.js') : null;
   const interrupt = new AbortController();
@@ -338,4 +345,18 @@ async function ciOnQueue(p: Setup, flags: CiFlags): Promise<number> {
     return EXIT_REPORT_UNWRITTEN;
   }
   return code;
+}
+
+/** The capped filesystems the jobs will have, each once; a job whose spec is bad is left to its run. */
+function diskCapsOf(jobs: readonly ManifestJob[]): DiskCaps[] {
+  const caps = new Map<string, DiskCaps>();
+  for (const job of jobs) {
+    try {
+      const each = expectedDiskCaps(resolveJobSpec(job.spec));
+      if (each) caps.set(`${each.bytes}:${each.files}`, each);
+    } catch {
+      // its run reports what is wrong with it
+    }
+  }
+  return [...caps.values()];
 }

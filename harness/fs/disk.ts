@@ -6,24 +6,18 @@
 // open (the loop device attaches by fd): the space comes back when the mount is gone, whatever ends
 // the harness, even a Ctrl-C while a spare's loop device is being attached.
 //
-// mke2fs runs once per size and file count in a process, into a template whose few data blocks are
-// kept in memory; each job's image is those blocks written into a new sparse file (no exec per job).
-import { execFileSync } from 'node:child_process';
+// Each job's image is a template's few data blocks written into a new sparse file (disk-template.ts:
+// mke2fs once per size and file count in a process, no exec per job).
 import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import path from 'node:path';
 import { closeFd } from '../../native/libc/fd.js';
-import { dataRanges, loopAttach, loopMountAsync, type DeviceFiles } from '../../native/libc/loop.js';
+import { loopAttach, loopMountAsync, type DeviceFiles } from '../../native/libc/loop.js';
 import { detachedMount } from '../../native/libc/mount.js';
 import { isRoot } from '../identity.js';
+import { mke2fs, template, type DiskCaps } from './disk-template.js';
 
-export interface DiskCaps {
-  /** Bytes the job may leave; null: no byte cap (the inode cap alone). */
-  bytes: number | null;
-  /** Files and directories it may create; null: no file cap. */
-  files: number | null;
-}
+export type { DiskCaps };
 
 export interface CappedFs {
   /** An fd of the mounted filesystem's root (close-on-exec); the filesystem lives while it is open. */
@@ -38,104 +32,6 @@ export interface DiskUsage {
   /** Bytes and inodes still free. */
   freeBytes: number;
   freeFiles: number;
-}
-
-/** Without a byte cap, the image is at most this large: the inode cap is what binds. */
-const UNCAPPED_BYTES = 64 * 2 ** 30;
-/** ext4 keeps at least 16 inodes in each 128 MiB block group: more groups would round a small file cap up. */
-const GROUP_BYTES = 128 * 2 ** 20;
-const MIN_GROUP_INODES = 16;
-/** Without a file cap, one inode per this many bytes (mke2fs's own default ratio). */
-const BYTES_PER_INODE = 16384;
-/**
- * ext4's inodes are 256 bytes; their tables come on top of the cap, as do each block group's two
- * bitmaps and the root and lost+found (about 64 KiB), so the job gets the cap less a few blocks.
- */
-const INODE_BYTES = 256;
-const GROUP_OVERHEAD = 2 * 4096;
-const FIXED_OVERHEAD = 64 * 1024;
-/** ext4 keeps 2% of the blocks, at most 4096, back for its own metadata (ext4_calculate_resv_clusters). */
-const RESERVED_FRACTION = 1 / 50;
-const RESERVED_MAX = 4096 * 4096;
-
-interface Template {
-  size: number;
-  inodes: number;
-  blocks: { offset: number; data: Buffer }[];
-}
-
-const templates = new Map<string, Template>();
-
-function mke2fs(): string {
-  for (const dir of ['/usr/sbin', '/sbin', '/usr/bin', '/bin']) {
-    const candidate = path.join(dir, 'mke2fs');
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  throw new Error('mke2fs not found (e2fsprogs)');
-}
-
-function template(caps: DiskCaps, scratchPrefix: string): Template {
-  const key = `${caps.bytes ?? '-'}:${caps.files ?? '-'}`;
-  const known = templates.get(key);
-  if (known) return known;
-  const data =
-    caps.bytes ??
-    (caps.files === null
-      ? UNCAPPED_BYTES
-      : Math.min(
-          UNCAPPED_BYTES,
-          Math.max(1, Math.floor((caps.files + 12) / MIN_GROUP_INODES)) * GROUP_BYTES,
-        ));
-  // the files cap counts what the job makes: the root, lost+found, its /tmp and the reserved are on top
-  const inodes = caps.files === null ? Math.ceil(data / BYTES_PER_INODE) : caps.files + 12;
-  const groups = Math.ceil(data / GROUP_BYTES);
-  const overhead =
-    inodes * INODE_BYTES +
-    groups * GROUP_OVERHEAD +
-    FIXED_OVERHEAD +
-    Math.min(data * RESERVED_FRACTION, RESERVED_MAX);
-  const size = Math.ceil((data + overhead) / 4096) * 4096;
-  const file = `${scratchPrefix}disk-template-${process.hrtime.bigint()}`;
-  try {
-    fs.writeFileSync(file, '', { mode: 0o600 });
-    fs.truncateSync(file, size);
-    execFileSync(
-      mke2fs(),
-      [
-        '-q',
-        '-F',
-        '-t',
-        'ext4',
-        '-O',
-        '^has_journal,^resize_inode',
-        '-N',
-        String(inodes),
-        '-m',
-        '0',
-        '-b',
-        '4096',
-        '-E',
-        'lazy_itable_init=1,nodiscard,root_owner=0:0',
-        file,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 },
-    );
-    const fd = fs.openSync(file, 'r');
-    try {
-      const blocks = dataRanges(fd, size).map(([offset, length]) => {
-        const buf = Buffer.alloc(length);
-        fs.readSync(fd, buf, 0, length, offset);
-        return { offset, data: buf };
-      });
-      const made = { size, inodes, blocks };
-      templates.set(key, made);
-      return made;
-    } finally {
-      fs.closeSync(fd);
-    }
-  } finally {
-    fs.rmSync(file, { force: true });
-  }
 }
 
 /** Loop devices opened and closed by Node's fs, read-write and close-on-exec (as every fd Node opens). */

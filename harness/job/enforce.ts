@@ -161,6 +161,15 @@ function planDisk(
   return null;
 }
 
+/**
+ * The caps a job's capped filesystem will have, before its run plans it: what planJob gives a job
+ * that keeps its namespaces (`ci` makes the first jobs' templates ahead with it).
+ */
+export function expectedDiskCaps(spec: JobSpec): DiskCaps | null {
+  if (spec.diskBytes === null && spec.files === null) return null;
+  return diskCapProblem(spec.userns, false) === null ? { bytes: spec.diskBytes, files: spec.files } : null;
+}
+
 /** Why this host cannot give a job a capped filesystem (--disk, --files), or null when it can. */
 export function diskCapProblem(userns: boolean, noNamespaces: boolean): string | null {
   const root = isRoot();

@@ -12,6 +12,7 @@ import { removeTreeNative, removeTreeNativeSync } from '../../native/spawn-lib/r
 import { detachedTmpfsInOwnUserns, keepsUserXattrs } from '../../native/spawn-lib/usertmpfs.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
 import { diskUsage, type DiskCaps, type DiskUsage } from '../fs/disk.js';
+import { makeTemplateAhead, templateMaking } from '../fs/disk-template.js';
 import {
   TMP_DIR,
   prepareSpareDisk,
@@ -71,6 +72,20 @@ function makeDir(): string {
   // exit-time clean-up that is never switched on here, an array unshifted per job: memory and time
   // that grew with every job this process ran
   return dirSync({ prefix, mode: 0o700, keep: true }).name;
+}
+
+/**
+ * The capped filesystems' templates (fs/disk-template.ts) for jobs about to come, made on the side
+ * now: `ci` knows its jobs' caps before the first one starts.
+ */
+export function prepareDiskTemplates(caps: readonly DiskCaps[]): void {
+  prefix ??= `${formatInstanceName(ownInstanceId())}-`;
+  for (const each of caps) makeTemplateAhead(each, path.join(os.tmpdir(), prefix));
+}
+
+/** A template being made ahead for these caps, which the job waits for rather than make its own. */
+export function diskTemplateMaking(caps: DiskCaps): Promise<void> | null {
+  return templateMaking(caps);
 }
 
 /**

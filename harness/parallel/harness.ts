@@ -70,6 +70,10 @@ function sealNativeForWorkers(): SealedHandles {
 
 export class Harness {
   readonly concurrency: number;
+  /** How many of its lanes are the calling thread's (HarnessOptions.inline). */
+  get callerLanes(): number {
+    return this.lanes.caller;
+  }
   /** null when every lane is the calling thread's. */
   private readonly pool: Piscina | null;
   /** The lanes on the calling thread and on worker threads (one each), and the jobs waiting. */

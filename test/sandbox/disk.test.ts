@@ -7,6 +7,8 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
+import { templateRuns } from '../../harness/fs/disk-template.js';
+import { diskTemplateMaking, prepareDiskTemplates } from '../../harness/job/scratch.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
 
 const MiB = 1024 * 1024;
@@ -196,6 +198,25 @@ describeSandbox('--disk and --files', () => {
       expect(next.disk?.bytes).toBeGreaterThan(60 * MiB);
       expect(next.disk?.files).toBeLessThan(5);
     }
+  });
+
+  it("a template made ahead (ci's first jobs) is the job's: one mke2fs for both, and the cap holds", async () => {
+    // caps no other test here asks for: this process has no template for them yet
+    const caps = { bytes: 37 * MiB, files: null };
+    const runsBefore = templateRuns();
+    prepareDiskTemplates([caps]);
+    expect(diskTemplateMaking(caps)).not.toBeNull();
+    const result = await runJob({
+      command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/big bs=1M count=60'],
+      disk: '37m',
+      workdir: '/',
+    });
+    expect(result.disk?.limitBytes).toBe(37 * MiB);
+    expect(result.disk?.capReached).toBe('disk');
+    expect(result.stderr).toMatch(/No space left on device/);
+    // the job waited for the template being made rather than run mke2fs a second time
+    expect(templateRuns() - runsBefore).toBe(1);
+    expect(diskTemplateMaking(caps)).toBeNull();
   });
 
   it('a job within its caps passes, and its figures reach JUnit', async () => {
