@@ -1,6 +1,6 @@
 // The template of a job's capped filesystem (disk.ts): mke2fs runs once per size and file count in a
-// process, into a sparse file whose few data blocks are kept in memory; each job's image is those
-// blocks written into a new sparse file. A run that knows its jobs' caps before they start (`ci`)
+// thread (a worker's module state is its own), into a sparse file in a private directory whose few
+// data blocks are kept in memory; each job's image is those blocks written into a new sparse file. A run that knows its jobs' caps before they start (`ci`)
 // has the template made on the side (an mke2fs of its own while the run starts) rather than on its
 // first job's path; that job waits for it instead of making a second one.
 import { execFile, execFileSync } from 'node:child_process';
@@ -41,10 +41,12 @@ const RESERVED_FRACTION = 1 / 50;
 const RESERVED_MAX = 4096 * 4096;
 
 const templates = new Map<string, Template>();
-/** mke2fs runs in this process: one per caps, however its template was asked for. */
+/** mke2fs runs on this thread. */
 let runs = 0;
+/** Names the templates' directories apart: two made in one clock tick must not share one. */
+let made = 0;
 
-/** How many templates this process has made (mke2fs runs): tests check that none is made twice. */
+/** How many templates this thread has made (mke2fs runs): tests check that none is made twice. */
 export function templateRuns(): number {
   return runs;
 }
@@ -122,20 +124,22 @@ export function template(caps: DiskCaps, scratchPrefix: string): Template {
   const known = templates.get(key);
   if (known) return known;
   const { size, inodes } = planOf(caps);
-  const file = `${scratchPrefix}disk-template-${process.hrtime.bigint()}`;
+  // a directory of its own (0700): no one else can put a link where mke2fs, run as root, writes
+  const dir = fs.mkdtempSync(`${scratchPrefix}disk-template-${++made}-`);
   try {
-    fs.writeFileSync(file, '', { mode: 0o600 });
+    const file = path.join(dir, 'image');
+    fs.writeFileSync(file, '', { mode: 0o600, flag: 'wx' });
     fs.truncateSync(file, size);
     runs++;
     execFileSync(mke2fs(), mke2fsArgs(inodes, file), {
       stdio: ['ignore', 'ignore', 'pipe'],
       timeout: 30_000,
     });
-    const made = readTemplate(file, size, inodes);
-    templates.set(key, made);
-    return made;
+    const ready = readTemplate(file, size, inodes);
+    templates.set(key, ready);
+    return ready;
   } finally {
-    fs.rmSync(file, { force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -151,22 +155,28 @@ export function makeTemplateAhead(caps: DiskCaps, scratchPrefix: string): void {
   const key = keyOf(caps);
   if (templates.has(key) || making.has(key)) return;
   const { size, inodes } = planOf(caps);
-  const file = `${scratchPrefix}disk-template-${process.hrtime.bigint()}`;
-  const made = (async (): Promise<void> => {
+  const prefix = `${scratchPrefix}disk-template-${++made}-`;
+  const ahead = (async (): Promise<void> => {
+    let dir: string | null = null;
     try {
+      dir = await fs.promises.mkdtemp(prefix);
+      const file = path.join(dir, 'image');
       await fs.promises.writeFile(file, '', { mode: 0o600, flag: 'wx' });
       await fs.promises.truncate(file, size);
       runs++;
-      await execFileAsync(mke2fs(), mke2fsArgs(inodes, file), { timeout: 30_000 });
+      const mkfs = execFileAsync(mke2fs(), mke2fsArgs(inodes, file), { timeout: 30_000 });
+      mkfs.child.stdin?.end(); // nothing to answer: a prompt ends it at once, not at the timeout
+      await mkfs;
       if (!templates.has(key)) templates.set(key, readTemplate(file, size, inodes));
     } catch {
       // the job's own template() tries again, on its path, and its error is the job's
     } finally {
-      await fs.promises.rm(file, { force: true });
       making.delete(key);
+      // never a rejection: the job waiting on this must not fail for a directory it did not need
+      if (dir) await fs.promises.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     }
   })();
-  making.set(key, made);
+  making.set(key, ahead);
 }
 
 /** The template for the caps being made ahead, to wait for; null when none is. */

@@ -163,7 +163,8 @@ function planDisk(
 
 /**
  * The caps a job's capped filesystem will have, before its run plans it: what planJob gives a job
- * that keeps its namespaces (`ci` makes the first jobs' templates ahead with it).
+ * that keeps its namespaces (`ci` makes its jobs' templates ahead with it). Where planJob takes the
+ * namespaces away (no CAP_SYS_ADMIN) the job gets none, and the template made ahead goes unused.
  */
 export function expectedDiskCaps(spec: JobSpec): DiskCaps | null {
   if (spec.diskBytes === null && spec.files === null) return null;

@@ -206,11 +206,18 @@ describeSandbox('--disk and --files', () => {
     const runsBefore = templateRuns();
     prepareDiskTemplates([caps]);
     expect(diskTemplateMaking(caps)).not.toBeNull();
-    const result = await runJob({
-      command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/big bs=1M count=60'],
-      disk: '37m',
-      workdir: '/',
-    });
+    // mke2fs takes tens of ms and the job reaches its scratch in a few: without the wait it would
+    // make a second template (seen: 2 runs). Once it has started, the one made ahead is done.
+    let makingAtStart: Promise<void> | null | undefined;
+    const result = await runJob(
+      {
+        command: ['sh', '-c', 'dd if=/dev/zero of=/tmp/big bs=1M count=60'],
+        disk: '37m',
+        workdir: '/',
+      },
+      { onStart: () => (makingAtStart = diskTemplateMaking(caps)) },
+    );
+    expect(makingAtStart).toBeNull();
     expect(result.disk?.limitBytes).toBe(37 * MiB);
     expect(result.disk?.capReached).toBe('disk');
     expect(result.stderr).toMatch(/No space left on device/);
