@@ -6,8 +6,9 @@
 // of each and the ratio ringfence ÷ forks (target ≤ 0.95×). Needs root and the built dist.
 // `--trace` adds each file's phases (bench/vitest-trace/, harness/vitest/pool-trace.ts), as medians.
 // Every run also says what a file cost in CPU: Vitest's main process (bench/vitest-trace/main-cpu.ts)
-// and the rest of the run's process tree (workers; sandboxes: launcher, init, worker), which this
-// bench reaps in turn (getrusage's RUSAGE_CHILDREN, one run at a time).
+// and the rest of the run's process tree (workers; sandboxes: launcher, init, worker) as far as each
+// parent reaped its children (getrusage's RUSAGE_CHILDREN, one run at a time): a process still alive
+// when Vitest exits, or killed then and not reaped, is not counted.
 //   node --import tsx bench/vitest-pool.ts [--runs 5] [--warmup 1] [--shape project|tiny] [--trace]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,8 +81,12 @@ function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
     const start = performance.now();
     const child = spawn(process.execPath, argv, { cwd: repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      stderr += chunk.toString();
+    });
     child.once('error', reject);
     child.once('close', (code) => {
       const wallMs = performance.now() - start;
@@ -102,7 +107,8 @@ function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
       const duration = /Duration\s+([\d.]+)(ms|s)\b/.exec(output);
       const vitestMs = duration ? Number(duration[1]) * (duration[2] === 's' ? 1000 : 1) : null;
       const trace = output.split('\n').filter((line) => line.startsWith('RFTRACE '));
-      const main = /^RFCPU ([\d.]+) ([\d.]+)$/m.exec(output);
+      // the last: a config evaluated twice prints twice, and the last is nearer the exit
+      const main = [...stderr.matchAll(/^RFCPU ([\d.]+) ([\d.]+)$/gm)].at(-1);
       if (!main) {
         reject(new Error(`${contender.name}: Vitest's main process printed no RFCPU line`));
         return;
