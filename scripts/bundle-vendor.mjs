@@ -41,3 +41,10 @@ for (const name of ['zod', 'yaml']) {
   // tsc's map described the re-export this file was
   fs.rmSync(path.join(root, 'dist', 'harness', 'vendor', `${name}.js.map`), { force: true });
 }
+
+// The tests load node_modules' zod, not this bundle: check here that it still speaks (English) and
+// still validates, or the build fails rather than every manifest error in a release.
+const { z } = await import(path.join(root, 'dist', 'harness', 'vendor', 'zod.js'));
+const checked = z.object({ name: z.string() }).safeParse({ name: 5 });
+if (checked.success || !/expected string/i.test(checked.error.issues[0]?.message ?? '') || !z.locales.en)
+  throw new Error(`the zod bundle does not validate in English: ${JSON.stringify(checked.error?.issues)}`);

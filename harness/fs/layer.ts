@@ -25,6 +25,8 @@ import type { UpperLayer } from './upper.js';
 /**
  * node-tar, loaded when a layer is first written as a tar file: every `run`, `ci` and Vitest run
  * loads this module, and only `--keep-layer …:tar` needs tar (tens of ms to load on a slow host).
+ * Loaded after a job has run, it is ringfence's own dependency (its CommonJS build), which jobs see
+ * read-only (job/protect.ts), as the reporters loaded late are.
  */
 let tarModule: typeof import('tar') | null = null;
 function tar(): typeof import('tar') {
