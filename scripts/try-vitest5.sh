@@ -9,7 +9,21 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 dir="$(mktemp -d /tmp/rf-vitest5-XXXXXX)"
-trap 'rm -rf "$dir"' EXIT
+# Vite turns on Node's compile cache, in the host's tmpdir: what this run adds there goes with it
+cache_root="${TMPDIR:-/tmp}/node-compile-cache"
+cache_had=$([[ -d $cache_root ]] && echo yes || echo no)
+cache_before="$(ls -A "$cache_root" 2>/dev/null || true)"
+cleanup() {
+  rm -rf "$dir"
+  [[ -d $cache_root ]] || return 0
+  local entry
+  for entry in "$cache_root"/*; do
+    [[ -e $entry ]] || continue
+    grep -qxF "$(basename "$entry")" <<<"$cache_before" || rm -rf "$entry"
+  done
+  [[ $cache_had == yes ]] || rmdir "$cache_root" 2>/dev/null || true
+}
+trap cleanup EXIT
 npm pack --silent --pack-destination "$dir" "$root" >/dev/null
 cd "$dir"
 npm init -y >/dev/null
