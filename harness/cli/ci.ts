@@ -347,16 +347,13 @@ async function ciOnQueue(p: Setup, flags: CiFlags): Promise<number> {
   return code;
 }
 
-/** The capped filesystems the jobs will have, each once; a job whose spec is bad is left to its run. */
+/** The capped filesystems the jobs will have (a template is made once per caps); a bad spec is left to its run. */
 function diskCapsOf(jobs: readonly ManifestJob[]): DiskCaps[] {
-  const caps = new Map<string, DiskCaps>();
-  for (const job of jobs) {
+  return jobs.flatMap((job) => {
     try {
-      const each = expectedDiskCaps(resolveJobSpec(job.spec));
-      if (each) caps.set(`${each.bytes}:${each.files}`, each);
+      return expectedDiskCaps(resolveJobSpec(job.spec)) ?? [];
     } catch {
-      // its run reports what is wrong with it
+      return []; // its run reports what is wrong with it
     }
-  }
-  return [...caps.values()];
+  });
 }

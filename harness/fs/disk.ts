@@ -7,7 +7,7 @@
 // the harness, even a Ctrl-C while a spare's loop device is being attached.
 //
 // Each job's image is a template's few data blocks written into a new sparse file (disk-template.ts:
-// mke2fs once per size and file count in a process, no exec per job).
+// mke2fs once per size and file count in a thread, no exec per job).
 import fs from 'node:fs';
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';

@@ -27,8 +27,9 @@ import { buildResult, failedToStart, round } from './result-build.js';
 import type { RunOptions } from './run-options.js';
 import { jobDisk } from './disk-figures.js';
 import { launchArgs } from './launch-args.js';
-import { createScratch, diskTemplateMaking, type Scratch } from './scratch.js';
+import { createScratch, type Scratch } from './scratch.js';
 import { resolveJobSpec, type JobSpec, type JobSpecInput, type Volume } from './spec.js';
+import { templateMaking } from '../fs/disk-template.js';
 
 /** How often the CPU-time deadline, OOM counter and (where the kernel keeps no peak) the task count are read. */
 const POLL_MS = 25;
@@ -174,7 +175,7 @@ class JobRun {
     try {
       const noNamespaces = this.plan?.noNamespaces ?? false;
       // its capped filesystem's template, when `ci` is making it ahead: waited for, not made twice
-      const template = this.plan?.disk ? diskTemplateMaking(this.plan.disk) : null;
+      const template = this.plan?.disk ? templateMaking(this.plan.disk) : null;
       if (template) await template;
       const scratch = (this.scratch = createScratch(
         spec.user !== null || spec.userns,

@@ -12,7 +12,7 @@ import { removeTreeNative, removeTreeNativeSync } from '../../native/spawn-lib/r
 import { detachedTmpfsInOwnUserns, keepsUserXattrs } from '../../native/spawn-lib/usertmpfs.js';
 import { formatInstanceName, isInstanceStale, ownInstanceId, type InstanceId } from '../cgroup/instance.js';
 import { diskUsage, type DiskCaps, type DiskUsage } from '../fs/disk.js';
-import { makeTemplateAhead, templateMaking } from '../fs/disk-template.js';
+import { makeTemplateAhead } from '../fs/disk-template.js';
 import {
   TMP_DIR,
   prepareSpareDisk,
@@ -81,11 +81,6 @@ function makeDir(): string {
 export function prepareDiskTemplates(caps: readonly DiskCaps[]): void {
   prefix ??= `${formatInstanceName(ownInstanceId())}-`;
   for (const each of caps) makeTemplateAhead(each, path.join(os.tmpdir(), prefix));
-}
-
-/** A template being made ahead for these caps, which the job waits for rather than make its own. */
-export function diskTemplateMaking(caps: DiskCaps): Promise<void> | null {
-  return templateMaking(caps);
 }
 
 /**

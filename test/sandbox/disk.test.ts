@@ -7,8 +7,8 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
 import { Sandbox } from '../../harness/launch/spares.js';
-import { templateRuns } from '../../harness/fs/disk-template.js';
-import { diskTemplateMaking, prepareDiskTemplates } from '../../harness/job/scratch.js';
+import { templateMaking, templateRuns } from '../../harness/fs/disk-template.js';
+import { prepareDiskTemplates } from '../../harness/job/scratch.js';
 import { NO_LEFTOVERS, describeSandbox, leftovers, ringfence } from '../support/sandbox.js';
 
 const MiB = 1024 * 1024;
@@ -205,7 +205,7 @@ describeSandbox('--disk and --files', () => {
     const caps = { bytes: 37 * MiB, files: null };
     const runsBefore = templateRuns();
     prepareDiskTemplates([caps]);
-    expect(diskTemplateMaking(caps)).not.toBeNull();
+    expect(templateMaking(caps)).not.toBeNull();
     // mke2fs takes tens of ms and the job reaches its scratch in a few: without the wait it would
     // make a second template (seen: 2 runs). Once it has started, the one made ahead is done.
     let makingAtStart: Promise<void> | null | undefined;
@@ -215,7 +215,7 @@ describeSandbox('--disk and --files', () => {
         disk: '37m',
         workdir: '/',
       },
-      { onStart: () => (makingAtStart = diskTemplateMaking(caps)) },
+      { onStart: () => (makingAtStart = templateMaking(caps)) },
     );
     expect(makingAtStart).toBeNull();
     expect(result.disk?.limitBytes).toBe(37 * MiB);
@@ -223,7 +223,7 @@ describeSandbox('--disk and --files', () => {
     expect(result.stderr).toMatch(/No space left on device/);
     // the job waited for the template being made rather than run mke2fs a second time
     expect(templateRuns() - runsBefore).toBe(1);
-    expect(diskTemplateMaking(caps)).toBeNull();
+    expect(templateMaking(caps)).toBeNull();
   });
 
   it('a job within its caps passes, and its figures reach JUnit', async () => {
