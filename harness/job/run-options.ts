@@ -1,7 +1,7 @@
 // What a caller can ask of one job's run beyond its spec (RunOptions) and the handle it gets once
 // the job runs (RunningJob): the contract between every entry point and the job path (run.ts).
-import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
+import type { NodeChannel } from '../launch/node-channel.js';
 import type { Vet } from '../fs/writeback.js';
 import type { Subids } from '../services/subids.js';
 
@@ -20,7 +20,7 @@ export interface RunOptions {
   prepareNext?: boolean;
   /**
    * Give the job a Node IPC channel (fd 3, NODE_CHANNEL_FD) with this serialization; `onStart`'s
-   * `ipc` is then the ChildProcess to send() to and hear 'message' from. For Node workers (Vitest).
+   * `ipc` is then its channel, to send() to and hear 'message' from. For Node workers (Vitest).
    */
   ipc?: 'json' | 'advanced';
   /** Called once the launcher runs, e.g. to forward this process's signals to it. */
@@ -98,5 +98,5 @@ export interface RunningJob {
   /** With RunOptions.holdClock: starts the job's wall clock and its timeout now (once). */
   startClock(): void;
   /** With RunOptions.ipc: the channel to the job (send, 'message'). */
-  ipc: ChildProcess | null;
+  ipc: NodeChannel | null;
 }

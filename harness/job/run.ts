@@ -2,17 +2,12 @@
 // the gate until it is inside the cgroup → wait for exit or a deadline → on a deadline freeze,
 // snapshot, kill, thaw → stats → remove everything. Every entry point runs jobs through runJob()
 // (harness/run-job.ts), which adds services around this.
-import type { ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Pidfd } from '../../native/libc/pidfd.js';
 import { BoundedCapture } from './capture.js';
-import {
-  initPidFrom,
-  startIntoCgroup,
-  startLauncher,
-  startLauncherWithIpc,
-  type LauncherProcess,
-} from '../launch/start.js';
+import { initPidFrom, startIntoCgroup, startLauncher, type LauncherProcess } from '../launch/start.js';
+import { channelEnv, type NodeChannel } from '../launch/node-channel.js';
+import { IPC_CHANNEL_FD } from '../launch/command-line.js';
 import type { CgroupDriver, CgroupStats, JobCgroup } from '../cgroup/types.js';
 import { planJob, strictRefusal, warnOnce, type JobPlan } from './enforce.js';
 import { exposeHiddenWorkdir } from './workdir-binds.js';
@@ -61,7 +56,7 @@ class JobRun {
   private cgroup: JobCgroup | null = null;
   private scratch: Scratch | null = null;
   private launcherPid: number | null = null;
-  private ipc: ChildProcess | null = null;
+  private ipc: NodeChannel | null = null;
   private pidfd: Pidfd | null = null;
   private termination: Termination | null = null;
   private killing: Promise<void> | null = null;
@@ -152,7 +147,7 @@ class JobRun {
     }
     const release = this.sandbox.hold({ cgroup: this.cgroup, scratch: () => this.scratch });
     try {
-      if (spare?.child) this.ipc = spare.child;
+      if (spare?.proc.channel) this.ipc = spare.proc.channel;
       return await this.runLauncher(launcher, this.cgroup, spare?.proc ?? null, spare?.cgroupFd ?? null);
     } finally {
       await this.cleanup();
@@ -205,12 +200,10 @@ class JobRun {
       let cgroupFd = spareCgroupFd;
       if (!proc) {
         const ipc = options.ipc;
-        ({ proc, cgroupFd } = startIntoCgroup(cgroup, firstFree, kept, (fds, dirFd) => {
-          if (!ipc) return startLauncher(launcher, argsFor(dirFd), spec.env, spec.stdin, fds);
-          const withIpc = startLauncherWithIpc(launcher, argsFor(dirFd), spec.env, ipc, fds);
-          this.ipc = withIpc.child;
-          return withIpc;
-        }));
+        ({ proc, cgroupFd } = startIntoCgroup(cgroup, firstFree, kept, (fds, dirFd) =>
+          startLauncher(launcher, argsFor(dirFd), spec.env, spec.stdin, fds, ipc ?? null),
+        ));
+        this.ipc = proc.channel;
       }
       this.launcherPid = proc.pid;
       this.mark(started ? 'launcher (spare)' : 'spawn');
@@ -237,10 +230,8 @@ class JobRun {
       if (options.signal?.aborted) throw new AbortedBeforeStart();
       step = 'release gate';
       // a spare started with a channel: the job finds it as a Node child does, by these two variables
-      // (Node set them in the launcher's environment, which the config replaces)
-      const env = options.ipc
-        ? { ...spec.env, NODE_CHANNEL_FD: '3', NODE_CHANNEL_SERIALIZATION_MODE: options.ipc }
-        : spec.env;
+      // (startLauncher set them in the launcher's environment, which the config replaces)
+      const env = options.ipc ? { ...spec.env, ...channelEnv(options.ipc, IPC_CHANNEL_FD) } : spec.env;
       this.mark('release');
       if (started) proc.releaseWithConfig(argsFor(cgroupFd), env);
       else proc.releaseGate();

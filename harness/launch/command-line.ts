@@ -26,10 +26,12 @@ export function defaultFdLayout(spec: JobSpec): FdLayout {
   return { gate: GATE_FD, status: STATUS_FD, keep: spec.keepFds.map((_fd, i) => STATUS_FD + 1 + i) };
 }
 
+/** Where a Node IPC job finds its channel: right after stdio, as a Node child of `fork` does. */
+export const IPC_CHANNEL_FD = 3;
 /** Node's IPC channel at fd 3, then the gate and the status pipe. */
-export const IPC_FD_LAYOUT: FdLayout = { gate: 4, status: 5, keep: [3] };
+export const IPC_FD_LAYOUT: FdLayout = { gate: 4, status: 5, keep: [IPC_CHANNEL_FD] };
 /**
- * Where an IPC launcher's further fds start (startLauncherWithIpc's extra fds: the network namespace
+ * Where an IPC launcher's further fds start (startLauncher's kept fds with `ipc`: the network namespace
  * it joins, then its cgroup's directory), as the kept fds start after STATUS_FD in the plain layout.
  */
 export const IPC_EXTRA_FD = 6;

@@ -2,7 +2,6 @@
 // driver, opened and swept once; the spare launcher kept ready for the next job; the removal of
 // ended jobs' directories; and, at exit, the end of whatever is still running. The job path
 // (job/run.ts) takes its spare and hands back what it leaves.
-import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { openPlacedDriver, type Placement } from '../cgroup/index.js';
 import { NoCgroupDriver } from '../cgroup/none.js';
@@ -12,12 +11,12 @@ import {
   pendingLauncherArgs,
   startIntoCgroup,
   startLauncher,
-  startLauncherWithIpc,
   type AheadInit,
   type LauncherProcess,
 } from './start.js';
 import { launcherPath } from './binary.js';
 import { IPC_FD_LAYOUT, IPC_EXTRA_FD, STATUS_FD } from './command-line.js';
+import type { IpcMode } from './node-channel.js';
 import {
   prepareSpareScratch,
   releaseSpareScratch,
@@ -34,7 +33,6 @@ export interface Spare {
   proc: LauncherProcess;
   /** The Node IPC channel it was started with (fd 3), for a job that wants one; null for a plain job. */
   ipc: IpcMode | null;
-  child: ChildProcess | null;
   /** The launcher's fd of its cgroup's directory (cgroup v2: init is cloned into it); null: moved in. */
   cgroupFd: number | null;
   /** The caps its cgroup was made with: the last jobs' when they were alike, else none (blank). */
@@ -42,8 +40,6 @@ export interface Spare {
   /** Ended and its cgroup removed: never to be handed out, nor ended twice. */
   discarded?: boolean;
 }
-
-type IpcMode = 'json' | 'advanced';
 
 /**
  * One per thread and --cgroup-parent: the cgroup driver, opened and swept once, and the spare for
@@ -128,23 +124,12 @@ export class Sandbox {
     if (this.spare || this.pending) return;
     let cgroup: JobCgroup | null = null;
     let proc: LauncherProcess | null = null;
-    let child: ChildProcess | null = null;
     let cgroupFd: number | null = null;
     try {
       cgroup = this.driver.create(spareLimits);
       ({ proc, cgroupFd } = startIntoCgroup(cgroup, ipc ? IPC_EXTRA_FD : STATUS_FD + 1, [], (fds, dirFd) => {
-        if (!ipc)
-          return startLauncher(
-            launcherPath(),
-            pendingLauncherArgs(undefined, init, dirFd),
-            {},
-            'ignore',
-            fds,
-          );
-        const args = pendingLauncherArgs(IPC_FD_LAYOUT, init, dirFd);
-        const withIpc = startLauncherWithIpc(launcherPath(), args, {}, ipc, fds);
-        child = withIpc.child;
-        return withIpc;
+        const args = pendingLauncherArgs(ipc ? IPC_FD_LAYOUT : undefined, init, dirFd);
+        return startLauncher(launcherPath(), args, {}, 'ignore', fds, ipc);
       }));
     } catch {
       proc?.cancelSync();
@@ -152,7 +137,7 @@ export class Sandbox {
       return;
     }
     proc.setRef(false);
-    const spare: Spare = { cgroup, proc, ipc, child, cgroupFd, limits: spareLimits };
+    const spare: Spare = { cgroup, proc, ipc, cgroupFd, limits: spareLimits };
     if (cgroupFd !== null) {
       // nothing to move: the cgroup is the launcher's to clone init into, as soon as it likes
       this.spare = spare;

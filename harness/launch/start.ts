@@ -1,11 +1,11 @@
-// Starts the launcher for one job: pipes for its stdio, its gate and its status line, then the
-// constant-cost spawn of native/spawn. The launcher blocks on the gate until released.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Starts the launcher for one job: pipes for its stdio, its gate and its status line (and for a Node
+// worker the socket of its IPC channel), then the constant-cost spawn of native/spawn. The launcher
+// blocks on the gate until released.
 import fs from 'node:fs';
-import os from 'node:os';
 import net from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { closeFd } from '../../native/libc/fd.js';
+import { streamSocketPair } from '../../native/libc/socket.js';
 import {
   makePipe,
   reapChild,
@@ -14,7 +14,8 @@ import {
   type WaitStatus,
 } from '../../native/spawn-lib/spawn.js';
 import { LAUNCHER_ARGV0 } from './binary.js';
-import { GATE_FD, STATUS_FD } from './command-line.js';
+import { GATE_FD, IPC_CHANNEL_FD, STATUS_FD } from './command-line.js';
+import { NodeChannel, channelEnv, type IpcMode } from './node-channel.js';
 import { parseLauncherReports } from './status.js';
 import type { JobCgroup } from '../cgroup/types.js';
 import type { StdinMode } from '../job/spec.js';
@@ -25,6 +26,8 @@ export interface LauncherProcess {
   readonly stderr: Readable;
   readonly status: Readable;
   readonly stdin: Writable | null;
+  /** With an `ipc` mode: the job's Node IPC channel (send, 'message'). */
+  readonly channel: NodeChannel | null;
   /** Lets the launcher go on (it is inside the cgroup now). */
   releaseGate(): void;
   /**
@@ -127,12 +130,19 @@ function closed(stream: Readable): Promise<void> {
   });
 }
 
+/**
+ * Starts the launcher with `fds` as its 0, 1, 2 (stdin as `stdinMode`, stdout and stderr pipes), then
+ * the gate and the status pipe, then `keepFds`. With `ipc`, a Node worker's layout instead
+ * (IPC_FD_LAYOUT): no stdin, the channel's socket at 3, the gate and the status at 4 and 5, and the
+ * variables a Node child finds its channel by in the environment.
+ */
 export function startLauncher(
   file: string,
   args: readonly string[],
   env: Readonly<Record<string, string>>,
   stdinMode: StdinMode,
   keepFds: readonly number[],
+  ipc: IpcMode | null = null,
 ): LauncherProcess {
   const parentEnds: number[] = [];
   const childEnds: number[] = [];
@@ -146,9 +156,18 @@ export function startLauncher(
   let pid = 0;
   let stdinWriteEnd: number | null = null;
   let devNull: number | null = null;
+  let channelEnd: number | null = null;
+  const channelFds: number[] = [];
   try {
-    if (stdinMode === 'inherit') stdinFd = 0;
-    else if (stdinMode === 'ignore') stdinFd = devNull = fs.openSync('/dev/null', 'r');
+    if (ipc) {
+      const [ours, theirs] = streamSocketPair();
+      channelEnd = ours;
+      parentEnds.push(ours);
+      childEnds.push(theirs);
+      channelFds.push(theirs);
+    }
+    if (stdinMode === 'inherit' && !ipc) stdinFd = 0;
+    else if (stdinMode !== 'pipe' || ipc) stdinFd = devNull = fs.openSync('/dev/null', 'r');
     else {
       stdinWriteEnd = pipe(true);
       stdinFd = childEnds[childEnds.length - 1] ?? -1;
@@ -162,10 +181,12 @@ export function startLauncher(
     const statusRead = pipe(false);
     const statusChild = childEnds[childEnds.length - 1] ?? -1;
 
-    pid = spawnWithFds(file, [LAUNCHER_ARGV0, ...args], env, [
+    const childEnv = ipc ? { ...env, ...channelEnv(ipc, IPC_CHANNEL_FD) } : env;
+    pid = spawnWithFds(file, [LAUNCHER_ARGV0, ...args], childEnv, [
       stdinFd,
       stdoutChild,
       stderrChild,
+      ...channelFds,
       gateChild,
       statusChild,
       ...keepFds,
@@ -179,6 +200,7 @@ export function startLauncher(
     const status = readStream(statusRead);
     const stdin =
       stdinWriteEnd === null ? null : new net.Socket({ fd: stdinWriteEnd, readable: false, writable: true });
+    const channel = channelEnd === null || !ipc ? null : new NodeChannel(channelEnd, ipc);
     let gateOpen = true;
     const closeGate = (data: string | Buffer | null): void => {
       if (!gateOpen) return;
@@ -205,6 +227,7 @@ export function startLauncher(
       stderr,
       status,
       stdin,
+      channel,
       releaseGate: () => closeGate('g'),
       releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
       placed: () => {
@@ -218,7 +241,7 @@ export function startLauncher(
       exited,
       alive: () => reaped === null && !exitedOrZombie(pid),
       setRef: (ref) => {
-        for (const stream of [stdout, stderr, status, stdin]) {
+        for (const stream of [stdout, stderr, status, stdin, channel]) {
           if (ref) stream?.ref();
           else stream?.unref();
         }
@@ -226,6 +249,7 @@ export function startLauncher(
       cancelSync: () => {
         closeGate(null);
         for (const stream of [stdout, stderr, status, stdin]) stream?.destroy();
+        channel?.close();
         // it exits at once on EOF at its gate
         for (let waited = 0; reaped === null && waited < 2000; waited++) {
           reaped = reapChild(pid);
@@ -240,92 +264,6 @@ export function startLauncher(
     if (pid === 0) for (const fd of parentEnds) closeFd(fd);
     throw error;
   }
-}
-
-/**
- * Starts the launcher with a Node IPC channel at fd 3 that the job keeps (NODE_CHANNEL_FD=3 reaches
- * it through the environment), for jobs that are Node workers talking to this process — the Vitest
- * pool. child_process does the spawn here because only it can own the parent end of a Node channel;
- * the gate and the status pipe sit at fds 4 and 5 (IPC_FD_LAYOUT).
- */
-export function startLauncherWithIpc(
-  file: string,
-  args: readonly string[],
-  env: Readonly<Record<string, string>>,
-  serialization: 'json' | 'advanced',
-  /** Fds the launcher gets as its fds 6, 7, … (IPC_EXTRA_FD: a network namespace to join, a cgroup). */
-  extraFds: readonly number[] = [],
-): LauncherProcess & { child: ChildProcess } {
-  const child = spawn(file, args, {
-    argv0: LAUNCHER_ARGV0,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc', 'pipe', 'pipe', ...extraFds],
-    env,
-    serialization,
-    cwd: '/',
-    detached: true,
-  });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`cannot start ${file}`);
-  // a later error of the handle (a signal to a gone process) is no reason to crash the harness: the
-  // exit and the status pipe say what happened
-  child.on('error', () => undefined);
-  const gate = child.stdio[4] as Writable;
-  const status = (child.stdio as unknown as Readable[])[5] as Readable;
-  const stdout = child.stdout as Readable;
-  const stderr = child.stderr as Readable;
-  let gateOpen = true;
-  const closeGate = (data: string | Buffer | null): void => {
-    if (!gateOpen) return;
-    gateOpen = false;
-    gate.on('error', () => undefined); // EPIPE: the launcher already exited and said why
-    if (data) gate.end(data);
-    else gate.destroy();
-  };
-  const exited = new Promise<WaitStatus>((resolve) => {
-    child.once('close', (code, signal) =>
-      resolve(
-        code !== null
-          ? { code, signal: null }
-          : { code: null, signal: signal ? (os.constants.signals[signal] ?? 9) : 9 },
-      ),
-    );
-  });
-  return {
-    child,
-    pid,
-    stdout,
-    stderr,
-    status,
-    stdin: null,
-    releaseGate: () => closeGate('g'),
-    releaseWithConfig: (config, jobEnv) => closeGate(configBlob(config, jobEnv)),
-    placed: () => {
-      if (gateOpen) gate.write('P');
-    },
-    cancel: () => closeGate(null),
-    exited,
-    alive: () => child.exitCode === null && child.signalCode === null && !exitedOrZombie(pid),
-    cancelSync: () => {
-      closeGate(null);
-      // Closing a Node stream takes a turn of the event loop, which an exit handler does not get: end
-      // the launcher (still at its gate: it has no child yet) with a signal instead, and wait until it
-      // has exited (a zombie has left its cgroups) so the caller can remove its cgroup. Node reaps it.
-      // through Node's handle: once Node has reaped it, its pid may be another process's
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      const sleeper = new Int32Array(new SharedArrayBuffer(4));
-      for (let waited = 0; waited < 2000 && !exitedOrZombie(pid); waited++) Atomics.wait(sleeper, 0, 0, 1);
-    },
-    // a spare waiting at its gate must not keep the process alive: neither its channel nor its pipes
-    setRef: (ref) => {
-      const handles = [child, child.channel, stdout, stderr, status, gate] as (
-        { ref?: () => void; unref?: () => void } | null | undefined
-      )[];
-      for (const handle of handles) {
-        if (ref) handle?.ref?.();
-        else handle?.unref?.();
-      }
-    },
-  };
 }
 
 /** Whether the process is gone or a zombie (exited, not yet reaped). */
