@@ -1,17 +1,22 @@
-// The ringfence Vitest pool beside Vitest's built-in forks pool, `isolate: true`, 2 workers, on two
-// shapes of suite: the project's 50 small test files (bench/vitest-suite) and many tiny ones of a
-// single test each (generated under bench/tmp/), each run a whole `vitest run` process timed from
-// spawn to exit. Runs alternate and the order rotates every round, so a noisy neighbour on the shared
-// machine hits both alike. Every run must exit 0 with all files passed. Prints median, min and max
-// of each and the ratio ringfence ÷ forks (target ≤ 0.95×). Needs root and the built dist.
+// The ringfence Vitest pool beside Vitest's built-in forks pool, `isolate: true`, on two shapes of
+// suite: the project's 50 small test files (bench/vitest-suite) and many tiny ones of a single test
+// each (generated under bench/tmp/), each run a whole `vitest run` process timed from spawn to exit.
+// Each shape runs at two worker counts: 2 (the configs' maxWorkers: on a 2-core host every core runs
+// a worker) and Vitest's own default (`--maxWorkers` unset: the cores less one), where a core is
+// left to Vitest's main process and, under ringfence, to the spare worker starting the next file.
+// Runs alternate and the order rotates every round, so a noisy neighbour on the shared machine hits
+// both alike. Every run must exit 0 with all files passed. Prints median, min and max of each and
+// the ratio ringfence ÷ forks (target ≤ 0.95×). Needs root and the built dist.
 // `--trace` adds each file's phases (bench/vitest-trace/, harness/vitest/pool-trace.ts), as medians.
 // Every run also says what a file cost in CPU: Vitest's main process (bench/vitest-trace/main-cpu.ts)
 // and the rest of the run's process tree (workers; sandboxes: launcher, init, worker) as far as each
 // parent reaped its children (getrusage's RUSAGE_CHILDREN, one run at a time): a process still alive
 // when Vitest exits, or killed then and not reaped, is not counted.
-//   node --import tsx bench/vitest-pool.ts [--runs 5] [--warmup 1] [--shape project|tiny] [--trace]
+//   node --import tsx bench/vitest-pool.ts [--runs 5] [--warmup 1] [--shape project|tiny]
+//     [--workers 2|default] [--trace]
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +29,26 @@ const flag = (name: string, fallback: number): number => {
 };
 const RUNS = flag('--runs', 5);
 const WARMUP = flag('--warmup', 1);
-const WORKERS = 2;
+/** Vitest's default maxWorkers for `vitest run` (resolveMaxWorkers in its node API): the cores less one. */
+const VITEST_DEFAULT_WORKERS = Math.max(os.availableParallelism() - 1, 1);
+const ONLY_WORKERS = process.argv.includes('--workers')
+  ? process.argv[process.argv.indexOf('--workers') + 1]
+  : null;
+/** Each a run setting: a count passed as --maxWorkers, or Vitest's default (null: the flag left out). */
+type Workers = { label: string; count: number; flag: boolean };
+const workerSettings: Workers[] = [
+  { label: '2', count: 2, flag: true },
+  { label: 'default', count: VITEST_DEFAULT_WORKERS, flag: false },
+]
+  // on a 3-core host Vitest's default is 2 itself
+  .filter((w) => w.flag || w.count !== 2)
+  .filter((w) => ONLY_WORKERS === null || w.label === ONLY_WORKERS);
+if (workerSettings.length === 0) {
+  console.error(
+    `--workers ${ONLY_WORKERS}: want 2 or default (Vitest's default here: ${VITEST_DEFAULT_WORKERS}, run as 2)`,
+  );
+  process.exit(2);
+}
 const TARGET = 0.95;
 const TRACE = process.argv.includes('--trace');
 const ONLY = process.argv.includes('--shape') ? process.argv[process.argv.indexOf('--shape') + 1] : null;
@@ -40,6 +64,10 @@ const shapes: Shape[] = [
   { name: 'project', root: configs, files: 50 },
   { name: 'tiny', root: tinyRoot, files: TINY_FILES },
 ].filter((shape) => ONLY === null || shape.name === ONLY);
+if (shapes.length === 0) {
+  console.error(`--shape ${ONLY}: want project or tiny`);
+  process.exit(2);
+}
 
 /** The second shape: many files of one trivial test each, where a file's start is nearly all it costs. */
 function writeTinySuite(): void {
@@ -69,9 +97,10 @@ const contenders: Contender[] = [
 type Sample = { wallMs: number; vitestMs: number | null; trace: string[]; cpuMs: number; mainCpuMs: number };
 
 /** One whole `vitest run`: its wall time, and the Duration Vitest reports itself (no process start-up). */
-function runVitest(contender: Contender, shape: Shape): Promise<Sample> {
+function runVitest(contender: Contender, shape: Shape, workers: Workers): Promise<Sample> {
   const FILES = shape.files;
   const argv = [vitest, 'run', '--config', contender.config, '--root', shape.root];
+  if (workers.flag) argv.push('--maxWorkers', String(workers.count));
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.FORCE_COLOR;
   env.RINGFENCE_BENCH_CPU = '1';
@@ -209,25 +238,28 @@ function printCpu(shape: Shape, samples: Map<string, Sample[]>): void {
 }
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(2);
+const workerText = (workers: Workers): string =>
+  workers.flag ? `maxWorkers ${workers.count}` : `Vitest's default (${workers.count})`;
 
 if (shapes.some((shape) => shape.name === 'tiny')) writeTinySuite();
 try {
-  for (const shape of shapes) await benchShape(shape);
+  for (const shape of shapes) for (const workers of workerSettings) await benchShape(shape, workers);
 } finally {
   rmSync(tinyRoot, { recursive: true, force: true });
 }
 
-async function benchShape(shape: Shape): Promise<void> {
+async function benchShape(shape: Shape, workers: Workers): Promise<void> {
   const FILES = shape.files;
   const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
   const traces = new Map<string, Marks[]>(contenders.map((c) => [c.name, []]));
   for (let round = 0; round < WARMUP + RUNS; round++) {
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
     for (const contender of order) {
-      const sample = await runVitest(contender, shape);
+      const sample = await runVitest(contender, shape, workers);
       const label = round < WARMUP ? 'warm-up' : `run ${round - WARMUP + 1}/${RUNS}`;
       console.log(
-        `${shape.name.padEnd(8)} ${label.padEnd(9)} ${contender.name.padEnd(10)} ${(sample.wallMs / 1000).toFixed(2)} s`,
+        `${shape.name.padEnd(8)} ${workerText(workers).padEnd(22)} ${label.padEnd(9)} ${contender.name.padEnd(10)} ` +
+          `${(sample.wallMs / 1000).toFixed(2)} s`,
       );
       if (round >= WARMUP) {
         samples.get(contender.name)!.push(sample);
@@ -240,7 +272,7 @@ async function benchShape(shape: Shape): Promise<void> {
   const baseline = median(walls('forks'));
 
   console.log(
-    `\n${shape.name} suite: whole \`vitest run\` of ${FILES} files, isolate: true, maxWorkers ${WORKERS}, ` +
+    `\n${shape.name} suite: whole \`vitest run\` of ${FILES} files, isolate: true, ${workerText(workers)}, ` +
       `${RUNS} runs each (after ${WARMUP} warm-up), alternating:\n`,
   );
   console.log(
@@ -263,10 +295,10 @@ async function benchShape(shape: Shape): Promise<void> {
 
   const ours = median(walls('ringfence'));
   const ratio = ours / baseline;
-  // with WORKERS files in flight at once, each file's extra cost is the difference × WORKERS ÷ FILES
-  const perFileMs = ((ours - baseline) * WORKERS) / FILES;
+  // with N files in flight at once, each file's extra cost is the difference × N ÷ FILES
+  const perFileMs = ((ours - baseline) * workers.count) / FILES;
   console.log(
-    `\n${shape.name} suite: ringfence ÷ forks: ${ratio.toFixed(2)}× ` +
+    `\n${shape.name} suite, ${workerText(workers)}: ringfence ÷ forks: ${ratio.toFixed(2)}× ` +
       `(target ≤ ${TARGET.toFixed(2)}×: ${ratio <= TARGET ? 'met' : 'NOT met'})`,
   );
   console.log(`extra per test file: ${perFileMs.toFixed(0)} ms of worker time`);

@@ -13,7 +13,7 @@ export default defineConfig({
     pool: ringfence(),
     isolate: true,
     include: ['*.test.ts'],
-    maxWorkers: 2,
+    // maxWorkers: Vitest's default, or what bench/vitest-pool.ts passes as --maxWorkers
     coverage: { enabled: false },
     ...(trace
       ? { setupFiles: [`${traceDir}setup.ts`], reporters: ['default', `${traceDir}reporter.ts`] }
