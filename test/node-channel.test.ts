@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { streamSocketPair } from '../native/libc/socket.js';
-import { NodeChannel, type IpcMode } from '../harness/launch/node-channel.js';
+import { MAX_MESSAGE_BYTES, NodeChannel, type IpcMode } from '../harness/launch/node-channel.js';
 
 // echoes each message back with what the child saw of its types
 const ECHO = `
@@ -127,12 +127,44 @@ describe('NodeChannel: the parent end of a Node IPC channel', () => {
 
   it('a peer that writes what is not a message loses the channel, and nothing throws here', async () => {
     const channel = echoChild('advanced');
-    const closed = new Promise((resolve) => channel.once('close', resolve));
+    const failed = new Promise<Error>((resolve) => channel.once('error', resolve));
     const messages: unknown[] = [];
     channel.on('message', (m) => messages.push(m));
     // a frame whose body is not V8's serialization: the child writes it raw onto its end
     channel.send({ raw: Buffer.from([0, 0, 0, 3, 0xde, 0xad, 0xbe]) });
-    await closed;
+    expect((await failed).message).toMatch(/^the job sent what is not a Node IPC message: /);
+    await channel.closed;
     expect(messages).toEqual([]);
+    expect(channel.failure?.message).toMatch(/not a Node IPC message/);
+  });
+
+  it('a length over the limit closes the channel before anything of it is buffered', async () => {
+    const channel = echoChild('advanced');
+    const failed = new Promise<Error>((resolve) => channel.once('error', resolve));
+    const length = MAX_MESSAGE_BYTES + 1;
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(length);
+    channel.send({ raw: header });
+    expect((await failed).message).toBe(
+      `the job sent what is not a Node IPC message: a message of ${length} bytes, over ${MAX_MESSAGE_BYTES}`,
+    );
+    await channel.closed;
+  });
+
+  it('a message that makes a listener throw closes the channel; the throw goes no further', async () => {
+    const channel = echoChild('advanced');
+    const failed = new Promise<Error>((resolve) => channel.once('error', resolve));
+    channel.on('message', () => {
+      throw new Error('boom');
+    });
+    channel.send({ n: 1 });
+    expect((await failed).message).toBe("a message from the job made this process's handler throw: boom");
+    await channel.closed;
+    expect(channel.send({ n: 2 })).toBe(false);
+  });
+
+  it('refuses to send undefined, as Node does', () => {
+    const channel = echoChild('json');
+    expect(() => channel.send(undefined)).toThrow(TypeError);
   });
 });

@@ -49,15 +49,22 @@ class ChannelDeserializer extends v8.DefaultDeserializer {
   }
 }
 
+/**
+ * The largest message taken from a job: a bigger one's length is refused before anything of it is
+ * buffered, and the channel closes. Node's own channel buffers whatever a length claims, up to
+ * 4 GiB — memory of the host process, outside every cap of the job's.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
 function encode(mode: IpcMode, message: unknown): Buffer {
   if (mode === 'json') return Buffer.from(`${JSON.stringify(message)}\n`, 'utf8');
   const serializer = new ChannelSerializer();
+  serializer.writeRawBytes(Buffer.alloc(4)); // the length, filled in below: no second copy
   serializer.writeHeader();
   serializer.writeValue(message);
-  const body = serializer.releaseBuffer();
-  const length = Buffer.allocUnsafe(4);
-  length.writeUInt32BE(body.length);
-  return Buffer.concat([length, body]);
+  const framed = serializer.releaseBuffer();
+  framed.writeUInt32BE(framed.length - 4, 0);
+  return framed;
 }
 
 /** The variables a Node process finds its channel by (Node removes them from its env as it reads them). */
@@ -74,6 +81,9 @@ function isInternal(message: unknown): boolean {
 /**
  * One end of a channel: send() and 'message', as a ChildProcess has them. It closes when the other
  * end is closed by every process that held it (the job has ended); a send after that is dropped.
+ * What the job sends that is not a message, or over MAX_MESSAGE_BYTES, or that makes a 'message'
+ * listener throw, closes the channel too: `failure` then says why, and so does an 'error' event to
+ * whoever listens for one. Nothing a job sends can throw out of here into the host's event loop.
  */
 export class NodeChannel extends EventEmitter {
   private readonly socket: net.Socket;
@@ -81,6 +91,9 @@ export class NodeChannel extends EventEmitter {
   private pendingBytes = 0;
   private readonly text = new StringDecoder('utf8');
   private partialLine = '';
+  private failed: Error | null = null;
+  /** Resolves once the channel is closed: the job has let go of it, or it failed. */
+  readonly closed: Promise<void>;
 
   /** Takes `fd` (a stream socket, this process's end) for its own: it is closed with the channel. */
   constructor(
@@ -89,21 +102,21 @@ export class NodeChannel extends EventEmitter {
   ) {
     super();
     this.socket = new net.Socket({ fd, readable: true, writable: true });
-    this.socket.on('data', (chunk: Buffer) => {
-      try {
-        for (const message of mode === 'json' ? this.lines(chunk) : this.frames(chunk))
-          if (!isInternal(message)) this.emit('message', message);
-      } catch {
-        // a job that writes what is not a message loses its channel, and Vitest hears nothing more
-        this.socket.destroy();
-      }
-    });
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
+    this.socket.on('data', (chunk: Buffer) => this.receive(chunk));
     // EPIPE, ECONNRESET: the job is gone, and its end says so through the launcher's status
     this.socket.on('error', () => undefined);
     this.socket.on('close', () => this.emit('close'));
   }
 
+  /** Why the channel was closed from this end; null while it is open or the job closed it. */
+  get failure(): Error | null {
+    return this.failed;
+  }
+
   send(message: unknown): boolean {
+    // as Node's: a message is required (JSON has no `undefined` to send)
+    if (message === undefined) throw new TypeError('NodeChannel.send: the message is undefined');
     if (this.socket.destroyed || !this.socket.writable) return false;
     return this.socket.write(encode(this.mode, message));
   }
@@ -121,6 +134,34 @@ export class NodeChannel extends EventEmitter {
     this.socket.destroy();
   }
 
+  private receive(chunk: Buffer): void {
+    const messages = this.mode === 'json' ? this.lines(chunk) : this.frames(chunk);
+    for (;;) {
+      let next: IteratorResult<unknown>;
+      try {
+        next = messages.next();
+      } catch (error) {
+        this.fail(`the job sent what is not a Node IPC message: ${(error as Error).message}`);
+        return;
+      }
+      if (next.done || this.socket.destroyed) return;
+      if (isInternal(next.value)) continue;
+      try {
+        this.emit('message', next.value);
+      } catch (error) {
+        this.fail(`a message from the job made this process's handler throw: ${(error as Error).message}`);
+        return;
+      }
+    }
+  }
+
+  private fail(reason: string): void {
+    if (this.failed) return;
+    this.failed = new Error(reason);
+    this.socket.destroy();
+    if (this.listenerCount('error') > 0) this.emit('error', this.failed);
+  }
+
   private *lines(chunk: Buffer): Generator<unknown> {
     const parts = this.text.write(chunk).split('\n');
     const last = parts.pop() ?? '';
@@ -130,6 +171,8 @@ export class NodeChannel extends EventEmitter {
       yield JSON.parse(line);
     }
     this.partialLine += last;
+    if (this.partialLine.length > MAX_MESSAGE_BYTES)
+      throw new Error(`a line of over ${MAX_MESSAGE_BYTES} characters and no end yet`);
   }
 
   private *frames(chunk: Buffer): Generator<unknown> {
@@ -139,7 +182,10 @@ export class NodeChannel extends EventEmitter {
       // the length itself split between two reads
       if ((this.pending[0] as Buffer).length < 4)
         this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
-      const size = (this.pending[0] as Buffer).readUInt32BE(0) + 4;
+      const length = (this.pending[0] as Buffer).readUInt32BE(0);
+      if (length > MAX_MESSAGE_BYTES)
+        throw new Error(`a message of ${length} bytes, over ${MAX_MESSAGE_BYTES}`);
+      const size = length + 4;
       if (this.pendingBytes < size) return;
       const head =
         this.pending.length === 1

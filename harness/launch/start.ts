@@ -158,6 +158,12 @@ export function startLauncher(
   let devNull: number | null = null;
   let channelEnd: number | null = null;
   const channelFds: number[] = [];
+  /** Parent ends a stream has taken: it closes them; any other is closed here on an error. */
+  const adopted = new Set<number>();
+  const adopt = (fd: number): number => {
+    adopted.add(fd);
+    return fd;
+  };
   try {
     if (ipc) {
       const [ours, theirs] = streamSocketPair();
@@ -195,12 +201,14 @@ export function startLauncher(
     if (devNull !== null) fs.closeSync(devNull);
     devNull = null;
 
-    const stdout = readStream(stdoutRead);
-    const stderr = readStream(stderrRead);
-    const status = readStream(statusRead);
+    const stdout = readStream(adopt(stdoutRead));
+    const stderr = readStream(adopt(stderrRead));
+    const status = readStream(adopt(statusRead));
     const stdin =
-      stdinWriteEnd === null ? null : new net.Socket({ fd: stdinWriteEnd, readable: false, writable: true });
-    const channel = channelEnd === null || !ipc ? null : new NodeChannel(channelEnd, ipc);
+      stdinWriteEnd === null
+        ? null
+        : new net.Socket({ fd: adopt(stdinWriteEnd), readable: false, writable: true });
+    const channel = channelEnd === null || !ipc ? null : new NodeChannel(adopt(channelEnd), ipc);
     let gateOpen = true;
     const closeGate = (data: string | Buffer | null): void => {
       if (!gateOpen) return;
@@ -217,10 +225,13 @@ export function startLauncher(
       }
     };
     let reaped: WaitStatus | null = null;
-    const exited = Promise.all([closed(stdout), closed(stderr), closed(status)]).then(async () => {
-      reaped ??= await reapWhenExited(pid);
-      return reaped;
-    });
+    // the channel too, as Node's 'close' waits for it: every message the job sent is heard before its end
+    const exited = Promise.all([closed(stdout), closed(stderr), closed(status), channel?.closed]).then(
+      async () => {
+        reaped ??= await reapWhenExited(pid);
+        return reaped;
+      },
+    );
     return {
       pid,
       stdout,
@@ -260,8 +271,8 @@ export function startLauncher(
   } catch (error) {
     for (const fd of childEnds) closeFd(fd);
     if (devNull !== null) fs.closeSync(devNull);
-    // once spawned, the parent ends belong to their streams; the launcher exits on its closed gate
-    if (pid === 0) for (const fd of parentEnds) closeFd(fd);
+    // once spawned, the ends a stream took are the stream's; the launcher exits on its closed gate
+    for (const fd of parentEnds) if (!adopted.has(fd)) closeFd(fd);
     throw error;
   }
 }

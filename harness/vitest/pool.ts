@@ -66,6 +66,7 @@ class RingfencePoolWorker implements PoolWorker {
   /** Counted among the run's live workers (spare-worker.ts) until stop(). */
   private counted = false;
   private readonly trace = PoolTrace.create();
+  private sandbox: WorkerSandbox | null = null;
 
   constructor(
     private readonly poolOptions: PoolOptions,
@@ -138,6 +139,7 @@ class RingfencePoolWorker implements PoolWorker {
     const spare = isolate ? takeSpare(key) : null;
     if (spare) this.trace?.mark('spare');
     const sandbox = spare ?? new WorkerSandbox(key, spec, options);
+    this.sandbox = sandbox;
     // at once: a worker's Node start (Vitest's worker code loaded) outlasts a small file's tests
     if (isolate) prepareSpare(key, () => new WorkerSandbox(key, spec, options));
     sandbox.adopt({
@@ -205,8 +207,10 @@ class RingfencePoolWorker implements PoolWorker {
     }
     if (response?.__vitest_worker_response__ && response.type === 'testfileFinished') this.inFlight = false;
     const rpc = message as { t?: string; m?: string; a?: unknown[] } | null;
-    if (rpc?.t === 'q' && rpc.m === 'onCollected') {
-      for (const file of (rpc.a?.[0] ?? []) as { id: string }[]) this.collected.add(file.id);
+    // what a worker sends is the job's to choose: a malformed one must not throw here
+    if (rpc?.t === 'q' && rpc.m === 'onCollected' && Array.isArray(rpc.a?.[0])) {
+      for (const file of rpc.a[0] as ({ id?: unknown } | null)[])
+        if (typeof file?.id === 'string') this.collected.add(file.id);
     }
     this.events.emit('message', message);
   }
@@ -270,9 +274,12 @@ class RingfencePoolWorker implements PoolWorker {
       recordFile(filepath, { result, stoppedByVitest: false, sharedWith: Math.max(1, this.ranFiles.size) });
       const name = path.relative(root, filepath);
       const id = generateFileHash(name, projectName);
-      const message = this.startFailure(result)
-        ? `ringfence: could not start ${name}: ${startFailureReason(result, this.spoke)}`
-        : killedMessage(name, result);
+      const channelFailure = this.sandbox?.failure;
+      const message = channelFailure
+        ? `ringfence: ${name} was killed: ${channelFailure.message}`
+        : this.startFailure(result)
+          ? `ringfence: could not start ${name}: ${startFailureReason(result, this.spoke)}`
+          : killedMessage(name, result);
       const error = { name: 'RingfenceError', message, stack: '' };
       const failed = { state: 'fail', errors: [error], duration: result.wallMs };
       const collected = this.collected.has(id);

@@ -33,6 +33,8 @@ export class WorkerSandbox {
   private readonly early: unknown[] = [];
   private readonly controller = new AbortController();
   private ended = false;
+  /** Why its channel was closed from the host's end (harness/launch/node-channel.ts), if it was. */
+  private channelFailure: Error | null = null;
 
   constructor(
     readonly key: string,
@@ -52,6 +54,11 @@ export class WorkerSandbox {
           if (this.owner) this.owner.onMessage(message);
           else this.early.push(message);
         });
+        // a worker that can no longer talk to Vitest would only wait out its timeout: end it now
+        job.ipc?.on('error', (error: Error) => {
+          this.channelFailure = error;
+          this.controller.abort(error);
+        });
         started(job);
       },
     });
@@ -59,6 +66,11 @@ export class WorkerSandbox {
       this.ended = true;
       started(null);
     });
+  }
+
+  /** Why the host closed its worker's channel and ended it, when that is how it ended. */
+  get failure(): Error | null {
+    return this.channelFailure;
   }
 
   /** Whether a file can still take it: neither ended nor ending. */

@@ -1,15 +1,19 @@
-// Attack: a Node worker in the sandbox (what a Vitest test file runs in) sends the harness a handle
-// over its IPC channel — a listening socket it made — to plant a file descriptor of its own in the
-// host process, outside every sandbox. Node's own channel (child_process) accepts handles and
-// installs the socket in the parent, as the control below shows; the harness's end
-// (harness/launch/node-channel.ts) never reads ancillary data, so the kernel drops it.
+// Attacks through a job's Node IPC channel, the one thing a Vitest test file shares with Vitest's
+// own process. A handle: a Node worker in the sandbox sends a listening socket it made, to plant a
+// file descriptor of its own in the host process, outside every sandbox. Node's own channel
+// (child_process) accepts handles and installs the socket in the parent, as the control below
+// shows; the harness's end (harness/launch/node-channel.ts) never reads ancillary data, so the
+// kernel drops it. A flood: a test file claims a 4 GiB message, which Node's channel would buffer
+// in Vitest's process; the pool refuses the length, ends the file and goes on.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import type net from 'node:net';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { runJob } from '../../harness/run-job.js';
 import { describeSandbox } from '../support/sandbox.js';
 import { attack, expectNoLeftovers } from '../support/tally.js';
+import { DEMO, vitestRun } from '../support/vitest.js';
 
 // says which socket it is, then sends it as a handle, and exits once that is written (3: it was not)
 const SEND_HANDLE = `
@@ -66,6 +70,17 @@ describeSandbox("adversarial: a job's Node IPC channel", () => {
     expect(inode).toMatch(/^socket:\[\d+\]$/);
     expect(holds(inode)).toBe(false);
     attack('a Node worker passes the harness a socket over its IPC channel', 'contained');
+    await expectNoLeftovers();
+  });
+
+  it('a test file that claims a 4 GiB message on its channel is ended with the cause; the run goes on', async () => {
+    const run = vitestRun([], {}, path.join(DEMO, 'channel-flood'));
+    expect(run.status, run.output).toBe(1);
+    expect(run.output).toMatch(/Test Files\s+1 failed \| 1 passed \(2\)/);
+    expect(run.output).toMatch(
+      /ringfence: flood\.test\.ts was killed: the job sent what is not a Node IPC message: a message of 4294967280 bytes/,
+    );
+    attack('a Vitest file floods Vitest through its IPC channel', 'contained');
     await expectNoLeftovers();
   });
 });
