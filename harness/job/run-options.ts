@@ -1,7 +1,7 @@
 // What a caller can ask of one job's run beyond its spec (RunOptions) and the handle it gets once
 // the job runs (RunningJob): the contract between every entry point and the job path (run.ts).
 import type { Writable } from 'node:stream';
-import type { NodeChannel } from '../launch/node-channel.js';
+import type { IpcMode, NodeChannel } from '../launch/node-channel.js';
 import type { Vet } from '../fs/writeback.js';
 import type { Subids } from '../services/subids.js';
 
@@ -22,7 +22,7 @@ export interface RunOptions {
    * Give the job a Node IPC channel (fd 3, NODE_CHANNEL_FD) with this serialization; `onStart`'s
    * `ipc` is then its channel, to send() to and hear 'message' from. For Node workers (Vitest).
    */
-  ipc?: 'json' | 'advanced';
+  ipc?: IpcMode;
   /** Called once the launcher runs, e.g. to forward this process's signals to it. */
   onStart?: (job: RunningJob) => void;
   /**
