@@ -1,8 +1,9 @@
 // The template of a job's capped filesystem (disk.ts): mke2fs runs once per size and file count in a
 // thread (a worker's module state is its own), into a sparse file in a private directory whose few
-// data blocks are kept in memory; each job's image is those blocks written into a new sparse file. A run that knows its jobs' caps before they start (`ci`)
-// has the template made on the side (an mke2fs of its own while the run starts) rather than on its
-// first job's path; that job waits for it instead of making a second one.
+// data blocks are kept in memory; each job's image is those blocks written into a new sparse file.
+// A run that knows its jobs' caps before they start (`ci`) has the template made on the side (an
+// mke2fs of its own while the run starts) rather than on its first job's path; that job waits for
+// it instead of making a second one.
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
