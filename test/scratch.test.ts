@@ -1,7 +1,6 @@
 // The scratch dirs a long-lived harness makes, one per job: nothing of them is kept once removed.
-// tmp-promise remembers every directory it made for an exit-time clean-up unless told `keep` (ours
-// removes them itself), an array that grew by a closure per job, unshifted each time; 30 000 jobs in
-// a Vitest pool or a CI run kept ~6 MB and paid a longer unshift with every job.
+// A library that made them once remembered each for an exit-time clean-up, an array that grew by a
+// closure per job: 30 000 jobs in a Vitest pool or a CI run kept ~6 MB. This holds whatever makes them.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,7 +30,7 @@ it('making and removing 10 000 scratch dirs keeps no memory per dir, and leaves 
     fresh: number;
   };
   expect(fresh).toBe(12000);
-  // what tmp kept was ~210 bytes a directory: 2.1 MB over these 10 000; a heap after a full
+  // what the library kept was ~210 bytes a directory: 2.1 MB over these 10 000; a heap after a full
   // collection moves by a few tens of KB from run to run
   expect(atEnd - atMark).toBeLessThan(512 * 1024);
   // its directories were named after that process (ringfence-<pid>-…), which has exited: none is left

@@ -1,10 +1,9 @@
-// Each job's scratch directory: its private /tmp inside the sandbox. Made by tmp-promise under the
+// Each job's scratch directory: its private /tmp inside the sandbox. Made by mkdtemp(3) under the
 // host's tmpdir with the owner instance in its name, removed without following any symlink the job
 // left (fs.rm unlinks links, it never descends into them), and swept when an earlier ringfence died.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { dirSync } from 'tmp-promise';
 import { closeFd } from '../../native/libc/fd.js';
 import { cloneMount, detachedTmpfs } from '../../native/libc/mount.js';
 import { rmdirEachNative } from '../../native/spawn-lib/cgfiles.js';
@@ -23,7 +22,7 @@ import {
 } from './disk-pool.js';
 import { isRoot } from '../identity.js';
 
-// ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus tmp-promise's suffix
+// ringfence-<pid>-<starttime>-<threadId>-<random>: the cgroup instance name plus mkdtemp's suffix
 const NAME = /^ringfence-(\d+)-(\d+)-(\d+)-/;
 
 export interface Scratch {
@@ -66,12 +65,19 @@ let overlayUsed = false;
 /** The owner the last job's layers tmpfs had (undefined: no job had one): the spare's is made so. */
 let tmpfsOwner: number | null | undefined;
 function makeDir(): string {
-  // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not
+  // synchronous on purpose: a mkdir is microseconds, a thread-pool round trip is not. mkdtemp: one
+  // system call, mode 0700, never an existing name; tmp-promise's dirSync resolved the tmpdir's real
+  // path and stat'ed (and threw on) a name before each mkdir, on every job's path
   prefix ??= `${formatInstanceName(ownInstanceId())}-`;
-  // keep: the removal is ours (remove(), the sweep). Without it tmp remembers every directory for an
-  // exit-time clean-up that is never switched on here, an array unshifted per job: memory and time
-  // that grew with every job this process ran
-  return dirSync({ prefix, mode: 0o700, keep: true }).name;
+  return fs.mkdtempSync(path.join(realTmpdir(), prefix));
+}
+
+/** The host's tmpdir as a real path (the launcher binds and mounts under it), resolved once a value. */
+let tmpdirSeen: { value: string; real: string } | null = null;
+function realTmpdir(): string {
+  const value = os.tmpdir();
+  if (tmpdirSeen?.value !== value) tmpdirSeen = { value, real: fs.realpathSync(value) };
+  return tmpdirSeen.real;
 }
 
 /**
