@@ -56,11 +56,36 @@ export function hooksPaths(configText: string): string[] {
   return found;
 }
 
+/**
+ * A config file's hooksPath values, read again only when its stat changes: every job of a workdir
+ * asks. A file changed in the last RACY_MS is read every time, as git treats a racily clean index
+ * entry: a timestamp is coarse, and a rewrite of the same size within its tick would look unchanged.
+ */
+const configCache = new Map<string, { stamp: string; values: string[] }>();
+const RACY_MS = 2000n;
+
+function configHooksPaths(file: string): string[] {
+  const st = fs.statSync(file, { throwIfNoEntry: false, bigint: true });
+  if (!st) {
+    configCache.delete(file);
+    return [];
+  }
+  const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const known = configCache.get(file);
+  if (known?.stamp === stamp) return known.values;
+  const values = hooksPaths(readText(file) ?? '');
+  const changed = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs;
+  if (BigInt(Date.now()) * 1_000_000n - changed > RACY_MS * 1_000_000n)
+    configCache.set(file, { stamp, values });
+  else configCache.delete(file);
+  return values;
+}
+
 /** Hook directories of the workdir, relative to it: .husky, .githooks and core.hooksPath inside it. */
 export function hookDirs(workdir: string): string[] {
   const dirs = new Set(['.husky', '.githooks']);
   for (const file of gitConfigFiles(workdir)) {
-    for (const value of hooksPaths(readText(file) ?? '')) {
+    for (const value of configHooksPaths(file)) {
       const abs = value.startsWith('~/')
         ? path.join(os.homedir(), value.slice(2))
         : path.resolve(workdir, value);

@@ -75,10 +75,7 @@ export function pinsFor(
   const pins = new Set<string>();
   const checked = new Map<string, boolean>();
   for (const p of readOnly) {
-    if (!isWithin(p, spec.workdir) || p === spec.workdir) continue;
-    let dir = spec.workdir;
-    for (const part of path.relative(spec.workdir, path.dirname(p)).split(path.sep).filter(Boolean)) {
-      dir = path.join(dir, part);
+    for (const dir of between(spec.workdir, p)) {
       let real = checked.get(dir);
       if (real === undefined) {
         real = fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
@@ -91,9 +88,31 @@ export function pinsFor(
   return [...pins];
 }
 
+/** between()'s answers: the same ~50 protected paths come with every job of a workdir. */
+const betweenCache = new Map<string, readonly string[]>();
+const BETWEEN_CACHE_MAX = 10_000;
+
+/** The directories strictly between `workdir` and `p`, outermost first; none where p is not below it. */
+function between(workdir: string, p: string): readonly string[] {
+  const key = `${workdir}\0${p}`;
+  const known = betweenCache.get(key);
+  if (known) return known;
+  const found: string[] = [];
+  if (isWithin(p, workdir) && p !== workdir) {
+    let dir = workdir;
+    for (const part of path.relative(workdir, path.dirname(p)).split(path.sep).filter(Boolean)) {
+      dir = path.join(dir, part);
+      found.push(dir);
+    }
+  }
+  if (betweenCache.size >= BETWEEN_CACHE_MAX) betweenCache.clear();
+  betweenCache.set(key, found);
+  return found;
+}
+
 function isDirectory(p: string): boolean {
   try {
-    return fs.statSync(p).isDirectory();
+    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
   } catch {
     return false;
   }
@@ -102,8 +121,9 @@ function isDirectory(p: string): boolean {
 /** A directory or a file (a `.git` file of a worktree, a manifest), never a symlink: not followed. */
 function isPlainEntry(p: string): boolean {
   try {
-    const st = fs.lstatSync(p);
-    return st.isDirectory() || st.isFile();
+    // an absent path answers undefined rather than an error built with its stack, on every job's path
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    return st !== undefined && (st.isDirectory() || st.isFile());
   } catch {
     return false;
   }
