@@ -1,7 +1,8 @@
 // How a job's workdir is bound in, and what of it stays read-only: the workdir at its own path
 // where the job would not otherwise write the host's copy (the overlay, a private /tmp), its `.git`,
 // node_modules/.bin, hook directories and guarded paths read-only (what a job wrote there would run
-// on the host next), and the directories above those pinned so that a rename cannot move them away.
+// on the host next), and the directories above every read-only path, wherever the job writes host
+// files (a writable volume, the root with --fs host), pinned so that a rename cannot move them away.
 import fs from 'node:fs';
 import path from 'node:path';
 import { existingTooling } from '../fs/tooling.js';
@@ -60,47 +61,65 @@ export function readOnlyProjectPaths(spec: JobSpec, extraVolumes: readonly Volum
 }
 
 /**
- * The directories between a writable workdir and each read-only path inside it (node_modules above
- * node_modules/.bin), bound onto themselves (--pin): a job that renamed one would take the read-only
- * mount with it and could make the path again, writable, beside it. Real directories only, checked
- * with lstat from the workdir down; the walk stops at a symlink (a bind would pin its target).
+ * The directories between each writable place the job sees host files through and each read-only
+ * path inside it (node_modules above node_modules/.bin, above a protected package), bound onto
+ * themselves (--pin): a job that renamed one would take the read-only mount with it and could make
+ * the path again, writable, beside it. The places: every writable volume (a workdir bound onto
+ * itself among them) and, with `--fs host`, the host's root. Real directories only, checked with
+ * lstat on the host from the place down; the walk stops at a symlink (a bind would pin its target).
  */
-export function pinsFor(
-  spec: JobSpec,
-  extraVolumes: readonly Volume[],
-  readOnly: Iterable<string>,
-): string[] {
-  const workdir = extraVolumes.find((v) => v.target === spec.workdir);
-  if (!workdir || workdir.readOnly || workdir.overlay) return [];
+export function pinsFor(spec: JobSpec, volumes: readonly Volume[], readOnly: Iterable<string>): string[] {
+  const places = writablePlaces(spec, volumes);
+  if (places.length === 0) return [];
   const pins = new Set<string>();
   const checked = new Map<string, boolean>();
   for (const p of readOnly) {
-    for (const dir of between(spec.workdir, p)) {
-      let real = checked.get(dir);
-      if (real === undefined) {
-        real = fs.lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false;
-        checked.set(dir, real);
+    for (const place of places) {
+      // the host's own /tmp is hidden behind the job's: nothing of it shows through the root
+      if (place.target === '/' && hiddenByPrivateTmp(p)) continue;
+      for (const dir of between(place.target, p)) {
+        const host = place.source === place.target ? dir : hostPath(place, dir);
+        let real = checked.get(host);
+        if (real === undefined) {
+          real = fs.lstatSync(host, { throwIfNoEntry: false })?.isDirectory() ?? false;
+          checked.set(host, real);
+        }
+        if (!real) break;
+        pins.add(dir);
       }
-      if (!real) break;
-      pins.add(dir);
     }
   }
   return [...pins];
 }
 
-/** between()'s answers: the same ~50 protected paths come with every job of a workdir. */
+/** Where the job writes the host's files: its writable volumes, and the root with `--fs host`. */
+function writablePlaces(spec: JobSpec, volumes: readonly Volume[]): { source: string; target: string }[] {
+  const places = volumes
+    .filter((v) => !v.readOnly && !v.overlay)
+    .map((v) => ({ source: path.resolve(v.source), target: path.resolve(v.target) }));
+  if (spec.fs === 'host') places.push({ source: '/', target: '/' });
+  return places;
+}
+
+/** `dir`, a path below a place's target, as the host has it below the place's source. */
+function hostPath(place: { source: string; target: string }, dir: string): string {
+  const below = dir.slice(place.target === '/' ? 0 : place.target.length);
+  return place.source === '/' ? below : `${place.source}${below}`;
+}
+
+/** between()'s answers: the same protected paths come with every job of a place. */
 const betweenCache = new Map<string, readonly string[]>();
 const BETWEEN_CACHE_MAX = 10_000;
 
-/** The directories strictly between `workdir` and `p`, outermost first; none where p is not below it. */
-function between(workdir: string, p: string): readonly string[] {
-  const key = `${workdir}\0${p}`;
+/** The directories strictly between `outer` and `p`, outermost first; none where p is not below it. */
+function between(outer: string, p: string): readonly string[] {
+  const key = `${outer}\0${p}`;
   const known = betweenCache.get(key);
   if (known) return known;
   const found: string[] = [];
-  if (isWithin(p, workdir) && p !== workdir) {
-    let dir = workdir;
-    for (const part of path.relative(workdir, path.dirname(p)).split(path.sep).filter(Boolean)) {
+  if (isWithin(p, outer) && p !== outer) {
+    let dir = outer;
+    for (const part of path.relative(outer, path.dirname(p)).split(path.sep).filter(Boolean)) {
       dir = path.join(dir, part);
       found.push(dir);
     }

@@ -111,7 +111,7 @@ export function launcherArgs(
   // after every volume, so that none can show these writable again (harness/job/protect.ts)
   // once each: a workdir bound onto itself shows the protected paths in it at their own paths
   const protect = new Set([...protectionFor(volumes), ...readOnlyProjectPaths(spec, extraVolumes)]);
-  for (const p of pinsFor(spec, extraVolumes, protect)) args.push(`--pin=${p}`);
+  for (const p of pinsFor(spec, volumes, protect)) args.push(`--pin=${p}`);
   for (const p of protect) args.push(`--protect=${p}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
   if (spec.user) args.push(`--uid=${spec.user.uid}`, `--gid=${spec.user.gid}`);
