@@ -63,6 +63,8 @@ export function hooksPaths(configText: string): string[] {
  */
 const configCache = new Map<string, { stamp: string; values: string[] }>();
 const RACY_MS = 2000n;
+/** A long-lived pool may see many workdirs, each with its repository's config: kept bounded. */
+const CONFIG_CACHE_MAX = 1000;
 
 function configHooksPaths(file: string): string[] {
   const st = fs.statSync(file, { throwIfNoEntry: false, bigint: true });
@@ -75,9 +77,10 @@ function configHooksPaths(file: string): string[] {
   if (known?.stamp === stamp) return known.values;
   const values = hooksPaths(readText(file) ?? '');
   const changed = st.ctimeNs > st.mtimeNs ? st.ctimeNs : st.mtimeNs;
-  if (BigInt(Date.now()) * 1_000_000n - changed > RACY_MS * 1_000_000n)
+  if (BigInt(Date.now()) * 1_000_000n - changed > RACY_MS * 1_000_000n) {
+    if (configCache.size >= CONFIG_CACHE_MAX) configCache.clear();
     configCache.set(file, { stamp, values });
-  else configCache.delete(file);
+  } else configCache.delete(file);
   return values;
 }
 
