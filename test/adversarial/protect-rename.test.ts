@@ -15,10 +15,14 @@ import { attack, expectNoLeftovers } from '../support/tally.js';
 // outside /tmp: the job's own /tmp hides the host's, and this must be the host's
 let base: string;
 let pkg: string;
+/** Where the volume shows `base` inside the job: a directory of the host's, so it exists there. */
+let view: string;
 const GENUINE = 'module.exports = "genuine";\n';
 
 beforeAll(() => {
   base = fs.mkdtempSync('/var/tmp/rf-protect-rename-');
+  view = `${base}-view`;
+  fs.mkdirSync(view);
   pkg = path.join(base, 'node_modules', 'fakepkg');
   fs.mkdirSync(pkg, { recursive: true });
   fs.writeFileSync(path.join(pkg, 'package.json'), '{"name":"fakepkg","version":"1.0.0"}\n');
@@ -28,7 +32,8 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  fs.rmSync(base, { recursive: true, force: true });
+  // `-moved` only if an attack got through
+  for (const dir of [base, view, `${base}-moved`]) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 /** Moves `root`/node_modules away and plants a package of the same name in a new one. */
@@ -44,11 +49,11 @@ function expectUntouched(): void {
 describeSandbox('adversarial: renaming a protected package away', () => {
   it('through a writable volume: the parent is pinned, the rename fails with EBUSY', async () => {
     const result = await runJob(
-      { command: ['sh', '-c', replace('/mnt')], volumes: [`${base}:/mnt`], memory: '256m' },
+      { command: ['sh', '-c', replace(view)], volumes: [`${base}:${view}`], memory: '256m' },
       { warn: false },
     );
     expect(result.status, result.stderr).toBe('failed');
-    expect(result.stderr).toMatch(/busy/i);
+    expect(result.stderr).toMatch(/mv: .*busy/i);
     expectUntouched();
     await expectNoLeftovers();
     attack('rename a protected package away through a writable volume', 'contained');
@@ -60,14 +65,14 @@ describeSandbox('adversarial: renaming a protected package away', () => {
       { warn: false },
     );
     expect(result.status, result.stderr).toBe('failed');
-    expect(result.stderr).toMatch(/busy/i);
+    expect(result.stderr).toMatch(/mv: .*busy/i);
     // one level up the same: the directory that holds node_modules is pinned too
     const up = await runJob(
       { command: ['mv', base, `${base}-moved`], fs: 'host', memory: '256m' },
       { warn: false },
     );
     expect(up.status, up.stderr).toBe('failed');
-    expect(up.stderr).toMatch(/busy/i);
+    expect(up.stderr).toMatch(/mv: .*busy/i);
     expect(fs.existsSync(`${base}-moved`)).toBe(false);
     expectUntouched();
     await expectNoLeftovers();
@@ -76,10 +81,11 @@ describeSandbox('adversarial: renaming a protected package away', () => {
 
   it('the job still writes beside them: a new file in the volume reaches the host', async () => {
     const result = await runJob(
-      { command: ['sh', '-c', 'echo made > /mnt/new.txt'], volumes: [`${base}:/mnt`], memory: '256m' },
+      { command: ['sh', '-c', `echo made > ${view}/new.txt`], volumes: [`${base}:${view}`], memory: '256m' },
       { warn: false },
     );
     expect(result.status, result.stderr).toBe('passed');
     expect(fs.readFileSync(path.join(base, 'new.txt'), 'utf8')).toBe('made\n');
+    await expectNoLeftovers();
   });
 });
