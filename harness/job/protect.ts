@@ -156,9 +156,32 @@ export function protectionFor(volumes: readonly Volume[]): string[] {
           `${volume.source}:${volume.target} would cover ${p}, which the harness runs from; choose another target`,
         );
       // where p shows up through this volume: its path below the source, under the target
-      if (!volume.readOnly && withinNormalized(p, source))
-        extra.push(`${target === '/' ? '' : target}${p.slice(source === '/' ? 0 : source.length)}` || '/');
+      if (!volume.readOnly && withinNormalized(p, source)) extra.push(shownAt(p, source, target));
     }
   }
   return [...paths, ...extra];
+}
+
+/** `real`, a path below a volume's real `source`, where the job sees it: below the volume's target. */
+function shownAt(real: string, source: string, target: string): string {
+  return `${target === '/' ? '' : target}${real.slice(source === '/' ? 0 : source.length)}` || '/';
+}
+
+/**
+ * Where each of `paths` shows up again through a writable volume whose source holds it: the
+ * workdir's `.git` or `node_modules/.bin`, read-only at the workdir, are the same files below a
+ * volume of the workdir's parent. An overlay volume's writes reach the host only as outputs, which
+ * never include them (harness/fs/outputs.ts).
+ */
+export function throughWritableVolumes(paths: readonly string[], volumes: readonly Volume[]): string[] {
+  const shown: string[] = [];
+  if (paths.length === 0) return shown;
+  const reals = paths.map(realSource);
+  for (const volume of volumes) {
+    if (volume.readOnly || volume.overlay) continue;
+    const source = realSource(volume.source);
+    const target = trimmed(path.normalize(volume.target));
+    for (const real of reals) if (withinNormalized(real, source)) shown.push(shownAt(real, source, target));
+  }
+  return shown;
 }

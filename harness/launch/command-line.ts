@@ -2,7 +2,7 @@
 // it waits on until it is inside the job's cgroup, the status pipe it reports on, the fds the job
 // keeps. The volumes go in the order the launcher attaches them, the protected paths after all.
 import { threadTid } from '../../native/spawn-lib/spawn.js';
-import { protectionFor } from '../job/protect.js';
+import { protectionFor, throughWritableVolumes } from '../job/protect.js';
 import type { JobSpec, Volume } from '../job/spec.js';
 import { hiddenByPrivateTmp, pinsFor, readOnlyProjectPaths } from '../job/workdir-binds.js';
 import type { Subids } from '../services/subids.js';
@@ -110,7 +110,12 @@ export function launcherArgs(
     args.push(`--volume=${v.source}:${v.target}${v.overlay ? ':overlay' : v.readOnly ? ':ro' : ''}`);
   // after every volume, so that none can show these writable again (harness/job/protect.ts)
   // once each: a workdir bound onto itself shows the protected paths in it at their own paths
-  const protect = new Set([...protectionFor(volumes), ...readOnlyProjectPaths(spec, extraVolumes)]);
+  const project = readOnlyProjectPaths(spec, extraVolumes);
+  const protect = new Set([
+    ...protectionFor(volumes),
+    ...project,
+    ...throughWritableVolumes(project, spec.volumes),
+  ]);
   for (const p of pinsFor(spec, volumes, protect)) args.push(`--pin=${p}`);
   for (const p of protect) args.push(`--protect=${p}`);
   if (spec.nofile !== null) args.push(`--nofile=${spec.nofile}`);
