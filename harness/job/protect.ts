@@ -175,10 +175,11 @@ function shownAt(real: string, source: string, target: string): string {
  */
 export function throughWritableVolumes(paths: readonly string[], volumes: readonly Volume[]): string[] {
   const shown: string[] = [];
-  if (paths.length === 0) return shown;
+  const writable = volumes.filter((v) => !v.readOnly && !v.overlay);
+  // most jobs have no such volume: no realpath calls on their path
+  if (paths.length === 0 || writable.length === 0) return shown;
   const reals = paths.map(realSource);
-  for (const volume of volumes) {
-    if (volume.readOnly || volume.overlay) continue;
+  for (const volume of writable) {
     const source = realSource(volume.source);
     const target = trimmed(path.normalize(volume.target));
     for (const real of reals) if (withinNormalized(real, source)) shown.push(shownAt(real, source, target));

@@ -78,7 +78,7 @@ export function pinsFor(spec: JobSpec, volumes: readonly Volume[], readOnly: Ite
       // the host's own /tmp is hidden behind the job's: nothing of it shows through the root
       if (place.target === '/' && hiddenByPrivateTmp(p)) continue;
       for (const dir of between(place.target, p)) {
-        const host = place.source === place.target ? dir : hostPath(place, dir);
+        const host = hostPath(place, dir);
         let real = checked.get(host);
         if (real === undefined) {
           real = fs.lstatSync(host, { throwIfNoEntry: false })?.isDirectory() ?? false;
